@@ -371,8 +371,8 @@ def build_roads(rng):
                       "halfwidth": 12.0 if cls == "main" else 8.0, "sides": sides})
 
     # riverside roads: park strip (60 m) between bank and road; zones only on the landward side
-    add("滨江北路", "main", bank_offset_line(X_MIN, X_MAX, 75.0, 100.0, +1), sides=(1,))
-    add("滨江南路", "main", bank_offset_line(X_MIN, X_MAX, 75.0, 100.0, -1), sides=(-1,))
+    add("滨江北路", "main", bank_offset_line(X_MIN + 60, X_MAX - 60, 75.0, 100.0, +1), sides=(1,))
+    add("滨江南路", "main", bank_offset_line(X_MIN + 60, X_MAX - 60, 75.0, 100.0, -1), sides=(-1,))
 
     def ew(name, cls, y0, amp=18.0, x0=X_MIN + 20, x1=X_MAX - 20):
         n = 9
