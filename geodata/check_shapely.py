@@ -42,7 +42,7 @@ for f in zones + load("river.geojson")["features"] + load("districts.geojson")["
             err(f"{f.get('id')}: exterior not CCW")
 
 # same-level overlaps (area in squared degrees -> ~m² factor 111320*82800)
-M2 = 111320 * 82800
+M2 = 111072 * 82929
 groups = {}
 for f in zones:
     p = f["properties"]
@@ -82,7 +82,7 @@ for f in zones:
 reports = load("reports.json")
 for c in load("planted_hotspots.json")["clusters"]:
     n = sum(1 for r in reports
-            if ((r["lon"] - c["lon"]) * 82800) ** 2 + ((r["lat"] - c["lat"]) * 110574) ** 2 <= (c["radius_m"] + 0.5) ** 2)
+            if ((r["lon"] - c["lon"]) * 82929) ** 2 + ((r["lat"] - c["lat"]) * 111072) ** 2 <= (c["radius_m"] + 0.5) ** 2)
     if n < c["count"]:
         err(f"cluster {c['id']}: {n} reports within radius, expected >= {c['count']}")
     print(c["id"], "reports within radius:", n)

@@ -27,8 +27,12 @@ OUT = os.path.join(HERE, "baishan")
 
 # Urban centre of Hunjiang district (downtown Baishan), checked against the real 浑江区 polygon.
 CENTRE_LON, CENTRE_LAT = 126.42, 41.94
-KX = 111320.0 * math.cos(math.radians(CENTRE_LAT))  # metres per degree of longitude
-KY = 110574.0                                      # metres per degree of latitude
+# metres per degree on the WGS84 ellipsoid at the centre latitude (prime vertical / meridian radius)
+_A, _F = 6378137.0, 1 / 298.257223563
+_E2 = _F * (2 - _F)
+_W = math.sqrt(1 - _E2 * math.sin(math.radians(CENTRE_LAT)) ** 2)
+KX = math.pi / 180 * _A * math.cos(math.radians(CENTRE_LAT)) / _W   # ≈ 82 928.5 m per degree lon
+KY = math.pi / 180 * _A * (1 - _E2) / _W ** 3                       # ≈ 111 072.1 m per degree lat
 
 # Urban area in local metres.
 X_MIN, X_MAX = -2400.0, 2400.0

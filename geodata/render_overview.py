@@ -62,7 +62,7 @@ for f in zones:
         ax.plot(xs, ys, color="#2d6a4f", lw=1.0, ls="--", zorder=4)
 ax.scatter([r["lon"] for r in reports], [r["lat"] for r in reports], s=3, c="black", zorder=6)
 for c in planted:
-    ax.add_patch(Circle((c["lon"], c["lat"]), c["radius_m"] / 83000, fill=False, ec="red", lw=1, zorder=7))
+    ax.add_patch(Circle((c["lon"], c["lat"]), c["radius_m"] / 82929, fill=False, ec="red", lw=1, zorder=7))
 ax.set_aspect(1 / 0.744)  # cos(41.94°)
 ax.autoscale_view()
 ax.set_title("Baishan demo (synthetic town in real Hunjiang district)")
