@@ -1,0 +1,144 @@
+//! Users, roles, password hashes and tokens.
+//!
+//! Passwords are stored as argon2id hashes; API and session tokens are random 256-bit strings
+//! of which only the SHA-256 is stored.
+
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::str::FromStr;
+
+/// How long a browser session lasts, in milliseconds (12 hours: one working day).
+pub const SESSION_TTL_MS: i64 = 12 * 3600 * 1000;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Patrol volunteers: file reports, resolve with an after-photo.
+    Patrol,
+    /// Street offices: dispatch, close, reject, reopen; statistics.
+    Office,
+    /// Planners: draw and edit zones.
+    Planner,
+    /// Everything.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [Role::Patrol, Role::Office, Role::Planner, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Patrol => "patrol",
+            Role::Office => "office",
+            Role::Planner => "planner",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown role {s:?}; expected one of patrol, office, planner, admin")
+            })
+    }
+}
+
+/// A signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+impl User {
+    /// Whether the user has one of `roles` (admin always does).
+    pub fn has_role(&self, roles: &[Role]) -> bool {
+        self.role == Role::Admin || roles.contains(&self.role)
+    }
+}
+
+/// An argon2id hash in PHC string form.
+pub fn hash_password(password: &str) -> String {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+}
+
+/// Whether `password` matches the stored hash.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A new random token (`xc_` and 64 hex digits).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("xc_{}", hex::encode(bytes))
+}
+
+/// A random password for accounts created without one.
+pub fn new_password() -> String {
+    let mut bytes = [0u8; 9];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What is stored for a token: its SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_round_trip() {
+        let h = hash_password("巡查-2026");
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "巡查-2026"));
+        assert!(!verify_password(&h, "wrong"));
+    }
+
+    #[test]
+    fn admin_has_every_role() {
+        let u = User {
+            id: 1,
+            username: "a".into(),
+            role: Role::Admin,
+        };
+        assert!(u.has_role(&[Role::Planner]));
+        let p = User {
+            role: Role::Patrol,
+            ..u
+        };
+        assert!(!p.has_role(&[Role::Planner]));
+    }
+}

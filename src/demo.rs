@@ -1,0 +1,52 @@
+//! The Baishan (白山市) demo city: zones from `geodata/baishan/` and one account per role.
+
+use crate::auth::Role;
+use crate::state::AppState;
+use crate::store::{self, StoreError};
+use std::path::Path;
+
+/// Demo accounts: (username, role, password). The README lists them.
+pub const DEMO_USERS: [(&str, Role, &str); 4] = [
+    ("patrol", Role::Patrol, "patrol-2026"),
+    ("office", Role::Office, "office-2026"),
+    ("planner", Role::Planner, "planner-2026"),
+    ("admin", Role::Admin, "admin-2026"),
+];
+
+/// Errors while loading the demo.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Cli(#[from] crate::cli::CliError),
+    #[error("the demo zones in {0} were rejected: {1}")]
+    Rejected(String, String),
+}
+
+/// Whether the data folder holds nothing yet (no users, no zones).
+pub fn is_empty(state: &AppState) -> Result<bool, StoreError> {
+    let users = state.store.read_sync(store::users::count)?;
+    Ok(users == 0 && state.zones.index().is_empty())
+}
+
+/// Loads the demo zones and accounts into an empty data folder. Returns false (and does
+/// nothing) when the folder already has data.
+pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
+    if !is_empty(state)? {
+        return Ok(false);
+    }
+    let zones = geodata.join("zones.geojson");
+    let report = crate::cli::import(state, &zones, None, true, "demo").await?;
+    if let Some(e) = report.rejected.first() {
+        return Err(DemoError::Rejected(
+            zones.display().to_string(),
+            format!("feature {}: {}", e.index, e.reason),
+        ));
+    }
+    for (name, role, password) in DEMO_USERS {
+        state.add_user(name, role, password)?;
+    }
+    tracing::info!(zones = report.imported, "loaded the Baishan demo city");
+    Ok(true)
+}

@@ -1,0 +1,109 @@
+//! `ApiError`: the one place where HTTP status codes are chosen.
+//!
+//! A 4xx body says exactly what to fix: `{"error": "...", "details": [...]}`. A 5xx body says
+//! little; the log says all.
+
+use crate::registry::RegistryError;
+use crate::store::StoreError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Unauthorized(String),
+    Forbidden(String),
+    NotFound(String),
+    Conflict(String, Vec<Value>),
+    PreconditionRequired(String),
+    PayloadTooLarge(String),
+    UnsupportedMediaType(String),
+    Unprocessable(String, Vec<Value>),
+    Internal(String),
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn unprocessable(msg: impl Into<String>) -> Self {
+        ApiError::Unprocessable(msg.into(), Vec::new())
+    }
+    pub fn bad_request(msg: impl Into<String>) -> Self {
+        ApiError::BadRequest(msg.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, msg, details) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m, vec![]),
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m, vec![]),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m, vec![]),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m, vec![]),
+            ApiError::Conflict(m, d) => (StatusCode::CONFLICT, m, d),
+            ApiError::PreconditionRequired(m) => (StatusCode::PRECONDITION_REQUIRED, m, vec![]),
+            ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m, vec![]),
+            ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m, vec![]),
+            ApiError::Unprocessable(m, d) => (StatusCode::UNPROCESSABLE_ENTITY, m, d),
+            ApiError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error; the server log has the details".to_string(),
+                    vec![],
+                )
+            }
+        };
+        (status, Json(json!({"error": msg, "details": details}))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            StoreError::Conflict(m) => ApiError::Conflict(m, vec![]),
+            StoreError::VersionMismatch { current, .. } => {
+                ApiError::Conflict(e.to_string(), vec![json!({"current_version": current})])
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::Invalid(errs) => ApiError::Unprocessable(
+                format!(
+                    "{} feature(s) were rejected; nothing was stored",
+                    errs.len()
+                ),
+                errs.iter()
+                    .map(|e| serde_json::to_value(e).unwrap_or_default())
+                    .collect(),
+            ),
+            RegistryError::Store(StoreError::NotFound {
+                what: "parent zone",
+                id,
+            }) => ApiError::Unprocessable(
+                format!("parent zone {id:?} does not exist; nothing was stored"),
+                vec![],
+            ),
+            RegistryError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// Parses a JSON request body, answering 422 with the line and column of a syntax error.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
+    if body.is_empty() {
+        return Err(ApiError::unprocessable(
+            "the request body is empty; send JSON",
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::unprocessable(format!("invalid JSON body: {e}")))
+}

@@ -1,0 +1,25 @@
+//! `GET /api/match?lon=&lat=&accuracy_m=`: whose zone is this point in?
+
+use super::auth::Auth;
+use super::error::{ApiError, ApiResult};
+use super::params::Params;
+use crate::index::MatchResult;
+use crate::state::AppState;
+use axum::extract::{RawQuery, State};
+use axum::Json;
+
+pub async fn match_point(
+    State(state): State<AppState>,
+    _auth: Auth,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<MatchResult>> {
+    let p = Params::from_query(q.as_deref())?;
+    let (lon, lat) = p.lon_lat()?;
+    let accuracy_m = p.f64("accuracy_m")?.unwrap_or(0.0);
+    if !(0.0..=10_000.0).contains(&accuracy_m) {
+        return Err(ApiError::bad_request(
+            "accuracy_m must be between 0 and 10000 metres",
+        ));
+    }
+    Ok(Json(state.zones.index().match_point(lon, lat, accuracy_m)))
+}

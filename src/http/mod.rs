@@ -1,0 +1,48 @@
+//! The HTTP API. Handlers only extract → call the domain → respond; `ApiError` picks statuses.
+
+pub mod auth;
+pub mod error;
+mod matching;
+pub mod params;
+mod zones;
+
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::TraceLayer;
+
+/// Builds the router; tests call it directly or serve it on `127.0.0.1:0`.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/login", post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/me", get(auth::me))
+        .route("/zones", get(zones::list).post(zones::create))
+        .route(
+            "/zones/{id}",
+            get(zones::get).put(zones::update).delete(zones::retire),
+        )
+        .route("/zones/{id}/history", get(zones::history))
+        .route("/match", get(matching::match_point))
+        .fallback(api_not_found)
+        .layer(DefaultBodyLimit::max(state.config.max_zone_body));
+    let web = &state.config.web_dir;
+    let static_files = ServeDir::new(web).fallback(ServeFile::new(web.join("index.html")));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api", api)
+        .fallback_service(static_files)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"status": "ok", "zones": state.zones.index().len()}))
+}
+
+async fn api_not_found() -> error::ApiError {
+    error::ApiError::NotFound("no such API endpoint; see the README for the API".into())
+}

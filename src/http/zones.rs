@@ -1,0 +1,193 @@
+//! `/api/zones`: list, create, read, edit (optimistic concurrency), retire, history.
+
+use super::auth::Auth;
+use super::error::{parse_json, ApiError, ApiResult};
+use super::params::Params;
+use crate::auth::Role;
+use crate::registry::RegistryError;
+use crate::state::AppState;
+use crate::store;
+use crate::zone::{parse_features, zone_to_feature, ParseOptions, ZoneDraft, ZoneKind};
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{ETAG, IF_MATCH};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+const PLANNERS: &[Role] = &[Role::Planner];
+
+/// `GET /api/zones?kind=&bbox=` → a FeatureCollection of live zones.
+pub async fn list(
+    State(state): State<AppState>,
+    _auth: Auth,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let p = Params::from_query(q.as_deref())?;
+    let kind = p
+        .str("kind")
+        .map(|k| k.parse::<ZoneKind>())
+        .transpose()
+        .map_err(ApiError::BadRequest)?;
+    let bbox = p.bbox()?;
+    let index = state.zones.index();
+    let mut zones: Vec<_> = match bbox {
+        Some(b) => index.in_bbox(b).collect(),
+        None => index.iter().collect(),
+    };
+    zones.retain(|e| kind.is_none_or(|k| e.zone.kind == k));
+    zones.sort_by(|a, b| a.zone.id.cmp(&b.zone.id));
+    let features: Vec<Value> = zones.iter().map(|e| zone_to_feature(&e.zone)).collect();
+    Ok(Json(
+        json!({"type": "FeatureCollection", "features": features}),
+    ))
+}
+
+fn drafts_from_body(state: &AppState, body: &[u8]) -> ApiResult<Vec<ZoneDraft>> {
+    let doc: Value = parse_json(body)?;
+    let opts = ParseOptions {
+        default_kind: None,
+        max_vertices: state.config.max_vertices,
+    };
+    let results = parse_features(&doc, opts).map_err(ApiError::unprocessable)?;
+    if results.is_empty() {
+        return Err(ApiError::unprocessable(
+            "the FeatureCollection has no features",
+        ));
+    }
+    let mut drafts = Vec::new();
+    let mut errors = Vec::new();
+    for r in results {
+        match r {
+            Ok(d) => drafts.push(d),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, d) in drafts.iter().enumerate() {
+        if let Some(id) = &d.id {
+            if !seen.insert(id.clone()) {
+                errors.push(crate::zone::FeatureError {
+                    index: i,
+                    id: Some(id.clone()),
+                    reason: format!("id {id:?} appears more than once in this submission"),
+                    location: None,
+                });
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(RegistryError::Invalid(errors).into());
+    }
+    Ok(drafts)
+}
+
+/// `POST /api/zones` with a Feature or FeatureCollection → 201 with the stored features and the
+/// overlaps with existing zones of the same kind. All or nothing.
+pub async fn create(State(state): State<AppState>, auth: Auth, body: Bytes) -> ApiResult<Response> {
+    let user = auth.require(PLANNERS)?;
+    let drafts = drafts_from_body(&state, &body)?;
+    let (zones, overlaps) = state.zones.create(drafts, &user.username).await?;
+    let features: Vec<Value> = zones.iter().map(zone_to_feature).collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"type": "FeatureCollection", "features": features, "overlaps": overlaps})),
+    )
+        .into_response())
+}
+
+fn etag(version: i64) -> String {
+    format!("\"{version}\"")
+}
+
+/// `GET /api/zones/{id}` → the Feature (retired zones too), with its version as `ETag`.
+pub async fn get(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id2 = id.clone();
+    let zone = state
+        .store
+        .read(move |c| store::zones::get(c, &id2))
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("zone {id:?} does not exist")))?;
+    Ok(([(ETAG, etag(zone.version))], Json(zone_to_feature(&zone))).into_response())
+}
+
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let Some(v) = headers.get(IF_MATCH) else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or("").trim();
+    let s = s.strip_prefix("W/").unwrap_or(s).trim_matches('"');
+    s.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::bad_request(format!(
+            "If-Match must be the zone's version from its ETag, like \"3\"; got {s:?}"
+        ))
+    })
+}
+
+/// `PUT /api/zones/{id}` with `If-Match: "<version>"` and a Feature.
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let user = auth.require(PLANNERS)?;
+    let expected = if_match(&headers)?.ok_or_else(|| {
+        ApiError::PreconditionRequired(
+            "send If-Match with the version you edited (the ETag of GET /api/zones/{id}) so that concurrent edits are not lost".into(),
+        )
+    })?;
+    let mut drafts = drafts_from_body(&state, &body)?;
+    if drafts.len() != 1 {
+        return Err(ApiError::unprocessable("PUT takes exactly one Feature"));
+    }
+    let draft = drafts.remove(0);
+    if let Some(other) = draft.id.as_deref().filter(|d| *d != id) {
+        return Err(ApiError::unprocessable(format!(
+            "the Feature's id {other:?} differs from the URL's {id:?}; a zone's id cannot change"
+        )));
+    }
+    let (zone, overlaps) = state
+        .zones
+        .update(&id, expected, draft, &user.username)
+        .await?;
+    let mut feature = zone_to_feature(&zone);
+    feature["overlaps"] = json!(overlaps);
+    Ok(([(ETAG, etag(zone.version))], Json(feature)).into_response())
+}
+
+/// `DELETE /api/zones/{id}` retires the zone (optionally checking `If-Match`).
+pub async fn retire(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let user = auth.require(PLANNERS)?;
+    let expected = if_match(&headers)?;
+    let zone = state.zones.retire(&id, expected, &user.username).await?;
+    Ok(([(ETAG, etag(zone.version))], Json(zone_to_feature(&zone))).into_response())
+}
+
+/// `GET /api/zones/{id}/history` → every change, oldest first.
+pub async fn history(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let id2 = id.clone();
+    let entries = state
+        .store
+        .read(move |c| store::zones::history_of(c, &id2))
+        .await?;
+    if entries.is_empty() {
+        return Err(ApiError::NotFound(format!("zone {id:?} does not exist")));
+    }
+    Ok(Json(json!({"id": id, "history": entries})))
+}

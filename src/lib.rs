@@ -1,0 +1,77 @@
+//! Xuncha (巡查): geospatial field inspection for a city's sanitation campaign.
+//!
+//! Responsibility zones (门前三包), grid cells (网格), patrol routes, hotspots and green-adoption
+//! areas are stored in SQLite, held in an R-tree with prepared polygons, and matched against
+//! the points where patrols find dirt. Coordinates are WGS84 `[lon, lat]` everywhere; distances
+//! are metres.
+//!
+//! # Layout
+//! - [`zone`]: `Zone`, `ZoneKind`, `Owner`, `Sector`; GeoJSON parsing and OGC validation.
+//! - [`index`]: `ZoneIndex`, the R-tree + prepared polygons behind `match_point`.
+//! - [`geodesy`]: metres on the ground (local projection on the WGS84 ellipsoid).
+//! - [`store`]: SQLite (migrations, zones, users, tokens).
+//! - [`registry`]: the store and the index kept in step; edits swap in a new index snapshot.
+//! - [`auth`]: roles, password hashes, tokens.
+//! - [`http`]: the axum router, one file per resource, `ApiError`.
+//! - [`cli`]: the work behind `xuncha import|export|match|user`.
+//! - [`demo`]: loads the Baishan demo city from `geodata/`.
+
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod geodesy;
+pub mod http;
+pub mod index;
+pub mod registry;
+pub mod state;
+pub mod store;
+pub mod time;
+pub mod zone;
+
+pub use config::Config;
+pub use state::{App, AppState};
+
+use std::future::Future;
+use tokio::net::TcpListener;
+
+/// Builds the HTTP application for `state`.
+pub fn app(state: AppState) -> axum::Router {
+    http::router(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,206 @@
+//! `xuncha`: the command line. Parses arguments and calls the library.
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use xuncha::auth::Role;
+use xuncha::zone::ZoneKind;
+use xuncha::{App, Config};
+
+#[derive(Parser)]
+#[command(
+    name = "xuncha",
+    version,
+    about = "Xuncha (巡查): field inspection for city sanitation campaigns"
+)]
+struct Cli {
+    /// Data folder (database and photos).
+    #[arg(long, global = true, default_value = "data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: SocketAddr,
+        /// Load the Baishan demo city and demo accounts into an empty data folder (loopback only).
+        #[arg(long)]
+        demo: bool,
+        /// Folder of the demo data.
+        #[arg(long, default_value = "geodata/baishan")]
+        geodata: PathBuf,
+        /// Folder of the built web client.
+        #[arg(long, default_value = "web/dist")]
+        web: PathBuf,
+    },
+    /// Import zones from a GeoJSON file.
+    Import {
+        file: PathBuf,
+        /// Kind for features without a `kind` property.
+        #[arg(long)]
+        kind: Option<ZoneKind>,
+        /// Import nothing if any feature is rejected.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Write live zones as GeoJSON to standard output.
+    Export {
+        #[arg(long)]
+        kind: Option<ZoneKind>,
+    },
+    /// Match `lon,lat` lines of a CSV file (`-` for standard input) to zones; CSV to standard output.
+    Match { points: PathBuf },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; prints an API token as the last line.
+    Add {
+        name: String,
+        #[arg(long)]
+        role: Role,
+        /// Password for signing in (a random one is made and printed when omitted).
+        #[arg(long)]
+        password: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "xuncha=info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut config = Config {
+        data_dir: cli.data.clone(),
+        ..Config::default()
+    };
+    match cli.command {
+        Command::Serve {
+            addr,
+            demo,
+            geodata,
+            web,
+        } => {
+            if demo && !addr.ip().is_loopback() {
+                anyhow::bail!(
+                    "--demo has well-known passwords and only binds a loopback address (like 127.0.0.1), not {addr}"
+                );
+            }
+            config.web_dir = web;
+            let state = App::open(config)?;
+            if demo {
+                if xuncha::demo::load(&state, &geodata).await? {
+                    eprintln!("Loaded the Baishan demo city. Sign in as patrol / office / planner / admin (see README).");
+                } else {
+                    eprintln!("The data folder already has data; serving it as it is.");
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            eprintln!("Xuncha is listening on http://{}", listener.local_addr()?);
+            xuncha::run(listener, state, xuncha::shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import { file, kind, strict } => {
+            let state = App::open(config)?;
+            let report = xuncha::cli::import(&state, &file, kind, strict, "cli").await?;
+            for e in &report.rejected {
+                let id =
+                    e.id.as_deref()
+                        .map(|i| format!(" ({i})"))
+                        .unwrap_or_default();
+                let at = e
+                    .location
+                    .map(|[x, y]| format!(" at [{x}, {y}]"))
+                    .unwrap_or_default();
+                println!("rejected feature {}{id}: {}{at}", e.index, e.reason);
+            }
+            let imported = if strict && !report.rejected.is_empty() {
+                0
+            } else {
+                report.imported
+            };
+            println!("imported {imported}, rejected {}", report.rejected.len());
+            if strict && !report.rejected.is_empty() {
+                println!("--strict: nothing was imported");
+            }
+            Ok(if report.rejected.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Export { kind } => {
+            let state = App::open(config)?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = xuncha::cli::export(&state, kind, &mut out)?;
+            eprintln!("exported {n} zones");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Match { points } => {
+            let state = App::open(config)?;
+            let index = state.zones.index();
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            let n = if points.as_os_str() == "-" {
+                xuncha::cli::match_csv(&index, std::io::stdin().lock(), &mut out)?
+            } else {
+                let f = std::fs::File::open(&points)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", points.display()))?;
+                xuncha::cli::match_csv(
+                    &index,
+                    std::io::BufReader::with_capacity(1 << 16, f),
+                    &mut out,
+                )?
+            };
+            eprintln!("matched {n} points against {} zones", index.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    name,
+                    role,
+                    password,
+                },
+        } => {
+            let state = App::open(config)?;
+            let (pw, generated) = match password {
+                Some(p) => (p, false),
+                None => (xuncha::auth::new_password(), true),
+            };
+            let (user, token) = state.add_user(&name, role, &pw)?;
+            println!("created user {} with role {}", user.username, user.role);
+            if generated {
+                println!("password: {pw}");
+            }
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! Zone rows and their history.
+
+use super::{Result, StoreError};
+use crate::zone::{
+    geometry_to_json, stored_geometry, zone_to_feature, Owner, Zone, ZoneDraft, ZoneGeometry,
+    ZoneKind,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+const COLUMNS: &str =
+    "id, kind, name, owner_name, owner_sector, owner_contact, parent, properties, \
+                       geometry, width_m, version, created_at, created_by, updated_at, updated_by, \
+                       retired_at, retired_by";
+
+fn from_row(r: &Row) -> rusqlite::Result<Result<Zone>> {
+    let id: String = r.get(0)?;
+    let kind: String = r.get(1)?;
+    let owner_name: Option<String> = r.get(3)?;
+    let owner_sector: Option<String> = r.get(4)?;
+    let properties: String = r.get(7)?;
+    let geometry: String = r.get(8)?;
+    let width_m: Option<f64> = r.get(9)?;
+    let zone = (|| -> Result<Zone> {
+        let corrupt = |what: String| StoreError::Corrupt(format!("zone {id:?}: {what}"));
+        let kind: ZoneKind = kind.parse().map_err(corrupt)?;
+        let owner = match (owner_name, owner_sector) {
+            (Some(name), Some(sector)) => Some(Owner {
+                name,
+                sector: sector.parse().map_err(corrupt)?,
+                contact: r.get(5).map_err(StoreError::from)?,
+            }),
+            _ => None,
+        };
+        let geometry: serde_json::Value =
+            serde_json::from_str(&geometry).map_err(|e| corrupt(e.to_string()))?;
+        let geometry = stored_geometry(kind, &geometry, width_m).map_err(|e| corrupt(e.reason))?;
+        Ok(Zone {
+            id: id.clone(),
+            kind,
+            name: r.get(2)?,
+            owner,
+            parent: r.get(6)?,
+            properties: serde_json::from_str(&properties).map_err(|e| corrupt(e.to_string()))?,
+            geometry,
+            version: r.get(10)?,
+            created_at: r.get(11)?,
+            created_by: r.get(12)?,
+            updated_at: r.get(13)?,
+            updated_by: r.get(14)?,
+            retired_at: r.get(15)?,
+            retired_by: r.get(16)?,
+        })
+    })();
+    Ok(zone)
+}
+
+/// A zone by id, live or retired.
+pub fn get(conn: &Connection, id: &str) -> Result<Option<Zone>> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM zones WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?
+    .transpose()
+}
+
+/// Every live zone, optionally of one kind, ordered by id.
+pub fn list_live(conn: &Connection, kind: Option<ZoneKind>) -> Result<Vec<Zone>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM zones WHERE retired_at IS NULL AND (?1 IS NULL OR kind = ?1) ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([kind.map(|k| k.as_str())], from_row)?;
+    rows.map(|r| r?).collect()
+}
+
+fn width_of(g: &ZoneGeometry) -> Option<f64> {
+    match g {
+        ZoneGeometry::Route { width_m, .. } => Some(*width_m),
+        ZoneGeometry::Area(_) => None,
+    }
+}
+
+fn history(conn: &Connection, z: &Zone, action: &str, user: &str, at: i64) -> Result<()> {
+    conn.execute(
+        "INSERT INTO zone_history (zone_id, version, action, at, user, feature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![z.id, z.version, action, at, user, zone_to_feature(z).to_string()],
+    )?;
+    Ok(())
+}
+
+/// Checks that `parent` names a stored zone (live or retired) or one of `batch_ids`.
+fn check_parent(conn: &Connection, parent: &Option<String>, batch_ids: &[&str]) -> Result<()> {
+    if let Some(p) = parent {
+        let known = batch_ids.contains(&p.as_str())
+            || conn
+                .query_row("SELECT 1 FROM zones WHERE id = ?1", [p], |_| Ok(()))
+                .optional()?
+                .is_some();
+        if !known {
+            return Err(StoreError::NotFound {
+                what: "parent zone",
+                id: p.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Inserts new zones (ids already assigned) and records their history.
+/// Fails as a whole on a duplicate id or an unknown parent.
+pub fn insert(
+    conn: &Connection,
+    drafts: &[(String, ZoneDraft)],
+    user: &str,
+    now: i64,
+) -> Result<Vec<Zone>> {
+    let ids: Vec<&str> = drafts.iter().map(|(id, _)| id.as_str()).collect();
+    let mut out = Vec::with_capacity(drafts.len());
+    let mut stmt = conn.prepare_cached(&format!(
+        "INSERT INTO zones ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?11, ?12, NULL, NULL)"
+    ))?;
+    for (id, d) in drafts {
+        check_parent(conn, &d.parent, &ids)?;
+        let res = stmt.execute(params![
+            id,
+            d.kind.as_str(),
+            d.name,
+            d.owner.as_ref().map(|o| o.name.as_str()),
+            d.owner.as_ref().map(|o| o.sector.as_str()),
+            d.owner.as_ref().and_then(|o| o.contact.as_deref()),
+            d.parent,
+            serde_json::Value::Object(d.properties.clone()).to_string(),
+            geometry_to_json(&d.geometry).to_string(),
+            width_of(&d.geometry),
+            now,
+            user,
+        ]);
+        match res {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::Conflict(format!(
+                    "a zone with id {id:?} already exists"
+                )));
+            }
+            r => r?,
+        };
+        let z = Zone {
+            id: id.clone(),
+            kind: d.kind,
+            name: d.name.clone(),
+            owner: d.owner.clone(),
+            parent: d.parent.clone(),
+            properties: d.properties.clone(),
+            geometry: d.geometry.clone(),
+            version: 1,
+            created_at: now,
+            created_by: user.into(),
+            updated_at: now,
+            updated_by: user.into(),
+            retired_at: None,
+            retired_by: None,
+        };
+        history(conn, &z, "create", user, now)?;
+        out.push(z);
+    }
+    Ok(out)
+}
+
+fn current_live(conn: &Connection, id: &str, expected: i64) -> Result<Zone> {
+    let z = get(conn, id)?.ok_or_else(|| StoreError::NotFound {
+        what: "zone",
+        id: id.into(),
+    })?;
+    if !z.is_live() {
+        return Err(StoreError::Conflict(format!(
+            "zone {id:?} is retired and cannot be changed"
+        )));
+    }
+    if z.version != expected {
+        return Err(StoreError::VersionMismatch {
+            id: id.into(),
+            current: z.version,
+            expected,
+        });
+    }
+    Ok(z)
+}
+
+/// Replaces a live zone's content if it is still at `expected` version; bumps the version.
+pub fn update(
+    conn: &Connection,
+    id: &str,
+    expected: i64,
+    d: &ZoneDraft,
+    user: &str,
+    now: i64,
+) -> Result<Zone> {
+    let old = current_live(conn, id, expected)?;
+    if d.parent.as_deref() == Some(id) {
+        return Err(StoreError::Conflict(
+            "a zone cannot be its own parent".into(),
+        ));
+    }
+    check_parent(conn, &d.parent, &[])?;
+    let z = Zone {
+        kind: d.kind,
+        name: d.name.clone(),
+        owner: d.owner.clone(),
+        parent: d.parent.clone(),
+        properties: d.properties.clone(),
+        geometry: d.geometry.clone(),
+        version: old.version + 1,
+        updated_at: now,
+        updated_by: user.into(),
+        ..old
+    };
+    conn.execute(
+        "UPDATE zones SET kind = ?2, name = ?3, owner_name = ?4, owner_sector = ?5, owner_contact = ?6,
+                parent = ?7, properties = ?8, geometry = ?9, width_m = ?10, version = ?11,
+                updated_at = ?12, updated_by = ?13
+         WHERE id = ?1",
+        params![
+            id,
+            z.kind.as_str(),
+            z.name,
+            z.owner.as_ref().map(|o| o.name.as_str()),
+            z.owner.as_ref().map(|o| o.sector.as_str()),
+            z.owner.as_ref().and_then(|o| o.contact.as_deref()),
+            z.parent,
+            serde_json::Value::Object(z.properties.clone()).to_string(),
+            geometry_to_json(&z.geometry).to_string(),
+            width_of(&z.geometry),
+            z.version,
+            now,
+            user,
+        ],
+    )?;
+    history(conn, &z, "update", user, now)?;
+    Ok(z)
+}
+
+/// Retires a live zone (kept for history); `expected` is checked when given.
+pub fn retire(
+    conn: &Connection,
+    id: &str,
+    expected: Option<i64>,
+    user: &str,
+    now: i64,
+) -> Result<Zone> {
+    let cur = get(conn, id)?.ok_or_else(|| StoreError::NotFound {
+        what: "zone",
+        id: id.into(),
+    })?;
+    let old = current_live(conn, id, expected.unwrap_or(cur.version))?;
+    let z = Zone {
+        version: old.version + 1,
+        updated_at: now,
+        updated_by: user.into(),
+        retired_at: Some(now),
+        retired_by: Some(user.into()),
+        ..old
+    };
+    conn.execute(
+        "UPDATE zones SET version = ?2, updated_at = ?3, updated_by = ?4, retired_at = ?3, retired_by = ?4 WHERE id = ?1",
+        params![id, z.version, now, user],
+    )?;
+    history(conn, &z, "retire", user, now)?;
+    Ok(z)
+}
+
+/// One change of a zone.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryEntry {
+    pub version: i64,
+    pub action: String,
+    pub at: String,
+    pub user: String,
+    pub feature: serde_json::Value,
+}
+
+/// A zone's changes, oldest first.
+pub fn history_of(conn: &Connection, id: &str) -> Result<Vec<HistoryEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT version, action, at, user, feature FROM zone_history WHERE zone_id = ?1 ORDER BY seq",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        let feature: String = r.get(4)?;
+        Ok(HistoryEntry {
+            version: r.get(0)?,
+            action: r.get(1)?,
+            at: crate::time::to_rfc3339(r.get(2)?),
+            user: r.get(3)?,
+            feature: serde_json::from_str(&feature).unwrap_or(serde_json::Value::Null),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
