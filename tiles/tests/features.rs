@@ -32,8 +32,10 @@ fn rect(x0: f64, y0: f64, x1: f64, y1: f64) -> Vec<(f64, f64)> {
     vec![(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
 }
 
+type Rings = Vec<Vec<(i64, i64)>>;
+
 /// The only feature of the only layer, as (raw feature, rings, multipolygon).
-fn single_polygon(bytes: &[u8]) -> (RawFeature, Vec<Vec<(i64, i64)>>, MultiPolygon<f64>) {
+fn single_polygon(bytes: &[u8]) -> (RawFeature, Rings, MultiPolygon<f64>) {
     let layers = raw_layers(bytes);
     assert_eq!(layers.len(), 1);
     assert_eq!(layers[0].features.len(), 1);
