@@ -1,0 +1,192 @@
+// Boot: sign-in screen or the role's view over the shared map.
+
+import './style.css';
+import { api, onUnauthorized, errorText } from './api.js';
+import { t, getLang, setLang } from './i18n.js';
+import { html, el, $, toast } from './dom.js';
+import { createMap, layerSwitcher, showStatus } from './map.js';
+import { handleMapClick, closePopup } from './popups.js';
+import { session, loadCategories } from './session.js';
+
+const app = document.getElementById('app');
+const SIGNED_IN = 'xuncha.signedIn';
+let view = null; // the active role view's teardown
+let ctrl = null;
+
+/** Exposed for the browser tests and for debugging from the console. */
+window.xuncha = { session, get ctrl() { return ctrl; }, ready: false };
+
+setLang(getLang());
+onUnauthorized((e) => {
+  if (!session.user) return;
+  signedOut(/expired/i.test(e.message) ? t('session_expired') : t('session_expired'));
+});
+
+function remember(on) {
+  try {
+    if (on) localStorage.setItem(SIGNED_IN, '1');
+    else localStorage.removeItem(SIGNED_IN);
+  } catch {
+    /* storage unavailable: the cookie alone decides */
+  }
+}
+
+function wasSignedIn() {
+  try {
+    return localStorage.getItem(SIGNED_IN) === '1';
+  } catch {
+    return true;
+  }
+}
+
+function signedOut(message) {
+  session.user = null;
+  remember(false);
+  teardown();
+  showLogin(message);
+}
+
+function teardown() {
+  closePopup();
+  view?.();
+  view = null;
+  ctrl?.map.remove();
+  ctrl = null;
+  window.xuncha.ready = false;
+}
+
+function showLogin(message = '', kind = 'error') {
+  document.body.className = 'login-page';
+  app.innerHTML = html`
+    <main class="login">
+      <form class="login-card" autocomplete="on" novalidate>
+        <div class="login-head">
+          <h1>${t('app_title')}</h1>
+          <button type="button" class="link lang">${t('lang_switch')}</button>
+        </div>
+        <p class="msg ${kind}" role="alert" ${message ? '' : 'hidden'}>${message}</p>
+        <label>${t('username')}<input name="username" autocomplete="username" required autocapitalize="none"></label>
+        <label>${t('password')}<input name="password" type="password" autocomplete="current-password" required></label>
+        <button type="submit" class="primary">${t('sign_in')}</button>
+        <p class="hint">${t('login_hint')}</p>
+      </form>
+    </main>`.toString();
+  const form = $('form', app);
+  $('.lang', form).addEventListener('click', () => {
+    setLang(getLang() === 'en' ? 'zh' : 'en');
+    showLogin(message, kind);
+  });
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const btn = $('button[type=submit]', form);
+    const msg = $('.msg', form);
+    btn.disabled = true;
+    btn.textContent = t('signing_in');
+    try {
+      const body = await api('/api/login', {
+        method: 'POST',
+        json: { username: form.username.value.trim(), password: form.password.value },
+        noAuthRedirect: true,
+      });
+      session.user = { username: body.username, role: body.role };
+      remember(true);
+      await start();
+    } catch (e) {
+      msg.hidden = false;
+      msg.className = 'msg error';
+      msg.textContent = errorText(e, t);
+      btn.disabled = false;
+      btn.textContent = t('sign_in');
+    }
+  });
+  form.username.focus();
+}
+
+async function start() {
+  document.body.className = `role-${session.user.role}`;
+  const role = session.user.role;
+  app.innerHTML = html`
+    <header class="topbar">
+      <strong class="brand">${t('app_title')}</strong>
+      <span class="spacer"></span>
+      <span class="queue-badge" hidden></span>
+      <span class="who" title="${session.user.username}">${session.user.username} · ${t(`role_${role}`)}</span>
+      <button type="button" class="link lang">${t('lang_switch')}</button>
+      <button type="button" class="link signout">${t('sign_out')}</button>
+    </header>
+    <div class="layout">
+      <aside class="panel" id="panel"></aside>
+      <div class="map-wrap">
+        <div id="map" class="map"></div>
+        <div class="map-loading">${t('loading_map')}</div>
+      </div>
+    </div>`.toString();
+  $('.signout').addEventListener('click', async () => {
+    try {
+      await api('/api/logout', { method: 'POST', noAuthRedirect: true });
+    } catch (e) {
+      toast(errorText(e, t), 'error');
+    }
+    signedOut('');
+    const msg = $('.login .msg');
+    if (msg) {
+      msg.hidden = false;
+      msg.className = 'msg ok';
+      msg.textContent = t('signed_out');
+    }
+  });
+  $('.lang').addEventListener('click', () => {
+    setLang(getLang() === 'en' ? 'zh' : 'en');
+    teardown();
+    start();
+  });
+  const panel = $('#panel');
+  try {
+    await loadCategories();
+    ctrl = await createMap($('#map'), { onStatus: showStatus });
+  } catch (e) {
+    $('.map-loading').innerHTML = html`<div class="error">${t('error')}: ${errorText(e, t)} <button type="button" class="retry">${t('retry')}</button></div>`.toString();
+    $('.map-loading .retry').addEventListener('click', () => {
+      teardown();
+      start();
+    });
+    return;
+  }
+  $('.map-loading').remove();
+  const extra = [];
+  let mod;
+  if (role === 'patrol') mod = await import('./patrol.js');
+  else if (role === 'office') mod = await import('./office.js');
+  else if (role === 'planner') mod = await import('./planner.js');
+  else mod = await import('./admin.js');
+  view = await mod.mount({ ctrl, panel, extra });
+  ctrl.map.getContainer().parentElement.appendChild(layerSwitcher(ctrl, extra));
+  ctrl.map.on('click', (e) => {
+    if (ctrl.clickHandler && ctrl.clickHandler(e) === true) return;
+    handleMapClick(ctrl, e);
+  });
+  for (const g of ['zones', 'routes', 'reports']) {
+    for (const id of ctrl.layersOf(g)) {
+      ctrl.map.on('mouseenter', id, () => (ctrl.map.getCanvas().style.cursor = 'pointer'));
+      ctrl.map.on('mouseleave', id, () => (ctrl.map.getCanvas().style.cursor = ''));
+    }
+  }
+  window.xuncha.ready = true;
+  document.body.dataset.ready = '1';
+}
+
+async function boot() {
+  if (!wasSignedIn()) return showLogin('');
+  app.innerHTML = html`<div class="boot">${t('loading')}</div>`.toString();
+  try {
+    const me = await api('/api/me', { noAuthRedirect: true });
+    session.user = me;
+    await start();
+  } catch (e) {
+    remember(false);
+    if (e.status === 401) showLogin(/expired/i.test(e.message) ? t('session_expired') : '');
+    else showLogin(errorText(e, t));
+  }
+}
+
+boot();

@@ -1,0 +1,289 @@
+// Patrol view (phone, one hand): locate, correct the pin, pick a category, take photos, send.
+// Every report goes through the IndexedDB outbox first, so nothing is lost when offline.
+
+import { api, ApiError, errorText } from './api.js';
+import { t, categoryLabel, CATEGORY_ICONS } from './i18n.js';
+import { html, $, $$, toast, fmtTime } from './dom.js';
+import { maplibregl, circlePolygon } from './map.js';
+import { session } from './session.js';
+import * as outbox from './queue.js';
+
+const MAX_SIDE_PX = 2048;
+const MAX_PHOTOS = 6;
+
+/**
+ * Decodes a photo with its EXIF orientation applied, shrinks it to ≤ 2048 px on the long side and
+ * re-encodes it as JPEG (which also drops EXIF, GPS included). Files the browser cannot decode
+ * (e.g. HEIC) are sent as they are and the server says what it accepts.
+ */
+export async function shrinkPhoto(file) {
+  let bmp;
+  try {
+    bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  } catch {
+    return { blob: file, name: file.name, width: null, height: null, shrunk: false };
+  }
+  const scale = Math.min(1, MAX_SIDE_PX / Math.max(bmp.width, bmp.height));
+  const w = Math.max(1, Math.round(bmp.width * scale));
+  const h = Math.max(1, Math.round(bmp.height * scale));
+  const canvas = document.createElement('canvas');
+  canvas.width = w;
+  canvas.height = h;
+  canvas.getContext('2d').drawImage(bmp, 0, 0, w, h);
+  bmp.close?.();
+  const blob = await new Promise((res) => canvas.toBlob(res, 'image/jpeg', 0.86));
+  const name = `${(file.name || 'photo').replace(/\.[^.]*$/, '')}.jpg`;
+  return { blob: blob || file, name, width: w, height: h, shrunk: true };
+}
+
+export async function mount({ ctrl, panel }) {
+  const { map } = ctrl;
+  const state = { lngLat: null, accuracy_m: null, moved: false, category: '', photos: [], busy: false };
+  const cats = session.categories;
+
+  const section = document.createElement('section');
+  section.className = 'patrol';
+  section.innerHTML = html`
+    <h2>${t('patrol_title')}</h2>
+    <div class="loc"><span class="loc-text">${t('locating')}</span><button type="button" class="icon relocate" aria-label="GPS">◎</button></div>
+    <fieldset class="cats"><legend>${t('choose_category')}</legend>
+      ${cats.map((c) => html`<button type="button" class="cat" data-cat="${c.id}" aria-pressed="false"><span class="ico" aria-hidden="true">${CATEGORY_ICONS[c.id] || '•'}</span><span>${categoryLabel(cats, c.id)}</span></button>`)}
+    </fieldset>
+    <div class="nearby" hidden></div>
+    <label class="photo-btn">📷 ${t('add_photos')}<input type="file" name="photo" accept="image/*" capture="environment" multiple hidden></label>
+    <div class="previews"></div>
+    <textarea name="note" maxlength="2000" rows="2" placeholder="${t('note_placeholder')}"></textarea>
+    <button type="button" class="primary submit">${t('submit')}</button>
+    <div class="result" hidden aria-live="polite"></div>`.toString();
+  panel.appendChild(section);
+
+  // --- location: accuracy ring + draggable pin --------------------------------------------------
+  map.addSource('patrol-accuracy', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: 'patrol-accuracy-fill', type: 'fill', source: 'patrol-accuracy', paint: { 'fill-color': '#1e88e5', 'fill-opacity': 0.15 } });
+  map.addLayer({ id: 'patrol-accuracy-line', type: 'line', source: 'patrol-accuracy', paint: { 'line-color': '#1e88e5', 'line-width': 1.5 } });
+  const pinEl = document.createElement('div');
+  pinEl.className = 'pin';
+  pinEl.setAttribute('aria-label', 'pin');
+  const marker = new maplibregl.Marker({ element: pinEl, draggable: true, anchor: 'bottom' });
+
+  const locText = $('.loc-text', section);
+  const showAccuracy = () => {
+    const src = map.getSource('patrol-accuracy');
+    src?.setData(state.lngLat && state.accuracy_m && !state.moved ? circlePolygon([state.lngLat.lng, state.lngLat.lat], state.accuracy_m) : { type: 'FeatureCollection', features: [] });
+  };
+  const setPin = (lngLat, fly) => {
+    state.lngLat = lngLat;
+    marker.setLngLat(lngLat);
+    if (!marker._map) marker.addTo(map);
+    showAccuracy();
+    if (fly) map.easeTo({ center: lngLat, zoom: Math.max(map.getZoom(), 16) });
+    checkNearby();
+  };
+  marker.on('dragend', () => {
+    state.moved = true;
+    state.lngLat = marker.getLngLat();
+    locText.textContent = t('pin_moved');
+    showAccuracy();
+    checkNearby();
+  });
+  const locate = () => {
+    locText.textContent = t('locating');
+    if (!navigator.geolocation) return noFix();
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        state.moved = false;
+        state.accuracy_m = pos.coords.accuracy;
+        locText.textContent = t('located', { m: Math.round(pos.coords.accuracy) });
+        setPin(new maplibregl.LngLat(pos.coords.longitude, pos.coords.latitude), true);
+      },
+      () => noFix(),
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 },
+    );
+  };
+  const noFix = () => {
+    locText.textContent = t('no_geolocation');
+    if (!state.lngLat) setPin(map.getCenter(), false);
+  };
+  $('.relocate', section).addEventListener('click', locate);
+  locate();
+
+  // --- category, nearby duplicates -------------------------------------------------------------
+  $$('.cat', section).forEach((b) =>
+    b.addEventListener('click', () => {
+      state.category = b.dataset.cat;
+      $$('.cat', section).forEach((x) => x.setAttribute('aria-pressed', String(x === b)));
+      checkNearby();
+    }),
+  );
+  const nearbyBox = $('.nearby', section);
+  let nearbyTimer;
+  let nearbyAbort;
+  function checkNearby() {
+    clearTimeout(nearbyTimer);
+    if (!state.category || !state.lngLat || !navigator.onLine) {
+      nearbyBox.hidden = true;
+      return;
+    }
+    nearbyTimer = setTimeout(async () => {
+      nearbyAbort?.abort();
+      nearbyAbort = new AbortController();
+      const q = new URLSearchParams({ lon: state.lngLat.lng.toFixed(7), lat: state.lngLat.lat.toFixed(7), category: state.category });
+      try {
+        const body = await api(`/api/reports/nearby?${q}`, { signal: nearbyAbort.signal });
+        const list = Array.isArray(body) ? body : body.features || body.reports || [];
+        const items = list.map((r) => (r.type === 'Feature' ? { ...r.properties, id: r.id ?? r.properties.id } : r));
+        nearbyBox.hidden = false;
+        nearbyBox.innerHTML = items.length
+          ? html`<h3>${t('nearby_title')}</h3><ul>${items.slice(0, 5).map((r) => html`<li>${categoryLabel(cats, r.category)} · ${t(`status_${r.status}`)} · ${r.distance_m != null ? `${Math.round(r.distance_m)} m · ` : ''}<small>${fmtTime(r.captured_at || r.created_at)}</small>${r.note ? html`<br><small class="note">${r.note}</small>` : ''}</li>`)}</ul><button type="button" class="same">${t('nearby_same')}</button>`.toString()
+          : html`<p class="muted">${t('nearby_none')}</p>`.toString();
+        $('.same', nearbyBox)?.addEventListener('click', resetForm);
+      } catch (e) {
+        if (e.name === 'AbortError') return;
+        nearbyBox.hidden = !(e instanceof ApiError) || e.status === 0;
+        nearbyBox.innerHTML = html`<p class="muted">${e.status === 404 ? t('reports_api_missing') : errorText(e, t)}</p>`.toString();
+      }
+    }, 300);
+  }
+
+  // --- photos -------------------------------------------------------------------------------------
+  const input = $('input[type=file]', section);
+  const previews = $('.previews', section);
+  const renderPreviews = () => {
+    previews.querySelectorAll('img').forEach((img) => URL.revokeObjectURL(img.src));
+    previews.innerHTML = '';
+    state.photos.forEach((p, i) => {
+      const fig = document.createElement('figure');
+      const img = document.createElement('img');
+      img.src = URL.createObjectURL(p.blob);
+      img.alt = p.name;
+      const x = document.createElement('button');
+      x.type = 'button';
+      x.textContent = '×';
+      x.setAttribute('aria-label', t('cancel'));
+      x.addEventListener('click', () => {
+        state.photos.splice(i, 1);
+        renderPreviews();
+      });
+      fig.append(img, x);
+      previews.appendChild(fig);
+    });
+  };
+  input.addEventListener('change', async () => {
+    const files = [...input.files].slice(0, MAX_PHOTOS - state.photos.length);
+    input.value = '';
+    if (!files.length) return;
+    previews.insertAdjacentHTML('beforeend', html`<span class="loading shrinking">${t('shrinking')}</span>`.toString());
+    for (const f of files) {
+      const p = await shrinkPhoto(f);
+      p.takenAt = f.lastModified ? new Date(f.lastModified).toISOString().replace(/\.\d{3}Z$/, 'Z') : null;
+      state.photos.push(p);
+    }
+    renderPreviews();
+  });
+
+  // --- send -------------------------------------------------------------------------------------
+  const submit = $('.submit', section);
+  const result = $('.result', section);
+  const badge = document.querySelector('.queue-badge');
+  const updateBadge = async () => {
+    const n = await outbox.count().catch(() => 0);
+    if (!badge) return;
+    badge.hidden = n === 0;
+    badge.textContent = t('queue_badge', { n });
+  };
+
+  function resetForm() {
+    state.category = '';
+    state.photos = [];
+    $$('.cat', section).forEach((x) => x.setAttribute('aria-pressed', 'false'));
+    $('textarea', section).value = '';
+    nearbyBox.hidden = true;
+    renderPreviews();
+  }
+
+  function showResult(body, later) {
+    const resp = body.responsible;
+    const zones = body.zones || body.matches || [];
+    const dups = body.possible_duplicates || [];
+    result.hidden = false;
+    result.className = 'result ok';
+    result.innerHTML = html`
+      <h3>✅ ${later ? t('sent_later') : t('sent_ok')} <small>${t('report_no')} ${body.id}</small></h3>
+      ${resp
+        ? html`<p class="responsible"><strong>${t('responsible')}：</strong><span class="owner">${resp.name}</span>${resp.sector ? html` · ${t(`sector_${resp.sector}`)}` : ''}<br><small>${resp.zone_name || ''}${resp.contact ? html` · ${resp.contact}` : ''}</small></p>`
+        : html`<p class="responsible none">${t('no_responsible')}</p>`}
+      ${body.ambiguous ? html`<p class="ambiguous">⚠️ ${t('ambiguous')}</p><ul>${zones.filter((z) => z.inside !== false).map((z) => html`<li>${z.name} · ${z.owner?.name || ''}</li>`)}</ul>` : ''}
+      ${dups.length ? html`<p class="muted">${t('duplicate_hint')}${dups.join(', ')}</p>` : ''}
+      <button type="button" class="again">${t('new_report')}</button>`.toString();
+    $('.again', result).addEventListener('click', () => (result.hidden = true));
+  }
+
+  const onResult = (rec, r) => {
+    if (r.ok) {
+      showResult(r.body, rec.queuedOffline);
+      ctrl.reloadTiles();
+    } else if (!r.keep) {
+      result.hidden = false;
+      result.className = 'result error';
+      result.textContent = `${t('error')}: ${errorText(r.error, t)}`;
+    }
+  };
+  const flushAll = async () => {
+    await outbox.flush(onResult).catch((e) => toast(errorText(e, t), 'error'));
+    await updateBadge();
+  };
+
+  submit.addEventListener('click', async () => {
+    if (state.busy) return;
+    if (!state.category) return toast(t('need_category'), 'error');
+    if (!state.lngLat) return toast(t('need_location'), 'error');
+    state.busy = true;
+    submit.disabled = true;
+    submit.textContent = t('submitting');
+    const rec = {
+      client_id: outbox.uuid(),
+      created: Date.now(),
+      lon: Number(state.lngLat.lng.toFixed(7)),
+      lat: Number(state.lngLat.lat.toFixed(7)),
+      accuracy_m: state.moved ? null : state.accuracy_m,
+      category: state.category,
+      note: $('textarea', section).value.trim(),
+      captured_at: state.photos[0]?.takenAt || new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      photos: state.photos.map((p) => ({ blob: p.blob, name: p.name })),
+      queuedOffline: !navigator.onLine,
+    };
+    try {
+      await outbox.put(rec);
+      resetForm();
+      if (!navigator.onLine) {
+        toast(t('queued_offline'), 'info', 6000);
+      } else {
+        await outbox.flush(onResult);
+        if ((await outbox.all()).some((x) => x.client_id === rec.client_id)) {
+          await outbox.put({ ...rec, queuedOffline: true });
+          toast(t('queued_offline'), 'info', 6000);
+        }
+      }
+    } catch (e) {
+      toast(errorText(e, t), 'error');
+    } finally {
+      await updateBadge();
+      state.busy = false;
+      submit.disabled = false;
+      submit.textContent = t('submit');
+    }
+  });
+
+  const onOnline = () => flushAll();
+  window.addEventListener('online', onOnline);
+  const timer = setInterval(() => navigator.onLine && flushAll(), 20000);
+  updateBadge();
+  if (navigator.onLine) flushAll();
+
+  return () => {
+    window.removeEventListener('online', onOnline);
+    clearInterval(timer);
+    marker.remove();
+    section.remove();
+  };
+}

@@ -1,0 +1,414 @@
+// Planner view: draw zones and patrol routes with terra-draw, see overlaps before saving, show the
+// server's validation errors where they are, edit vertices with optimistic concurrency, retire,
+// and read a zone's history.
+
+import {
+  TerraDraw,
+  TerraDrawPolygonMode,
+  TerraDrawLineStringMode,
+  TerraDrawSelectMode,
+} from 'terra-draw';
+import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
+import polygonClipping from 'polygon-clipping';
+import { api, ApiError, errorText } from './api.js';
+import { t } from './i18n.js';
+import { html, $, toast, fmtTime } from './dom.js';
+import { maplibregl, geometryBounds } from './map.js';
+import { uuid } from './queue.js';
+
+const KINDS = ['responsibility', 'grid', 'patrol_route', 'hotspot', 'green_adoption'];
+const SECTORS = ['community', 'village', 'agency', 'enterprise', 'school', 'hospital'];
+const EMPTY = { type: 'FeatureCollection', features: [] };
+
+/** Area in m² of a polygon ring set, on a local equirectangular projection (fine at zone scale). */
+function ringsArea(rings, lat0) {
+  const kx = 111_320 * Math.cos((lat0 * Math.PI) / 180);
+  const ky = 110_574;
+  let total = 0;
+  rings.forEach((ring, i) => {
+    let a = 0;
+    for (let j = 0, k = ring.length - 1; j < ring.length; k = j++) {
+      a += ring[k][0] * kx * ring[j][1] * ky - ring[j][0] * kx * ring[k][1] * ky;
+    }
+    total += (i === 0 ? 1 : -1) * Math.abs(a / 2);
+  });
+  return total;
+}
+
+function multiArea(mp, lat0) {
+  return mp.reduce((s, poly) => s + ringsArea(poly, lat0), 0);
+}
+
+function asMulti(geom) {
+  if (geom.type === 'Polygon') return [geom.coordinates];
+  if (geom.type === 'MultiPolygon') return geom.coordinates;
+  return null;
+}
+
+/** Overlaps of `geom` with live zones of `kind`: `[{id, name, area_m2, geometry}]`, biggest first. */
+export async function localOverlaps(geom, kind, ignoreId) {
+  const mine = asMulti(geom);
+  if (!mine) return [];
+  const [[minX, minY], [maxX, maxY]] = geometryBounds(geom);
+  const fc = await api(`/api/zones?kind=${kind}&bbox=${minX},${minY},${maxX},${maxY}`);
+  const lat0 = (minY + maxY) / 2;
+  const out = [];
+  for (const f of fc.features) {
+    if (f.id === ignoreId) continue;
+    const other = asMulti(f.geometry);
+    if (!other) continue;
+    let inter;
+    try {
+      inter = polygonClipping.intersection(mine, other);
+    } catch {
+      continue;
+    }
+    const area = multiArea(inter, lat0);
+    if (area > 0.5) out.push({ id: f.id, name: f.properties.name, area_m2: area, geometry: { type: 'MultiPolygon', coordinates: inter } });
+  }
+  return out.sort((a, b) => b.area_m2 - a.area_m2);
+}
+
+export async function mount({ ctrl, panel, embedded = false }) {
+  const { map } = ctrl;
+  const section = document.createElement('section');
+  section.className = 'planner';
+  section.innerHTML = html`
+    ${embedded ? '' : html`<h2>${t('planner_title')}</h2>`}
+    <div class="tools">
+      <button type="button" data-draw="polygon">▱ ${t('draw_polygon')}</button>
+      <button type="button" data-draw="linestring">〰 ${t('draw_route')}</button>
+    </div>
+    <p class="hint">${t('select_zone_hint')}</p>
+    <form class="zone-form" hidden novalidate>
+      <label>${t('kind')}<select name="kind">${KINDS.map((k) => html`<option value="${k}">${t(`kind_${k}`)}</option>`)}</select></label>
+      <label class="only-grid" hidden>${t('level')}<select name="level">${['street', 'community', 'cell'].map((l) => html`<option value="${l}">${t(`level_${l}`)}</option>`)}</select></label>
+      <label class="only-route" hidden>${t('width_m')}<input name="width_m" type="number" min="1" max="1000" step="1" value="30"></label>
+      <label>${t('name')}<input name="name" required maxlength="200"></label>
+      <label>${t('owner')}<input name="owner_name" maxlength="200"></label>
+      <label>${t('sector')}<select name="sector"><option value=""></option>${SECTORS.map((s) => html`<option value="${s}">${t(`sector_${s}`)}</option>`)}</select></label>
+      <label>${t('contact')}<input name="contact" maxlength="200"></label>
+      <div class="overlaps" aria-live="polite"></div>
+      <div class="errors" aria-live="assertive"></div>
+      <div class="btns"><button type="submit" class="primary">${t('save')}</button><button type="button" class="cancel">${t('cancel')}</button></div>
+    </form>
+    <div class="selected" hidden></div>`.toString();
+  panel.appendChild(section);
+
+  // Overlay sources: overlaps (red) and validation-error locations (markers).
+  map.addSource('planner-overlaps', { type: 'geojson', data: EMPTY });
+  map.addLayer({ id: 'planner-overlaps-fill', type: 'fill', source: 'planner-overlaps', paint: { 'fill-color': '#d00000', 'fill-opacity': 0.45 } });
+  map.addLayer({ id: 'planner-overlaps-line', type: 'line', source: 'planner-overlaps', paint: { 'line-color': '#d00000', 'line-width': 2, 'line-dasharray': [2, 1] } });
+  map.addSource('planner-selected', { type: 'geojson', data: EMPTY });
+  map.addLayer({ id: 'planner-selected-line', type: 'line', source: 'planner-selected', paint: { 'line-color': '#ffb703', 'line-width': 3 } });
+  let errorMarkers = [];
+  const clearErrors = () => {
+    errorMarkers.forEach((m) => m.remove());
+    errorMarkers = [];
+    $('.errors', section).innerHTML = '';
+  };
+
+  const draw = new TerraDraw({
+    adapter: new TerraDrawMapLibreGLAdapter({ map }),
+    modes: [
+      new TerraDrawPolygonMode(),
+      new TerraDrawLineStringMode(),
+      new TerraDrawSelectMode({
+        flags: {
+          polygon: { feature: { draggable: false, coordinates: { midpoints: true, draggable: true, deletable: true } } },
+          linestring: { feature: { draggable: false, coordinates: { midpoints: true, draggable: true, deletable: true } } },
+        },
+      }),
+    ],
+  });
+  draw.start();
+
+  const form = $('.zone-form', section);
+  const selectedBox = $('.selected', section);
+  const hint = $('.hint', section);
+  const st = { drawnId: null, editing: null, selected: null };
+  window.xuncha.draw = draw; // for tests and debugging
+
+  const busy = () => draw.getMode() !== 'static';
+  ctrl.clickHandler = () => busy(); // while drawing or editing, clicks belong to terra-draw
+
+  const syncKindFields = () => {
+    const k = form.kind.value;
+    $('.only-grid', form).hidden = k !== 'grid';
+    $('.only-route', form).hidden = k !== 'patrol_route';
+  };
+  form.kind.addEventListener('change', () => {
+    syncKindFields();
+    previewOverlaps();
+  });
+
+  const drawnGeometry = () => {
+    if (!st.drawnId) return null;
+    const f = draw.getSnapshot().find((x) => x.id === st.drawnId);
+    return f ? f.geometry : null;
+  };
+
+  const resetDraw = () => {
+    draw.clear();
+    draw.setMode('static');
+    st.drawnId = null;
+    st.editing = null;
+    form.hidden = true;
+    map.getSource('planner-overlaps').setData(EMPTY);
+    clearErrors();
+    hint.textContent = t('select_zone_hint');
+    section.querySelectorAll('[data-draw]').forEach((b) => b.classList.remove('active'));
+  };
+
+  section.querySelectorAll('[data-draw]').forEach((b) =>
+    b.addEventListener('click', () => {
+      resetDraw();
+      selectZone(null);
+      const mode = b.dataset.draw;
+      b.classList.add('active');
+      draw.setMode(mode);
+      hint.textContent = mode === 'polygon' ? t('draw_hint_polygon') : t('draw_hint_route');
+      form.kind.value = mode === 'linestring' ? 'patrol_route' : 'responsibility';
+      syncKindFields();
+    }),
+  );
+
+  draw.on('finish', (id, context) => {
+    if (context && context.action && context.action !== 'draw') return;
+    if (st.editing) return;
+    st.drawnId = id;
+    draw.setMode('static');
+    section.querySelectorAll('[data-draw]').forEach((b) => b.classList.remove('active'));
+    form.hidden = false;
+    hint.textContent = '';
+    form.name.focus();
+    previewOverlaps();
+  });
+
+  let overlapSeq = 0;
+  async function previewOverlaps(geomArg, ignoreId) {
+    const box = $('.overlaps', section);
+    const geom = geomArg || drawnGeometry();
+    const kind = st.editing ? st.editing.properties.kind : form.kind.value;
+    if (!geom || geom.type === 'LineString') {
+      box.innerHTML = '';
+      map.getSource('planner-overlaps').setData(EMPTY);
+      return;
+    }
+    const seq = ++overlapSeq;
+    box.innerHTML = html`<span class="loading">${t('loading')}</span>`.toString();
+    try {
+      const list = await localOverlaps(geom, kind, ignoreId);
+      if (seq !== overlapSeq) return;
+      showOverlaps(list.map((o) => ({ overlaps: o.id, overlaps_name: o.name, area_m2: o.area_m2 })), list);
+    } catch (e) {
+      if (seq === overlapSeq) box.innerHTML = html`<span class="error">${errorText(e, t)}</span>`.toString();
+    }
+  }
+
+  function showOverlaps(list, shapes) {
+    const box = $('.overlaps', form.hidden ? selectedBox : section);
+    if (shapes) map.getSource('planner-overlaps').setData({ type: 'FeatureCollection', features: shapes.map((o) => ({ type: 'Feature', geometry: o.geometry, properties: { id: o.id } })) });
+    if (!box) return;
+    box.innerHTML = list.length
+      ? html`<h4>⚠️ ${t('overlaps_title')}</h4><ul>${list.map((o) => html`<li data-overlap="${o.overlaps}">${o.overlaps_name || o.overlaps} · ${t('overlap_area', { a: Math.round(o.area_m2).toLocaleString() })}</li>`)}</ul>`.toString()
+      : html`<p class="ok">✓ ${t('no_overlaps')}</p>`.toString();
+  }
+
+  /** Shows a 422's details on the map where they happened and in the form. */
+  function showValidation(e) {
+    clearErrors();
+    const box = $('.errors', section);
+    box.innerHTML = html`<p class="error">${t('validation_failed')} ${e.message}</p><ul>${e.details.map((d) => html`<li>${d.reason || JSON.stringify(d)}</li>`)}</ul>`.toString();
+    for (const d of e.details) {
+      if (!Array.isArray(d.location)) continue;
+      const dot = document.createElement('div');
+      dot.className = 'error-marker';
+      dot.title = d.reason || '';
+      const m = new maplibregl.Marker({ element: dot })
+        .setLngLat(d.location)
+        .setPopup(new maplibregl.Popup({ offset: 10, className: 'xpopup' }).setText(d.reason || ''))
+        .addTo(map);
+      m.togglePopup();
+      errorMarkers.push(m);
+    }
+  }
+
+  function featureFromForm(geometry) {
+    const kind = form.kind.value;
+    const props = { kind, name: form.name.value.trim() };
+    const owner = { name: form.owner_name.value.trim(), sector: form.sector.value, contact: form.contact.value.trim() };
+    if (owner.name || owner.sector || owner.contact) {
+      props.owner = {};
+      for (const [k, v] of Object.entries(owner)) if (v) props.owner[k] = v;
+    }
+    props.properties = {};
+    if (kind === 'grid') props.properties.level = form.level.value;
+    if (kind === 'patrol_route') props.width_m = Number(form.width_m.value);
+    return { type: 'Feature', geometry, properties: props };
+  }
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const geom = drawnGeometry();
+    if (!geom) return;
+    const btn = $('button[type=submit]', form);
+    btn.disabled = true;
+    clearErrors();
+    try {
+      const body = await api('/api/zones', { method: 'POST', json: featureFromForm(geom) });
+      const saved = body.features[0];
+      toast(`${t('saved')}: ${saved.properties.name}`, 'ok');
+      const overlaps = body.overlaps || [];
+      resetDraw();
+      ctrl.reloadTiles();
+      selectZone(saved);
+      if (overlaps.length) {
+        const zone = await api(`/api/zones/${encodeURIComponent(saved.id)}`).catch(() => null);
+        showOverlaps(overlaps, zone ? (await localOverlaps(zone.geometry, zone.properties.kind, zone.id).catch(() => [])) : undefined);
+      }
+      window.xuncha.lastSavedZone = saved.id;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 422) showValidation(e);
+      else $('.errors', section).innerHTML = html`<p class="error">${errorText(e, t)}</p>`.toString();
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  $('.cancel', form).addEventListener('click', resetDraw);
+
+  // --- selection, vertex editing, retire, history ---------------------------------------------
+  async function selectZone(feature) {
+    st.selected = feature;
+    map.getSource('planner-selected').setData(feature ? { type: 'FeatureCollection', features: [{ type: 'Feature', geometry: feature.geometry, properties: {} }] } : EMPTY);
+    if (!feature) {
+      selectedBox.hidden = true;
+      return;
+    }
+    const p = feature.properties;
+    selectedBox.hidden = false;
+    selectedBox.innerHTML = html`
+      <h3>${t('selected')}：<span class="sel-name">${p.name}</span></h3>
+      <p class="muted">${t(`kind_${p.kind}`)} · ${t('version')} ${p.version} · ${feature.id}</p>
+      <div class="btns">
+        <button type="button" class="edit">${t('edit_shape')}</button>
+        <button type="button" class="save-edit" hidden>${t('save_edit')}</button>
+        <button type="button" class="retire danger">${t('retire')}</button>
+        <button type="button" class="hist">${t('history')}</button>
+      </div>
+      <div class="overlaps"></div>
+      <div class="conflict"></div>
+      <ol class="history"></ol>`.toString();
+    $('.edit', selectedBox).addEventListener('click', () => startEdit(feature.id));
+    $('.save-edit', selectedBox).addEventListener('click', saveEdit);
+    $('.hist', selectedBox).addEventListener('click', () => showHistory(feature.id));
+    const retireBtn = $('.retire', selectedBox);
+    retireBtn.addEventListener('click', async () => {
+      if (!retireBtn.dataset.confirm) {
+        retireBtn.dataset.confirm = '1';
+        retireBtn.textContent = t('confirm_retire', { name: p.name });
+        return;
+      }
+      try {
+        await api(`/api/zones/${encodeURIComponent(feature.id)}`, { method: 'DELETE', headers: { 'if-match': `"${p.version}"` } });
+        toast(`${t('retired')}: ${p.name}`, 'ok');
+        resetDraw();
+        selectZone(null);
+        ctrl.reloadTiles();
+      } catch (e) {
+        handleConflict(e, feature.id);
+      }
+    });
+  }
+  ctrl.onZoneShown = (f) => {
+    if (!busy() && !st.drawnId) selectZone(f);
+  };
+
+  async function startEdit(id) {
+    let res;
+    try {
+      res = await api(`/api/zones/${encodeURIComponent(id)}`, { withHeaders: true });
+    } catch (e) {
+      return toast(errorText(e, t), 'error');
+    }
+    const f = res.body;
+    const version = Number((res.headers.get('etag') || '').replace(/\W/g, '')) || f.properties.version;
+    if (!['Polygon', 'LineString'].includes(f.geometry.type)) return toast(`${f.geometry.type}: ${t('error')}`, 'error');
+    draw.clear();
+    const did = uuid();
+    const mode = f.geometry.type === 'Polygon' ? 'polygon' : 'linestring';
+    const geometry = f.geometry.type === 'Polygon' ? { type: 'Polygon', coordinates: [f.geometry.coordinates[0]] } : f.geometry;
+    const results = draw.addFeatures([{ type: 'Feature', id: did, geometry, properties: { mode } }]);
+    if (results && results[0] && results[0].valid === false) return toast(results[0].reason || t('error'), 'error');
+    st.editing = { id, version, drawId: did, properties: f.properties };
+    draw.setMode('select');
+    draw.selectFeature(did);
+    ctrl.map.getSource('planner-selected').setData(EMPTY);
+    hint.textContent = t('edit_hint');
+    $('.save-edit', selectedBox).hidden = false;
+    $('.conflict', selectedBox).innerHTML = '';
+  }
+
+  async function saveEdit() {
+    const ed = st.editing;
+    if (!ed) return;
+    const f = draw.getSnapshot().find((x) => x.id === ed.drawId);
+    if (!f) return;
+    const p = ed.properties;
+    const body = {
+      type: 'Feature',
+      id: ed.id,
+      geometry: f.geometry,
+      properties: { kind: p.kind, name: p.name, owner: p.owner, parent: p.parent ?? undefined, properties: p.properties || {}, ...(p.width_m ? { width_m: p.width_m } : {}) },
+    };
+    clearErrors();
+    try {
+      const saved = await api(`/api/zones/${encodeURIComponent(ed.id)}`, { method: 'PUT', json: body, headers: { 'if-match': `"${ed.version}"` } });
+      toast(`${t('saved')}: ${saved.properties.name} (${t('version')} ${saved.properties.version})`, 'ok');
+      const overlaps = saved.overlaps || [];
+      resetDraw();
+      ctrl.reloadTiles();
+      await selectZone(saved);
+      if (overlaps.length) showOverlaps(overlaps);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 422) showValidation(e);
+      else handleConflict(e, ed.id);
+    }
+  }
+
+  function handleConflict(e, id) {
+    const box = $('.conflict', selectedBox) || $('.errors', section);
+    if (e instanceof ApiError && e.status === 409) {
+      const v = e.details.find((d) => d.current_version != null)?.current_version ?? '?';
+      box.innerHTML = html`<p class="error">${t('conflict_reload', { v })}</p><button type="button" class="reload">${t('retry')}</button>`.toString();
+      $('.reload', box).addEventListener('click', async () => {
+        resetDraw();
+        const fresh = await api(`/api/zones/${encodeURIComponent(id)}`);
+        await selectZone(fresh);
+        startEdit(id);
+      });
+    } else {
+      box.innerHTML = html`<p class="error">${errorText(e, t)}</p>`.toString();
+    }
+  }
+
+  async function showHistory(id) {
+    const list = $('.history', selectedBox);
+    list.innerHTML = html`<li class="loading">${t('loading')}</li>`.toString();
+    try {
+      const body = await api(`/api/zones/${encodeURIComponent(id)}/history`);
+      list.innerHTML = body.history
+        .map((h) => html`<li><strong>v${h.version}</strong> ${t(`history_${h.action}`)} · ${h.user} · <small>${fmtTime(h.at)}</small></li>`)
+        .join('');
+    } catch (e) {
+      list.innerHTML = html`<li class="error">${errorText(e, t)}</li>`.toString();
+    }
+  }
+
+  return () => {
+    clearErrors();
+    draw.stop();
+    delete window.xuncha.draw;
+    section.remove();
+  };
+}

@@ -1,0 +1,224 @@
+// Click popups for zones and reports, shared by every role. Office roles get report actions.
+
+import { api, ApiError, errorText } from './api.js';
+import { t, categoryLabel } from './i18n.js';
+import { html, el, raw, fmtTime, toast } from './dom.js';
+import { maplibregl } from './map.js';
+import { session } from './session.js';
+
+const OPEN = new Set(['reported', 'dispatched', 'in_progress', 'reopened']);
+export const isOpen = (status) => OPEN.has(status);
+
+/** Most specific first: a frontage zone beats the grid cell it lies in, a cell beats its street. */
+const KIND_RANK = { responsibility: 0, green_adoption: 1, hotspot: 2, patrol_route: 3, grid: 4 };
+const LEVEL_RANK = { cell: 0, community: 1, street: 2 };
+
+let popup;
+
+function openPopup(map, lngLat, node) {
+  popup?.remove();
+  popup = new maplibregl.Popup({ maxWidth: '340px', className: 'xpopup', focusAfterOpen: false })
+    .setLngLat(lngLat)
+    .setDOMContent(node)
+    .addTo(map);
+  return popup;
+}
+
+export function closePopup() {
+  popup?.remove();
+}
+
+/** Handles a map click: a report point wins, then an aggregate (zoom in), then zones. */
+export function handleMapClick(ctrl, e) {
+  const { map } = ctrl;
+  const p = e.point;
+  const box = [
+    [p.x - 6, p.y - 6],
+    [p.x + 6, p.y + 6],
+  ];
+  const ids = (g) => ctrl.layersOf(g).filter((id) => map.getLayoutProperty(id, 'visibility') !== 'none');
+  const reportLayers = [...ids('reports'), ...(map.getLayer('office-report-points') ? ['office-report-points'] : [])];
+  const reports = reportLayers.length ? map.queryRenderedFeatures(box, { layers: reportLayers }) : [];
+  const point = reports.find((f) => f.properties.id !== undefined && f.properties.count === undefined);
+  if (point) return showReport(ctrl, String(point.properties.id), e.lngLat);
+  if (reports.some((f) => f.properties.count !== undefined) && map.getZoom() < 14) {
+    map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 16) });
+    return;
+  }
+  const zl = [...ids('zones'), ...ids('routes')];
+  const zones = zl.length ? map.queryRenderedFeatures(e.point, { layers: zl }) : [];
+  if (!zones.length) return closePopup();
+  showZones(ctrl, zones, e.lngLat);
+}
+
+function zoneId(f) {
+  return String(f.properties.id ?? f.id);
+}
+
+/** Dedupes and orders rendered zone features, most specific first. */
+export function rankZones(features) {
+  const seen = new Map();
+  for (const f of features) {
+    const id = zoneId(f);
+    if (!seen.has(id)) seen.set(id, f);
+  }
+  return [...seen.values()].sort((a, b) => {
+    const ka = KIND_RANK[a.properties.kind] ?? 9;
+    const kb = KIND_RANK[b.properties.kind] ?? 9;
+    if (ka !== kb) return ka - kb;
+    return (LEVEL_RANK[a.properties.level] ?? 3) - (LEVEL_RANK[b.properties.level] ?? 3);
+  });
+}
+
+function showZones(ctrl, features, lngLat) {
+  const ranked = rankZones(features);
+  const node = el(html`<div class="zone-pop"><div class="loading">${t('loading')}</div></div>`);
+  openPopup(ctrl.map, lngLat, node);
+  renderZone(ctrl, node, zoneId(ranked[0]), ranked.slice(1), lngLat);
+}
+
+async function renderZone(ctrl, node, id, others, lngLat) {
+  node.innerHTML = html`<div class="loading">${t('loading')}</div>`.toString();
+  let f;
+  try {
+    f = await api(`/api/zones/${encodeURIComponent(id)}`);
+  } catch (e) {
+    node.innerHTML = html`<div class="error">${errorText(e, t)}</div>`.toString();
+    return;
+  }
+  const p = f.properties;
+  const level = p.properties && p.properties.level;
+  node.innerHTML = html`
+    <h3 class="zone-name">${p.name}</h3>
+    <dl>
+      <dt>${t('kind')}</dt><dd>${t(`kind_${p.kind}`)}${level ? html` · ${t(`level_${level}`)}` : ''}</dd>
+      <dt>${t('owner')}</dt><dd class="zone-owner">${p.owner?.name || t('none')}</dd>
+      ${p.owner?.sector ? html`<dt>${t('sector')}</dt><dd>${t(`sector_${p.owner.sector}`)}</dd>` : ''}
+      ${p.owner?.contact ? html`<dt>${t('contact')}</dt><dd>${p.owner.contact}</dd>` : ''}
+      ${p.width_m ? html`<dt>${t('width_m')}</dt><dd>${p.width_m}</dd>` : ''}
+    </dl>
+    <h4>${t('open_reports')}</h4>
+    <ul class="zone-reports"><li class="loading">${t('loading')}</li></ul>
+    ${others.length ? html`<h4>${t('more_zones')}</h4><ul class="others">${others.map((o) => html`<li><a href="#" data-zone="${zoneId(o)}">${o.properties.name}</a> <small>${t(`kind_${o.properties.kind}`)}</small></li>`)}</ul>` : ''}
+  `.toString();
+  node.querySelectorAll('[data-zone]').forEach((a) =>
+    a.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      const rest = others.filter((o) => zoneId(o) !== a.dataset.zone);
+      renderZone(ctrl, node, a.dataset.zone, rest, lngLat);
+    }),
+  );
+  ctrl.onZoneShown?.(f);
+  const list = node.querySelector('.zone-reports');
+  try {
+    const fc = await api(`/api/reports?zone=${encodeURIComponent(id)}&limit=200`);
+    const open = (fc.features || []).filter((r) => isOpen(r.properties.status));
+    list.innerHTML = open.length
+      ? open
+          .slice(0, 20)
+          .map(
+            (r) =>
+              html`<li><a href="#" data-report="${r.id ?? r.properties.id}">${categoryLabel(session.categories, r.properties.category)}</a> · ${t(`status_${r.properties.status}`)} · <small>${fmtTime(r.properties.captured_at || r.properties.created_at)}</small></li>`,
+          )
+          .join('')
+      : html`<li>${t('none')}</li>`.toString();
+    list.querySelectorAll('[data-report]').forEach((a) =>
+      a.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        showReport(ctrl, a.dataset.report, lngLat);
+      }),
+    );
+  } catch (e) {
+    list.innerHTML = html`<li class="muted">${e instanceof ApiError && e.status === 404 ? t('reports_api_missing') : errorText(e, t)}</li>`.toString();
+  }
+}
+
+/** Normalises a report from `GET /api/reports/{id}` (plain object or GeoJSON Feature). */
+export function normReport(b) {
+  if (b && b.type === 'Feature') {
+    const r = { ...b.properties, id: b.id ?? b.properties.id };
+    if (!r.location && b.geometry) r.location = { lon: b.geometry.coordinates[0], lat: b.geometry.coordinates[1] };
+    return r;
+  }
+  return b;
+}
+
+const ACTIONS = [
+  { status: 'dispatched', key: 'act_dispatch', from: ['reported', 'reopened'] },
+  { status: 'closed', key: 'act_close', from: ['resolved'] },
+  { status: 'rejected', key: 'act_reject', from: ['reported', 'dispatched', 'reopened', 'in_progress'] },
+  { status: 'reopened', key: 'act_reopen', from: ['resolved', 'closed', 'rejected'] },
+];
+
+export async function showReport(ctrl, id, lngLat) {
+  const node = el(html`<div class="report-pop"><div class="loading">${t('loading')}</div></div>`);
+  openPopup(ctrl.map, lngLat, node);
+  let r;
+  try {
+    r = normReport(await api(`/api/reports/${encodeURIComponent(id)}`));
+  } catch (e) {
+    node.innerHTML = html`<div class="error">${e instanceof ApiError && e.status === 404 ? t('reports_api_missing') : errorText(e, t)}</div>`.toString();
+    return;
+  }
+  renderReport(ctrl, node, r);
+}
+
+function renderReport(ctrl, node, r) {
+  const resp = r.responsible;
+  const canAct = ['office', 'admin'].includes(session.user?.role);
+  const actions = ACTIONS.filter((a) => a.from.includes(r.status));
+  const photos = r.photos || [];
+  const events = r.events || [];
+  node.innerHTML = html`
+    <h3>${categoryLabel(session.categories, r.category)} <span class="badge st-${r.status}">${t(`status_${r.status}`)}</span></h3>
+    <dl>
+      <dt>${t('report_no')}</dt><dd>${r.id}</dd>
+      <dt>${t('time')}</dt><dd>${fmtTime(r.captured_at || r.created_at)}</dd>
+      ${r.note ? html`<dt>${t('note')}</dt><dd class="note">${r.note}</dd>` : ''}
+      <dt>${t('responsible')}</dt><dd class="resp">${resp ? html`${resp.name}${resp.zone_name ? html` <small>（${resp.zone_name}）</small>` : ''}${resp.contact ? html`<br><small>${resp.contact}</small>` : ''}` : r.ambiguous ? t('ambiguous') : t('no_responsible')}</dd>
+    </dl>
+    ${photos.length ? html`<div class="thumbs">${photos.map((p) => html`<a href="${p.url || `/api/photos/${p.id}`}" data-full="${p.url || `/api/photos/${p.id}`}"><img src="${p.thumb_url || `/api/photos/${p.id}/thumb`}" alt="${t('photos')}" loading="lazy"></a>`)}</div>` : ''}
+    ${events.length ? html`<h4>${t('events')}</h4><ol class="events">${events.map((ev) => html`<li>${fmtTime(ev.at || ev.created_at || ev.time)} · ${t(`status_${ev.status || ev.to}`)} · ${ev.user || ev.username || ev.by || ''}${ev.note ? html` — ${ev.note}` : ''}${ev.reason ? html` (${t(`reason_${ev.reason}`)})` : ''}</li>`)}</ol>` : ''}
+    ${canAct && actions.length ? html`<div class="actions">
+      <input class="act-note" placeholder="${t('note')}" maxlength="2000">
+      <select class="act-reason" aria-label="${t('reason')}">
+        ${['duplicate', 'not_responsible', 'invalid'].map((x) => html`<option value="${x}">${t(`reason_${x}`)}</option>`)}
+      </select>
+      <div class="btns">${actions.map((a) => html`<button type="button" data-status="${a.status}">${t(a.key)}</button>`)}</div>
+    </div>` : ''}
+  `.toString();
+  node.querySelectorAll('[data-full]').forEach((a) =>
+    a.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      lightbox(a.dataset.full);
+    }),
+  );
+  node.querySelectorAll('[data-status]').forEach((b) =>
+    b.addEventListener('click', async () => {
+      const status = b.dataset.status;
+      const body = { status, note: node.querySelector('.act-note').value || undefined };
+      if (status === 'rejected') body.reason = node.querySelector('.act-reason').value;
+      node.querySelectorAll('button').forEach((x) => (x.disabled = true));
+      try {
+        const updated = normReport(await api(`/api/reports/${encodeURIComponent(r.id)}`, { method: 'PATCH', json: body }));
+        toast(t('action_done'), 'ok');
+        const fresh = updated && updated.events ? updated : normReport(await api(`/api/reports/${encodeURIComponent(r.id)}`));
+        renderReport(ctrl, node, fresh);
+        ctrl.reloadTiles();
+        ctrl.onReportChanged?.();
+      } catch (e) {
+        toast(errorText(e, t), 'error', 8000);
+        node.querySelectorAll('button').forEach((x) => (x.disabled = false));
+      }
+    }),
+  );
+}
+
+export function lightbox(src) {
+  const box = el(html`<div class="lightbox" role="dialog" aria-modal="true"><img src="${src}" alt="${t('photos')}"><button type="button" class="lb-close">${t('close')}</button></div>`);
+  box.addEventListener('click', () => box.remove());
+  document.body.appendChild(box);
+}
+
+/** Exposed for templates that render report lines elsewhere. */
+export { raw };
