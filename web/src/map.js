@@ -54,6 +54,8 @@ async function loadStyle() {
     if (e instanceof ApiError && e.status === 404) return { style: await fallbackStyle(), tiled: false };
     throw e;
   }
+  // Before the tile server lands, the SPA fallback answers /style.json with index.html.
+  if (!(res.headers.get('content-type') || '').includes('json')) return { style: await fallbackStyle(), tiled: false };
   const style = await res.json();
   if (style.glyphs) delete style.glyphs; // never fetch remote or server glyphs: draw text locally
   if (style.sprite) delete style.sprite;
@@ -193,7 +195,11 @@ export async function createMap(container, { onStatus } = {}) {
     },
     /** Re-requests every tile (after an edit); `bust` adds a revision so no cache can answer. */
     reloadTiles(bust = true) {
-      if (!source) return;
+      if (!source) {
+        // GeoJSON fallback: fetch the zones again.
+        if (bust) fallbackStyle().then((st) => map.getSource('xuncha-zones')?.setData(st.sources['xuncha-zones'].data)).catch((e) => onStatus?.(e.message, 'error'));
+        return;
+      }
       if (bust) revision += 1;
       const q = ctrl.filterQuery();
       map.getSource(source).setTiles(baseTiles.map((u) => (q ? `${u}?${q}` : u)));

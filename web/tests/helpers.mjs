@@ -1,0 +1,195 @@
+// Shared set-up for the browser tests: a real `xuncha serve --demo` on a free port with a temp data
+// folder, and Debian's chromium driven by playwright-core.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const WEB = resolve(here, '..');
+export const ROOT = resolve(WEB, '..');
+export const ARTIFACTS = join(WEB, 'test-artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export const BIN = resolve(WEB, process.env.XUNCHA_BIN || '../target/debug/xuncha');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const USERS = {
+  patrol: 'patrol-2026',
+  office: 'office-2026',
+  planner: 'planner-2026',
+  admin: 'admin-2026',
+};
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+/** A spot on the river-park north bank in the demo city (inside zones). */
+export const SPOT = { lon: 126.4185, lat: 41.9405 };
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on('error', rej);
+  });
+}
+
+/** Starts the server; returns `{base, stop, data, log}`. */
+export async function startServer() {
+  if (!existsSync(BIN)) throw new Error(`server binary ${BIN} not found: build it (cargo build) or set XUNCHA_BIN`);
+  if (!existsSync(join(WEB, 'dist', 'index.html'))) throw new Error('web/dist is missing: run npm run build');
+  const port = await freePort();
+  const data = mkdtempSync(join(tmpdir(), 'xuncha-web-'));
+  const args = ['--data', data, 'serve', '--demo', '--addr', `127.0.0.1:${port}`, '--geodata', join(ROOT, 'geodata', 'baishan'), '--web', join(WEB, 'dist')];
+  const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}:\n${log}`);
+    try {
+      const r = await fetch(`${base}/healthz`);
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    base,
+    data,
+    get log() {
+      return log;
+    },
+    async stop() {
+      proc.kill('SIGTERM');
+      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+      rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Signs in over the API (not the browser) and returns the bearer token. */
+export async function apiToken(base, user) {
+  const r = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password: USERS[user] }) });
+  if (!r.ok) throw new Error(`login ${user}: ${r.status}`);
+  return (await r.json()).token;
+}
+
+/** Which optional server parts exist: `{reports, categories, tiles}`. */
+export async function serverFeatures(base) {
+  const token = await apiToken(base, 'admin');
+  const h = { authorization: `Bearer ${token}` };
+  const st = async (p) => (await fetch(`${base}${p}`, { headers: h })).status;
+  return {
+    categories: (await st('/api/categories')) === 200,
+    reports: (await st('/api/reports?limit=1')) === 200,
+    tiles: (await st('/style.json')) === 200,
+  };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--lang=zh-CN'],
+  });
+}
+
+/**
+ * A fresh context and page that records every request URL, console error and page error.
+ * `allow404` lists paths whose 404 is expected while a server part has not landed.
+ */
+export async function openPage(browser, base, { viewport = DESKTOP, geolocation = SPOT, allowConsole = [] } = {}) {
+  const context = await browser.newContext({
+    viewport,
+    locale: 'zh-CN',
+    timezoneId: 'Asia/Shanghai',
+    geolocation: { latitude: geolocation.lat, longitude: geolocation.lon, accuracy: 12 },
+    permissions: ['geolocation'],
+    deviceScaleFactor: 1,
+    isMobile: viewport.width < 700,
+    hasTouch: viewport.width < 700,
+  });
+  const page = await context.newPage();
+  const requests = [];
+  const errors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    const text = `${m.text()} @ ${m.location()?.url || ''}`;
+    if (allowConsole.some((re) => re.test(text))) return;
+    errors.push(text);
+  });
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  await page.goto(base);
+  return { context, page, requests, errors };
+}
+
+export async function signIn(page, user) {
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', USERS[user]);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+}
+
+/** Waits until the map has no pending tiles or sources. */
+export async function mapIdle(page, timeout = 30_000) {
+  await page.waitForFunction(
+    () => {
+      const m = window.xuncha.ctrl && window.xuncha.ctrl.map;
+      return m && m.loaded() && m.areTilesLoaded() && !m.isMoving();
+    },
+    null,
+    { timeout, polling: 200 },
+  );
+  await page.waitForTimeout(300);
+}
+
+/** Rendered zone features (source-layer `zones` or the GeoJSON fallback group). */
+export async function renderedZones(page) {
+  return page.evaluate(() => {
+    const c = window.xuncha.ctrl;
+    const layers = [...c.layersOf('zones'), ...c.layersOf('routes')];
+    return c.map.queryRenderedFeatures({ layers }).map((f) => ({ id: f.properties.id ?? f.id, kind: f.properties.kind, name: f.properties.name, layer: f.layer.id, sourceLayer: f.sourceLayer || null, source: f.source }));
+  });
+}
+
+export function offOrigin(requests, base) {
+  const origin = new URL(base).origin;
+  return requests.filter((u) => {
+    if (u.startsWith('data:') || u.startsWith('blob:')) return false;
+    try {
+      return new URL(u).origin !== origin;
+    } catch {
+      return true;
+    }
+  });
+}
+
+export async function shot(page, name) {
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Screen position of a lon/lat on the map canvas, in page pixels. */
+export async function project(page, lon, lat) {
+  return page.evaluate(
+    ([lon, lat]) => {
+      const m = window.xuncha.ctrl.map;
+      const p = m.project([lon, lat]);
+      const r = m.getCanvas().getBoundingClientRect();
+      return { x: r.left + p.x, y: r.top + p.y };
+    },
+    [lon, lat],
+  );
+}
