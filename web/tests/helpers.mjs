@@ -92,7 +92,8 @@ export async function serverFeatures(base) {
   return {
     categories: (await st('/api/categories')) === 200,
     reports: (await st('/api/reports?limit=1')) === 200,
-    tiles: (await st('/style.json')) === 200,
+    // Until the tile server lands, the SPA fallback answers /style.json with index.html.
+    tiles: await fetch(`${base}/style.json`, { headers: h }).then((r) => r.ok && (r.headers.get('content-type') || '').includes('json')),
   };
 }
 

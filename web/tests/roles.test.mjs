@@ -1,0 +1,126 @@
+// Every role signs in, sees zone features on the map (queryRenderedFeatures), and the page makes
+// no request off the server's origin and logs no console error. Screenshots at desktop and phone size.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, openPage, signIn, mapIdle, renderedZones, offOrigin, shot, serverFeatures, DESKTOP, PHONE } from './helpers.mjs';
+
+let srv;
+let browser;
+let features;
+/** 404s on endpoints whose server part has not landed are expected; everything else fails. */
+let allow = [];
+
+before(async () => {
+  srv = await startServer();
+  browser = await launch();
+  features = await serverFeatures(srv.base);
+  if (!features.categories) allow.push(/status of 404.*\/api\/categories/);
+  if (!features.reports) allow.push(/status of 404.*\/api\/reports/);
+});
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+});
+
+for (const role of ['patrol', 'office', 'planner', 'admin']) {
+  for (const [size, viewport] of [
+    ['desktop', DESKTOP],
+    ['phone', PHONE],
+  ]) {
+    test(`${role} signs in and sees zones (${size})`, async () => {
+      const { context, page, requests, errors } = await openPage(browser, srv.base, { viewport, allowConsole: allow });
+      try {
+        await signIn(page, role);
+        await mapIdle(page);
+        const zones = await renderedZones(page);
+        assert.ok(zones.length > 20, `expected many rendered zones, got ${zones.length}`);
+        const kinds = new Set(zones.map((z) => z.kind));
+        assert.ok(kinds.has('grid'), `grid cells rendered: ${[...kinds]}`);
+        assert.ok(kinds.has('responsibility') || kinds.has('patrol_route'), `zones rendered: ${[...kinds]}`);
+        if (features.tiles) assert.ok(zones.every((z) => z.sourceLayer === 'zones' || z.sourceLayer === 'routes'), 'zones come from the vector tiles');
+        const who = await page.textContent('.who');
+        assert.match(who, new RegExp(role));
+        if (role === 'patrol') await page.waitForSelector('.patrol .cat');
+        if (role === 'office' || role === 'admin') await page.waitForSelector('.office .ranking');
+        if (role === 'planner' || role === 'admin') await page.waitForSelector('.planner [data-draw=polygon]');
+        await page.waitForTimeout(4500); // let the info toast fade before the screenshot
+        await shot(page, `${role}-${size}`);
+        assert.deepEqual(offOrigin(requests, srv.base), [], 'every request stays on the server origin');
+        assert.deepEqual(errors, [], 'no console errors');
+      } finally {
+        await context.close();
+      }
+    });
+  }
+}
+
+test('session survives reload, zone popup shows the owner, sign-out returns to the login', async () => {
+  const { context, page, errors, requests } = await openPage(browser, srv.base, { allowConsole: allow });
+  try {
+    await signIn(page, 'office');
+    await page.reload();
+    await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+    await mapIdle(page);
+    assert.match(await page.textContent('.who'), /office/);
+    // Click the centre of a rendered frontage zone and read its popup.
+    const target = await page.evaluate(() => {
+      const c = window.xuncha.ctrl;
+      const fs = c.map.queryRenderedFeatures({ layers: c.layersOf('zones') }).filter((f) => f.properties.kind === 'responsibility');
+      const f = fs[Math.floor(fs.length / 2)];
+      const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates[0][0];
+      const lon = ring.slice(0, -1).reduce((s, p) => s + p[0], 0) / (ring.length - 1);
+      const lat = ring.slice(0, -1).reduce((s, p) => s + p[1], 0) / (ring.length - 1);
+      c.map.jumpTo({ center: [lon, lat], zoom: 18 });
+      return { id: f.properties.id, name: f.properties.name };
+    });
+    await mapIdle(page);
+    const box = await page.locator('#map canvas').boundingBox();
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await page.waitForSelector('.zone-pop .zone-owner', { timeout: 15_000 });
+    const popup = await page.textContent('.zone-pop');
+    assert.ok(popup.includes(target.name), `popup names ${target.name}: ${popup}`);
+    assert.match(popup, /责任单位/);
+    await shot(page, 'office-zone-popup-desktop');
+    await page.click('.signout');
+    await page.waitForSelector('.login .msg.ok');
+    await page.reload();
+    await page.waitForSelector('.login form');
+    assert.deepEqual(offOrigin(requests, srv.base), []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('an expired session returns to the login screen with a message', async () => {
+  const { context, page } = await openPage(browser, srv.base, { allowConsole: [/status of 401/, ...allow] });
+  try {
+    await signIn(page, 'patrol');
+    // The server answers an expired token with 401 "your session has expired"; expiring a real
+    // token would need a 12-hour wait, so the next /api/me gets that exact answer instead.
+    await page.route('**/api/me', (route) =>
+      route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: 'your session has expired; sign in again', details: [] }) }),
+    );
+    await page.reload();
+    await page.waitForSelector('.login .msg.error');
+    assert.match(await page.textContent('.login .msg'), /过期/);
+  } finally {
+    await context.close();
+  }
+});
+
+test('English switch', async () => {
+  const { context, page } = await openPage(browser, srv.base, { allowConsole: allow });
+  try {
+    await page.click('.login .lang');
+    assert.match(await page.textContent('.login button[type=submit]'), /Sign in/);
+    await signIn(page, 'planner');
+    assert.match(await page.textContent('.planner'), /Draw zone/);
+    await page.click('.topbar .lang');
+    await page.waitForFunction(() => window.xuncha.ready === true);
+    assert.match(await page.textContent('.planner'), /绘制区域/);
+  } finally {
+    await context.close();
+  }
+});
