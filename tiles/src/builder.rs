@@ -103,11 +103,31 @@ impl Pipeline {
 
     /// Transforms, clips and simplifies one ring and hands it to the repairer.
     fn push_ring(&mut self, ring: &WorldRing) {
+        let tol = self.tolerance;
+        let b = &ring.bounds;
+        if (b.max_x - b.min_x) * self.scale < tol && (b.max_y - b.min_y) * self.scale < tol {
+            // Smaller than the simplification tolerance: it would collapse anyway.
+            return;
+        }
+        // Transform, dropping vertices closer than the tolerance to the last
+        // kept one (a radial pre-pass that makes Douglas–Peucker cheap at low zoom).
+        let tol2 = tol * tol;
         self.a.clear();
-        self.a.extend(ring.points.iter().map(|p| Coord {
-            x: p.x * self.scale - self.origin_x,
-            y: p.y * self.scale - self.origin_y,
-        }));
+        let mut last = Coord {
+            x: f64::NAN,
+            y: f64::NAN,
+        };
+        for p in &ring.points {
+            let q = Coord {
+                x: p.x * self.scale - self.origin_x,
+                y: p.y * self.scale - self.origin_y,
+            };
+            let (dx, dy) = (q.x - last.x, q.y - last.y);
+            if !(dx * dx + dy * dy < tol2) {
+                self.a.push(q);
+                last = q;
+            }
+        }
         if !ring.bounds.within(&self.clip_world) {
             clip_ring(&self.square, &self.a, &mut self.b, &mut self.c);
             std::mem::swap(&mut self.a, &mut self.b);

@@ -75,29 +75,33 @@ pub(crate) fn clip_ring(
     out: &mut Vec<Coord<f64>>,
     tmp: &mut Vec<Coord<f64>>,
 ) {
-    out.clear();
-    out.extend_from_slice(ring);
-    for e in [Edge::Left, Edge::Right, Edge::Top, Edge::Bottom] {
-        if out.is_empty() {
-            return;
-        }
-        std::mem::swap(out, tmp);
-        out.clear();
-        let mut prev = *tmp.last().expect("non-empty");
-        let mut prev_in = sq.inside(prev, e);
-        for &cur in tmp.iter() {
-            let cur_in = sq.inside(cur, e);
-            if cur_in {
-                if !prev_in {
-                    out.push(sq.intersect(prev, cur, e));
-                }
-                out.push(cur);
-            } else if prev_in {
-                out.push(sq.intersect(prev, cur, e));
+    // Left: ring -> out, Right: out -> tmp, Top: tmp -> out, Bottom: out -> tmp; then swap.
+    clip_edge(sq, ring, out, Edge::Left);
+    clip_edge(sq, out, tmp, Edge::Right);
+    clip_edge(sq, tmp, out, Edge::Top);
+    clip_edge(sq, out, tmp, Edge::Bottom);
+    std::mem::swap(out, tmp);
+}
+
+fn clip_edge(sq: &ClipSquare, src: &[Coord<f64>], dst: &mut Vec<Coord<f64>>, e: Edge) {
+    dst.clear();
+    let Some(&last) = src.last() else {
+        return;
+    };
+    let mut prev = last;
+    let mut prev_in = sq.inside(prev, e);
+    for &cur in src {
+        let cur_in = sq.inside(cur, e);
+        if cur_in {
+            if !prev_in {
+                dst.push(sq.intersect(prev, cur, e));
             }
-            prev = cur;
-            prev_in = cur_in;
+            dst.push(cur);
+        } else if prev_in {
+            dst.push(sq.intersect(prev, cur, e));
         }
+        prev = cur;
+        prev_in = cur_in;
     }
 }
 

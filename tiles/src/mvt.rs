@@ -3,9 +3,34 @@
 //! Each layer keeps its features' command integers and tag pairs in two flat
 //! buffers so adding a feature allocates nothing once the buffers have grown.
 
-use crate::value::{Value, ValueKey};
+use crate::value::Value;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
+
+/// FNV-1a: the value table is hashed for every property of every feature,
+/// and SipHash's DoS resistance buys nothing for data we produce ourselves.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
 /// MVT geometry type of a feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,9 +76,9 @@ pub(crate) struct LayerData {
     pub(crate) name: String,
     pub(crate) extent: u32,
     keys: Vec<String>,
-    key_index: HashMap<String, u32>,
     values: Vec<Value>,
-    value_index: HashMap<ValueKey, u32>,
+    /// Value hash → indices into `values` with that hash.
+    value_index: FnvMap<u64, Vec<u32>>,
     pub(crate) features: Vec<FeatureRec>,
     tags: Vec<u32>,
     pub(crate) geometry: Vec<u32>,
@@ -65,9 +90,8 @@ impl LayerData {
             name: name.to_owned(),
             extent,
             keys: Vec::new(),
-            key_index: HashMap::new(),
             values: Vec::new(),
-            value_index: HashMap::new(),
+            value_index: FnvMap::default(),
             features: Vec::new(),
             tags: Vec::new(),
             geometry: Vec::new(),
@@ -87,22 +111,25 @@ impl LayerData {
         }
         let tag_start = self.tags.len();
         for (k, v) in props {
-            let ki = match self.key_index.get(*k) {
-                Some(&i) => i,
+            // Layers have a handful of keys: a scan beats hashing.
+            let ki = match self.keys.iter().position(|x| x == k) {
+                Some(i) => i as u32,
                 None => {
-                    let i = self.keys.len() as u32;
                     self.keys.push((*k).to_owned());
-                    self.key_index.insert((*k).to_owned(), i);
-                    i
+                    (self.keys.len() - 1) as u32
                 }
             };
-            let vk = ValueKey::from(v);
-            let vi = match self.value_index.get(&vk) {
+            let h = hash_value(v);
+            let slot = self.value_index.entry(h).or_default();
+            let vi = match slot
+                .iter()
+                .find(|&&i| same_value(&self.values[i as usize], v))
+            {
                 Some(&i) => i,
                 None => {
                     let i = self.values.len() as u32;
                     self.values.push(v.clone());
-                    self.value_index.insert(vk, i);
+                    slot.push(i);
                     i
                 }
             };
@@ -193,6 +220,34 @@ pub(crate) fn encode_tile(layers: &[LayerData]) -> Vec<u8> {
         write_bytes(&mut out, 3, &layer_buf);
     }
     out
+}
+
+fn hash_value(v: &Value) -> u64 {
+    let mut h = Fnv::default();
+    match v {
+        Value::String(s) => {
+            h.write(&[1]);
+            h.write(s.as_bytes());
+        }
+        Value::Int(i) => {
+            h.write(&[2]);
+            h.write(&i.to_le_bytes());
+        }
+        Value::Float(f) => {
+            h.write(&[3]);
+            h.write(&f.to_bits().to_le_bytes());
+        }
+        Value::Bool(b) => h.write(&[4, u8::from(*b)]),
+    }
+    h.finish()
+}
+
+/// Equality for de-duplication: floats by bit pattern (so NaN dedups, and 0.0 ≠ -0.0).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        _ => a == b,
+    }
 }
 
 #[inline]

@@ -7,17 +7,24 @@
 
 use geo::Coord;
 
+/// Squared distance from `p` to segment `a→b`, multiplied by the squared
+/// segment length `len2` so the hot loop needs no division. Within one span
+/// the factor is constant, so comparisons between points stay exact.
 #[inline]
-fn seg_dist2(p: Coord<f64>, a: Coord<f64>, b: Coord<f64>) -> f64 {
-    let (dx, dy) = (b.x - a.x, b.y - a.y);
-    let len2 = dx * dx + dy * dy;
-    let (px, py) = if len2 == 0.0 {
-        (p.x - a.x, p.y - a.y)
+fn scaled_dist2(p: Coord<f64>, a: Coord<f64>, dx: f64, dy: f64, len2: f64) -> f64 {
+    let (px, py) = (p.x - a.x, p.y - a.y);
+    let dot = px * dx + py * dy;
+    if len2 == 0.0 {
+        px * px + py * py
+    } else if dot <= 0.0 {
+        (px * px + py * py) * len2
+    } else if dot >= len2 {
+        let (qx, qy) = (px - dx, py - dy);
+        (qx * qx + qy * qy) * len2
     } else {
-        let t = (((p.x - a.x) * dx + (p.y - a.y) * dy) / len2).clamp(0.0, 1.0);
-        (p.x - a.x - t * dx, p.y - a.y - t * dy)
-    };
-    px * px + py * py
+        let cross = px * dy - py * dx;
+        cross * cross
+    }
 }
 
 /// Reusable scratch space for [`Simplifier::line`] and [`Simplifier::ring`].
@@ -69,8 +76,9 @@ impl Simplifier {
         self.keep[0] = true;
         self.keep[n] = true;
         self.keep[far] = true;
-        self.run(|i| pts[i % n], 0, far, tol2);
-        self.run(|i| pts[i % n], far, n, tol2);
+        self.run(|i| pts[i], 0, far, tol2);
+        // Index `n` is vertex 0 again.
+        self.run(|i| if i < n { pts[i] } else { pts[0] }, far, n, tol2);
         out.extend((0..n).filter(|&i| self.keep[i]).map(|i| pts[i]));
     }
 
@@ -90,14 +98,16 @@ impl Simplifier {
                 continue;
             }
             let (pa, pb) = (at(a), at(b));
+            let (dx, dy) = (pb.x - pa.x, pb.y - pa.y);
+            let len2 = dx * dx + dy * dy;
             let mut best = (0.0, a);
             for i in a + 1..b {
-                let d = seg_dist2(at(i), pa, pb);
+                let d = scaled_dist2(at(i), pa, dx, dy, len2);
                 if d > best.0 {
                     best = (d, i);
                 }
             }
-            if best.0 > tol2 {
+            if best.0 > tol2 * if len2 == 0.0 { 1.0 } else { len2 } {
                 self.keep[best.1] = true;
                 self.stack.push((a, best.1));
                 self.stack.push((best.1, b));

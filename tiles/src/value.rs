@@ -48,23 +48,3 @@ impl From<bool> for Value {
         Value::Bool(v)
     }
 }
-
-/// Hashable identity of a value for de-duplication (floats by bit pattern).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum ValueKey {
-    String(String),
-    Int(i64),
-    Float(u64),
-    Bool(bool),
-}
-
-impl From<&Value> for ValueKey {
-    fn from(v: &Value) -> Self {
-        match v {
-            Value::String(s) => ValueKey::String(s.clone()),
-            Value::Int(i) => ValueKey::Int(*i),
-            Value::Float(f) => ValueKey::Float(f.to_bits()),
-            Value::Bool(b) => ValueKey::Bool(*b),
-        }
-    }
-}
