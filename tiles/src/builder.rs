@@ -113,19 +113,17 @@ impl Pipeline {
         // kept one (a radial pre-pass that makes Douglas–Peucker cheap at low zoom).
         let tol2 = tol * tol;
         self.a.clear();
-        let mut last = Coord {
-            x: f64::NAN,
-            y: f64::NAN,
-        };
         for p in &ring.points {
             let q = Coord {
                 x: p.x * self.scale - self.origin_x,
                 y: p.y * self.scale - self.origin_y,
             };
-            let (dx, dy) = (q.x - last.x, q.y - last.y);
-            if !(dx * dx + dy * dy < tol2) {
+            let far_enough = self.a.last().is_none_or(|l| {
+                let (dx, dy) = (q.x - l.x, q.y - l.y);
+                dx * dx + dy * dy >= tol2
+            });
+            if far_enough {
                 self.a.push(q);
-                last = q;
             }
         }
         if !ring.bounds.within(&self.clip_world) {
