@@ -304,16 +304,19 @@ export const FALLBACK_CATEGORIES = [
   { id: 'other', zh: '其他', en: 'Other' },
 ];
 
+/** Inline SVG icons (no emoji font needed; phones without one would show boxes). */
+const svg = (d) => `<svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${d}</svg>`;
 export const CATEGORY_ICONS = {
-  garbage: '🗑️',
-  illegal_ads: '📄',
-  weeds: '🌿',
-  gutter: '🕳️',
-  debris: '🧱',
-  medical_waste: '💉',
-  water: '💧',
-  other: '❓',
+  garbage: svg('<path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v6M14 11v6"/>'),
+  illegal_ads: svg('<rect x="5" y="3" width="14" height="18" rx="1"/><path d="M8 8h8M8 12h8M8 16h5"/>'),
+  weeds: svg('<path d="M12 21V10M12 14c-4 0-6-3-6-7 4 0 6 3 6 7zM12 12c0-4 2-7 6-7 0 4-2 7-6 7z"/>'),
+  gutter: svg('<rect x="3" y="6" width="18" height="12" rx="1"/><path d="M7 6v12M11 6v12M15 6v12"/>'),
+  debris: svg('<path d="M3 20h18M4 20v-5h7v5M13 20v-5h7v5M8 15v-5h8v5"/>'),
+  medical_waste: svg('<path d="M9 3h6v6h6v6h-6v6H9v-6H3V9h6z"/>'),
+  water: svg('<path d="M12 3s-6 7-6 11a6 6 0 0 0 12 0c0-4-6-11-6-11z"/>'),
+  other: svg('<circle cx="12" cy="12" r="9"/><path d="M9.5 9.5a2.5 2.5 0 1 1 3.5 2.3c-.7.3-1 .9-1 1.7M12 17h.01"/>'),
 };
+export const CAMERA_ICON = svg('<path d="M4 8h3l2-3h6l2 3h3v11H4z"/><circle cx="12" cy="13" r="3.5"/>');
 
 let lang = (() => {
   try {

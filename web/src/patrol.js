@@ -2,8 +2,8 @@
 // Every report goes through the IndexedDB outbox first, so nothing is lost when offline.
 
 import { api, ApiError, errorText } from './api.js';
-import { t, categoryLabel, CATEGORY_ICONS } from './i18n.js';
-import { html, $, $$, toast, fmtTime } from './dom.js';
+import { t, categoryLabel, CATEGORY_ICONS, CAMERA_ICON } from './i18n.js';
+import { html, raw, $, $$, toast, fmtTime } from './dom.js';
 import { maplibregl, circlePolygon } from './map.js';
 import { session } from './session.js';
 import * as outbox from './queue.js';
@@ -47,10 +47,10 @@ export async function mount({ ctrl, panel }) {
     <h2>${t('patrol_title')}</h2>
     <div class="loc"><span class="loc-text">${t('locating')}</span><button type="button" class="icon relocate" aria-label="GPS">◎</button></div>
     <fieldset class="cats"><legend>${t('choose_category')}</legend>
-      ${cats.map((c) => html`<button type="button" class="cat" data-cat="${c.id}" aria-pressed="false"><span class="ico" aria-hidden="true">${CATEGORY_ICONS[c.id] || '•'}</span><span>${categoryLabel(cats, c.id)}</span></button>`)}
+      ${cats.map((c) => html`<button type="button" class="cat" data-cat="${c.id}" aria-pressed="false"><span class="ico">${raw(CATEGORY_ICONS[c.id] || CATEGORY_ICONS.other)}</span><span>${categoryLabel(cats, c.id)}</span></button>`)}
     </fieldset>
     <div class="nearby" hidden></div>
-    <label class="photo-btn">📷 ${t('add_photos')}<input type="file" name="photo" accept="image/*" capture="environment" multiple hidden></label>
+    <label class="photo-btn">${raw(CAMERA_ICON)} ${t('add_photos')}<input type="file" name="photo" accept="image/*" capture="environment" multiple hidden></label>
     <div class="previews"></div>
     <textarea name="note" maxlength="2000" rows="2" placeholder="${t('note_placeholder')}"></textarea>
     <button type="button" class="primary submit">${t('submit')}</button>
@@ -208,11 +208,11 @@ export async function mount({ ctrl, panel }) {
     result.hidden = false;
     result.className = 'result ok';
     result.innerHTML = html`
-      <h3>✅ ${later ? t('sent_later') : t('sent_ok')} <small>${t('report_no')} ${body.id}</small></h3>
+      <h3>✓ ${later ? t('sent_later') : t('sent_ok')} <small>${t('report_no')} ${body.id}</small></h3>
       ${resp
         ? html`<p class="responsible"><strong>${t('responsible')}：</strong><span class="owner">${resp.name}</span>${resp.sector ? html` · ${t(`sector_${resp.sector}`)}` : ''}<br><small>${resp.zone_name || ''}${resp.contact ? html` · ${resp.contact}` : ''}</small></p>`
         : html`<p class="responsible none">${t('no_responsible')}</p>`}
-      ${body.ambiguous ? html`<p class="ambiguous">⚠️ ${t('ambiguous')}</p><ul>${zones.filter((z) => z.inside !== false).map((z) => html`<li>${z.name} · ${z.owner?.name || ''}</li>`)}</ul>` : ''}
+      ${body.ambiguous ? html`<p class="ambiguous">! ${t('ambiguous')}</p><ul>${zones.filter((z) => z.inside !== false).map((z) => html`<li>${z.name} · ${z.owner?.name || ''}</li>`)}</ul>` : ''}
       ${dups.length ? html`<p class="muted">${t('duplicate_hint')}${dups.join(', ')}</p>` : ''}
       <button type="button" class="again">${t('new_report')}</button>`.toString();
     $('.again', result).addEventListener('click', () => (result.hidden = true));
@@ -259,6 +259,8 @@ export async function mount({ ctrl, panel }) {
         toast(t('queued_offline'), 'info', 6000);
       } else {
         await outbox.flush(onResult);
+        // A flush already running when this record was stored did not see it: flush once more.
+        if ((await outbox.all()).some((x) => x.client_id === rec.client_id)) await outbox.flush(onResult);
         if ((await outbox.all()).some((x) => x.client_id === rec.client_id)) {
           await outbox.put({ ...rec, queuedOffline: true });
           toast(t('queued_offline'), 'info', 6000);

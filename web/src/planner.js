@@ -211,7 +211,7 @@ export async function mount({ ctrl, panel, embedded = false }) {
     if (shapes) map.getSource('planner-overlaps').setData({ type: 'FeatureCollection', features: shapes.map((o) => ({ type: 'Feature', geometry: o.geometry, properties: { id: o.id } })) });
     if (!box) return;
     box.innerHTML = list.length
-      ? html`<h4>⚠️ ${t('overlaps_title')}</h4><ul>${list.map((o) => html`<li data-overlap="${o.overlaps}">${o.overlaps_name || o.overlaps} · ${t('overlap_area', { a: Math.round(o.area_m2).toLocaleString() })}</li>`)}</ul>`.toString()
+      ? html`<h4>! ${t('overlaps_title')}</h4><ul>${list.map((o) => html`<li data-overlap="${o.overlaps}">${o.overlaps_name || o.overlaps} · ${t('overlap_area', { a: Math.round(o.area_m2).toLocaleString() })}</li>`)}</ul>`.toString()
       : html`<p class="ok">✓ ${t('no_overlaps')}</p>`.toString();
   }
 
