@@ -215,10 +215,11 @@ fn all_of_china_at_z0_to_z5() {
             err * 100.0
         );
         assert!(features > 0);
-        // Tiny counties vanish at z0 and neighbours overlap by a pixel after
-        // simplification, so the total is only roughly preserved at low zoom.
+        // Islands below a tile unit vanish at z0-1 and neighbours overlap by
+        // a unit after simplification, so only deeper zooms are tight.
+        let limit = if z <= 1 { 0.03 } else { 0.005 };
         assert!(
-            err.abs() < 0.05,
+            err.abs() < limit,
             "z{z}: total area off by {:.2} %",
             err * 100.0
         );
