@@ -129,7 +129,9 @@ export async function mount({ ctrl, panel, embedded = false }) {
   const st = { drawnId: null, editing: null, selected: null };
   window.xuncha.draw = draw; // for tests and debugging
 
-  const busy = () => draw.getMode() !== 'static';
+  let finishedAt = 0;
+  // The click that closes a drawing arrives after terra-draw has already gone back to static.
+  const busy = () => draw.getMode() !== 'static' || Date.now() - finishedAt < 400;
   ctrl.clickHandler = () => busy(); // while drawing or editing, clicks belong to terra-draw
 
   const syncKindFields = () => {
@@ -176,6 +178,7 @@ export async function mount({ ctrl, panel, embedded = false }) {
   draw.on('finish', (id, context) => {
     if (context && context.action && context.action !== 'draw') return;
     if (st.editing) return;
+    finishedAt = Date.now();
     st.drawnId = id;
     draw.setMode('static');
     section.querySelectorAll('[data-draw]').forEach((b) => b.classList.remove('active'));
