@@ -76,7 +76,10 @@ export async function mount({ ctrl, panel }) {
     marker.setLngLat(lngLat);
     if (!marker._map) marker.addTo(map);
     showAccuracy();
-    if (fly) map.easeTo({ center: lngLat, zoom: Math.max(map.getZoom(), 16) });
+    if (fly) {
+      map.resize(); // the bottom sheet may just have changed the map's height
+      map.easeTo({ center: lngLat, zoom: Math.max(map.getZoom(), 16) });
+    }
     checkNearby();
   };
   marker.on('dragend', () => {
