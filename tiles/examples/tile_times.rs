@@ -2,9 +2,11 @@
 //!
 //! ```sh
 //! tiles/fetch_fixtures.sh
-//! CARGO_TARGET_DIR=target-tiles cargo run --release -p xuncha-tiles --example tile_times -- [MAXZOOM] [GB_PREFIX] [MINZOOM]
+//! CARGO_TARGET_DIR=target-tiles cargo run --release -p xuncha-tiles --example tile_times -- [MAXZOOM] [GB_PREFIX] [MINZOOM] [pre]
 //! ```
-//! Defaults: all of China, z0..=8. `GB_PREFIX` restricts to features whose
+//! Defaults: all of China, z0..=8. With `pre`, every zoom first makes a
+//! per-zoom simplified copy of each polygon ([`WorldPolygon::simplified`],
+//! timed separately) and builds that zoom's tiles from it. `GB_PREFIX` restricts to features whose
 //! `gb` starts with it (Baishan: 1562206). Each tile holds every polygon
 //! whose bounds touch it (a linear bounds scan, as an R-tree would return);
 //! the time measured is `TileBuilder` + `encode`, not the scan.
@@ -69,6 +71,7 @@ fn main() {
     let maxzoom: u8 = args.get(1).map_or(8, |s| s.parse().expect("MAXZOOM"));
     let prefix = args.get(2).map_or("", String::as_str);
     let minzoom: u8 = args.get(3).map_or(0, |s| s.parse().expect("MINZOOM"));
+    let pre = args.get(4).is_some_and(|s| s == "pre");
     let districts = load(prefix);
     let vertices: usize = districts.iter().map(|d| d.world.vertex_count()).sum();
     let mut all = districts[0].rect;
@@ -86,7 +89,18 @@ fn main() {
     let mut every = Vec::new();
     let mut every_non_empty = Vec::new();
     let started = Instant::now();
+    let mut presimplify = Duration::ZERO;
     for z in minzoom..=maxzoom {
+        let t0 = Instant::now();
+        let copies: Vec<WorldPolygon> = if pre {
+            districts
+                .iter()
+                .map(|d| d.world.simplified(z, 4096, 0.5))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        presimplify += t0.elapsed();
         let mut times = Vec::new();
         let (mut bytes, mut non_empty) = (0usize, 0usize);
         for t in tiles_covering(all, z) {
@@ -140,6 +154,9 @@ fn main() {
         every.iter().sum::<Duration>(),
         started.elapsed()
     );
+    if pre {
+        println!("per-zoom simplified copies: {presimplify:.2?} in total");
+    }
     every_non_empty.sort_unstable();
     if !every_non_empty.is_empty() {
         println!(

@@ -4,7 +4,8 @@
 //! World coordinates are Web Mercator scaled to `[0, 1]²`, `x` eastward and
 //! `y` southward (see [`crate::tile`]).
 
-use crate::tile::lonlat_to_world;
+use crate::simplify::Simplifier;
+use crate::tile::{lonlat_to_world, MAX_ZOOM};
 use geo::{Coord, LineString, MultiLineString, MultiPolygon, Point};
 
 /// Axis-aligned bounds in world coordinates.
@@ -200,6 +201,48 @@ impl WorldPolygon {
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()
     }
+
+    /// A copy simplified once for every tile of zoom `z`: Douglas–Peucker
+    /// with `tolerance` units of a tile of `extent` units (use half the
+    /// [`crate::TileConfig::tolerance`] so the per-tile pass still has room).
+    /// Rings that collapse are dropped; an exterior's holes go with it.
+    ///
+    /// Tiles built from the copy are still clipped, simplified and repaired
+    /// per tile, so they stay valid; what this saves is re-simplifying every
+    /// vertex of a large polygon for each tile of a low zoom (export, z0–8).
+    pub fn simplified(&self, z: u8, extent: u32, tolerance: f64) -> WorldPolygon {
+        let tol = tolerance / (f64::from(1u32 << z.min(MAX_ZOOM)) * f64::from(extent));
+        let mut s = Simplifier::default();
+        let mut out = Vec::new();
+        let mut ring = |r: &WorldRing| -> Option<WorldRing> {
+            if (r.bounds.max_x - r.bounds.min_x) < tol && (r.bounds.max_y - r.bounds.min_y) < tol {
+                return None;
+            }
+            s.ring(&r.points, tol, &mut out);
+            (out.len() >= 3).then(|| WorldRing {
+                points: out.clone(),
+                bounds: WorldBounds::of(&out),
+            })
+        };
+        let mut parts = Vec::new();
+        let mut bounds = WorldBounds::EMPTY;
+        let mut vertex_count = 0;
+        for p in &self.parts {
+            let Some(exterior) = ring(&p.exterior) else {
+                continue;
+            };
+            let holes: Vec<WorldRing> = p.holes.iter().filter_map(&mut ring).collect();
+            bounds.union(&exterior.bounds);
+            vertex_count +=
+                exterior.points.len() + holes.iter().map(|h| h.points.len()).sum::<usize>();
+            parts.push(WorldPolygonPart { exterior, holes });
+        }
+        WorldPolygon {
+            parts,
+            bounds,
+            vertex_count,
+        }
+    }
 }
 
 impl WorldLine {
@@ -254,5 +297,41 @@ mod tests {
         let w2 = WorldPolygon::from_lonlat(&MultiPolygon(vec![reversed]));
         assert!(signed_area(&w2.parts[0].exterior.points) > 0.0);
         assert!((w.area() - w2.area()).abs() < 1e-18 && w.area() > 0.0);
+    }
+
+    #[test]
+    fn per_zoom_copy_drops_detail_and_tiny_rings() {
+        // A 1°-wide square with 400 collinear-ish vertices per side, plus a tiny island.
+        let mut ext = Vec::new();
+        for i in 0..400 {
+            ext.push((
+                126.0 + f64::from(i) / 400.0,
+                42.0 + if i % 2 == 0 { 0.0 } else { 1e-6 },
+            ));
+        }
+        ext.extend([(127.0, 42.0), (127.0, 43.0), (126.0, 43.0)]);
+        let island = vec![(128.0, 42.0), (128.0001, 42.0), (128.0001, 42.0001)];
+        let mp = MultiPolygon(vec![
+            geo::Polygon::new(LineString::from(ext), vec![]),
+            geo::Polygon::new(LineString::from(island), vec![]),
+        ]);
+        let w = WorldPolygon::from_lonlat(&mp);
+        let s = w.simplified(6, 4096, 0.5);
+        assert_eq!(s.parts.len(), 1, "the island is far below a unit at z6");
+        assert_eq!(s.vertex_count(), 4);
+        assert!(
+            (s.area()
+                - w.parts[0..1]
+                    .iter()
+                    .map(|p| signed_area(&p.exterior.points))
+                    .sum::<f64>())
+            .abs()
+                / s.area()
+                < 1e-3
+        );
+        // At z22 the island survives and the detail (1e-6° ≈ 0.1 m ≫ one unit) stays.
+        let fine = w.simplified(22, 4096, 0.5);
+        assert_eq!(fine.parts.len(), 2);
+        assert!(fine.vertex_count() > 400);
     }
 }
