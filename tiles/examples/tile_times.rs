@@ -105,16 +105,18 @@ fn main() {
         let (mut bytes, mut non_empty) = (0usize, 0usize);
         for t in tiles_covering(all, z) {
             let tb = t.bounds_lonlat();
-            let cands: Vec<&District> = districts
+            let cands: Vec<(&District, &WorldPolygon)> = districts
                 .iter()
-                .filter(|d| d.rect.intersects(&tb))
+                .enumerate()
+                .filter(|(_, d)| d.rect.intersects(&tb))
+                .map(|(i, d)| (d, if pre { &copies[i] } else { &d.world }))
                 .collect();
             let t0 = Instant::now();
             let mut b = TileBuilder::new(t);
             let mut layer = b.layer("zones");
-            for d in &cands {
+            for (d, world) in &cands {
                 if let Some(f) = layer.add_world_polygon(
-                    &d.world,
+                    world,
                     &[
                         ("name", Value::from(d.name.as_str())),
                         ("gb", Value::from(d.gb.as_str())),
