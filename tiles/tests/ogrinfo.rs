@@ -111,9 +111,10 @@ fn ogrinfo_lists_layers_and_features_without_warnings() {
             "ogrinfo output lacks {needle:?}:\n{stdout}"
         );
     }
-    // GDAL georeferences the tile from its z/x/y path: the zone was clipped at
-    // the buffer edge (-64 units), so its extent starts at that easting (m).
-    let wx = (f64::from(T.x) * 4096.0 - 64.0) / (4096.0 * f64::from(1u32 << T.z));
+    // GDAL georeferences the tile from its z/x/y path and (CLIP=YES, its
+    // default) cuts the buffer away: the zone reaches west of the tile, so
+    // its extent starts at the tile's west edge, in metres of EPSG:3857.
+    let wx = f64::from(T.x) / f64::from(1u32 << T.z);
     let east_m = (wx - 0.5) * 2.0 * std::f64::consts::PI * 6_378_137.0;
     let zones_extent = stdout
         .split("Layer name: zones")
