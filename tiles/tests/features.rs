@@ -328,3 +328,24 @@ fn aggregated_bins_carry_counts() {
         .collect();
     assert_eq!(counts, [&ReadValue::UInt(2), &ReadValue::UInt(1)]);
 }
+
+#[test]
+fn reset_builder_equals_a_fresh_one() {
+    let p = Polygon::new(ring(&rect(100.0, 100.0, 5000.0, 2000.0)), vec![]);
+    let mp = MultiPolygon(vec![p]);
+    let other = TileCoord { x: T.x + 1, ..T };
+    let fresh = |t: TileCoord| {
+        let mut b = TileBuilder::new(t);
+        b.layer("zones").add_polygon(&mp, &[("a", Value::Int(1))]);
+        b.encode()
+    };
+    let mut b = TileBuilder::new(T);
+    b.layer("zones").add_polygon(&mp, &[("a", Value::Int(1))]);
+    assert_eq!(b.encode(), fresh(T));
+    b.reset(other);
+    b.layer("zones").add_polygon(&mp, &[("a", Value::Int(1))]);
+    let reused = b.encode();
+    assert!(!reused.is_empty());
+    assert_eq!(reused, fresh(other));
+    assert_ne!(reused, fresh(T));
+}
