@@ -96,3 +96,66 @@ fn random_rings_always_encode_valid_polygons() {
         "only {emitted} of {cases} cases produced geometry"
     );
 }
+
+#[test]
+fn random_lines_encode_well_formed_parts() {
+    let mut rng = Lcg(0x11e5);
+    let mut parts_seen = 0;
+    for case in 0..400 {
+        let z = [4u8, 12, 17][case % 3];
+        let n_tiles = 1u32 << z;
+        let t = TileCoord::new(z, n_tiles / 2 + 1, n_tiles / 4).unwrap();
+        let scale = 4096.0 * f64::from(n_tiles);
+        let ll = |px: f64, py: f64| {
+            world_to_lonlat(
+                (f64::from(t.x) * 4096.0 + px) / scale,
+                (f64::from(t.y) * 4096.0 + py) / scale,
+            )
+        };
+        let n = 2 + (rng.next() * 30.0) as usize;
+        let spread = [2.0, 500.0, 12_000.0][case % 3];
+        let pts: Vec<(f64, f64)> = (0..n)
+            .map(|_| {
+                ll(
+                    2048.0 + (rng.next() - 0.5) * spread,
+                    2048.0 + (rng.next() - 0.5) * spread,
+                )
+            })
+            .collect();
+        let line = geo::MultiLineString(vec![LineString::from(pts)]);
+        let mut b = TileBuilder::new(t);
+        if b.layer("routes").add_line(&line, &[]).is_none() {
+            continue;
+        }
+        let layers = raw_layers(&b.encode());
+        let g = &layers[0].features[0].geometry;
+        let (mut i, mut x, mut y) = (0, 0i64, 0i64);
+        let unzig = |v: u32| i64::from((v >> 1) as i32 ^ -((v & 1) as i32));
+        while i < g.len() {
+            assert_eq!(g[i], 9, "case {case}: part starts with MoveTo(1)");
+            x += unzig(g[i + 1]);
+            y += unzig(g[i + 2]);
+            assert!(
+                (-64..=4160).contains(&x) && (-64..=4160).contains(&y),
+                "case {case}: ({x}, {y})"
+            );
+            assert_eq!(g[i + 3] & 7, 2, "case {case}: then LineTo");
+            let count = (g[i + 3] >> 3) as usize;
+            assert!(count >= 1, "case {case}: LineTo(0)");
+            let mut prev = (x, y);
+            for k in 0..count {
+                x += unzig(g[i + 4 + 2 * k]);
+                y += unzig(g[i + 5 + 2 * k]);
+                assert_ne!((x, y), prev, "case {case}: zero-length segment");
+                assert!(
+                    (-64..=4160).contains(&x) && (-64..=4160).contains(&y),
+                    "case {case}: ({x}, {y})"
+                );
+                prev = (x, y);
+            }
+            i += 4 + 2 * count;
+            parts_seen += 1;
+        }
+    }
+    assert!(parts_seen > 150, "only {parts_seen} parts");
+}
