@@ -12,6 +12,11 @@ pub struct Config {
     pub max_vertices: usize,
     /// Largest request body for zone uploads, bytes. Default 64 MiB.
     pub max_zone_body: usize,
+    /// Demo data folder; its districts, river and roads form the `basemap` tile layer when it
+    /// exists. Default `geodata/baishan`.
+    pub geodata_dir: PathBuf,
+    /// Memory for cached encoded tiles, bytes. Default 256 MiB.
+    pub tile_cache_bytes: u64,
 }
 
 impl Default for Config {
@@ -21,6 +26,8 @@ impl Default for Config {
             web_dir: PathBuf::from("web/dist"),
             max_vertices: crate::zone::DEFAULT_MAX_VERTICES,
             max_zone_body: 64 << 20,
+            geodata_dir: PathBuf::from("geodata/baishan"),
+            tile_cache_bytes: 256 << 20,
         }
     }
 }

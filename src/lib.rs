@@ -12,6 +12,7 @@
 //! - [`store`]: SQLite (migrations, zones, users, tokens).
 //! - [`registry`]: the store and the index kept in step; edits swap in a new index snapshot.
 //! - [`auth`]: roles, password hashes, tokens.
+//! - [`tileset`]: which features go into a vector tile; the tile cache; TileJSON and style.
 //! - [`http`]: the axum router, one file per resource, `ApiError`.
 //! - [`cli`]: the work behind `xuncha import|export|match|user`.
 //! - [`demo`]: loads the Baishan demo city from `geodata/`.
@@ -28,6 +29,7 @@ pub mod index;
 pub mod registry;
 pub mod state;
 pub mod store;
+pub mod tileset;
 pub mod time;
 pub mod zone;
 

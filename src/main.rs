@@ -112,6 +112,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             config.web_dir = web;
+            config.geodata_dir = geodata.clone();
             let state = App::open(config)?;
             if demo {
                 if xuncha::demo::load(&state, &geodata).await? {

@@ -14,6 +14,7 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub zones: ZoneRegistry,
+    pub tiles: crate::tileset::Tiles,
     /// Token hash → user and expiry (Unix ms), so a request does not hit SQLite to authenticate.
     pub(crate) token_cache: RwLock<HashMap<String, (crate::auth::User, Option<i64>)>>,
 }
@@ -23,10 +24,23 @@ impl App {
     pub fn open(config: Config) -> Result<AppState, StoreError> {
         let store = Store::open(&config.data_dir)?;
         let zones = ZoneRegistry::load(store.clone())?;
+        let basemap = if config.geodata_dir.is_dir() {
+            crate::tileset::Basemap::load(&config.geodata_dir).map_err(StoreError::Corrupt)?
+        } else {
+            crate::tileset::Basemap::default()
+        };
+        let cache = Arc::new(crate::tileset::TileCache::new(config.tile_cache_bytes));
+        let c = cache.clone();
+        zones.on_change(Box::new(move |boxes| c.invalidate(boxes)));
+        let tiles = crate::tileset::Tiles {
+            set: crate::tileset::TileSet::new(basemap),
+            cache,
+        };
         Ok(Arc::new(App {
             config,
             store,
             zones,
+            tiles,
             token_cache: RwLock::new(HashMap::new()),
         }))
     }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 mod matching;
 pub mod params;
+pub mod tiles;
 mod zones;
 
 use crate::state::AppState;
@@ -33,6 +34,9 @@ pub fn router(state: AppState) -> Router {
     let static_files = ServeDir::new(web).fallback(ServeFile::new(web.join("index.html")));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
+        .route("/tiles.json", get(tiles::tilejson))
+        .route("/style.json", get(tiles::style_json))
         .nest("/api", api)
         .fallback_service(static_files)
         .layer(TraceLayer::new_for_http())

@@ -33,6 +33,13 @@ enum Shape {
     },
 }
 
+/// A zone's geometry projected to Web Mercator world coordinates, for tiles.
+#[derive(Debug)]
+pub enum WorldGeometry {
+    Area(xuncha_tiles::WorldPolygon),
+    Line(xuncha_tiles::WorldLine),
+}
+
 /// A live zone with its prepared shape.
 #[derive(Debug)]
 pub struct IndexedZone {
@@ -40,6 +47,8 @@ pub struct IndexedZone {
     shape: Shape,
     /// `[min_lon, min_lat, max_lon, max_lat]`, corridor included.
     pub envelope: [f64; 4],
+    /// Projected on first use by the tile engine, then reused for every tile.
+    world: std::sync::OnceLock<WorldGeometry>,
 }
 
 impl IndexedZone {
@@ -81,7 +90,20 @@ impl IndexedZone {
             zone,
             shape,
             envelope,
+            world: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The geometry in world coordinates (projected once).
+    pub fn world(&self) -> &WorldGeometry {
+        self.world.get_or_init(|| match &self.zone.geometry {
+            ZoneGeometry::Area(mp) => {
+                WorldGeometry::Area(xuncha_tiles::WorldPolygon::from_lonlat(mp))
+            }
+            ZoneGeometry::Route { line, .. } => {
+                WorldGeometry::Line(xuncha_tiles::WorldLine::from_lonlat(line))
+            }
+        })
     }
 
     /// Whether the point is in the zone (boundary inclusive; corridors by distance), with the

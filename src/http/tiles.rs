@@ -1,0 +1,208 @@
+//! `/tiles/{z}/{x}/{y}.mvt`, `/tiles.json`, `/style.json`.
+
+use super::auth::Auth;
+use super::error::{ApiError, ApiResult};
+use super::params::Params;
+use crate::state::AppState;
+use crate::tileset::{style, CachedTile, ReportFilter, TileKey};
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HOST, IF_NONE_MATCH, VARY,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::sync::Arc;
+use xuncha_tiles::TileCoord;
+
+const MVT: &str = "application/vnd.mapbox-vector-tile";
+
+/// Parses the reports filter of a tile URL and its canonical form (the cache key part).
+pub fn report_filter(p: &Params) -> ApiResult<(ReportFilter, String)> {
+    let time = |k: &str| -> ApiResult<Option<i64>> {
+        p.str(k)
+            .map(|s| {
+                crate::time::parse_rfc3339(s)
+                    .map_err(|e| ApiError::bad_request(format!("{k}: {e}")))
+            })
+            .transpose()
+    };
+    let list = |k: &str| -> Vec<String> {
+        let mut v: Vec<String> = p
+            .str(k)
+            .map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v.dedup();
+        v
+    };
+    let f = ReportFilter {
+        since: time("since")?,
+        until: time("until")?,
+        categories: list("category"),
+        statuses: list("status"),
+    };
+    let key = format!(
+        "{}|{}|{}|{}",
+        f.since.map(|v| v.to_string()).unwrap_or_default(),
+        f.until.map(|v| v.to_string()).unwrap_or_default(),
+        f.categories.join(","),
+        f.statuses.join(",")
+    );
+    Ok((f, key))
+}
+
+fn parse_coord(z: &str, x: &str, y: &str) -> ApiResult<TileCoord> {
+    let y = y
+        .strip_suffix(".mvt")
+        .ok_or_else(|| ApiError::NotFound("tiles are served as /tiles/{z}/{x}/{y}.mvt".into()))?;
+    let bad = || {
+        ApiError::bad_request(format!(
+            "tile {z}/{x}/{y}: z, x and y must be whole numbers"
+        ))
+    };
+    let z: u8 = z.parse().map_err(|_| bad())?;
+    let x: u32 = x.parse().map_err(|_| bad())?;
+    let y: u32 = y.parse().map_err(|_| bad())?;
+    TileCoord::new(z, x, y)
+        .map_err(|e| ApiError::bad_request(format!("tile {z}/{x}/{y} is out of range: {e}")))
+}
+
+/// `GET /tiles/{z}/{x}/{y}.mvt?since=&until=&category=&status=`
+pub async fn tile(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path((z, x, y)): Path<(String, String, String)>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let coord = parse_coord(&z, &x, &y)?;
+    let (filter, fkey) = report_filter(&Params::from_query(q.as_deref())?)?;
+    let key = TileKey {
+        z: coord.z,
+        x: coord.x,
+        y: coord.y,
+        filter: Arc::from(fkey.as_str()),
+    };
+    let tiles = &state.tiles;
+    let cached = match tiles.cache.get(&key) {
+        Some(t) => t,
+        None => {
+            let epoch = tiles.cache.epoch();
+            let st = state.clone();
+            let t = tokio::task::spawn_blocking(move || {
+                let index = st.zones.index();
+                Arc::new(CachedTile::new(
+                    st.tiles.set.render(&index, coord, &filter, true),
+                ))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("tile rendering failed: {e}")))?;
+            tiles.cache.insert(key, t.clone(), epoch);
+            t
+        }
+    };
+    Ok(respond(&cached, &headers))
+}
+
+/// Sends a cached tile: 304 on a matching `If-None-Match`, 204 when empty, gzip when accepted.
+pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
+    let etag = HeaderValue::from_str(&t.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let common = [
+        (ETAG, etag),
+        (CACHE_CONTROL, HeaderValue::from_static("private, no-cache")),
+        (
+            VARY,
+            HeaderValue::from_static("Accept-Encoding, Cookie, Authorization"),
+        ),
+    ];
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim() == t.etag || e.trim() == "*"));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    if t.body.is_empty() {
+        return (StatusCode::NO_CONTENT, common).into_response();
+    }
+    let gzip_ok = headers
+        .get(ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let mut resp = if gzip_ok {
+        let mut r = Response::new(Body::from(t.gzip.clone()));
+        r.headers_mut()
+            .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        Response::new(Body::from(t.body.clone()))
+    };
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(MVT));
+    resp.headers_mut().extend(common);
+    resp
+}
+
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1:8080");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|h| h.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+fn bounds(state: &AppState) -> [f64; 4] {
+    let idx = state.zones.index();
+    let mut b = state.tiles.set.basemap.bbox();
+    for e in idx.iter() {
+        let z = e.envelope;
+        b = Some(match b {
+            None => z,
+            Some(a) => [
+                a[0].min(z[0]),
+                a[1].min(z[1]),
+                a[2].max(z[2]),
+                a[3].max(z[3]),
+            ],
+        });
+    }
+    b.unwrap_or([-180.0, -85.0511, 180.0, 85.0511])
+}
+
+/// `GET /tiles.json` → TileJSON 3.0.0.
+pub async fn tilejson(
+    State(state): State<AppState>,
+    _auth: Auth,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
+    Json(style::tilejson(
+        &origin(&headers),
+        bounds(&state),
+        state.tiles.set.aggregate_below,
+    ))
+}
+
+/// `GET /style.json` → a MapLibre style using only this server.
+pub async fn style_json(
+    State(state): State<AppState>,
+    _auth: Auth,
+    headers: HeaderMap,
+) -> Json<serde_json::Value> {
+    Json(style::style(
+        &origin(&headers),
+        bounds(&state),
+        state.tiles.set.aggregate_below,
+    ))
+}

