@@ -34,6 +34,14 @@ pub struct TileConfig {
     pub tolerance: f64,
 }
 
+impl TileConfig {
+    /// Buffer as a fraction of the tile width (`buffer / extent`), for
+    /// [`crate::tiles_covering_buffered`] when invalidating cached tiles.
+    pub fn buffer_fraction(&self) -> f64 {
+        f64::from(self.buffer) / f64::from(self.extent)
+    }
+}
+
 impl Default for TileConfig {
     fn default() -> Self {
         Self {

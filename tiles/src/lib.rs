@@ -64,7 +64,8 @@ pub use builder::{AddedFeature, Layer, TileBuilder, TileConfig};
 pub use error::TileError;
 pub use mvt::{command, zigzag, GeomType, CMD_CLOSE_PATH, CMD_LINE_TO, CMD_MOVE_TO};
 pub use tile::{
-    lonlat_to_world, tiles_covering, world_to_lonlat, TileCoord, MAX_LATITUDE, MAX_ZOOM,
+    lonlat_to_world, tiles_covering, tiles_covering_buffered, world_to_lonlat, TileCoord,
+    MAX_LATITUDE, MAX_ZOOM,
 };
 pub use value::Value;
 pub use world::{

@@ -151,15 +151,41 @@ pub fn world_to_lonlat(x: f64, y: f64) -> (f64, f64) {
 /// assert_eq!(tiles_covering(world, 2).count(), 16);
 /// ```
 pub fn tiles_covering(rect_lonlat: Rect<f64>, z: u8) -> impl Iterator<Item = TileCoord> {
+    tiles_covering_buffered(rect_lonlat, z, 0.0)
+}
+
+/// Every tile at zoom `z` whose area *including its buffer* intersects a
+/// lon/lat rectangle: the tiles to invalidate when geometry inside the
+/// rectangle changes, because a feature just outside a tile is still drawn
+/// in that tile's buffer. `buffer_fraction` is buffer / extent (64 / 4096
+/// by default, see [`crate::TileConfig::buffer_fraction`]).
+///
+/// ```
+/// use geo::{coord, Rect};
+/// use xuncha_tiles::{tiles_covering, tiles_covering_buffered, TileCoord};
+/// let b = TileCoord::new(10, 871, 380).unwrap().bounds_lonlat();
+/// // A point just inside the west edge of 871 is also in the buffer of 870.
+/// let p = coord! { x: b.min().x + 1e-5, y: (b.min().y + b.max().y) / 2.0 };
+/// let r = Rect::new(p, p);
+/// assert_eq!(tiles_covering(r, 10).count(), 1);
+/// let xs: Vec<u32> = tiles_covering_buffered(r, 10, 64.0 / 4096.0).map(|t| t.x).collect();
+/// assert_eq!(xs, vec![870, 871]);
+/// ```
+pub fn tiles_covering_buffered(
+    rect_lonlat: Rect<f64>,
+    z: u8,
+    buffer_fraction: f64,
+) -> impl Iterator<Item = TileCoord> {
     let z = z.min(MAX_ZOOM);
     let n = 1u32 << z;
+    let nf = f64::from(n);
+    let pad = buffer_fraction.max(0.0) / nf;
     let (wx0, wy0) = lonlat_to_world(rect_lonlat.min().x, rect_lonlat.max().y);
     let (wx1, wy1) = lonlat_to_world(rect_lonlat.max().x, rect_lonlat.min().y);
     let range = |lo: f64, hi: f64| {
-        let nf = f64::from(n);
-        let first = world_to_index(lo.clamp(0.0, 1.0), n);
+        let first = world_to_index((lo - pad).clamp(0.0, 1.0), n);
         // A rectangle ending exactly on a tile edge also touches the next tile.
-        let last_f = (hi.clamp(0.0, 1.0) * nf).floor();
+        let last_f = ((hi + pad).clamp(0.0, 1.0) * nf).floor();
         let last = (last_f.max(0.0) as u32).min(n - 1);
         (first, last.max(first))
     };

@@ -349,3 +349,45 @@ fn reset_builder_equals_a_fresh_one() {
     assert_eq!(reused, fresh(other));
     assert_ne!(reused, fresh(T));
 }
+
+#[test]
+fn buffered_cover_lists_every_tile_that_draws_a_feature() {
+    use geo::BoundingRect;
+    // A small zone hugging the south-east corner of T, inside T proper.
+    let zone = MultiPolygon(vec![Polygon::new(
+        ring(&rect(4050.0, 4060.0, 4090.0, 4094.0)),
+        vec![],
+    )]);
+    let bbox = zone.bounding_rect().unwrap();
+    let mut drawn = Vec::new();
+    for dy in -1i64..=1 {
+        for dx in -1i64..=1 {
+            let t = TileCoord::new(
+                T.z,
+                (i64::from(T.x) + dx) as u32,
+                (i64::from(T.y) + dy) as u32,
+            )
+            .unwrap();
+            let mut b = TileBuilder::new(t);
+            if b.layer("zones").add_polygon(&zone, &[]).is_some() {
+                drawn.push(t);
+            }
+        }
+    }
+    assert_eq!(
+        drawn.len(),
+        4,
+        "the tile and its east, south and south-east neighbours: {drawn:?}"
+    );
+    let cfg = xuncha_tiles::TileConfig::default();
+    let buffered: Vec<TileCoord> =
+        xuncha_tiles::tiles_covering_buffered(bbox, T.z, cfg.buffer_fraction()).collect();
+    for t in &drawn {
+        assert!(
+            buffered.contains(t),
+            "{t} draws the zone but would not be invalidated"
+        );
+    }
+    assert_eq!(buffered.len(), 4);
+    assert_eq!(xuncha_tiles::tiles_covering(bbox, T.z).count(), 1);
+}
