@@ -36,6 +36,9 @@ cargo test --workspace
 step "validation agrees with GEOS (shapely)"
 target/pyenv/bin/python tests/py/validity_vs_shapely.py "$root/target/debug/xuncha"
 
+step "PMTiles export opens in the Python pmtiles reader and equals the served tiles"
+target/pyenv/bin/python tests/py/pmtiles_vs_served.py "$root/target/debug/xuncha"
+
 if [ -f web/package.json ]; then
     step "web client: install, build, browser tests (Debian chromium)"
     (cd web && npm ci --no-audit --no-fund && npm run build && XUNCHA_BIN="$root/target/debug/xuncha" npm test)

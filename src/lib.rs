@@ -15,6 +15,7 @@
 //! - [`tileset`]: which features go into a vector tile; the tile cache; TileJSON and style.
 //! - [`http`]: the axum router, one file per resource, `ApiError`.
 //! - [`cli`]: the work behind `xuncha import|export|match|user`.
+//! - [`export`]: PMTiles v3 archives for offline use.
 //! - [`demo`]: loads the Baishan demo city from `geodata/`.
 
 #![forbid(unsafe_code)]
@@ -23,6 +24,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod geodesy;
 pub mod http;
 pub mod index;

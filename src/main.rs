@@ -55,11 +55,61 @@ enum Command {
     },
     /// Match `lon,lat` lines of a CSV file (`-` for standard input) to zones; CSV to standard output.
     Match { points: PathBuf },
+    /// Vector tiles for offline use.
+    Tiles {
+        #[command(subcommand)]
+        command: TilesCommand,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum TilesCommand {
+    /// Write a PMTiles v3 archive of the zones, routes and basemap layers.
+    Export {
+        out: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        minzoom: u8,
+        #[arg(long, default_value_t = 16)]
+        maxzoom: u8,
+        /// minLon,minLat,maxLon,maxLat (default: all zones and the basemap).
+        #[arg(long, value_parser = parse_bbox)]
+        bbox: Option<Bbox>,
+        /// Folder of the basemap data.
+        #[arg(long, default_value = "geodata/baishan")]
+        geodata: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy)]
+struct Bbox([f64; 4]);
+
+fn parse_bbox(s: &str) -> Result<Bbox, String> {
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("{p:?} is not a number"))
+        })
+        .collect::<Result<_, _>>()?;
+    match v[..] {
+        [a, b, c, d]
+            if a < c
+                && b < d
+                && (-180.0..=180.0).contains(&a)
+                && (-180.0..=180.0).contains(&c)
+                && (-90.0..=90.0).contains(&b)
+                && (-90.0..=90.0).contains(&d) =>
+        {
+            Ok(Bbox([a, b, c, d]))
+        }
+        _ => Err("expected minLon,minLat,maxLon,maxLat with min < max".into()),
+    }
 }
 
 #[derive(Subcommand)]
@@ -180,6 +230,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )?
             };
             eprintln!("matched {n} points against {} zones", index.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tiles {
+            command:
+                TilesCommand::Export {
+                    out,
+                    minzoom,
+                    maxzoom,
+                    bbox,
+                    geodata,
+                },
+        } => {
+            config.geodata_dir = geodata;
+            let state = App::open(config)?;
+            let s = xuncha::export::export_pmtiles(
+                &state,
+                &out,
+                minzoom,
+                maxzoom,
+                bbox.map(|b| b.0),
+                true,
+            )?;
+            println!(
+                "wrote {} tiles ({} visited, z{minzoom}–{maxzoom}) to {}: {} bytes in {:.2} s",
+                s.tiles_written,
+                s.tiles_visited,
+                out.display(),
+                s.bytes,
+                s.seconds
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::User {

@@ -4,7 +4,7 @@ use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use crate::state::AppState;
-use crate::tileset::{style, CachedTile, ReportFilter, TileKey};
+use crate::tileset::{style, CachedTile, Layers, ReportFilter, TileKey};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{
@@ -83,7 +83,13 @@ pub async fn tile(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let coord = parse_coord(&z, &x, &y)?;
-    let (filter, fkey) = report_filter(&Params::from_query(q.as_deref())?)?;
+    let params = Params::from_query(q.as_deref())?;
+    let (filter, fkey) = report_filter(&params)?;
+    let layers = match params.str("layers") {
+        Some(l) => Layers::parse(l).map_err(ApiError::BadRequest)?,
+        None => Layers::ALL,
+    };
+    let fkey = format!("{}|{fkey}", layers.key());
     let key = TileKey {
         z: coord.z,
         x: coord.x,
@@ -99,7 +105,7 @@ pub async fn tile(
             let t = tokio::task::spawn_blocking(move || {
                 let index = st.zones.index();
                 Arc::new(CachedTile::new(
-                    st.tiles.set.render(&index, coord, &filter, true),
+                    st.tiles.set.render(&index, coord, &filter, layers),
                 ))
             })
             .await

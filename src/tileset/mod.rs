@@ -60,6 +60,71 @@ pub trait ReportSource: Send + Sync {
     fn for_each_in(&self, bbox: [f64; 4], filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint));
 }
 
+/// Which layers a tile carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Layers {
+    pub zones: bool,
+    pub routes: bool,
+    pub reports: bool,
+    pub basemap: bool,
+}
+
+impl Layers {
+    pub const ALL: Layers = Layers {
+        zones: true,
+        routes: true,
+        reports: true,
+        basemap: true,
+    };
+    /// What an offline archive carries: everything but the live reports.
+    pub const OFFLINE: Layers = Layers {
+        zones: true,
+        routes: true,
+        reports: false,
+        basemap: true,
+    };
+
+    /// Parses `zones,routes,reports,basemap` (any subset).
+    pub fn parse(s: &str) -> Result<Layers, String> {
+        let mut l = Layers {
+            zones: false,
+            routes: false,
+            reports: false,
+            basemap: false,
+        };
+        for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "zones" => l.zones = true,
+                "routes" => l.routes = true,
+                "reports" => l.reports = true,
+                "basemap" => l.basemap = true,
+                other => {
+                    return Err(format!(
+                        "unknown layer {other:?}; layers are zones, routes, reports, basemap"
+                    ))
+                }
+            }
+        }
+        Ok(l)
+    }
+
+    /// Canonical form for cache keys.
+    pub fn key(&self) -> String {
+        let mut v = Vec::new();
+        for (on, n) in [
+            (self.zones, "zones"),
+            (self.routes, "routes"),
+            (self.reports, "reports"),
+            (self.basemap, "basemap"),
+        ] {
+            if on {
+                v.push(n);
+            }
+        }
+        v.join(",")
+    }
+}
+
 /// The tile set and its cache, as the server holds them.
 pub struct Tiles {
     pub set: TileSet,
@@ -88,11 +153,11 @@ impl TileSet {
         index: &ZoneIndex,
         coord: TileCoord,
         filter: &ReportFilter,
-        with_reports: bool,
+        layers: Layers,
     ) -> Vec<u8> {
         let mut tile = TileBuilder::new(coord);
         let bbox = query_bbox(coord);
-        {
+        if layers.zones || layers.routes {
             let mut zones: Vec<_> = index.in_bbox(bbox).collect();
             // Larger areas first, so small 三包 zones draw on top of their grid cells.
             zones.sort_by(|a, b| {
@@ -107,7 +172,7 @@ impl TileSet {
                 let owner_name = z.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("");
                 let sector = z.owner.as_ref().map(|o| o.sector.as_str()).unwrap_or("");
                 match (e.world(), &z.geometry) {
-                    (WorldGeometry::Area(wp), _) => {
+                    (WorldGeometry::Area(wp), _) if layers.zones => {
                         let level = z
                             .properties
                             .get("level")
@@ -125,7 +190,9 @@ impl TileSet {
                             ],
                         );
                     }
-                    (WorldGeometry::Line(wl), ZoneGeometry::Route { width_m, .. }) => {
+                    (WorldGeometry::Line(wl), ZoneGeometry::Route { width_m, .. })
+                        if layers.routes =>
+                    {
                         tile.layer("routes").add_world_line(
                             wl,
                             &[
@@ -140,7 +207,7 @@ impl TileSet {
                 }
             }
         }
-        for f in self.basemap.in_bbox(bbox) {
+        for f in self.basemap.in_bbox(bbox).filter(|_| layers.basemap) {
             let props = [
                 ("class", Value::from(f.class.as_str())),
                 ("name", Value::from(f.name.as_str())),
@@ -155,7 +222,7 @@ impl TileSet {
                 }
             }
         }
-        if let (true, Some(src)) = (with_reports, &self.reports) {
+        if let (true, Some(src)) = (layers.reports, &self.reports) {
             if coord.z >= self.aggregate_below {
                 let mut layer = tile.layer("reports");
                 src.for_each_in(bbox, filter, &mut |r| {
