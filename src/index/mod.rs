@@ -287,7 +287,11 @@ impl ZoneIndex {
             if let Some(d) = e.test(p) {
                 if let Shape::Area { area_deg2, .. } = e.shape {
                     if e.zone.kind == ZoneKind::Responsibility
-                        && best_inside.is_none_or(|(a, _)| area_deg2 < a)
+                        // The smallest (most specific) zone; equal areas by id, so the answer
+                        // does not depend on R-tree order.
+                        && best_inside.is_none_or(|(a, z)| {
+                            area_deg2 < a || (area_deg2 == a && e.zone.id < z.id)
+                        })
                     {
                         best_inside = Some((area_deg2, &e.zone));
                     }

@@ -1,0 +1,166 @@
+//! The `xuncha` binary: user add, import (with rejections and --strict), export, match, and
+//! the demo's refusal to bind a public address.
+
+use std::io::Write;
+use std::process::{Command, Output};
+
+fn xuncha(data: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run xuncha")
+}
+
+fn text(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const ZONES: &str = r#"{"type":"FeatureCollection","features":[
+ {"type":"Feature","id":"a","geometry":{"type":"Polygon","coordinates":[[[126.419,41.94],[126.42,41.94],[126.42,41.9404],[126.419,41.9404],[126.419,41.94]]]},
+  "properties":{"kind":"responsibility","name":"一中门前","owner":{"name":"白山市第一中学","sector":"school"}}},
+ {"type":"Feature","id":"b","geometry":{"type":"Polygon","coordinates":[[[126.42,41.94],[126.421,41.94],[126.421,41.9404],[126.42,41.9404],[126.42,41.94]]]},
+  "properties":{"kind":"responsibility","name":"医院门前","owner":{"name":"白山市中心医院","sector":"hospital"}}},
+ {"type":"Feature","id":"bad","geometry":{"type":"Polygon","coordinates":[[[126.4,41.9],[126.41,41.91],[126.41,41.9],[126.4,41.91],[126.4,41.9]]]},
+  "properties":{"kind":"responsibility","name":"坏","owner":{"name":"x","sector":"school"}}}
+]}"#;
+
+#[test]
+fn user_add_prints_a_working_token_last() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = xuncha(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "li",
+            "--role",
+            "planner",
+            "--password",
+            "pw-123456",
+        ],
+    );
+    assert!(o.status.success());
+    let out = text(&o);
+    let token = out.lines().last().unwrap();
+    assert!(token.starts_with("xc_") && token.len() == 67, "{out}");
+    let dup = xuncha(dir.path(), &["user", "add", "li", "--role", "planner"]);
+    assert!(!dup.status.success());
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+    let bad = xuncha(dir.path(), &["user", "add", "wang", "--role", "mayor"]);
+    assert!(!bad.status.success());
+}
+
+#[test]
+fn import_strict_export_and_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zones.geojson");
+    std::fs::write(&file, ZONES).unwrap();
+    let data = dir.path().join("data");
+    let f = file.to_str().unwrap();
+
+    // --strict: one bad feature → nothing imported, non-zero exit, the reason printed.
+    let o = xuncha(&data, &["import", f, "--strict"]);
+    assert!(!o.status.success());
+    let out = text(&o);
+    assert!(
+        out.contains("rejected feature 2 (bad)") && out.contains("self-intersection"),
+        "{out}"
+    );
+    assert!(out.contains("imported 0, rejected 1"), "{out}");
+    let o = xuncha(&data, &["export"]);
+    let fc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(fc["features"].as_array().unwrap().len(), 0);
+
+    // Without --strict: the valid ones land, exit code still says something was rejected.
+    let o = xuncha(&data, &["import", f]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("imported 2, rejected 1"));
+    let o = xuncha(&data, &["export", "--kind", "responsibility"]);
+    assert!(o.status.success());
+    let fc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let ids: Vec<&str> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    // The export imports again elsewhere, unchanged.
+    let copy = dir.path().join("copy.geojson");
+    std::fs::write(&copy, &o.stdout).unwrap();
+    let o = xuncha(
+        &dir.path().join("data2"),
+        &["import", copy.to_str().unwrap()],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // match: header kept, boundary point matches both, a point 20 m south gets the nearest.
+    let pts = dir.path().join("points.csv");
+    let mut w = std::fs::File::create(&pts).unwrap();
+    writeln!(
+        w,
+        "lon,lat\n126.4195,41.9402\n126.42,41.9402\n126.4195,41.93982\n100,10"
+    )
+    .unwrap();
+    drop(w);
+    let o = xuncha(&data, &["match", pts.to_str().unwrap()]);
+    assert!(o.status.success());
+    assert_eq!(
+        text(&o),
+        "lon,lat,responsible_zone_id,all_matched_zone_ids\n\
+         126.4195,41.9402,a,a\n\
+         126.42,41.9402,a,a;b\n\
+         126.4195,41.93982,a,\n\
+         100,10,,\n"
+    );
+    // Swapped columns are refused with the line number.
+    std::fs::write(&pts, "41.9402,126.4195\n").unwrap();
+    let o = xuncha(&data, &["match", pts.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("line 1"));
+}
+
+#[test]
+fn match_streams_many_points_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zones.geojson");
+    std::fs::write(&file, ZONES).unwrap();
+    let data = dir.path().join("data");
+    let _ = xuncha(&data, &["import", file.to_str().unwrap()]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .arg("--data")
+        .arg(&data)
+        .args(["match", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let mut w = std::io::BufWriter::new(&mut stdin);
+        for i in 0..200_000u32 {
+            writeln!(w, "{},{}", 126.419 + (i % 1000) as f64 * 2e-6, 41.9402).unwrap();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    let lines = String::from_utf8_lossy(&out.stdout);
+    let mut n = 0;
+    for l in lines.lines() {
+        n += 1;
+        assert!(l.contains(",a,") || l.contains(",b,"), "{l}");
+    }
+    assert_eq!(n, 200_000);
+}
+
+#[test]
+fn demo_refuses_a_public_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = xuncha(dir.path(), &["serve", "--demo", "--addr", "0.0.0.0:0"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("loopback"));
+}
