@@ -537,3 +537,19 @@ async fn login_cookie_and_logout() {
     let r = s.http.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn expired_session_says_so() {
+    let s = TestServer::start().await;
+    let token = "xc_expired-session-token";
+    let hash = xuncha::auth::token_hash(token);
+    let past = xuncha::time::now_ms() - 1000;
+    s.state
+        .store
+        .write_sync(|tx| xuncha::store::users::add_token(tx, &hash, 1, "session", past - 1000, Some(past)))
+        .unwrap();
+    let r = s.http.get(s.url("/api/me")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["error"].as_str().unwrap().contains("expired"), "{e}");
+}
