@@ -164,3 +164,38 @@ fn demo_refuses_a_public_address() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("loopback"));
 }
+
+#[test]
+fn serve_stops_gracefully_on_sigterm_and_keeps_its_zones() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("zones.geojson");
+    std::fs::write(&file, ZONES).unwrap();
+    let data = dir.path().join("data");
+    let _ = xuncha(&data, &["import", file.to_str().unwrap()]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .arg("--data")
+        .arg(&data)
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            let mut body = String::new();
+            std::io::Read::read_to_string(&mut s, &mut body).unwrap();
+            // The index was rebuilt from the store at start.
+            assert!(body.contains("\"zones\":2"), "{body}");
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(up, "server did not start");
+    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+}
