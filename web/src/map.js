@@ -4,7 +4,7 @@
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
-import { api, ApiError } from './api.js';
+import { api } from './api.js';
 import { t } from './i18n.js';
 import { html, el, toast } from './dom.js';
 
@@ -13,135 +13,264 @@ maplibregl.setWorkerUrl(new URL(workerUrl, location.href).href);
 export { maplibregl };
 
 export const CENTER = [126.42, 41.94];
-export const GROUPS = ['basemap', 'zones', 'routes', 'reports'];
+export const GROUPS = ['basemap', 'zones', 'routes', 'reports', 'heat'];
 
-/** Colours shared by the fallback style, the legend and client overlays. */
+/** Colours shared by the style tweaks, the legend and client overlays. */
 export const KIND_COLORS = {
   responsibility: '#e07b39',
-  grid: '#5b7db1',
-  patrol_route: '#2a9d8f',
-  hotspot: '#d62828',
-  green_adoption: '#43a047',
+  grid: '#5b6f8a',
+  patrol_route: '#0077b6',
+  hotspot: '#c1121f',
+  green_adoption: '#52b788',
 };
+/** The server style's 三包 sector colours (legend only; the style itself carries them). */
 export const SECTOR_COLORS = {
-  community: '#f4a261',
-  village: '#a1887f',
-  agency: '#e76f51',
-  enterprise: '#9c6ade',
-  school: '#f6c945',
-  hospital: '#ef476f',
+  community: '#e4572e',
+  village: '#76b041',
+  agency: '#2e86ab',
+  enterprise: '#f3a712',
+  school: '#a846a0',
+  hospital: '#d7263d',
 };
 
-const FONT = "'Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', sans-serif";
+/** Local fonts for labels: the style has no `glyphs`, so MapLibre draws text with these. */
+const FONT_STACK = ['Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'sans-serif'];
+const FONT = FONT_STACK.map((f) => (f === 'sans-serif' ? f : `'${f}'`)).join(', ');
+
+/** The vector source of the server style (zones, routes, basemap) and our reports-only copy. */
+export const REPORTS_SOURCE = 'xuncha-reports';
+const BASE_LAYERS = 'zones,routes,basemap';
 
 /** Which layer group (source-layer) a style layer belongs to. */
 export function groupOf(layer) {
-  return layer['source-layer'] || (layer.metadata && layer.metadata['xuncha:group']) || null;
+  return (layer.metadata && layer.metadata['xuncha:group']) || layer['source-layer'] || null;
 }
 
-const abs = (u) => new URL(u, location.href).href;
+/**
+ * A URL on this page's origin: tile templates keep their `{z}/{x}/{y}` (the WHATWG URL parser
+ * would percent-encode the braces), and an absolute URL naming another host (a proxy, `localhost`
+ * versus `127.0.0.1`) is re-based so that every request stays on the origin the page came from.
+ */
+export function onOrigin(u) {
+  if (/^\/(?!\/)/.test(u)) return location.origin + u;
+  const m = /^https?:\/\/[^/]+(\/.*)?$/i.exec(u);
+  if (m) return location.origin + (m[1] || '/');
+  return location.origin + '/' + u.replace(/^\.?\//, '');
+}
+
+const withQuery = (u, q) => (q ? `${u}${u.includes('?') ? '&' : '?'}${q}` : u);
 
 /**
- * Loads `/style.json` and makes every source URL absolute. A vector source given by a TileJSON
- * `url` is inlined (tiles, zooms, bounds) so that re-setting its tiles later does not refetch it.
- * Returns `{style, tiled}`; when the server has no style yet, a GeoJSON fallback with `tiled: false`.
+ * Loads `/style.json`, keeps every request on this origin (no glyphs, no sprite, tile URLs
+ * re-based), and splits the one vector source in two: `xuncha` for zones, routes and basemap
+ * (`?layers=zones,routes,basemap`, refreshed after zone edits) and `xuncha-reports`
+ * (`?layers=reports&since=…`, re-requested when the office changes its filters).
  */
 async function loadStyle() {
-  let res;
-  try {
-    res = await api('/style.json', { raw: true });
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 404) return { style: await fallbackStyle(), tiled: false };
-    throw e;
+  const style = await api('/style.json');
+  delete style.glyphs; // never fetch glyphs: labels are drawn with local fonts
+  delete style.sprite;
+  const vector = Object.keys(style.sources || {}).find((k) => style.sources[k].type === 'vector');
+  if (!vector) throw new Error('/style.json has no vector source');
+  const src = style.sources[vector];
+  if (src.url && !src.tiles) {
+    const tj = await api(new URL(onOrigin(src.url)).pathname);
+    src.tiles = tj.tiles;
+    for (const k of ['minzoom', 'maxzoom', 'bounds', 'attribution']) if (tj[k] !== undefined && src[k] === undefined) src[k] = tj[k];
+    delete src.url;
   }
-  // Before the tile server lands, the SPA fallback answers /style.json with index.html.
-  if (!(res.headers.get('content-type') || '').includes('json')) return { style: await fallbackStyle(), tiled: false };
-  const style = await res.json();
-  if (style.glyphs) delete style.glyphs; // never fetch remote or server glyphs: draw text locally
-  if (style.sprite) delete style.sprite;
-  for (const src of Object.values(style.sources || {})) {
-    if (src.url && (src.type === 'vector' || src.type === 'raster')) {
-      const tj = await api(src.url);
-      src.tiles = tj.tiles;
-      for (const k of ['minzoom', 'maxzoom', 'bounds', 'attribution']) if (tj[k] !== undefined && src[k] === undefined) src[k] = tj[k];
-      delete src.url;
-    }
-    if (Array.isArray(src.tiles)) src.tiles = src.tiles.map(abs);
-    if (typeof src.data === 'string') src.data = abs(src.data);
+  const templates = src.tiles.map((u) => onOrigin(u).split('?')[0]);
+  src.tiles = templates.map((u) => withQuery(u, `layers=${BASE_LAYERS}`));
+  style.sources[REPORTS_SOURCE] = { ...src, tiles: templates.map((u) => withQuery(u, 'layers=reports')) };
+  for (const l of style.layers) {
+    if (l.source === vector && l['source-layer'] === 'reports') l.source = REPORTS_SOURCE;
   }
-  return { style, tiled: true };
+  polish(style, vector);
+  return { style, vector, templates };
 }
 
-/** Zones from `/api/zones` as GeoJSON, flattened to the tile properties (id, kind, name, owner_name, sector). */
-async function fallbackStyle() {
-  const fc = await api('/api/zones');
-  const features = fc.features.map((f) => ({
-    type: 'Feature',
-    geometry: f.geometry,
-    properties: {
-      id: f.id,
-      kind: f.properties.kind,
-      name: f.properties.name,
-      owner_name: f.properties.owner?.name ?? '',
-      sector: f.properties.owner?.sector ?? '',
-      level: f.properties.properties?.level ?? '',
-      width_m: f.properties.width_m ?? f.properties.properties?.width_m ?? 0,
+/** The layer with `id` in a style object. */
+const layerIn = (style, id) => style.layers.find((l) => l.id === id);
+
+/**
+ * Client-side polish on top of the server style: softer basemap, casing for roads, river
+ * centre line, zone outlines at every zoom, a hover outline, and labels (districts, roads, the
+ * river, zone names) drawn with local fonts. Everything here is additive or paint-only, so a
+ * changed server style still works.
+ */
+function polish(style, vector) {
+  const label = (id, filter, field, extra = {}) => ({
+    id,
+    type: 'symbol',
+    source: vector,
+    ...extra,
+    filter,
+    layout: {
+      'text-field': ['get', field],
+      'text-font': FONT_STACK,
+      'text-size': 12,
+      'text-max-width': 8,
+      ...(extra.layout || {}),
     },
-  }));
-  const kindColor = ['match', ['get', 'kind'], ...Object.entries(KIND_COLORS).flat(), '#888'];
-  const fill = [
-    'case',
-    ['==', ['get', 'kind'], 'responsibility'],
-    ['match', ['get', 'sector'], ...Object.entries(SECTOR_COLORS).flat(), '#e07b39'],
-    kindColor,
-  ];
-  return {
-    version: 8,
-    sources: { 'xuncha-zones': { type: 'geojson', data: { type: 'FeatureCollection', features } } },
-    layers: [
-      { id: 'background', type: 'background', paint: { 'background-color': '#eef1ea' } },
-      {
-        id: 'zones-fill',
-        type: 'fill',
-        source: 'xuncha-zones',
-        metadata: { 'xuncha:group': 'zones' },
-        filter: ['all', ['==', ['geometry-type'], 'Polygon'], ['!=', ['get', 'kind'], 'grid']],
-        paint: { 'fill-color': fill, 'fill-opacity': 0.45 },
-      },
-      {
-        id: 'grid-line',
-        type: 'line',
-        source: 'xuncha-zones',
-        metadata: { 'xuncha:group': 'zones' },
-        filter: ['==', ['get', 'kind'], 'grid'],
-        paint: { 'line-color': KIND_COLORS.grid, 'line-width': ['match', ['get', 'level'], 'street', 2.5, 'community', 1.5, 0.8] },
-      },
-      {
-        id: 'grid-fill',
-        type: 'fill',
-        source: 'xuncha-zones',
-        metadata: { 'xuncha:group': 'zones' },
-        filter: ['==', ['get', 'kind'], 'grid'],
-        paint: { 'fill-color': KIND_COLORS.grid, 'fill-opacity': 0.04 },
-      },
-      {
-        id: 'routes-line',
-        type: 'line',
-        source: 'xuncha-zones',
-        metadata: { 'xuncha:group': 'routes' },
-        filter: ['==', ['geometry-type'], 'LineString'],
-        paint: { 'line-color': KIND_COLORS.patrol_route, 'line-width': 6, 'line-opacity': 0.7 },
-      },
-    ],
+    paint: { 'text-color': '#37474f', 'text-halo-color': 'rgba(255,255,255,0.92)', 'text-halo-width': 1.6, ...(extra.paint || {}) },
+  });
+  const insertAfter = (afterId, layer) => {
+    const i = style.layers.findIndex((l) => l.id === afterId);
+    style.layers.splice(i < 0 ? style.layers.length : i + 1, 0, layer);
   };
+  const bg = layerIn(style, 'background');
+  if (bg) bg.paint = { 'background-color': '#eef0ea' };
+  const dfill = layerIn(style, 'basemap-district-fill');
+  if (dfill) dfill.paint = { 'fill-color': '#f6f4ee', 'fill-opacity': 1 };
+  const road = layerIn(style, 'basemap-road');
+  if (road) {
+    road.paint = { ...road.paint, 'line-color': '#ffffff' };
+    style.layers.splice(style.layers.indexOf(road), 0, {
+      ...road,
+      id: 'xc-road-casing',
+      metadata: { 'xuncha:group': 'basemap' },
+      paint: {
+        'line-color': '#d3d0c6',
+        'line-width': ['interpolate', ['exponential', 1.6], ['zoom'], 11, 1.2, 16, ['match', ['get', 'class'], 'road_main', 12, 7.5]],
+      },
+    });
+  }
+  const river = layerIn(style, 'basemap-river');
+  if (river) {
+    river.paint = { 'fill-color': '#a9cde8', 'fill-outline-color': '#86b5d9' };
+    insertAfter('basemap-river', {
+      id: 'xc-river-centerline',
+      type: 'line',
+      source: vector,
+      'source-layer': 'basemap',
+      filter: ['==', ['get', 'class'], 'river_centerline'],
+      maxzoom: 12,
+      paint: { 'line-color': '#86b5d9', 'line-width': ['interpolate', ['linear'], ['zoom'], 8, 1, 12, 3] },
+    });
+  }
+  // Grid cells: streets bold, communities medium, cells hairline; cells only from z13.
+  const grid = layerIn(style, 'zones-grid-line');
+  if (grid) {
+    grid.paint = {
+      'line-color': ['match', ['get', 'level'], 'street', '#4a5d7a', 'community', '#6a7d98', '#8797ad'],
+      'line-opacity': ['interpolate', ['linear'], ['zoom'], 13, ['match', ['get', 'level'], 'cell', 0, 0.85], 14, ['match', ['get', 'level'], 'cell', 0.7, 0.85]],
+      'line-width': ['interpolate', ['linear'], ['zoom'], 11, ['match', ['get', 'level'], 'street', 1.5, 'community', 1, 0.5], 16, ['match', ['get', 'level'], 'street', 2.4, 'community', 1.5, 0.8]],
+      'line-dasharray': ['match', ['get', 'level'], 'cell', ['literal', [3, 2]], ['literal', [1, 0]]],
+    };
+  }
+  // Frontage (三包) zones: a crisp outline at every zoom so small ones read as shapes.
+  const resp = layerIn(style, 'zones-responsibility-line');
+  if (resp) {
+    delete resp.minzoom;
+    resp.paint = { ...resp.paint, 'line-width': ['interpolate', ['linear'], ['zoom'], 13, 0.6, 17, 1.8] };
+  }
+  const hot = layerIn(style, 'zones-hotspot');
+  if (hot) {
+    insertAfter('zones-hotspot', {
+      id: 'xc-hotspot-line',
+      type: 'line',
+      source: vector,
+      'source-layer': 'zones',
+      filter: ['==', ['get', 'kind'], 'hotspot'],
+      paint: { 'line-color': '#c1121f', 'line-width': 1.5, 'line-dasharray': [2, 1.5] },
+    });
+  }
+  const green = layerIn(style, 'zones-green');
+  if (green) {
+    insertAfter('zones-green', {
+      id: 'xc-green-line',
+      type: 'line',
+      source: vector,
+      'source-layer': 'zones',
+      filter: ['==', ['get', 'kind'], 'green_adoption'],
+      paint: { 'line-color': '#2d6a4f', 'line-width': 1 },
+    });
+  }
+  // The heatmap is its own group, off by default; the street-office view turns it on.
+  const heat = layerIn(style, 'reports-heat');
+  if (heat) {
+    heat.metadata = { ...(heat.metadata || {}), 'xuncha:group': 'heat' };
+    heat.layout = { ...(heat.layout || {}), visibility: 'none' };
+  }
+  // Labels: districts (low zoom), river and roads along their lines, zone names when close.
+  style.layers.push(
+    label('xc-label-road', ['in', ['get', 'class'], ['literal', ['road_main', 'road_secondary']]], 'name', {
+      'source-layer': 'basemap',
+      minzoom: 14,
+      metadata: { 'xuncha:group': 'basemap' },
+      layout: { 'symbol-placement': 'line', 'text-size': 11, 'text-max-angle': 30, 'symbol-spacing': 300 },
+      paint: { 'text-color': '#6d6a60' },
+    }),
+    label('xc-label-river', ['==', ['get', 'class'], 'river_centerline'], 'name', {
+      'source-layer': 'basemap',
+      minzoom: 11,
+      metadata: { 'xuncha:group': 'basemap' },
+      layout: { 'symbol-placement': 'line', 'text-size': 13, 'text-letter-spacing': 0.3, 'symbol-spacing': 400 },
+      paint: { 'text-color': '#2f6f9f' },
+    }),
+    label('xc-label-zone', ['in', ['get', 'kind'], ['literal', ['responsibility', 'green_adoption', 'hotspot']]], 'name', {
+      'source-layer': 'zones',
+      minzoom: 16.5,
+      layout: { 'text-size': 11, 'text-max-width': 7, 'text-optional': true },
+    }),
+    label('xc-label-district', ['==', ['get', 'class'], 'district'], 'name', {
+      'source-layer': 'basemap',
+      maxzoom: 11,
+      metadata: { 'xuncha:group': 'basemap' },
+      layout: { 'text-size': 14 },
+      paint: { 'text-color': '#6b5e70' },
+    }),
+  );
+}
+
+/** Centroid of the largest ring set of a (Multi)Polygon, area-weighted (planar, fine at city scale). */
+export function centroid(geom) {
+  const polys = geom.type === 'Polygon' ? [geom.coordinates] : geom.type === 'MultiPolygon' ? geom.coordinates : [];
+  let best = null;
+  for (const poly of polys) {
+    const ring = poly[0];
+    let a = 0;
+    let cx = 0;
+    let cy = 0;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const f = ring[j][0] * ring[i][1] - ring[i][0] * ring[j][1];
+      a += f;
+      cx += (ring[j][0] + ring[i][0]) * f;
+      cy += (ring[j][1] + ring[i][1]) * f;
+    }
+    if (a !== 0 && (!best || Math.abs(a) > best.a)) best = { a: Math.abs(a), c: [cx / (3 * a), cy / (3 * a)] };
+  }
+  return best ? best.c : null;
 }
 
 /**
- * Creates the map in `container`. Resolves to a controller with the map, whether tiles are served,
- * layer visibility and report-filter helpers.
+ * Street and community names, once per area. Tiles cut a polygon into pieces and MapLibre would
+ * label every piece, so these labels are points computed from `/api/zones?kind=grid` instead.
+ */
+async function addGridLabels(map) {
+  const fc = await api('/api/zones?kind=grid');
+  const features = [];
+  for (const f of fc.features || []) {
+    const level = f.properties.properties?.level;
+    if (level !== 'street' && level !== 'community') continue;
+    const c = centroid(f.geometry);
+    if (c) features.push({ type: 'Feature', geometry: { type: 'Point', coordinates: c }, properties: { id: f.id, name: f.properties.name, level, kind: 'grid' } });
+  }
+  if (!map.getStyle()) return; // the map was removed meanwhile
+  map.addSource('xc-grid-labels', { type: 'geojson', data: { type: 'FeatureCollection', features } });
+  const before = map.getLayer('xc-label-zone') ? 'xc-label-zone' : undefined;
+  const common = { type: 'symbol', source: 'xc-grid-labels', metadata: { 'xuncha:group': 'zones' } };
+  const paint = { 'text-halo-color': 'rgba(255,255,255,0.92)', 'text-halo-width': 1.8 };
+  map.addLayer({ ...common, id: 'xc-label-street', filter: ['==', ['get', 'level'], 'street'], minzoom: 11, maxzoom: 13.5, layout: { 'text-field': ['get', 'name'], 'text-font': FONT_STACK, 'text-size': 15, 'text-letter-spacing': 0.15 }, paint: { ...paint, 'text-color': '#3a4a63' } }, before);
+  map.addLayer({ ...common, id: 'xc-label-community', filter: ['==', ['get', 'level'], 'community'], minzoom: 13.5, maxzoom: 16, layout: { 'text-field': ['get', 'name'], 'text-font': FONT_STACK, 'text-size': 12 }, paint: { ...paint, 'text-color': '#5b6f8a' } }, before);
+}
+
+/**
+ * Creates the map in `container`. Resolves to a controller with the map, layer visibility,
+ * report-filter and refresh helpers.
  */
 export async function createMap(container, { onStatus } = {}) {
-  const { style, tiled } = await loadStyle();
+  const { style, vector, templates } = await loadStyle();
   const map = new maplibregl.Map({
     container,
     style,
@@ -156,27 +285,36 @@ export async function createMap(container, { onStatus } = {}) {
   map.touchZoomRotate.disableRotation();
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
+  map.addControl(new maplibregl.AttributionControl({ compact: true }), 'bottom-right');
   map.on('error', (e) => {
     const msg = e && e.error && e.error.message ? e.error.message : 'map error';
     // Aborted requests are part of normal panning; everything else is shown.
     if (/abort/i.test(msg)) return;
-    onStatus?.(msg, 'error');
+    onStatus?.(`${t('map_error')}: ${msg}`, 'error');
     console.warn('map:', msg);
   });
-  await new Promise((resolve) => map.once('load', resolve));
+  await new Promise((resolve, reject) => {
+    map.once('load', resolve);
+    map.once('error', (e) => (map.loaded() ? null : reject(e.error || new Error('map error'))));
+  });
 
-  const source = tiled ? Object.keys(style.sources).find((k) => style.sources[k].type === 'vector') : null;
-  const baseTiles = source ? map.getSource(source).tiles.map((u) => u.split('?')[0]) : [];
+  addGridLabels(map).catch((e) => console.warn('grid labels:', e.message));
+  // The attribution starts folded on phones (it is one tap away).
+  if (window.matchMedia('(max-width: 700px)').matches) {
+    container.querySelector('.maplibregl-ctrl-attrib')?.classList.remove('maplibregl-compact-show');
+  }
   let filters = {};
-  let revision = 0;
 
   const ctrl = {
     map,
-    tiled,
-    source,
-    /** Layer ids of a group (source-layer), in style order. */
+    source: vector,
+    reportsSource: REPORTS_SOURCE,
+    /** Layer ids of a group (source-layer or `xuncha:group` metadata), in style order. */
     layersOf(group) {
       return map.getStyle().layers.filter((l) => groupOf(l) === group).map((l) => l.id);
+    },
+    groupVisible(group) {
+      return ctrl.layersOf(group).some((id) => map.getLayoutProperty(id, 'visibility') !== 'none');
     },
     setGroupVisible(group, visible) {
       for (const id of ctrl.layersOf(group)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
@@ -185,27 +323,24 @@ export async function createMap(container, { onStatus } = {}) {
     filterQuery() {
       const q = new URLSearchParams();
       for (const [k, v] of Object.entries(filters)) if (v) q.set(k, v);
-      if (revision) q.set('rev', String(revision));
       return q.toString();
     },
-    /** Sets `since`, `until`, `category`, `status` on the tile URL so that tiles are re-requested. */
+    /** Sets `since`, `until`, `category`, `status` on the reports tile URL: the tiles are re-requested. */
     setReportFilters(f) {
       filters = { ...f };
-      ctrl.reloadTiles(false);
-    },
-    /** Re-requests every tile (after an edit); `bust` adds a revision so no cache can answer. */
-    reloadTiles(bust = true) {
-      if (!source) {
-        // GeoJSON fallback: fetch the zones again.
-        if (bust) fallbackStyle().then((st) => map.getSource('xuncha-zones')?.setData(st.sources['xuncha-zones'].data)).catch((e) => onStatus?.(e.message, 'error'));
-        return;
-      }
-      if (bust) revision += 1;
       const q = ctrl.filterQuery();
-      map.getSource(source).setTiles(baseTiles.map((u) => (q ? `${u}?${q}` : u)));
+      map.getSource(REPORTS_SOURCE).setTiles(templates.map((u) => withQuery(`${u}?layers=reports`, q)));
+    },
+    /**
+     * Re-requests the tiles on screen after an edit. Zone edits invalidate the server's cached
+     * tiles at once and tiles are sent `no-cache` with a strong ETag, so the browser revalidates
+     * (304 for tiles that did not change) and no cache-busting parameter is needed.
+     */
+    reloadTiles({ zones = true, reports = true } = {}) {
+      if (zones) map.refreshTiles(vector);
+      if (reports) map.refreshTiles(REPORTS_SOURCE);
     },
   };
-  if (!tiled) onStatus?.(t('tiles_missing'), 'info');
   return ctrl;
 }
 
@@ -214,7 +349,7 @@ export function layerSwitcher(ctrl, extra = []) {
   const groups = GROUPS.filter((g) => ctrl.layersOf(g).length);
   const box = el(html`<details class="layers panel-float" open>
     <summary>${t('layers')}</summary>
-    ${groups.map((g) => html`<label><input type="checkbox" data-group="${g}" checked> ${t(`layer_${g}`)}</label>`)}
+    ${groups.map((g) => html`<label><input type="checkbox" data-group="${g}" ${ctrl.groupVisible(g) ? 'checked' : ''}> ${t(`layer_${g}`)}</label>`)}
     ${extra.map((x) => html`<label><input type="checkbox" data-extra="${x.id}" ${x.checked === false ? '' : 'checked'}> ${x.label}</label>`)}
   </details>`);
   box.addEventListener('change', (e) => {

@@ -9,6 +9,8 @@ import { isOpen } from './popups.js';
 import { session } from './session.js';
 
 const STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected', 'reopened'];
+/** Heat intensity at z12 (calibrated on the demo city's seeded reports). */
+const HEAT_I12 = 0.08;
 const HEAT_COLORS = ['rgba(33,102,172,0)', '#4393c3', '#92c5de', '#fddbc7', '#f4a582', '#d6604d', '#b2182b'];
 
 function isoDay(d) {
@@ -23,28 +25,29 @@ function dayToRfc3339(day, end = false) {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function addHeatLayers(ctrl) {
-  const { map, source } = ctrl;
-  const before = ctrl.layersOf('reports')[0];
-  // Bins below z14 carry `count`; raw points (z ≥ 14) weigh 1. The radius grows with zoom so a
-  // bin's weight spreads over about the area it stands for.
-  map.addLayer(
-    {
-      id: 'office-heat',
-      type: 'heatmap',
-      source,
-      'source-layer': 'reports',
-      metadata: { 'xuncha:group': 'heat' },
-      paint: {
-        'heatmap-weight': ['interpolate', ['linear'], ['coalesce', ['get', 'count'], 1], 0, 0, 1, 0.15, 20, 1],
-        'heatmap-intensity': ['interpolate', ['linear'], ['zoom'], 8, 1, 14, 1.5, 17, 2],
-        'heatmap-radius': ['interpolate', ['exponential', 2], ['zoom'], 8, 6, 12, 14, 14, 22, 17, 40],
-        'heatmap-color': ['interpolate', ['linear'], ['heatmap-density'], 0, HEAT_COLORS[0], 0.15, HEAT_COLORS[1], 0.3, HEAT_COLORS[2], 0.5, HEAT_COLORS[3], 0.7, HEAT_COLORS[4], 0.85, HEAT_COLORS[5], 1, HEAT_COLORS[6]],
-        'heatmap-opacity': ['interpolate', ['linear'], ['zoom'], 15, 0.85, 18, 0.35],
-      },
-    },
-    before,
-  );
+/**
+ * Turns on the style's `reports-heat` layer and tunes it so the same density of reports gives the
+ * same colour at every zoom. Below z14 a feature is a bin carrying `count` (bins are a fixed
+ * pixel grid, so each zoom-in splits a bin's count over four); from z14 a feature is one report.
+ * The heat at a pixel is intensity × Σ weight × kernel, and the number of reports under a kernel
+ * of r px grows with r² × 4^-zoom for a fixed ground density: so weight = count and intensity
+ * ∝ 4^zoom / r² keep the colour a function of reports per km².
+ */
+export function tuneHeat(map, layer = 'reports-heat') {
+  if (!map.getLayer(layer)) return false;
+  const radius = (z) => (z <= 8 ? 22 : z >= 17 ? 48 : 22 + ((z - 8) * (48 - 22)) / 9);
+  const stops = [];
+  for (let z = 8; z <= 18; z++) stops.push(z, HEAT_I12 * 4 ** (z - 12) * (radius(12) / radius(z)) ** 2);
+  const rstops = [];
+  for (let z = 8; z <= 18; z++) rstops.push(z, radius(z));
+  map.setPaintProperty(layer, 'heatmap-weight', ['coalesce', ['to-number', ['get', 'count']], 1]);
+  map.setPaintProperty(layer, 'heatmap-radius', ['interpolate', ['linear'], ['zoom'], ...rstops]);
+  map.setPaintProperty(layer, 'heatmap-intensity', ['interpolate', ['exponential', 4], ['zoom'], ...stops]);
+  map.setPaintProperty(layer, 'heatmap-color', ['interpolate', ['linear'], ['heatmap-density'], 0, HEAT_COLORS[0], 0.1, HEAT_COLORS[1], 0.25, HEAT_COLORS[2], 0.45, HEAT_COLORS[3], 0.65, HEAT_COLORS[4], 0.85, HEAT_COLORS[5], 1, HEAT_COLORS[6]]);
+  map.setPaintProperty(layer, 'heatmap-opacity', ['interpolate', ['linear'], ['zoom'], 14, 0.8, 16, 0.55, 17.5, 0]);
+  map.setLayerZoomRange(layer, 0, 18);
+  map.setLayoutProperty(layer, 'visibility', 'visible');
+  return true;
 }
 
 /** Mounts the office panel into `panel`; returns a teardown. `extra` receives layer toggles. */
@@ -71,12 +74,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     <ol class="ranking"><li class="loading">${t('loading')}</li></ol>`.toString();
   panel.appendChild(section);
 
-  if (ctrl.tiled) {
-    addHeatLayers(ctrl);
-    extra.push({ id: 'heat', label: t('layer_heat'), toggle: (on) => ctrl.map.setLayoutProperty('office-heat', 'visibility', on ? 'visible' : 'none') });
-  } else {
-    $('.legend', section).insertAdjacentHTML('beforeend', html`<p class="muted">${t('tiles_missing')}</p>`.toString());
-  }
+  tuneHeat(ctrl.map);
 
   const form = $('form', section);
   const current = () => ({

@@ -224,7 +224,7 @@ export async function mount({ ctrl, panel }) {
   const onResult = (rec, r) => {
     if (r.ok) {
       showResult(r.body, rec.queuedOffline);
-      ctrl.reloadTiles();
+      ctrl.reloadTiles({ zones: false });
     } else if (!r.keep) {
       result.hidden = false;
       result.className = 'result error';

@@ -264,7 +264,7 @@ export async function mount({ ctrl, panel, embedded = false }) {
       toast(`${t('saved')}: ${saved.properties.name}`, 'ok');
       const overlaps = body.overlaps || [];
       resetDraw();
-      ctrl.reloadTiles();
+      ctrl.reloadTiles({ reports: false });
       selectZone(saved);
       if (overlaps.length) {
         const zone = await api(`/api/zones/${encodeURIComponent(saved.id)}`).catch(() => null);
@@ -317,7 +317,7 @@ export async function mount({ ctrl, panel, embedded = false }) {
         toast(`${t('retired')}: ${p.name}`, 'ok');
         resetDraw();
         selectZone(null);
-        ctrl.reloadTiles();
+        ctrl.reloadTiles({ reports: false });
       } catch (e) {
         handleConflict(e, feature.id);
       }
@@ -370,7 +370,7 @@ export async function mount({ ctrl, panel, embedded = false }) {
       toast(`${t('saved')}: ${saved.properties.name} (${t('version')} ${saved.properties.version})`, 'ok');
       const overlaps = saved.overlaps || [];
       resetDraw();
-      ctrl.reloadTiles();
+      ctrl.reloadTiles({ reports: false });
       await selectZone(saved);
       if (overlaps.length) showOverlaps(overlaps);
     } catch (e) {

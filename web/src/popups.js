@@ -37,14 +37,11 @@ export function handleMapClick(ctrl, e) {
     [p.x + 6, p.y + 6],
   ];
   const ids = (g) => ctrl.layersOf(g).filter((id) => map.getLayoutProperty(id, 'visibility') !== 'none');
-  const reportLayers = [...ids('reports'), ...(map.getLayer('office-report-points') ? ['office-report-points'] : [])];
+  const reportLayers = ids('reports');
   const reports = reportLayers.length ? map.queryRenderedFeatures(box, { layers: reportLayers }) : [];
-  const point = reports.find((f) => f.properties.id !== undefined && f.properties.count === undefined);
+  // Points (z ≥ 14) carry an id; bins below carry only a count.
+  const point = reports.find((f) => f.properties.id !== undefined);
   if (point) return showReport(ctrl, String(point.properties.id), e.lngLat);
-  if (reports.some((f) => f.properties.count !== undefined) && map.getZoom() < 14) {
-    map.easeTo({ center: e.lngLat, zoom: Math.min(map.getZoom() + 2, 16) });
-    return;
-  }
   const zl = [...ids('zones'), ...ids('routes')];
   const zones = zl.length ? map.queryRenderedFeatures(e.point, { layers: zl }) : [];
   if (!zones.length) return closePopup();
@@ -55,6 +52,9 @@ function zoneId(f) {
   return String(f.properties.id ?? f.id);
 }
 
+/** A tile feature's zone kind (route features carry no `kind`: their source-layer says it). */
+const kindOf = (f) => f.properties.kind || (f.sourceLayer === 'routes' ? 'patrol_route' : '');
+
 /** Dedupes and orders rendered zone features, most specific first. */
 export function rankZones(features) {
   const seen = new Map();
@@ -63,8 +63,8 @@ export function rankZones(features) {
     if (!seen.has(id)) seen.set(id, f);
   }
   return [...seen.values()].sort((a, b) => {
-    const ka = KIND_RANK[a.properties.kind] ?? 9;
-    const kb = KIND_RANK[b.properties.kind] ?? 9;
+    const ka = KIND_RANK[kindOf(a)] ?? 9;
+    const kb = KIND_RANK[kindOf(b)] ?? 9;
     if (ka !== kb) return ka - kb;
     return (LEVEL_RANK[a.properties.level] ?? 3) - (LEVEL_RANK[b.properties.level] ?? 3);
   });
@@ -99,7 +99,7 @@ async function renderZone(ctrl, node, id, others, lngLat) {
     </dl>
     <h4>${t('open_reports')}</h4>
     <ul class="zone-reports"><li class="loading">${t('loading')}</li></ul>
-    ${others.length ? html`<h4>${t('more_zones')}</h4><ul class="others">${others.map((o) => html`<li><a href="#" data-zone="${zoneId(o)}">${o.properties.name}</a> <small>${t(`kind_${o.properties.kind}`)}</small></li>`)}</ul>` : ''}
+    ${others.length ? html`<h4>${t('more_zones')}</h4><ul class="others">${others.map((o) => html`<li><a href="#" data-zone="${zoneId(o)}">${o.properties.name}</a> <small>${t(`kind_${kindOf(o)}`)}</small></li>`)}</ul>` : ''}
   `.toString();
   node.querySelectorAll('[data-zone]').forEach((a) =>
     a.addEventListener('click', (ev) => {
@@ -143,10 +143,13 @@ export function normReport(b) {
   return b;
 }
 
+/** The office's moves, as the server's transition table allows them (src/report.rs). */
 const ACTIONS = [
   { status: 'dispatched', key: 'act_dispatch', from: ['reported', 'reopened'] },
+  { status: 'in_progress', key: 'act_start', from: ['reported', 'dispatched', 'reopened'] },
+  { status: 'resolved', key: 'act_resolve', from: ['reported', 'dispatched', 'in_progress', 'reopened'] },
   { status: 'closed', key: 'act_close', from: ['resolved'] },
-  { status: 'rejected', key: 'act_reject', from: ['reported', 'dispatched', 'reopened', 'in_progress'] },
+  { status: 'rejected', key: 'act_reject', from: ['reported', 'dispatched', 'reopened'] },
   { status: 'reopened', key: 'act_reopen', from: ['resolved', 'closed', 'rejected'] },
 ];
 
@@ -204,7 +207,7 @@ function renderReport(ctrl, node, r) {
         toast(t('action_done'), 'ok');
         const fresh = updated && updated.events ? updated : normReport(await api(`/api/reports/${encodeURIComponent(r.id)}`));
         renderReport(ctrl, node, fresh);
-        ctrl.reloadTiles();
+        ctrl.reloadTiles({ zones: false });
         ctrl.onReportChanged?.();
       } catch (e) {
         toast(errorText(e, t), 'error', 8000);

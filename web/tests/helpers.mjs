@@ -84,7 +84,7 @@ export async function apiToken(base, user) {
   return (await r.json()).token;
 }
 
-/** Which optional server parts exist: `{reports, categories, tiles}`. */
+/** Which optional server parts exist: `{reports, categories}`. */
 export async function serverFeatures(base) {
   const token = await apiToken(base, 'admin');
   const h = { authorization: `Bearer ${token}` };
@@ -92,8 +92,6 @@ export async function serverFeatures(base) {
   return {
     categories: (await st('/api/categories')) === 200,
     reports: (await st('/api/reports?limit=1')) === 200,
-    // Until the tile server lands, the SPA fallback answers /style.json with index.html.
-    tiles: await fetch(`${base}/style.json`, { headers: h }).then((r) => r.ok && (r.headers.get('content-type') || '').includes('json')),
   };
 }
 
@@ -155,12 +153,23 @@ export async function mapIdle(page, timeout = 30_000) {
   await page.waitForTimeout(300);
 }
 
-/** Rendered zone features (source-layer `zones` or the GeoJSON fallback group). */
+/**
+ * Rendered zone and route features from the vector tiles (source-layers `zones` and `routes`;
+ * client label layers from other sources are left out). Routes carry no `kind` in the tiles.
+ */
 export async function renderedZones(page) {
   return page.evaluate(() => {
     const c = window.xuncha.ctrl;
-    const layers = [...c.layersOf('zones'), ...c.layersOf('routes')];
-    return c.map.queryRenderedFeatures({ layers }).map((f) => ({ id: f.properties.id ?? f.id, kind: f.properties.kind, name: f.properties.name, layer: f.layer.id, sourceLayer: f.sourceLayer || null, source: f.source }));
+    const style = c.map.getStyle();
+    const layers = style.layers.filter((l) => l.source === c.source && ['zones', 'routes'].includes(l['source-layer'])).map((l) => l.id);
+    return c.map.queryRenderedFeatures({ layers }).map((f) => ({
+      id: f.properties.id ?? f.id,
+      kind: f.properties.kind ?? (f.sourceLayer === 'routes' ? 'patrol_route' : undefined),
+      name: f.properties.name,
+      layer: f.layer.id,
+      sourceLayer: f.sourceLayer || null,
+      source: f.source,
+    }));
   });
 }
 

@@ -38,7 +38,7 @@ for (const role of ['patrol', 'office', 'planner', 'admin']) {
         const kinds = new Set(zones.map((z) => z.kind));
         assert.ok(kinds.has('grid'), `grid cells rendered: ${[...kinds]}`);
         assert.ok(kinds.has('responsibility') || kinds.has('patrol_route'), `zones rendered: ${[...kinds]}`);
-        if (features.tiles) assert.ok(zones.every((z) => z.sourceLayer === 'zones' || z.sourceLayer === 'routes'), 'zones come from the vector tiles');
+        assert.ok(zones.every((z) => z.source === 'xuncha' && (z.sourceLayer === 'zones' || z.sourceLayer === 'routes')), 'zones come from the vector tiles');
         const who = await page.textContent('.who');
         assert.match(who, new RegExp(role));
         if (role === 'patrol') await page.waitForSelector('.patrol .cat');
