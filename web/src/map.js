@@ -33,6 +33,15 @@ export const SECTOR_COLORS = {
   hospital: '#d7263d',
 };
 
+/** Report point colours of the server style (`reports-point`), for the legend. */
+export const REPORT_STATUS_COLORS = [
+  ['reported', '#d62828'],
+  ['dispatched', '#f77f00'],
+  ['in_progress', '#fcbf49'],
+  ['resolved', '#2a9d8f'],
+  ['closed', '#6c757d'],
+];
+
 /** Local fonts for labels: the style has no `glyphs`, so MapLibre draws text with these. */
 const FONT_STACK = ['Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'sans-serif'];
 const FONT = FONT_STACK.map((f) => (f === 'sans-serif' ? f : `'${f}'`)).join(', ');
@@ -351,6 +360,16 @@ export function layerSwitcher(ctrl, extra = []) {
     <summary>${t('layers')}</summary>
     ${groups.map((g) => html`<label><input type="checkbox" data-group="${g}" ${ctrl.groupVisible(g) ? 'checked' : ''}> ${t(`layer_${g}`)}</label>`)}
     ${extra.map((x) => html`<label><input type="checkbox" data-extra="${x.id}" ${x.checked === false ? '' : 'checked'}> ${x.label}</label>`)}
+    <details class="key"><summary>${t('legend')}</summary>
+      <ul>
+        ${Object.entries(SECTOR_COLORS).map(([k, c]) => html`<li><i class="sw" style="background:${c}"></i>${t('kind_responsibility_short')} · ${t(`sector_${k}`)}</li>`)}
+        <li><i class="sw" style="background:${KIND_COLORS.green_adoption}"></i>${t('kind_green_adoption')}</li>
+        <li><i class="sw dash" style="border-color:${KIND_COLORS.hotspot}"></i>${t('kind_hotspot')}</li>
+        <li><i class="sw line" style="background:${KIND_COLORS.grid}"></i>${t('kind_grid')}</li>
+        <li><i class="sw band" style="background:${KIND_COLORS.patrol_route}"></i>${t('kind_patrol_route')}</li>
+        ${REPORT_STATUS_COLORS.map(([st, c]) => html`<li><i class="sw dot" style="background:${c}"></i>${t(`status_${st}`)}</li>`)}
+      </ul>
+    </details>
   </details>`);
   box.addEventListener('change', (e) => {
     const cb = e.target;

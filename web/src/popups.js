@@ -166,6 +166,12 @@ export async function showReport(ctrl, id, lngLat) {
   renderReport(ctrl, node, r);
 }
 
+/** A photo thumbnail that opens the full-size photo (server paths only: same origin). */
+const thumb = (p) => {
+  const full = `/api/photos/${encodeURIComponent(p.id)}`;
+  return html`<a href="${full}" data-full="${full}"><img src="${full}/thumb" alt="${t('photos')}" loading="lazy"${p.width ? html` data-w="${p.width}"` : ''}></a>`;
+};
+
 function renderReport(ctrl, node, r) {
   const resp = r.responsible;
   const canAct = ['office', 'admin'].includes(session.user?.role);
@@ -178,10 +184,11 @@ function renderReport(ctrl, node, r) {
       <dt>${t('report_no')}</dt><dd>${r.id}</dd>
       <dt>${t('time')}</dt><dd>${fmtTime(r.captured_at || r.created_at)}</dd>
       ${r.note ? html`<dt>${t('note')}</dt><dd class="note">${r.note}</dd>` : ''}
+      ${r.reject_reason ? html`<dt>${t('reason')}</dt><dd>${t(`reason_${r.reject_reason}`)}</dd>` : ''}
       <dt>${t('responsible')}</dt><dd class="resp">${resp ? html`${resp.name}${resp.zone_name ? html` <small>（${resp.zone_name}）</small>` : ''}${resp.contact ? html`<br><small>${resp.contact}</small>` : ''}` : r.ambiguous ? t('ambiguous') : t('no_responsible')}</dd>
     </dl>
-    ${photos.length ? html`<div class="thumbs">${photos.map((p) => html`<a href="${p.url || `/api/photos/${p.id}`}" data-full="${p.url || `/api/photos/${p.id}`}"><img src="${p.thumb_url || `/api/photos/${p.id}/thumb`}" alt="${t('photos')}" loading="lazy"></a>`)}</div>` : ''}
-    ${events.length ? html`<h4>${t('events')}</h4><ol class="events">${events.map((ev) => html`<li>${fmtTime(ev.at || ev.created_at || ev.time)} · ${t(`status_${ev.status || ev.to}`)} · ${ev.user || ev.username || ev.by || ''}${ev.note ? html` — ${ev.note}` : ''}${ev.reason ? html` (${t(`reason_${ev.reason}`)})` : ''}</li>`)}</ol>` : ''}
+    ${photos.length ? html`<div class="thumbs">${photos.map(thumb)}</div>` : ''}
+    ${events.length ? html`<h4>${t('events')}</h4><ol class="events">${events.map((ev) => html`<li>${fmtTime(ev.at || ev.created_at || ev.time)} · ${t(`status_${ev.status || ev.to}`)} · ${ev.user || ev.username || ev.by || ''}${ev.note ? html` — <span class="note">${ev.note}</span>` : ''}${ev.reason ? html` (${t(`reason_${ev.reason}`)})` : ''}${(ev.photos || []).length ? html`<div class="thumbs">${ev.photos.map(thumb)}</div>` : ''}</li>`)}</ol>` : ''}
     ${canAct && actions.length ? html`<div class="actions">
       <input class="act-note" placeholder="${t('note')}" maxlength="2000">
       <select class="act-reason" aria-label="${t('reason')}">

@@ -43,7 +43,7 @@ async function drawPolygon(page, pts) {
 async function renderedIds(page) {
   return page.evaluate(() => {
     const c = window.xuncha.ctrl;
-    return c.map.queryRenderedFeatures({ layers: c.layersOf('zones') }).map((f) => String(f.properties.id ?? f.id));
+    return c.map.queryRenderedFeatures({ layers: c.layersOf('zones') }).filter((f) => f.sourceLayer === 'zones').map((f) => String(f.properties.id));
   });
 }
 
@@ -75,9 +75,10 @@ test('planner draws a zone, sees no overlap, saves it, and it appears on the map
     assert.equal(await page.locator('.selected .sel-name b').count(), 0);
     await page.waitForFunction((id) => {
       const c = window.xuncha.ctrl;
-      return c.map.queryRenderedFeatures({ layers: c.layersOf('zones') }).some((f) => String(f.properties.id ?? f.id) === id);
+      return c.map.queryRenderedFeatures({ layers: c.layersOf('zones') }).some((f) => f.source === c.source && f.sourceLayer === 'zones' && String(f.properties.id) === id);
     }, id, { timeout: 30_000 });
-    assert.ok((await renderedIds(page)).includes(id));
+    assert.ok((await renderedIds(page)).includes(id), 'the new zone is in the vector tiles');
+    assert.ok(!requests.some((u) => /[?&]rev=/.test(u)), 'no cache-busting parameter: tiles are revalidated by ETag');
     await mapIdle(page);
     await shot(page, 'planner-saved-desktop');
     // History shows the creation.
