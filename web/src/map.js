@@ -302,10 +302,7 @@ export async function createMap(container, { onStatus } = {}) {
     onStatus?.(`${t('map_error')}: ${msg}`, 'error');
     console.warn('map:', msg);
   });
-  await new Promise((resolve, reject) => {
-    map.once('load', resolve);
-    map.once('error', (e) => (map.loaded() ? null : reject(e.error || new Error('map error'))));
-  });
+  await new Promise((resolve) => map.once('load', resolve));
 
   addGridLabels(map).catch((e) => console.warn('grid labels:', e.message));
   // The attribution starts folded on phones (it is one tap away).

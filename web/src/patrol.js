@@ -205,6 +205,7 @@ export async function mount({ ctrl, panel }) {
   }
 
   function showResult(body, later) {
+    window.xuncha.lastReport = body.id;
     const resp = body.responsible;
     const zones = body.zones || body.matches || [];
     const dups = body.possible_duplicates || [];

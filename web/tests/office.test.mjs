@@ -100,17 +100,30 @@ test('ranked zones fly to the zone; a report popup dispatches', async (t) => {
     await mapIdle(page);
     const pt = await page.evaluate(() => {
       const c = window.xuncha.ctrl;
-      const f = c.map.queryRenderedFeatures({ layers: c.layersOf('reports') }).find((f) => f.properties.id !== undefined && ['reported', 'reopened'].includes(f.properties.status));
+      // The open report nearest the centre (clear of the floating layer switcher).
+      const cv = c.map.getCanvas();
+      const mid = [cv.clientWidth / 2, cv.clientHeight / 2];
+      const d = (f) => {
+        const q = c.map.project(f.geometry.coordinates);
+        return Math.hypot(q.x - mid[0], q.y - mid[1]);
+      };
+      const open = c.map.queryRenderedFeatures({ layers: c.layersOf('reports') }).filter((f) => f.properties.id !== undefined && ['reported', 'reopened'].includes(f.properties.status));
+      const f = open.sort((a, b) => d(a) - d(b))[0];
       if (!f) return null;
       const p = c.map.project(f.geometry.coordinates);
       const r = c.map.getCanvas().getBoundingClientRect();
-      return { x: r.left + p.x, y: r.top + p.y };
+      return { x: r.left + p.x, y: r.top + p.y, id: f.properties.id };
     });
     if (!pt) return t.skip('no open report rendered near the top-ranked zone');
     await page.mouse.click(pt.x, pt.y);
     await page.waitForSelector('.report-pop [data-status=dispatched]', { timeout: 15_000 });
     await page.click('.report-pop [data-status=dispatched]');
     await page.waitForSelector('.report-pop .st-dispatched', { timeout: 15_000 });
+    // The point's tile is re-requested and now carries the new status.
+    await page.waitForFunction((id) => {
+      const c = window.xuncha.ctrl;
+      return c.map.queryRenderedFeatures({ layers: c.layersOf('reports') }).some((f) => f.properties.id === id && f.properties.status === 'dispatched');
+    }, pt.id, { timeout: 20_000 });
     await shot(page, 'office-report-popup-desktop');
     assert.deepEqual(errors, []);
   } finally {

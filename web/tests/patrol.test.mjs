@@ -119,6 +119,13 @@ test('online: a report with a real JPEG shows the responsible owner', async (t) 
     await shot(page, 'patrol-sent-phone');
     const got = await reportsWithNote(note);
     assert.equal(got.length, 1);
+    // The new report shows up in the reports tiles (the client refreshes them after sending).
+    const id = await page.evaluate(() => window.xuncha.lastReport);
+    assert.equal(String(id), String(got[0].id));
+    await page.waitForFunction((id) => {
+      const c = window.xuncha.ctrl;
+      return c.map.queryRenderedFeatures({ layers: c.layersOf('reports') }).some((f) => String(f.properties.id) === String(id));
+    }, id, { timeout: 20_000 });
     assert.deepEqual(offOrigin(requests, srv.base), []);
     assert.deepEqual(errors, []);
   } finally {
