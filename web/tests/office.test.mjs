@@ -96,25 +96,24 @@ test('ranked zones fly to the zone; a report popup dispatches', async (t) => {
       return Math.abs(c.lng - z0.lng) + Math.abs(c.lat - z0.lat) > 1e-5;
     }, z0);
     await mapIdle(page);
-    await page.evaluate(() => window.xuncha.ctrl.map.jumpTo({ zoom: 16 }));
+    // An open report from the list, then its point on the map (z17, reports are points from z14).
+    const rep = await page.evaluate(async () => {
+      const fc = await (await fetch('/api/reports?status=reported&limit=1')).json();
+      const f = fc.features[0];
+      window.xuncha.ctrl.map.jumpTo({ center: f.geometry.coordinates, zoom: 17 });
+      return { id: f.properties.id, at: f.geometry.coordinates };
+    });
     await mapIdle(page);
-    const pt = await page.evaluate(() => {
+    const pt = await page.evaluate((id) => {
       const c = window.xuncha.ctrl;
-      // The open report nearest the centre (clear of the floating layer switcher).
-      const cv = c.map.getCanvas();
-      const mid = [cv.clientWidth / 2, cv.clientHeight / 2];
-      const d = (f) => {
-        const q = c.map.project(f.geometry.coordinates);
-        return Math.hypot(q.x - mid[0], q.y - mid[1]);
-      };
-      const open = c.map.queryRenderedFeatures({ layers: c.layersOf('reports') }).filter((f) => f.properties.id !== undefined && ['reported', 'reopened'].includes(f.properties.status));
-      const f = open.sort((a, b) => d(a) - d(b))[0];
+      const f = c.map.queryRenderedFeatures({ layers: c.layersOf('reports') }).find((f) => f.properties.id === id);
       if (!f) return null;
       const p = c.map.project(f.geometry.coordinates);
       const r = c.map.getCanvas().getBoundingClientRect();
-      return { x: r.left + p.x, y: r.top + p.y, id: f.properties.id };
-    });
-    if (!pt) return t.skip('no open report rendered near the top-ranked zone');
+      return { x: r.left + p.x, y: r.top + p.y, id: f.properties.id, status: f.properties.status };
+    }, rep.id);
+    assert.ok(pt, `report ${rep.id} is rendered as a point from the tiles`);
+    assert.equal(pt.status, 'reported');
     await page.mouse.click(pt.x, pt.y);
     await page.waitForSelector('.report-pop [data-status=dispatched]', { timeout: 15_000 });
     await page.click('.report-pop [data-status=dispatched]');
