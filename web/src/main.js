@@ -143,7 +143,7 @@ async function start() {
   const panel = $('#panel');
   try {
     await loadCategories();
-    ctrl = await createMap($('#map'), { onStatus: showStatus });
+    ctrl = await createMap($('#map'), { onStatus: showStatus, onAuthLost: () => session.user && signedOut(t('session_expired')) });
   } catch (e) {
     $('.map-loading').innerHTML = html`<div class="error">${t('error')}: ${errorText(e, t)} <button type="button" class="retry">${t('retry')}</button></div>`.toString();
     $('.map-loading .retry').addEventListener('click', () => {

@@ -278,7 +278,7 @@ async function addGridLabels(map) {
  * Creates the map in `container`. Resolves to a controller with the map, layer visibility,
  * report-filter and refresh helpers.
  */
-export async function createMap(container, { onStatus } = {}) {
+export async function createMap(container, { onStatus, onAuthLost } = {}) {
   const { style, vector, templates } = await loadStyle();
   const map = new maplibregl.Map({
     container,
@@ -296,6 +296,8 @@ export async function createMap(container, { onStatus } = {}) {
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.addControl(new maplibregl.AttributionControl({ compact: true }), 'bottom-right');
   map.on('error', (e) => {
+    // A tile refused with 401: the session expired while the map was open.
+    if (e && e.error && e.error.status === 401) return onAuthLost?.();
     const msg = e && e.error && e.error.message ? e.error.message : 'map error';
     // Aborted requests are part of normal panning; everything else is shown.
     if (/abort/i.test(msg)) return;
