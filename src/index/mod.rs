@@ -196,19 +196,25 @@ pub struct ZoneIndex {
     entries: Vec<Arc<IndexedZone>>,
     by_id: HashMap<String, u32>,
     tree: RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>,
+    /// The responsibility zones alone, for the nearest-zone search (most points fall outside
+    /// every 三包 zone, so this runs often and should not wade through grid cells).
+    responsibility: RTree<GeomWithData<Rectangle<[f64; 2]>, u32>>,
 }
 
 impl ZoneIndex {
     /// Builds an index with `rstar`'s bulk load (O(n log n)).
     pub fn new(entries: Vec<Arc<IndexedZone>>) -> Self {
-        let tree = RTree::bulk_load(
+        let rect = |(i, e): (usize, &Arc<IndexedZone>)| {
+            let [a, b, c, d] = e.envelope;
+            GeomWithData::new(Rectangle::from_corners([a, b], [c, d]), i as u32)
+        };
+        let tree = RTree::bulk_load(entries.iter().enumerate().map(rect).collect());
+        let responsibility = RTree::bulk_load(
             entries
                 .iter()
                 .enumerate()
-                .map(|(i, e)| {
-                    let [a, b, c, d] = e.envelope;
-                    GeomWithData::new(Rectangle::from_corners([a, b], [c, d]), i as u32)
-                })
+                .filter(|(_, e)| e.zone.kind == ZoneKind::Responsibility)
+                .map(rect)
                 .collect(),
         );
         let by_id = entries
@@ -220,6 +226,7 @@ impl ZoneIndex {
             entries,
             by_id,
             tree,
+            responsibility,
         }
     }
 
@@ -314,17 +321,15 @@ impl ZoneIndex {
         };
         let mut near_within_accuracy = 0;
         let mut nearest: Option<ZoneMatch> = None;
-        if search_m > 0.0 {
+        if search_m > 0.0 && self.responsibility.size() > 0 {
             let (dlon, dlat) = LocalMetres::new(lon, lat).degrees_for(search_m);
             let env = AABB::from_corners([lon - dlon, lat - dlat], [lon + dlon, lat + dlat]);
-            for g in self.tree.locate_in_envelope_intersecting(env) {
+            for g in self.responsibility.locate_in_envelope_intersecting(env) {
                 let e = &self.entries[g.data as usize];
                 let Shape::Area { prepared, .. } = &e.shape else {
                     continue;
                 };
-                if e.zone.kind != ZoneKind::Responsibility
-                    || matches.iter().any(|m| Arc::ptr_eq(&m.zone, &e.zone))
-                {
+                if matches.iter().any(|m| Arc::ptr_eq(&m.zone, &e.zone)) {
                     continue;
                 }
                 let Some(d) = prepared.distance_m(p, search_m) else {
