@@ -14,19 +14,27 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub zones: ZoneRegistry,
+    /// Reports and photos (with the group-commit writer).
+    pub reports: crate::report_service::ReportService,
     /// Token hash → user and expiry (Unix ms), so a request does not hit SQLite to authenticate.
     pub(crate) token_cache: RwLock<HashMap<String, (crate::auth::User, Option<i64>)>>,
 }
 
 impl App {
-    /// Opens the store in `config.data_dir` and loads the zone index.
+    /// Opens the store in `config.data_dir`, loads the zone index, cleans up photo files left
+    /// by a crash and starts the report writer.
     pub fn open(config: Config) -> Result<AppState, StoreError> {
         let store = Store::open(&config.data_dir)?;
         let zones = ZoneRegistry::load(store.clone())?;
+        let reports = crate::report_service::ReportService::start(
+            store.clone(),
+            crate::report_service::ReportSettings::from_config(&config),
+        )?;
         Ok(Arc::new(App {
             config,
             store,
             zones,
+            reports,
             token_cache: RwLock::new(HashMap::new()),
         }))
     }
