@@ -271,27 +271,31 @@ impl ReportService {
             }
         }
         self.check_photo_count(photos.len())?;
-        if given.is_none() && photos.is_empty() {
-            return Err(ReportError::Unprocessable(
-                "no location: send lon and lat (WGS84), or a photo with GPS in its EXIF".into(),
-            ));
-        }
-        let stored = self.store_photos(photos).await?;
+        // Settle the location before any photo is processed, so a report without one leaves
+        // nothing behind. Reading EXIF parses a few kilobytes of header, no pixels.
         let ((lon, lat), source) = match given {
             Some(p) => (p, "client"),
             None => {
-                let gps = stored
-                    .first()
-                    .and_then(|p| Some((p.exif_lon?, p.exif_lat?)))
-                    .ok_or_else(|| {
-                        ReportError::Unprocessable(
-                            "no location: send lon and lat (WGS84); the first photo has no GPS position in its EXIF"
-                                .into(),
-                        )
-                    })?;
-                (gps, "exif")
+                match photos.first() {
+                    None => return Err(ReportError::Unprocessable(
+                        "no location: send lon and lat (WGS84), or a photo with GPS in its EXIF"
+                            .into(),
+                    )),
+                    Some(first) => {
+                        let gps = photo::read_exif(first, self.settings.photo.exif_utc_offset_s)
+                        .gps
+                        .ok_or_else(|| {
+                            ReportError::Unprocessable(
+                                "no location: send lon and lat (WGS84); the first photo has no GPS position in its EXIF"
+                                    .into(),
+                            )
+                        })?;
+                        (gps, "exif")
+                    }
+                }
             }
         };
+        let stored = self.store_photos(photos).await?;
         let now = crate::time::now_ms();
         let captured_at = draft
             .captured_at
