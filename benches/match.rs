@@ -9,9 +9,11 @@ use xuncha::index::ZoneIndex;
 use xuncha::zone::{parse_features, ParseOptions, Zone, ZoneKind};
 
 fn load(path: &str) -> ZoneIndex {
-    let doc: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (run tiles/fetch_fixtures.sh)")))
-            .expect("json");
+    let doc: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (run tiles/fetch_fixtures.sh)")),
+    )
+    .expect("json");
     let opts = ParseOptions {
         default_kind: Some(ZoneKind::Grid),
         max_vertices: usize::MAX,
@@ -50,15 +52,28 @@ fn points(n: usize, bbox: [f64; 4]) -> Vec<[f64; 2]> {
         (s >> 11) as f64 / (1u64 << 53) as f64
     };
     (0..n)
-        .map(|_| [bbox[0] + next() * (bbox[2] - bbox[0]), bbox[1] + next() * (bbox[3] - bbox[1])])
+        .map(|_| {
+            [
+                bbox[0] + next() * (bbox[2] - bbox[0]),
+                bbox[1] + next() * (bbox[3] - bbox[1]),
+            ]
+        })
         .collect()
 }
 
 fn bench(c: &mut Criterion) {
     let root = env!("CARGO_MANIFEST_DIR");
     let sets = [
-        ("baishan_demo", format!("{root}/geodata/baishan/zones.geojson"), [126.385, 41.915, 126.455, 41.960]),
-        ("china_counties", format!("{root}/target/fixtures/district.geojson"), [73.0, 18.0, 135.0, 54.0]),
+        (
+            "baishan_demo",
+            format!("{root}/geodata/baishan/zones.geojson"),
+            [126.385, 41.915, 126.455, 41.960],
+        ),
+        (
+            "china_counties",
+            format!("{root}/target/fixtures/district.geojson"),
+            [73.0, 18.0, 135.0, 54.0],
+        ),
     ];
     let mut g = c.benchmark_group("match_point");
     for (name, path, bbox) in sets {

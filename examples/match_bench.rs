@@ -18,7 +18,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(zones_path).expect("read zones")).expect("json");
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(zones_path).expect("read zones")).expect("json");
     let opts = ParseOptions {
         default_kind: Some(ZoneKind::Grid),
         max_vertices: usize::MAX,

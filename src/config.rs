@@ -17,6 +17,24 @@ pub struct Config {
     pub geodata_dir: PathBuf,
     /// Memory for cached encoded tiles, bytes. Default 256 MiB.
     pub tile_cache_bytes: u64,
+    /// Largest photo accepted, bytes. Default 20 MiB.
+    pub max_photo_bytes: usize,
+    /// Largest photo accepted, pixels (read from the header before decoding). Default 80 000 000.
+    pub max_photo_pixels: u64,
+    /// Most photos in one report or status change. Default 6.
+    pub max_photos: usize,
+    /// Long side of the normalized JPEG served for a photo, pixels. Default 2048.
+    pub photo_long_side: u32,
+    /// Long side of a photo's thumbnail, pixels. Default 320.
+    pub thumb_long_side: u32,
+    /// Offset assumed for EXIF capture times that carry none, seconds east of UTC.
+    /// Default 28 800 (UTC+8, China Standard Time).
+    pub exif_utc_offset_s: i32,
+    /// Radius within which an open report of the same category counts as a possible duplicate,
+    /// metres. Default 50.
+    pub duplicate_radius_m: f64,
+    /// How far back possible duplicates are looked for, days. Default 7.
+    pub duplicate_days: u32,
 }
 
 impl Default for Config {
@@ -28,6 +46,14 @@ impl Default for Config {
             max_zone_body: 64 << 20,
             geodata_dir: PathBuf::from("geodata/baishan"),
             tile_cache_bytes: 256 << 20,
+            max_photo_bytes: 20 << 20,
+            max_photo_pixels: 80_000_000,
+            max_photos: 6,
+            photo_long_side: 2048,
+            thumb_long_side: 320,
+            exif_utc_offset_s: 8 * 3600,
+            duplicate_radius_m: 50.0,
+            duplicate_days: 7,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! The Baishan (白山市) demo city: zones from `geodata/baishan/` and one account per role.
+//! The Baishan (白山市) demo city: zones and seeded reports from `geodata/baishan/` and one
+//! account per role.
 
 use crate::auth::Role;
 use crate::state::AppState;
@@ -20,6 +21,8 @@ pub enum DemoError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Cli(#[from] crate::cli::CliError),
+    #[error(transparent)]
+    Reports(#[from] crate::demo_reports::DemoReportsError),
     #[error("the demo zones in {0} were rejected: {1}")]
     Rejected(String, String),
 }
@@ -47,6 +50,26 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
     for (name, role, password) in DEMO_USERS {
         state.add_user(name, role, password)?;
     }
-    tracing::info!(zones = report.imported, "loaded the Baishan demo city");
+    let seeded = geodata.join("reports.json");
+    let reports = if seeded.exists() {
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || crate::demo_reports::load(&st, &seeded))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))??
+    } else {
+        tracing::warn!(path = %seeded.display(), "no seeded demo reports; the demo has none");
+        0
+    };
+    // The seeded reports went straight into the store; show them in the tiles.
+    state.tiles.report_points.reload(&state.store)?;
+    state
+        .tiles
+        .cache
+        .invalidate(&[[-180.0, -90.0, 180.0, 90.0]]);
+    tracing::info!(
+        zones = report.imported,
+        reports,
+        "loaded the Baishan demo city"
+    );
     Ok(true)
 }

@@ -16,7 +16,11 @@
 //! - [`http`]: the axum router, one file per resource, `ApiError`.
 //! - [`cli`]: the work behind `xuncha import|export|match|user`.
 //! - [`export`]: PMTiles v3 archives for offline use.
-//! - [`demo`]: loads the Baishan demo city from `geodata/`.
+//! - [`demo`]: loads the Baishan demo city from `geodata/`; [`demo_reports`] its seeded reports.
+//! - [`report`]: `Category`, `Status` and the table of allowed status changes.
+//! - [`photo`]: sniff, decode with limits, orient, strip metadata, resize; EXIF GPS and time.
+//! - [`report_service`]: submitting and changing reports; the group-commit writer.
+//! - [`gcj02`]: GCJ-02 → WGS84 at the edge.
 
 #![forbid(unsafe_code)]
 
@@ -24,11 +28,16 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod demo_reports;
 pub mod export;
+pub mod gcj02;
 pub mod geodesy;
 pub mod http;
 pub mod index;
+pub mod photo;
 pub mod registry;
+pub mod report;
+pub mod report_service;
 pub mod state;
 pub mod store;
 pub mod tileset;

@@ -15,12 +15,15 @@ pub struct App {
     pub store: Store,
     pub zones: ZoneRegistry,
     pub tiles: crate::tileset::Tiles,
+    /// Reports and photos (with the group-commit writer).
+    pub reports: crate::report_service::ReportService,
     /// Token hash → user and expiry (Unix ms), so a request does not hit SQLite to authenticate.
     pub(crate) token_cache: RwLock<HashMap<String, (crate::auth::User, Option<i64>)>>,
 }
 
 impl App {
-    /// Opens the store in `config.data_dir` and loads the zone index.
+    /// Opens the store in `config.data_dir`, loads the zone index, cleans up photo files left
+    /// by a crash and starts the report writer.
     pub fn open(config: Config) -> Result<AppState, StoreError> {
         let store = Store::open(&config.data_dir)?;
         let zones = ZoneRegistry::load(store.clone())?;
@@ -32,15 +35,33 @@ impl App {
         let cache = Arc::new(crate::tileset::TileCache::new(config.tile_cache_bytes));
         let c = cache.clone();
         zones.on_change(Box::new(move |boxes| c.invalidate(boxes)));
+        let reports = crate::report_service::ReportService::start(
+            store.clone(),
+            crate::report_service::ReportSettings::from_config(&config),
+        )?;
+        let report_points = Arc::new(crate::tileset::ReportPoints::load(&store)?);
+        let (p, c) = (report_points.clone(), cache.clone());
+        reports.on_change(Box::new(move |changes| {
+            p.apply(changes, crate::time::now_ms());
+            let boxes: Vec<[f64; 4]> = changes
+                .iter()
+                .map(|r| [r.lon, r.lat, r.lon, r.lat])
+                .collect();
+            c.invalidate(&boxes);
+        }));
+        let mut set = crate::tileset::TileSet::new(basemap);
+        set.reports = Some(report_points.clone());
         let tiles = crate::tileset::Tiles {
-            set: crate::tileset::TileSet::new(basemap),
+            set,
             cache,
+            report_points,
         };
         Ok(Arc::new(App {
             config,
             store,
             zones,
             tiles,
+            reports,
             token_cache: RwLock::new(HashMap::new()),
         }))
     }

@@ -172,7 +172,11 @@ fn serve_stops_gracefully_on_sigterm_and_keeps_its_zones() {
     std::fs::write(&file, ZONES).unwrap();
     let data = dir.path().join("data");
     let _ = xuncha(&data, &["import", file.to_str().unwrap()]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
         .arg("--data")
         .arg(&data)
@@ -183,7 +187,8 @@ fn serve_stops_gracefully_on_sigterm_and_keeps_its_zones() {
     let mut up = false;
     for _ in 0..100 {
         if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .unwrap();
             let mut body = String::new();
             std::io::Read::read_to_string(&mut s, &mut body).unwrap();
             // The index was rebuilt from the store at start.
@@ -194,7 +199,10 @@ fn serve_stops_gracefully_on_sigterm_and_keeps_its_zones() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(up, "server did not start");
-    let kill = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(kill.success());
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status after SIGTERM: {status}");

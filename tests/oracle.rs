@@ -9,7 +9,11 @@ use xuncha::zone::{parse_features, ParseOptions, Zone, ZoneGeometry, ZoneKind};
 
 fn fixture() -> String {
     let path = std::env::var("XUNCHA_CHINA_DISTRICTS").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/target/fixtures/district.geojson").to_string()
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/target/fixtures/district.geojson"
+        )
+        .to_string()
     });
     std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!("cannot read {path} ({e}); run `sh tiles/fetch_fixtures.sh` first")
@@ -56,7 +60,11 @@ fn index_agrees_with_brute_force_on_china_counties() {
             retired_by: None,
         })
         .collect();
-    assert!(zones.len() > 2800, "expected the county polygons, got {}", zones.len());
+    assert!(
+        zones.len() > 2800,
+        "expected the county polygons, got {}",
+        zones.len()
+    );
     let polys: Vec<(String, MultiPolygon<f64>)> = zones
         .iter()
         .map(|z| match &z.geometry {
@@ -64,7 +72,10 @@ fn index_agrees_with_brute_force_on_china_counties() {
             ZoneGeometry::Route { .. } => unreachable!(),
         })
         .collect();
-    let rects: Vec<_> = polys.iter().map(|(_, p)| p.bounding_rect().unwrap()).collect();
+    let rects: Vec<_> = polys
+        .iter()
+        .map(|(_, p)| p.bounding_rect().unwrap())
+        .collect();
     let index = ZoneIndex::from_zones(zones);
 
     let mut rng = Rng(0x5eed_baba_1234_5678);
@@ -83,8 +94,14 @@ fn index_agrees_with_brute_force_on_china_counties() {
             for k in (0..ring.len() - 1).step_by(step) {
                 let (a, b) = (ring[k], ring[k + 1]);
                 points.push(a);
-                points.push(Coord { x: (a.x + b.x) / 2.0, y: (a.y + b.y) / 2.0 });
-                points.push(Coord { x: a.x + 1e-9, y: a.y - 1e-9 });
+                points.push(Coord {
+                    x: (a.x + b.x) / 2.0,
+                    y: (a.y + b.y) / 2.0,
+                });
+                points.push(Coord {
+                    x: a.x + 1e-9,
+                    y: a.y - 1e-9,
+                });
             }
         }
     }
@@ -110,6 +127,12 @@ fn index_agrees_with_brute_force_on_china_counties() {
         inside_total += usize::from(!want.is_empty());
         multi += usize::from(want.len() > 1);
     }
-    eprintln!("{} points checked, {inside_total} inside some county, {multi} on shared boundaries", points.len());
-    assert!(inside_total > 1000 && multi > 100, "the sample must exercise insides and boundaries");
+    eprintln!(
+        "{} points checked, {inside_total} inside some county, {multi} on shared boundaries",
+        points.len()
+    );
+    assert!(
+        inside_total > 1000 && multi > 100,
+        "the sample must exercise insides and boundaries"
+    );
 }

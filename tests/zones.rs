@@ -546,9 +546,17 @@ async fn expired_session_says_so() {
     let past = xuncha::time::now_ms() - 1000;
     s.state
         .store
-        .write_sync(|tx| xuncha::store::users::add_token(tx, &hash, 1, "session", past - 1000, Some(past)))
+        .write_sync(|tx| {
+            xuncha::store::users::add_token(tx, &hash, 1, "session", past - 1000, Some(past))
+        })
         .unwrap();
-    let r = s.http.get(s.url("/api/me")).bearer_auth(token).send().await.unwrap();
+    let r = s
+        .http
+        .get(s.url("/api/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let e: Value = r.json().await.unwrap();
     assert!(e["error"].as_str().unwrap().contains("expired"), "{e}");

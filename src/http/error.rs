@@ -107,3 +107,42 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
     serde_json::from_slice(body)
         .map_err(|e| ApiError::unprocessable(format!("invalid JSON body: {e}")))
 }
+
+impl From<crate::report_service::ReportError> for ApiError {
+    fn from(e: crate::report_service::ReportError) -> Self {
+        use crate::photo::PhotoError;
+        use crate::report::TransitionError;
+        use crate::report_service::ReportError;
+        let msg = e.to_string();
+        match e {
+            ReportError::BadInput(m) => ApiError::BadRequest(m),
+            ReportError::Unprocessable(m) => ApiError::Unprocessable(m, vec![]),
+            ReportError::Photo { source, .. } => match source {
+                PhotoError::Unsupported(_) => ApiError::UnsupportedMediaType(msg),
+                PhotoError::TooLarge { .. } => ApiError::PayloadTooLarge(msg),
+                PhotoError::TooManyPixels { .. }
+                | PhotoError::Truncated
+                | PhotoError::Corrupt { .. } => ApiError::Unprocessable(msg, vec![]),
+                PhotoError::Encode(_) => ApiError::Internal(msg),
+            },
+            ReportError::Transition(t) => match t {
+                TransitionError::NotAllowed { ref allowed, .. } => ApiError::Conflict(
+                    msg,
+                    allowed
+                        .iter()
+                        .map(|(to, roles)| {
+                            let roles: Vec<&str> =
+                                roles.iter().map(|r| r.as_str()).chain(["admin"]).collect();
+                            json!({"to": to, "roles": roles})
+                        })
+                        .collect(),
+                ),
+                TransitionError::Forbidden { .. } => ApiError::Forbidden(msg),
+                TransitionError::NeedsReason
+                | TransitionError::ReasonWithoutReject
+                | TransitionError::NeedsPhoto => ApiError::Unprocessable(msg, vec![]),
+            },
+            ReportError::Store(s) => s.into(),
+        }
+    }
+}

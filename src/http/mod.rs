@@ -4,6 +4,8 @@ pub mod auth;
 pub mod error;
 mod matching;
 pub mod params;
+mod photos;
+mod reports;
 pub mod tiles;
 mod zones;
 
@@ -17,6 +19,8 @@ use tower_http::trace::TraceLayer;
 
 /// Builds the router; tests call it directly or serve it on `127.0.0.1:0`.
 pub fn router(state: AppState) -> Router {
+    // Reports carry photos: their own limit (6 × 20 MiB + fields), not the zone upload limit.
+    let report_limit = DefaultBodyLimit::max(reports::body_limit(&state));
     let api = Router::new()
         .route("/login", post(auth::login))
         .route("/logout", post(auth::logout))
@@ -28,6 +32,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/zones/{id}/history", get(zones::history))
         .route("/match", get(matching::match_point))
+        .route("/categories", get(reports::categories))
+        .route(
+            "/reports",
+            get(reports::query)
+                .post(reports::create)
+                .layer(report_limit),
+        )
+        .route("/reports/nearby", get(reports::nearby))
+        .route(
+            "/reports/{id}",
+            get(reports::get).patch(reports::change).layer(report_limit),
+        )
+        .route("/photos/{id}", get(photos::normal))
+        .route("/photos/{id}/thumb", get(photos::thumb))
+        .route("/photos/{id}/original", get(photos::original))
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.config.max_zone_body));
     let web = &state.config.web_dir;

@@ -51,6 +51,69 @@ const MIGRATIONS: &[&str] = &[
         expires_at INTEGER
     );
     "#,
+    // 2: inspection reports, their events and photos
+    r#"
+    CREATE TABLE reports (
+        id              INTEGER PRIMARY KEY,
+        client_id       TEXT UNIQUE,           -- UUID made by the client; a retry finds the first
+        lon             REAL NOT NULL,         -- WGS84
+        lat             REAL NOT NULL,
+        accuracy_m      REAL,
+        location_source TEXT NOT NULL,         -- client | exif
+        crs             TEXT NOT NULL,         -- what the client sent: wgs84 | gcj02
+        category        TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        reject_reason   TEXT,
+        note            TEXT,
+        captured_at     INTEGER NOT NULL,      -- Unix ms
+        created_at      INTEGER NOT NULL,
+        created_by      TEXT NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        zones           TEXT NOT NULL,         -- JSON, /api/match "matches" at submission; never recomputed
+        responsible     TEXT,                  -- JSON or NULL, at submission
+        ambiguous       INTEGER NOT NULL,
+        duplicates      TEXT NOT NULL DEFAULT '[]' -- JSON ids answered as possible_duplicates
+    );
+    CREATE INDEX reports_created ON reports(created_at, id);
+    CREATE INDEX reports_near ON reports(category, lat, lon);
+    CREATE INDEX reports_status ON reports(status, created_at);
+    CREATE TABLE report_zones (
+        zone_id   TEXT NOT NULL,
+        report_id INTEGER NOT NULL REFERENCES reports(id),
+        inside    INTEGER NOT NULL,            -- 0: only within the GPS accuracy of the zone
+        PRIMARY KEY (zone_id, report_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE photos (
+        id             TEXT PRIMARY KEY,       -- SHA-256 of the uploaded bytes, hex
+        format         TEXT NOT NULL,          -- of the original: jpeg | png | webp
+        width          INTEGER NOT NULL,       -- of the normalized JPEG
+        height         INTEGER NOT NULL,
+        original_bytes INTEGER NOT NULL,
+        exif_lon       REAL,
+        exif_lat       REAL,
+        exif_taken_at  INTEGER,
+        created_at     INTEGER NOT NULL
+    );
+    CREATE TABLE report_events (
+        id          INTEGER PRIMARY KEY,
+        report_id   INTEGER NOT NULL REFERENCES reports(id),
+        at          INTEGER NOT NULL,
+        user        TEXT NOT NULL,
+        from_status TEXT,                      -- NULL for the submission itself
+        to_status   TEXT NOT NULL,
+        note        TEXT,
+        reason      TEXT
+    );
+    CREATE INDEX report_events_report ON report_events(report_id, id);
+    CREATE TABLE report_photos (
+        report_id INTEGER NOT NULL REFERENCES reports(id),
+        position  INTEGER NOT NULL,
+        photo_id  TEXT NOT NULL REFERENCES photos(id),
+        event_id  INTEGER REFERENCES report_events(id), -- NULL: taken at submission; else an after-photo
+        PRIMARY KEY (report_id, position)
+    );
+    CREATE INDEX report_photos_photo ON report_photos(photo_id);
+    "#,
 ];
 
 /// Applies every migration the database has not seen yet, each in its own transaction.

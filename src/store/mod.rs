@@ -1,10 +1,13 @@
-//! SQLite storage: one file `xuncha.sqlite3` in the data folder, WAL mode, migrations in code.
+//! SQLite storage: one file `xuncha.sqlite3` in the data folder, WAL mode, migrations in code;
+//! photo blobs under `photos/` ([`photos::PhotoFiles`]).
 //!
 //! One writer connection (SQLite allows one writer at a time anyway) and a small pool of
 //! readers. Blocking calls run on tokio's blocking pool through [`Store::read`] and
 //! [`Store::write`]; synchronous callers (CLI, tests) use [`Store::read_sync`] / [`Store::write_sync`].
 
 mod migrations;
+pub mod photos;
+pub mod reports;
 pub mod users;
 pub mod zones;
 

@@ -7,10 +7,12 @@
 
 mod basemap;
 mod cache;
+mod report_points;
 pub mod style;
 
 pub use basemap::Basemap;
 pub use cache::{CachedTile, TileCache, TileKey};
+pub use report_points::ReportPoints;
 
 use crate::index::{WorldGeometry, ZoneIndex};
 use crate::zone::ZoneGeometry;
@@ -29,9 +31,9 @@ pub struct ReportPoint {
     pub id: i64,
     pub lon: f64,
     pub lat: f64,
-    pub category: String,
-    pub status: String,
-    /// Unix ms.
+    pub category: &'static str,
+    pub status: &'static str,
+    /// Unix ms (when the server received it).
     pub created_at: i64,
 }
 
@@ -48,8 +50,8 @@ impl ReportFilter {
     pub fn accepts(&self, r: &ReportPoint) -> bool {
         self.since.is_none_or(|s| r.created_at >= s)
             && self.until.is_none_or(|u| r.created_at < u)
-            && (self.categories.is_empty() || self.categories.contains(&r.category))
-            && (self.statuses.is_empty() || self.statuses.contains(&r.status))
+            && (self.categories.is_empty() || self.categories.iter().any(|c| c == r.category))
+            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == r.status))
     }
 }
 
@@ -129,6 +131,7 @@ impl Layers {
 pub struct Tiles {
     pub set: TileSet,
     pub cache: Arc<TileCache>,
+    pub report_points: Arc<ReportPoints>,
 }
 
 /// Everything a tile is made of.
@@ -230,8 +233,8 @@ impl TileSet {
                         &Point::new(r.lon, r.lat),
                         &[
                             ("id", Value::Int(r.id)),
-                            ("category", Value::from(r.category.as_str())),
-                            ("status", Value::from(r.status.as_str())),
+                            ("category", Value::from(r.category)),
+                            ("status", Value::from(r.status)),
                             ("count", Value::Int(1)),
                         ],
                     ) {

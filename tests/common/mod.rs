@@ -1,11 +1,312 @@
-//! A real server on 127.0.0.1:0 with a temporary data folder, and one user per role.
-
+//! Shared helpers: a real server on 127.0.0.1:0 with the Baishan zones, users per role, and
+//! photos made on the spot.
 #![allow(dead_code)]
 
+use image::RgbImage;
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
 use std::collections::HashMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
 use xuncha::auth::Role;
 use xuncha::{App, AppState, Config};
 
+pub struct Srv {
+    pub base: String,
+    pub state: AppState,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    pub tokens: HashMap<&'static str, String>,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+pub fn geodata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata/baishan")
+}
+
+/// Starts a server on an empty data folder, with `zones` loaded when asked and one user per role
+/// (named after the role).
+pub async fn start_with(zones: bool, tweak: impl FnOnce(&mut Config)) -> Srv {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let state = App::open(config).unwrap();
+    if zones {
+        let r = xuncha::cli::import(&state, &geodata().join("zones.geojson"), None, true, "test")
+            .await
+            .unwrap();
+        assert!(r.rejected.is_empty());
+    }
+    let mut tokens = HashMap::new();
+    for role in Role::ALL {
+        let token = xuncha::auth::new_token();
+        let hash = xuncha::auth::token_hash(&token);
+        state
+            .store
+            .write_sync(|tx| {
+                // A dummy password hash: argon2 is slow unoptimized and these users sign in by token.
+                let u = xuncha::store::users::add(tx, role.as_str(), role, "x", 0)?;
+                xuncha::store::users::add_token(tx, &hash, u.id, "api", 0, None)
+            })
+            .unwrap();
+        tokens.insert(role.as_str(), token);
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(xuncha::run(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    Srv {
+        base: format!("http://{addr}"),
+        state,
+        dir,
+        http: reqwest::Client::new(),
+        tokens,
+        _stop: stop,
+    }
+}
+
+pub async fn start() -> Srv {
+    start_with(true, |_| {}).await
+}
+
+impl Srv {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn get(&self, role: &str, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&self.tokens[role])
+    }
+
+    pub async fn get_json(&self, role: &str, path: &str) -> (u16, Value) {
+        let r = self.get(role, path).send().await.unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_json(&self, role: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url("/api/reports"))
+            .bearer_auth(&self.tokens[role])
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn post_form(&self, role: &str, form: Form) -> (u16, Value) {
+        let r = self
+            .http
+            .post(self.url("/api/reports"))
+            .bearer_auth(&self.tokens[role])
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn patch_json(&self, role: &str, id: i64, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .patch(self.url(&format!("/api/reports/{id}")))
+            .bearer_auth(&self.tokens[role])
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn patch_form(&self, role: &str, id: i64, form: Form) -> (u16, Value) {
+        let r = self
+            .http
+            .patch(self.url(&format!("/api/reports/{id}")))
+            .bearer_auth(&self.tokens[role])
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Rows in `reports`.
+    pub fn report_count(&self) -> i64 {
+        self.state
+            .store
+            .read_sync(xuncha::store::reports::count)
+            .unwrap()
+    }
+
+    /// Files (of any kind, temporary included) under `photos/`.
+    pub fn photo_files(&self) -> Vec<PathBuf> {
+        files_under(&self.dir.path().join("photos"))
+    }
+}
+
+pub fn files_under(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(root) else {
+        return out;
+    };
+    for d in dirs.flatten() {
+        if d.path().is_dir() {
+            for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+                out.push(f.path());
+            }
+        } else {
+            out.push(d.path());
+        }
+    }
+    out
+}
+
+/// A JPEG of `w` × `h` with a pattern that depends on `seed` (so different seeds hash apart).
+pub fn jpeg(w: u32, h: u32, seed: u8) -> Vec<u8> {
+    let img = RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([
+            (x % 251) as u8 ^ seed,
+            (y % 241) as u8,
+            seed.wrapping_mul(7),
+        ])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+fn dms(v: f64) -> Vec<exif::Rational> {
+    let v = v.abs();
+    let d = v.floor();
+    let m = ((v - d) * 60.0).floor();
+    let s = ((v - d) * 60.0 - m) * 60.0;
+    vec![
+        exif::Rational {
+            num: d as u32,
+            denom: 1,
+        },
+        exif::Rational {
+            num: m as u32,
+            denom: 1,
+        },
+        exif::Rational {
+            num: (s * 10_000.0).round() as u32,
+            denom: 10_000,
+        },
+    ]
+}
+
+/// `jpeg` with an EXIF block: orientation, GPS `(lon, lat)` and DateTimeOriginal when given.
+pub fn jpeg_with_exif(
+    w: u32,
+    h: u32,
+    seed: u8,
+    orientation: u16,
+    gps: Option<(f64, f64)>,
+    taken: Option<&str>,
+) -> Vec<u8> {
+    use exif::{Field, In, Tag, Value};
+    let mut fields = vec![Field {
+        tag: Tag::Orientation,
+        ifd_num: In::PRIMARY,
+        value: Value::Short(vec![orientation]),
+    }];
+    if let Some((lon, lat)) = gps {
+        let ascii = |s: &str| Value::Ascii(vec![s.as_bytes().to_vec()]);
+        fields.push(Field {
+            tag: Tag::GPSLatitudeRef,
+            ifd_num: In::PRIMARY,
+            value: ascii(if lat < 0.0 { "S" } else { "N" }),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(dms(lat)),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLongitudeRef,
+            ifd_num: In::PRIMARY,
+            value: ascii(if lon < 0.0 { "W" } else { "E" }),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLongitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(dms(lon)),
+        });
+    }
+    if let Some(t) = taken {
+        fields.push(Field {
+            tag: Tag::DateTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![t.as_bytes().to_vec()]),
+        });
+    }
+    let mut w8 = exif::experimental::Writer::new();
+    for f in &fields {
+        w8.push_field(f);
+    }
+    let mut tiff = Cursor::new(Vec::new());
+    w8.write(&mut tiff, false).unwrap();
+    let tiff = tiff.into_inner();
+    let base = jpeg(w, h, seed);
+    let len = (2 + 6 + tiff.len()) as u16;
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(b"Exif\0\0");
+    out.extend_from_slice(&tiff);
+    out.extend_from_slice(&base[2..]);
+    out
+}
+
+pub fn photo_part(bytes: Vec<u8>, name: &str) -> Part {
+    Part::bytes(bytes)
+        .file_name(name.to_string())
+        .mime_str("image/jpeg")
+        .unwrap()
+}
+
+/// A point well inside the quadrilateral responsibility zone `id` (the mean of its corners).
+pub fn inside_zone(id: &str) -> (f64, f64) {
+    let text = std::fs::read_to_string(geodata().join("zones.geojson")).unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let f = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap();
+    let ring = f["geometry"]["coordinates"][0].as_array().unwrap();
+    let n = ring.len() - 1;
+    let (mut x, mut y) = (0.0, 0.0);
+    for c in &ring[..n] {
+        x += c[0].as_f64().unwrap();
+        y += c[1].as_f64().unwrap();
+    }
+    (x / n as f64, y / n as f64)
+}
+
+/// `(lon, lat)` moved `north_m` metres north.
+pub fn north(p: (f64, f64), north_m: f64) -> (f64, f64) {
+    let lm = xuncha::geodesy::LocalMetres::new(p.0, p.1);
+    (p.0, p.1 + north_m / lm.m_per_deg_lat)
+}
+
+// ---- A server with one user per role (argon2 passwords), for the zone and tile tests. ----
 pub struct TestServer {
     pub base: String,
     pub state: AppState,

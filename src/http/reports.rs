@@ -1,0 +1,473 @@
+//! `/api/reports`, `/api/reports/nearby`, `/api/reports/{id}` and `/api/categories`.
+//!
+//! Submissions and status changes come as `multipart/form-data` (with `photo` parts) or as
+//! `application/json` (without photos). Handlers parse the request into a draft, call
+//! [`crate::report_service::ReportService`], and encode the answer.
+
+use super::auth::Auth;
+use super::error::{parse_json, ApiError, ApiResult};
+use super::params::Params;
+use crate::auth::Role;
+use crate::report::{Category, RejectReason, Status};
+use crate::report_service::{ChangeDraft, Crs, Draft, Submitted};
+use crate::state::AppState;
+use crate::store::reports::{Query, Summary};
+use axum::body::Bytes;
+use axum::extract::multipart::MultipartError;
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// Fields a submission may have besides `photo`.
+const REPORT_FIELDS: [&str; 8] = [
+    "lon",
+    "lat",
+    "accuracy_m",
+    "crs",
+    "category",
+    "note",
+    "captured_at",
+    "client_id",
+];
+/// Fields a status change may have besides `photo`.
+const CHANGE_FIELDS: [&str; 3] = ["status", "note", "reason"];
+/// Longest text field accepted in a multipart form, bytes (a 2000-character note is ≤ 8 KB).
+const MAX_FIELD_BYTES: usize = 64 << 10;
+
+/// The largest request body a report or status change may have: every photo at its limit plus
+/// room for the form fields.
+pub fn body_limit(state: &AppState) -> usize {
+    state.config.max_photos * state.config.max_photo_bytes + (1 << 20)
+}
+
+fn too_large(state: &AppState) -> ApiError {
+    let mb = |b: usize| b as f64 / (1u64 << 20) as f64;
+    ApiError::PayloadTooLarge(format!(
+        "the request body is over the limit of {:.0} MiB ({} photos of at most {:.0} MiB each, plus the form fields); send fewer or smaller photos",
+        mb(body_limit(state)),
+        state.config.max_photos,
+        mb(state.config.max_photo_bytes)
+    ))
+}
+
+fn multipart_error(state: &AppState, e: MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        too_large(state)
+    } else {
+        ApiError::bad_request(format!(
+            "the multipart body is malformed: {}",
+            e.body_text()
+        ))
+    }
+}
+
+/// A form: its text fields and its photos, in order.
+struct Form {
+    fields: HashMap<String, String>,
+    photos: Vec<Bytes>,
+}
+
+enum Body {
+    Form(Form),
+    Json(Bytes),
+}
+
+/// Reads a multipart form or a JSON body; anything else is 415.
+async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResult<Body> {
+    let ctype = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    if ctype.starts_with("application/json") {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                too_large(state)
+            } else {
+                ApiError::bad_request(e.body_text())
+            }
+        })?;
+        return Ok(Body::Json(bytes));
+    }
+    if !ctype.starts_with("multipart/form-data") {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send multipart/form-data (with photos) or application/json, not {:?}",
+            if ctype.is_empty() {
+                "no Content-Type"
+            } else {
+                &ctype
+            }
+        )));
+    }
+    let mut mp = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let max_photos = state.config.max_photos;
+    let max_bytes = state.config.max_photo_bytes;
+    let mut form = Form {
+        fields: HashMap::new(),
+        photos: Vec::new(),
+    };
+    while let Some(mut field) = mp
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(state, e))?
+    {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "photo" {
+            if form.photos.len() == max_photos {
+                return Err(ApiError::unprocessable(format!(
+                    "more than {max_photos} photos were sent; at most {max_photos} are accepted per request"
+                )));
+            }
+            let index = form.photos.len() + 1;
+            let mut buf = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(state, e))? {
+                if buf.len() + chunk.len() > max_bytes {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "photo {index} is over the limit of {} bytes ({:.0} MiB) per photo",
+                        max_bytes,
+                        max_bytes as f64 / (1u64 << 20) as f64
+                    )));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            form.photos.push(Bytes::from(buf));
+        } else if allowed.contains(&name.as_str()) {
+            let mut buf = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(state, e))? {
+                buf.extend_from_slice(&chunk);
+                if buf.len() > MAX_FIELD_BYTES {
+                    return Err(ApiError::PayloadTooLarge(format!(
+                        "the field {name} is over {MAX_FIELD_BYTES} bytes"
+                    )));
+                }
+            }
+            let text = String::from_utf8(buf).map_err(|_| {
+                ApiError::bad_request(format!("the field {name} is not UTF-8 text"))
+            })?;
+            form.fields.insert(name, text);
+        } else {
+            return Err(ApiError::unprocessable(format!(
+                "unknown form field {name:?}; the fields are {} and up to {max_photos} `photo` files",
+                allowed.join(", ")
+            )));
+        }
+    }
+    Ok(Body::Form(form))
+}
+
+fn number(key: &str, s: &str) -> ApiResult<f64> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| ApiError::bad_request(format!("{key}={s:?} is not a number")))
+}
+
+/// A JSON value as text, so the form and JSON paths share one parser.
+fn json_text(key: &str, v: &Value) -> ApiResult<Option<String>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        Value::Number(n) => Ok(Some(n.to_string())),
+        other => Err(ApiError::bad_request(format!(
+            "{key} must be a string or a number, not {other}"
+        ))),
+    }
+}
+
+fn json_fields(body: &[u8], allowed: &[&str]) -> ApiResult<HashMap<String, String>> {
+    let v: Value = parse_json(body)?;
+    let Value::Object(map) = v else {
+        return Err(ApiError::unprocessable("the JSON body must be an object"));
+    };
+    let mut out = HashMap::new();
+    for (k, v) in map {
+        if k == "photo" || k == "photos" {
+            return Err(ApiError::unprocessable(
+                "photos cannot be sent as JSON; send multipart/form-data with `photo` file parts",
+            ));
+        }
+        if !allowed.contains(&k.as_str()) {
+            return Err(ApiError::unprocessable(format!(
+                "unknown field {k:?}; the fields are {}",
+                allowed.join(", ")
+            )));
+        }
+        if let Some(t) = json_text(&k, &v)? {
+            out.insert(k, t);
+        }
+    }
+    Ok(out)
+}
+
+fn draft_from(fields: &HashMap<String, String>) -> ApiResult<Draft> {
+    let get = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let opt_num = |k: &str| get(k).map(|s| number(k, s)).transpose();
+    Ok(Draft {
+        lon: opt_num("lon")?,
+        lat: opt_num("lat")?,
+        accuracy_m: opt_num("accuracy_m")?,
+        crs: get("crs")
+            .map(Crs::parse)
+            .transpose()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .unwrap_or_default(),
+        category: get("category")
+            .map(|c| c.parse::<Category>().map_err(ApiError::unprocessable))
+            .transpose()?,
+        note: fields.get("note").cloned(),
+        captured_at: get("captured_at")
+            .map(|s| {
+                crate::time::parse_rfc3339(s)
+                    .map_err(|e| ApiError::bad_request(format!("captured_at: {e}")))
+            })
+            .transpose()?,
+        client_id: get("client_id")
+            .map(|s| {
+                uuid::Uuid::parse_str(s)
+                    .map(|u| u.hyphenated().to_string())
+                    .map_err(|_| {
+                        ApiError::bad_request(format!(
+                            "client_id={s:?} is not a UUID; make one on the device (e.g. crypto.randomUUID()) and reuse it for retries"
+                        ))
+                    })
+            })
+            .transpose()?,
+    })
+}
+
+/// `POST /api/reports`: 201 with the new report, or 200 with the first one for a known
+/// `client_id`.
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    req: Request,
+) -> ApiResult<Response> {
+    auth.require(&[Role::Patrol, Role::Office])?;
+    let (fields, photos) = match read_body(&state, req, &REPORT_FIELDS).await? {
+        Body::Form(f) => (f.fields, f.photos),
+        Body::Json(b) => (json_fields(&b, &REPORT_FIELDS)?, Vec::new()),
+    };
+    let draft = draft_from(&fields)?;
+    let out = state
+        .reports
+        .submit(&state.zones, &auth.0, draft, photos)
+        .await?;
+    Ok(match out {
+        Submitted::Created(v) => (StatusCode::CREATED, Json(v)).into_response(),
+        Submitted::Existing(v) => (StatusCode::OK, Json(v)).into_response(),
+    })
+}
+
+fn report_id(s: &str) -> ApiResult<i64> {
+    s.parse::<i64>()
+        .map_err(|_| ApiError::NotFound(format!("report {s:?} does not exist (ids are numbers)")))
+}
+
+/// `GET /api/reports/{id}`: the report with its events.
+pub async fn get(
+    State(state): State<AppState>,
+    _auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let id = report_id(&id)?;
+    Ok(Json(state.reports.get(id, true).await?).into_response())
+}
+
+/// `PATCH /api/reports/{id}` `{"status", "note", "reason"}` (JSON, or multipart with `photo`
+/// after-photos).
+pub async fn change(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    auth.require(&[Role::Patrol, Role::Office])?;
+    let id = report_id(&id)?;
+    let (fields, photos) = match read_body(&state, req, &CHANGE_FIELDS).await? {
+        Body::Form(f) => (f.fields, f.photos),
+        Body::Json(b) => (json_fields(&b, &CHANGE_FIELDS)?, Vec::new()),
+    };
+    let get = |k: &str| fields.get(k).map(|s| s.trim()).filter(|s| !s.is_empty());
+    let status = get("status")
+        .ok_or_else(|| ApiError::unprocessable("status is missing: say what the report becomes"))?
+        .parse::<Status>()
+        .map_err(ApiError::unprocessable)?;
+    let reason = get("reason")
+        .map(|r| r.parse::<RejectReason>().map_err(ApiError::unprocessable))
+        .transpose()?;
+    let draft = ChangeDraft {
+        status,
+        note: fields.get("note").cloned(),
+        reason,
+    };
+    let view = state.reports.change(&auth.0, id, draft, photos).await?;
+    Ok(Json(view).into_response())
+}
+
+/// `GET /api/reports/nearby?lon=&lat=&category=[&crs=gcj02]`: open reports of that category
+/// close by (the duplicate rule), nearest first.
+pub async fn nearby(
+    State(state): State<AppState>,
+    _auth: Auth,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let p = Params::from_query(q.as_deref())?;
+    let (mut lon, mut lat) = p.lon_lat()?;
+    if let Some(crs) = p.str("crs") {
+        if Crs::parse(crs).map_err(|e| ApiError::bad_request(e.to_string()))? == Crs::Gcj02 {
+            (lon, lat) = crate::gcj02::to_wgs84(lon, lat);
+        }
+    }
+    let category = p
+        .str("category")
+        .ok_or_else(|| ApiError::bad_request("the query parameter category is required"))?
+        .parse::<Category>()
+        .map_err(ApiError::unprocessable)?;
+    let near = state.reports.nearby(lon, lat, category).await?;
+    let rule = state.reports.settings.duplicates;
+    Ok(Json(json!({
+        "radius_m": rule.radius_m,
+        "days": rule.window_ms / 86_400_000,
+        "reports": near,
+    })))
+}
+
+const CURSOR_PREFIX: &str = "r1:";
+
+fn encode_cursor((t, id): (i64, i64)) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{t}:{id}"))
+}
+
+fn decode_cursor(s: &str) -> ApiResult<(i64, i64)> {
+    let bad = || {
+        ApiError::bad_request(format!(
+            "cursor={s:?} is not a cursor this server gave out; use next_cursor from the previous page"
+        ))
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let rest = text.strip_prefix(CURSOR_PREFIX).ok_or_else(bad)?;
+    let (t, id) = rest.split_once(':').ok_or_else(bad)?;
+    Ok((
+        t.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+fn list<T: std::str::FromStr<Err = String>>(p: &Params, key: &str) -> ApiResult<Vec<T>> {
+    p.str(key)
+        .map(|s| {
+            s.split(',')
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().parse::<T>().map_err(ApiError::bad_request))
+                .collect()
+        })
+        .unwrap_or(Ok(Vec::new()))
+}
+
+fn time_param(p: &Params, key: &str) -> ApiResult<Option<i64>> {
+    p.str(key)
+        .map(|s| {
+            crate::time::parse_rfc3339(s).map_err(|e| ApiError::bad_request(format!("{key}: {e}")))
+        })
+        .transpose()
+}
+
+fn feature(s: Summary) -> Value {
+    json!({
+        "type": "Feature",
+        "id": s.id,
+        "geometry": {"type": "Point", "coordinates": [s.lon, s.lat]},
+        "properties": {
+            "id": s.id,
+            "category": s.category,
+            "category_zh": s.category.label_zh(),
+            "status": s.status,
+            "note": s.note,
+            "created_at": crate::time::to_rfc3339(s.created_at),
+            "captured_at": crate::time::to_rfc3339(s.captured_at),
+            "responsible": s.responsible,
+            "ambiguous": s.ambiguous,
+            "zones": s.zone_ids,
+            "photos": s.photo_ids.iter().map(|id| json!({
+                "id": id,
+                "url": format!("/api/photos/{id}"),
+                "thumb_url": format!("/api/photos/{id}/thumb"),
+            })).collect::<Vec<_>>(),
+        }
+    })
+}
+
+/// `GET /api/reports?bbox=&since=&until=&category=&status=&zone=&limit=&cursor=`: a GeoJSON
+/// FeatureCollection, newest first; `next_cursor` continues it (stable under new submissions,
+/// since it resumes after a fixed `(created_at, id)`).
+pub async fn query(
+    State(state): State<AppState>,
+    _auth: Auth,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<Value>> {
+    let p = Params::from_query(q.as_deref())?;
+    let since = time_param(&p, "since")?;
+    let until = time_param(&p, "until")?;
+    if let (Some(s), Some(u)) = (since, until) {
+        if s > u {
+            return Err(ApiError::bad_request("since must not be after until"));
+        }
+    }
+    let query = Query {
+        bbox: p.bbox()?,
+        since,
+        until,
+        categories: list(&p, "category")?,
+        statuses: list(&p, "status")?,
+        zone: p.str("zone").map(str::to_string),
+        limit: p.int("limit", 100, 1..=1000)? as usize,
+        after: p.str("cursor").map(decode_cursor).transpose()?,
+    };
+    let page = state.reports.query(query).await?;
+    let features: Vec<Value> = page.rows.into_iter().map(feature).collect();
+    Ok(Json(json!({
+        "type": "FeatureCollection",
+        "features": features,
+        "next_cursor": page.next.map(encode_cursor),
+    })))
+}
+
+/// `GET /api/categories`: report categories with zh-CN and English labels (no sign-in needed:
+/// a phone shows the form before its user signs in).
+pub async fn categories() -> Json<Value> {
+    Json(json!({
+        "categories": Category::ALL.iter().map(|c| json!({
+            "id": c, "zh": c.label_zh(), "en": c.label_en()
+        })).collect::<Vec<_>>(),
+        "statuses": Status::ALL,
+        "reject_reasons": RejectReason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip_and_garbage() {
+        let c = encode_cursor((1_700_000_000_123, 42));
+        assert_eq!(decode_cursor(&c).unwrap(), (1_700_000_000_123, 42));
+        assert!(decode_cursor("nope").is_err());
+        assert!(
+            decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("x:1:2"))
+                .is_err()
+        );
+    }
+}

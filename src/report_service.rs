@@ -1,0 +1,619 @@
+//! `ReportService`: submitting reports, changing their status, and the group-commit writer.
+//!
+//! A report is acknowledged only after its photo files are fsynced and its transaction has
+//! committed. To make that cheap under load, submissions go to one writer thread that drains its
+//! queue and commits everything waiting in one transaction (one WAL fsync for the batch), each
+//! report in its own savepoint so one failure does not sink the others; then it answers every
+//! waiter. Under light load a batch is one report and nothing waits for company.
+
+use crate::auth::User;
+use crate::gcj02;
+use crate::photo::{self, PhotoError, PhotoLimits};
+use crate::registry::ZoneRegistry;
+use crate::report::{check_transition, Category, RejectReason, Status, TransitionError};
+use crate::store::photos::{Kind, PhotoFiles, PhotoRow};
+use crate::store::reports::{self, DuplicateRule, Inserted, NewReport, ReportView};
+use crate::store::{Store, StoreError};
+use axum::body::Bytes;
+use std::path::PathBuf;
+use std::sync::{mpsc, RwLock};
+
+/// Most reports committed in one transaction; bounds how long the first waiter of a batch waits.
+const MAX_BATCH: usize = 256;
+
+/// Errors of report operations.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Malformed input (a number that is not one, a coordinate out of range).
+    #[error("{0}")]
+    BadInput(String),
+    /// Well-formed input that cannot be accepted (no location, unknown category, …).
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("photo {index} {source}")]
+    Photo {
+        /// 1-based position among the request's photos.
+        index: usize,
+        source: PhotoError,
+    },
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which datum the client's `lon`/`lat` are in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Crs {
+    #[default]
+    Wgs84,
+    Gcj02,
+}
+
+impl Crs {
+    pub fn parse(s: &str) -> Result<Crs, ReportError> {
+        match s.to_ascii_lowercase().as_str() {
+            "wgs84" | "epsg:4326" | "cgcs2000" => Ok(Crs::Wgs84),
+            "gcj02" | "gcj-02" => Ok(Crs::Gcj02),
+            _ => Err(ReportError::BadInput(format!(
+                "crs={s:?} is not known; send wgs84 (the default) or gcj02"
+            ))),
+        }
+    }
+    fn as_str(self) -> &'static str {
+        match self {
+            Crs::Wgs84 => "wgs84",
+            Crs::Gcj02 => "gcj02",
+        }
+    }
+}
+
+/// A submission as parsed from the request, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    pub lon: Option<f64>,
+    pub lat: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    pub crs: Crs,
+    pub category: Option<Category>,
+    pub note: Option<String>,
+    /// Unix ms.
+    pub captured_at: Option<i64>,
+    pub client_id: Option<String>,
+}
+
+/// A status change as parsed from the request.
+#[derive(Debug, Clone)]
+pub struct ChangeDraft {
+    pub status: Status,
+    pub note: Option<String>,
+    pub reason: Option<RejectReason>,
+}
+
+/// What became of a submission.
+#[derive(Debug, Clone)]
+pub enum Submitted {
+    /// Stored now (201).
+    Created(ReportView),
+    /// A report with the same `client_id` was stored before; this is it (200).
+    Existing(ReportView),
+}
+
+/// A report that was added or changed, for caches (e.g. tiles) that must forget that place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportChange {
+    pub id: i64,
+    pub lon: f64,
+    pub lat: f64,
+    pub category: Category,
+    pub status: Status,
+}
+
+/// Something that wants to know which reports were added or changed.
+pub type ReportListener = Box<dyn Fn(&[ReportChange]) + Send + Sync>;
+
+/// Settings of the service (from [`crate::Config`]).
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    pub photo: PhotoLimits,
+    pub max_photos: usize,
+    pub duplicates: DuplicateRule,
+    pub max_note_chars: usize,
+}
+
+impl ReportSettings {
+    pub fn from_config(c: &crate::Config) -> Self {
+        ReportSettings {
+            photo: PhotoLimits {
+                max_bytes: c.max_photo_bytes,
+                max_pixels: c.max_photo_pixels,
+                long_side: c.photo_long_side,
+                thumb_side: c.thumb_long_side,
+                exif_utc_offset_s: c.exif_utc_offset_s,
+            },
+            max_photos: c.max_photos,
+            duplicates: DuplicateRule {
+                radius_m: c.duplicate_radius_m,
+                window_ms: c.duplicate_days as i64 * 86_400_000,
+            },
+            max_note_chars: 2000,
+        }
+    }
+}
+
+struct Job {
+    report: NewReport,
+    reply: tokio::sync::oneshot::Sender<Result<Inserted, StoreError>>,
+}
+
+/// Reports and their photos.
+pub struct ReportService {
+    store: Store,
+    files: PhotoFiles,
+    queue: mpsc::Sender<Job>,
+    listeners: RwLock<Vec<ReportListener>>,
+    pub settings: ReportSettings,
+}
+
+impl ReportService {
+    /// Opens the photo folder, removes what a crash left behind (temporary files and photos that
+    /// no committed report refers to), and starts the writer thread. Call before serving.
+    pub fn start(store: Store, settings: ReportSettings) -> Result<Self, StoreError> {
+        let files = PhotoFiles::open(store.dir())?;
+        let referenced = store.read_sync(crate::store::photos::all_ids)?;
+        let removed = files.clean(&referenced)?;
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "removed photo files left over by an interrupted upload"
+            );
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let writer_store = store.clone();
+        let rule = settings.duplicates;
+        std::thread::Builder::new()
+            .name("report-writer".into())
+            .spawn(move || writer_loop(writer_store, rx, rule))
+            .map_err(|source| StoreError::Io {
+                path: store.dir().to_path_buf(),
+                source,
+            })?;
+        Ok(ReportService {
+            store,
+            files,
+            queue: tx,
+            listeners: Default::default(),
+            settings,
+        })
+    }
+
+    pub fn files(&self) -> &PhotoFiles {
+        &self.files
+    }
+
+    /// Registers a callback told every report that was added or changed, after it committed.
+    pub fn on_change(&self, f: ReportListener) {
+        self.listeners
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(f);
+    }
+
+    fn notify(&self, changes: &[ReportChange]) {
+        for l in self
+            .listeners
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            l(changes);
+        }
+    }
+
+    /// Validates, stores photos durably, matches the point to zones, commits, and returns the
+    /// report. A `client_id` seen before returns the first report and stores nothing.
+    pub async fn submit(
+        &self,
+        zones: &ZoneRegistry,
+        user: &User,
+        draft: Draft,
+        photos: Vec<Bytes>,
+    ) -> Result<Submitted, ReportError> {
+        // A retry is answered before any photo is decoded again; the UNIQUE constraint in the
+        // writer still decides races between requests that are both in flight.
+        if let Some(cid) = draft.client_id.clone() {
+            if let Some(id) = self
+                .store
+                .read(move |c| reports::by_client_id(c, &cid))
+                .await?
+            {
+                return Ok(Submitted::Existing(self.get(id, false).await?));
+            }
+        }
+        let category = draft.category.ok_or_else(|| {
+            ReportError::Unprocessable(
+                "category is missing; GET /api/categories lists the categories".into(),
+            )
+        })?;
+        let given =
+            match (draft.lon, draft.lat) {
+                (Some(lon), Some(lat)) => {
+                    check_lon_lat(lon, lat)?;
+                    Some(match draft.crs {
+                        Crs::Wgs84 => (lon, lat),
+                        Crs::Gcj02 => gcj02::to_wgs84(lon, lat),
+                    })
+                }
+                (Some(_), None) => return Err(ReportError::BadInput(
+                    "lat is missing (lon was given); send both, or neither to use the photo's GPS"
+                        .into(),
+                )),
+                (None, Some(_)) => return Err(ReportError::BadInput(
+                    "lon is missing (lat was given); send both, or neither to use the photo's GPS"
+                        .into(),
+                )),
+                (None, None) => None,
+            };
+        if let Some(a) = draft.accuracy_m {
+            if !(0.0..=10_000.0).contains(&a) {
+                return Err(ReportError::BadInput(format!(
+                    "accuracy_m={a} must be between 0 and 10000 metres"
+                )));
+            }
+        }
+        if let Some(n) = &draft.note {
+            let chars = n.chars().count();
+            if chars > self.settings.max_note_chars {
+                return Err(ReportError::Unprocessable(format!(
+                    "note is {chars} characters; the limit is {}",
+                    self.settings.max_note_chars
+                )));
+            }
+        }
+        self.check_photo_count(photos.len())?;
+        // Settle the location before any photo is processed, so a report without one leaves
+        // nothing behind. Reading EXIF parses a few kilobytes of header, no pixels.
+        let ((lon, lat), source) = match given {
+            Some(p) => (p, "client"),
+            None => {
+                match photos.first() {
+                    None => return Err(ReportError::Unprocessable(
+                        "no location: send lon and lat (WGS84), or a photo with GPS in its EXIF"
+                            .into(),
+                    )),
+                    Some(first) => {
+                        let gps = photo::read_exif(first, self.settings.photo.exif_utc_offset_s)
+                        .gps
+                        .ok_or_else(|| {
+                            ReportError::Unprocessable(
+                                "no location: send lon and lat (WGS84); the first photo has no GPS position in its EXIF"
+                                    .into(),
+                            )
+                        })?;
+                        (gps, "exif")
+                    }
+                }
+            }
+        };
+        let stored = self.store_photos(photos).await?;
+        let now = crate::time::now_ms();
+        let captured_at = draft
+            .captured_at
+            .or_else(|| stored.iter().find_map(|p| p.exif_taken_at))
+            .unwrap_or(now);
+        let matched = zones
+            .index()
+            .match_point(lon, lat, draft.accuracy_m.unwrap_or(0.0));
+        let report = NewReport {
+            client_id: draft.client_id,
+            lon,
+            lat,
+            accuracy_m: draft.accuracy_m,
+            location_source: source,
+            crs: draft.crs.as_str(),
+            category,
+            note: draft.note.filter(|n| !n.trim().is_empty()),
+            captured_at,
+            created_at: now,
+            created_by: user.username.clone(),
+            zones: serde_json::to_value(&matched.matches).unwrap_or_default(),
+            zone_ids: matched
+                .matches
+                .iter()
+                .map(|m| (m.zone.id.clone(), m.inside))
+                .collect(),
+            responsible: matched
+                .responsible
+                .as_ref()
+                .and_then(|r| serde_json::to_value(r).ok()),
+            ambiguous: matched.ambiguous,
+            photos: stored,
+        };
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue
+            .send(Job {
+                report: report.clone(),
+                reply,
+            })
+            .map_err(|_| StoreError::Join("the report writer has stopped".into()))?;
+        let inserted = answer
+            .await
+            .map_err(|_| StoreError::Join("the report writer dropped a report".into()))??;
+        match inserted {
+            Inserted::Created(id) => {
+                let view = self.get(id, false).await?;
+                self.notify(&[ReportChange {
+                    id,
+                    lon,
+                    lat,
+                    category,
+                    status: Status::Reported,
+                }]);
+                Ok(Submitted::Created(view))
+            }
+            Inserted::Existing(id) => Ok(Submitted::Existing(self.get(id, false).await?)),
+        }
+    }
+
+    fn check_photo_count(&self, n: usize) -> Result<(), ReportError> {
+        if n > self.settings.max_photos {
+            return Err(ReportError::Unprocessable(format!(
+                "{n} photos were sent; at most {} are accepted per request",
+                self.settings.max_photos
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs the photo pipeline off the async runtime, then writes the files durably. Every
+    /// photo is checked before any file is written, so a refused request leaves nothing behind.
+    async fn store_photos(&self, photos: Vec<Bytes>) -> Result<Vec<PhotoRow>, ReportError> {
+        if photos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = self.store.clone();
+        let files = self.files.clone();
+        let limits = self.settings.photo.clone();
+        tokio::task::spawn_blocking(move || store_photos_sync(&store, &files, &limits, &photos))
+            .await
+            .map_err(|e| StoreError::Join(e.to_string()))?
+    }
+
+    /// A report with its events.
+    pub async fn get(&self, id: i64, with_events: bool) -> Result<ReportView, ReportError> {
+        self.store
+            .read(move |c| reports::get(c, id, with_events))
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound {
+                    what: "report",
+                    id: id.to_string(),
+                }
+                .into()
+            })
+    }
+
+    /// Changes a report's status (with a note, a reason, after-photos) if the rules allow it.
+    pub async fn change(
+        &self,
+        user: &User,
+        id: i64,
+        change: ChangeDraft,
+        photos: Vec<Bytes>,
+    ) -> Result<ReportView, ReportError> {
+        if let Some(n) = &change.note {
+            if n.chars().count() > self.settings.max_note_chars {
+                return Err(ReportError::Unprocessable(format!(
+                    "note is over {} characters",
+                    self.settings.max_note_chars
+                )));
+            }
+        }
+        self.check_photo_count(photos.len())?;
+        // Check the rules before decoding photos, so a refused change costs nothing; checked
+        // again inside the transaction because the status may change in between.
+        let from = self.store.read(move |c| reports::status(c, id)).await?;
+        check_transition(from, change.status, user.role, change.reason, photos.len())?;
+        let stored = self.store_photos(photos).await?;
+        let role = user.role;
+        let username = user.username.clone();
+        let c = change.clone();
+        let outcome = self
+            .store
+            .write(move |tx| {
+                let from = reports::status(tx, id)?;
+                if let Err(e) = check_transition(from, c.status, role, c.reason, stored.len()) {
+                    return Ok(Err(e));
+                }
+                reports::apply_change(
+                    tx,
+                    &reports::Change {
+                        report: id,
+                        from,
+                        to: c.status,
+                        user: &username,
+                        note: c.note.as_deref().filter(|n| !n.trim().is_empty()),
+                        reason: c.reason,
+                        photos: &stored,
+                        at: crate::time::now_ms(),
+                    },
+                )
+                .map(Ok)
+            })
+            .await?;
+        outcome?;
+        let view = self.get(id, true).await?;
+        self.notify(&[ReportChange {
+            id,
+            lon: view.location.lon,
+            lat: view.location.lat,
+            category: view.category,
+            status: view.status,
+        }]);
+        Ok(view)
+    }
+
+    /// Open reports of `category` near `[lon, lat]` by the duplicate rule, nearest first.
+    pub async fn nearby(
+        &self,
+        lon: f64,
+        lat: f64,
+        category: Category,
+    ) -> Result<Vec<reports::Near>, ReportError> {
+        let rule = self.settings.duplicates;
+        let since = crate::time::now_ms() - rule.window_ms;
+        Ok(self
+            .store
+            .read(move |c| reports::nearby(c, lon, lat, category, rule.radius_m, since))
+            .await?)
+    }
+
+    /// Reports matching a query, newest first, and the key to continue after.
+    pub async fn query(&self, q: reports::Query) -> Result<reports::Page, ReportError> {
+        Ok(self.store.read(move |c| reports::query(c, &q)).await?)
+    }
+
+    /// The file of a stored photo and the MIME type to serve it with, if the photo exists.
+    pub async fn photo_file(
+        &self,
+        id: &str,
+        kind: Kind,
+    ) -> Result<Option<(PathBuf, &'static str)>, ReportError> {
+        if !crate::store::photos::valid_id(id) {
+            return Ok(None);
+        }
+        let id2 = id.to_string();
+        let row = self
+            .store
+            .read(move |c| crate::store::photos::get(c, &id2))
+            .await?;
+        Ok(row.map(|r| {
+            let mime = match kind {
+                Kind::Original => r.format.mime(),
+                Kind::Normal | Kind::Thumb => "image/jpeg",
+            };
+            (self.files.path(id, kind), mime)
+        }))
+    }
+}
+
+/// Processes photos (reusing ones already stored with the same SHA-256), then writes their files
+/// durably. Synchronous: run it on the blocking pool.
+pub fn store_photos_sync(
+    store: &Store,
+    files: &PhotoFiles,
+    limits: &PhotoLimits,
+    photos: &[Bytes],
+) -> Result<Vec<PhotoRow>, ReportError> {
+    enum Ready {
+        Stored(PhotoRow),
+        New(Box<photo::Processed>),
+    }
+    let mut ready = Vec::with_capacity(photos.len());
+    for (i, bytes) in photos.iter().enumerate() {
+        let photo_err = |source| ReportError::Photo {
+            index: i + 1,
+            source,
+        };
+        if bytes.len() > limits.max_bytes {
+            return Err(photo_err(PhotoError::TooLarge {
+                bytes: bytes.len(),
+                limit: limits.max_bytes,
+            }));
+        }
+        let id = photo::sha256_hex(bytes);
+        let id2 = id.clone();
+        let known = store.read_sync(move |c| crate::store::photos::get(c, &id2))?;
+        match known {
+            Some(row) if files.has_all(&id) => ready.push(Ready::Stored(row)),
+            _ => ready.push(Ready::New(Box::new(
+                photo::process(bytes, limits).map_err(photo_err)?,
+            ))),
+        }
+    }
+    let mut rows = Vec::with_capacity(ready.len());
+    for (r, bytes) in ready.into_iter().zip(photos) {
+        rows.push(match r {
+            Ready::Stored(row) => {
+                // Its files may have been renamed into place by a request that has not yet
+                // synced their directory: put() syncs it before this one relies on them.
+                files.put(&row.id, Kind::Original, bytes)?;
+                row
+            }
+            Ready::New(p) => {
+                files.put_processed(&p, bytes)?;
+                PhotoRow::from_processed(&p, bytes.len())
+            }
+        });
+    }
+    Ok(rows)
+}
+
+fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut results: Vec<Result<Inserted, StoreError>> = Vec::with_capacity(batch.len());
+        let committed = store.write_sync(|tx| {
+            for job in &batch {
+                tx.execute_batch("SAVEPOINT report")?;
+                match reports::insert(tx, &job.report, rule) {
+                    Ok(r) => {
+                        tx.execute_batch("RELEASE report")?;
+                        results.push(Ok(r));
+                    }
+                    Err(e) => {
+                        tx.execute_batch("ROLLBACK TO report; RELEASE report")?;
+                        results.push(Err(e));
+                    }
+                }
+            }
+            Ok(())
+        });
+        match committed {
+            Ok(()) => {
+                for (job, r) in batch.into_iter().zip(results) {
+                    let _ = job.reply.send(r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, reports = batch.len(), "a batch of reports failed to commit");
+                for job in batch {
+                    let _ = job.reply.send(Err(StoreError::Join(format!(
+                        "the batch transaction failed: {e}"
+                    ))));
+                }
+            }
+        }
+    }
+}
+
+/// WGS84 ranges, hinting at swapped axes (the classic bug).
+fn check_lon_lat(lon: f64, lat: f64) -> Result<(), ReportError> {
+    if !lon.is_finite() || !lat.is_finite() {
+        return Err(ReportError::BadInput(
+            "lon and lat must be finite numbers".into(),
+        ));
+    }
+    if !(-90.0..=90.0).contains(&lat) {
+        let hint = if (-90.0..=90.0).contains(&lon) {
+            " (are lon and lat swapped?)"
+        } else {
+            ""
+        };
+        return Err(ReportError::BadInput(format!(
+            "lat={lat} is outside -90..90{hint}"
+        )));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(ReportError::BadInput(format!(
+            "lon={lon} is outside -180..180"
+        )));
+    }
+    Ok(())
+}
