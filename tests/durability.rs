@@ -26,17 +26,45 @@ const KILL_AFTER: Duration = Duration::from_secs(20);
 
 fn add_user(data: &Path) -> String {
     let out = Command::new(BIN)
-        .args(["--data", data.to_str().unwrap(), "user", "add", "walker", "--role", "patrol", "--password", "pw-walker"])
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "user",
+            "add",
+            "walker",
+            "--role",
+            "patrol",
+            "--password",
+            "pw-walker",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().lines().last().unwrap().trim().to_string()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .last()
+        .unwrap()
+        .trim()
+        .to_string()
 }
 
 /// Starts `xuncha serve` on a free loopback port; returns the child and its base URL.
 fn serve(data: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
-        .args(["--data", data.to_str().unwrap(), "serve", "--addr", "127.0.0.1:0", "--web", "/nonexistent"])
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--web",
+            "/nonexistent",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -44,7 +72,10 @@ fn serve(data: &Path) -> (Child, String) {
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let base = loop {
-        let line = lines.next().expect("the server exited before listening").unwrap();
+        let line = lines
+            .next()
+            .expect("the server exited before listening")
+            .unwrap();
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.trim().to_string();
         }
@@ -76,7 +107,13 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
     let sent = Arc::new(AtomicUsize::new(0));
     let mut workers = Vec::new();
     for w in 0..CLIENTS {
-        let (http, base, token, acked, sent) = (http.clone(), base.clone(), token.clone(), acked.clone(), sent.clone());
+        let (http, base, token, acked, sent) = (
+            http.clone(),
+            base.clone(),
+            token.clone(),
+            acked.clone(),
+            sent.clone(),
+        );
         workers.push(tokio::spawn(async move {
             for i in 0..1000usize {
                 let n = sent.fetch_add(1, Ordering::Relaxed);
@@ -102,7 +139,9 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
                 if r.status().as_u16() != 201 {
                     return;
                 }
-                let Ok(v) = r.json::<Value>().await else { return };
+                let Ok(v) = r.json::<Value>().await else {
+                    return;
+                };
                 acked.lock().unwrap().push(Acked {
                     id: v["id"].as_i64().unwrap(),
                     client_id,
@@ -127,9 +166,17 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
     }
     let acked = acked.lock().unwrap().clone();
     let in_flight = sent.load(Ordering::Relaxed) - acked.len();
-    assert!(acked.len() >= 20, "too few acknowledged before the kill: {}", acked.len());
+    assert!(
+        acked.len() >= 20,
+        "too few acknowledged before the kill: {}",
+        acked.len()
+    );
     assert!(in_flight >= 1, "nothing was in flight at the kill");
-    eprintln!("acknowledged {} reports; {} requests were in flight or refused at the kill", acked.len(), in_flight);
+    eprintln!(
+        "acknowledged {} reports; {} requests were in flight or refused at the kill",
+        acked.len(),
+        in_flight
+    );
 
     // The database the crash left behind is consistent.
     {
@@ -140,8 +187,12 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
     // Plant what a crash can leave: a temporary file and an unreferenced photo.
     let photos_dir = data.join("photos");
     std::fs::create_dir_all(photos_dir.join("ab")).unwrap();
-    let orphan = photos_dir.join("ab").join(format!("ab{}.jpg", "0".repeat(62)));
-    let tmp = photos_dir.join("ab").join(format!(".ab{}.jpg.1234.tmp", "0".repeat(62)));
+    let orphan = photos_dir
+        .join("ab")
+        .join(format!("ab{}.jpg", "0".repeat(62)));
+    let tmp = photos_dir
+        .join("ab")
+        .join(format!(".ab{}.jpg.1234.tmp", "0".repeat(62)));
     std::fs::write(&orphan, b"orphan").unwrap();
     std::fs::write(&tmp, b"half").unwrap();
 
@@ -171,9 +222,17 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
                     .send()
                     .await
                     .unwrap();
-                assert_eq!(r.status(), 200, "photo {p}{suffix} of report {} is gone", a.id);
+                assert_eq!(
+                    r.status(),
+                    200,
+                    "photo {p}{suffix} of report {} is gone",
+                    a.id
+                );
                 let bytes = r.bytes().await.unwrap();
-                assert!(image::load_from_memory(&bytes).is_ok(), "photo {p}{suffix} is damaged");
+                assert!(
+                    image::load_from_memory(&bytes).is_ok(),
+                    "photo {p}{suffix} is damaged"
+                );
             }
         }
     }
@@ -192,7 +251,10 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
     child.wait().unwrap();
 
     // Leftovers were cleaned at start; every stored report has every file of every photo.
-    assert!(!orphan.exists(), "an unreferenced photo file survived the start");
+    assert!(
+        !orphan.exists(),
+        "an unreferenced photo file survived the start"
+    );
     assert!(!tmp.exists(), "a temporary file survived the start");
     let store = xuncha::store::Store::open(&data).unwrap();
     store.integrity_check().unwrap();
@@ -208,12 +270,18 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
         .unwrap();
     let files = xuncha::store::photos::PhotoFiles::open(&data).unwrap();
     for id in &linked {
-        assert!(files.has_all(id), "photo {id} of a stored report lacks a file");
+        assert!(
+            files.has_all(id),
+            "photo {id} of a stored report lacks a file"
+        );
     }
     for f in files_under(&photos_dir) {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let id = name.split('.').next().unwrap();
-        assert!(referenced.contains(id), "unreferenced file {name} after restart");
+        assert!(
+            referenced.contains(id),
+            "unreferenced file {name} after restart"
+        );
     }
     // Nothing half-written: a report row exists only with its photo links and first event.
     let broken: i64 = store
