@@ -15,7 +15,7 @@ z14–16 tile over --bbox (default: the city centre ± about 5 km), as
 
 Timed: wrk -t THREADS -c CONNECTIONS -d DURATION --latency -s bench/wrk_tiles.lua with
 "Authorization: Bearer TOKEN", rotating over all tile URLs, alternating identity and
-"Accept-Encoding: gzip", --rounds rounds each; plus /healthz (no auth, no tile) as the ceiling of
+"Accept-Encoding: gzip" (order reversed every other round), --rounds rounds each; plus /healthz (no auth, no tile) as the ceiling of
 this router on this machine. Client and server share the same cores. Prints a markdown table
 (median of rounds) and `uptime` before/after. With --perf, records `perf record -g` of the
 server during one extra identity run and prints the top of the report.
@@ -64,8 +64,8 @@ def wrk(url, secs, threads, conns, headers, urls_file=None):
         env["TILE_URLS"] = urls_file
     out = subprocess.run(cmd + [url], capture_output=True, text=True, env=env, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     transfer = re.search(r"Transfer/sec:\s+(\S+)", out).group(1)
@@ -142,7 +142,8 @@ def main():
         loads = [uptime()]
         res = {c[0]: [] for c in cases}
         for r in range(args.rounds):
-            for name, url, hdrs, uf in cases:
+            # Alternate the order each round so that neither case always runs first.
+            for name, url, hdrs, uf in (cases if r % 2 == 0 else cases[::-1]):
                 m = wrk(url, args.duration, args.threads, args.connections, hdrs, uf)
                 res[name].append(m)
                 print(f"round {r + 1} {name}: {m['rps']:.0f} req/s, p50 {m['p50']}, p99 {m['p99']}, "
@@ -164,17 +165,36 @@ def main():
         print("load after: ", loads[1])
         if args.perf:
             perf_data = os.path.join(WORK, "perf.data")
-            rec = subprocess.Popen(["perf", "record", "-g", "-F", "999", "-o", perf_data, "-p", str(server.pid)],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            rec = subprocess.Popen(["perf", "record", "--call-graph", "dwarf,16384", "-F", "499", "-o", perf_data,
+                                    "-p", str(server.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
-            wrk(base + paths[0], args.duration, args.threads, args.connections, [auth], urls_file)
+            wrk(base + paths[0], 5, args.threads, args.connections, [auth], urls_file)
             rec.send_signal(signal.SIGINT)
             rec.wait()
-            rep = subprocess.run(["perf", "report", "-i", perf_data, "--no-children", "--sort", "dso,symbol",
-                                  "--stdio", "-g", "none", "--percent-limit", "0.7"],
-                                 capture_output=True, text=True).stdout
-            print("\nperf (server process, self time):")
-            print("\n".join(l for l in rep.splitlines() if l.strip() and not l.startswith("#"))[:6000])
+
+            def report(*extra):
+                out = subprocess.run(["perf", "report", "-i", perf_data, "--stdio", "-g", "none", *extra],
+                                     capture_output=True, text=True).stdout
+                return [l.rstrip().rstrip("-").rstrip() for l in out.splitlines() if l.strip() and not l.startswith("#")]
+
+            print("\nperf, server process, share of its samples by binary (self):")
+            print("\n".join(report("--no-children", "--sort", "dso")[:6]))
+            print("\nperf, self time, top symbols:")
+            print("\n".join(l[:150] for l in report("--no-children", "--sort", "symbol", "--percent-limit", "0.8")[:30]))
+            keys = ("tiles::tile", "Auth as axum_core", "token_hash", "TileCache", "moka::sync::cache::Cache<K,V,S>::get",
+                    "tiles::respond", "tiles::report_filter", "Params::from_query", "tower_http::trace::service",
+                    "path_router::PathRouter", "Http1Transaction>::parse", "Http1Transaction>::encode",
+                    "tokio::net::tcp::stream::TcpStream", "sys_writev", "sys_recvfrom", "sys_epoll_wait",
+                    "__x64_sys_write", "__x64_sys_read", "__x64_sys_sendto", "__x64_sys_futex")
+            print("\nperf, inclusive time (children) of chosen frames:")
+            seen = set()
+            for l in report("--children", "--sort", "symbol"):
+                sym = l.split("] ", 1)[-1]
+                if any(k in sym for k in keys) and not sym.startswith(("drop_in_place", "clone", "call<", "new<")):
+                    name = sym.split("<")[0] if not sym.startswith("<") else sym[:60]
+                    if name not in seen:
+                        seen.add(name)
+                        print(l[:170])
     finally:
         server.send_signal(signal.SIGTERM)
         try:
