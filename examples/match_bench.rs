@@ -29,21 +29,9 @@ fn main() {
         .into_iter()
         .enumerate()
         .filter_map(|(i, r)| r.ok().map(|d| (i, d)))
-        .map(|(i, d)| Zone {
-            id: d.id.unwrap_or_else(|| format!("f{i}")),
-            kind: d.kind,
-            name: d.name,
-            owner: d.owner,
-            parent: d.parent,
-            properties: d.properties,
-            geometry: d.geometry,
-            version: 1,
-            created_at: 0,
-            created_by: String::new(),
-            updated_at: 0,
-            updated_by: String::new(),
-            retired_at: None,
-            retired_by: None,
+        .map(|(i, d)| {
+            let id = d.id.clone().unwrap_or_else(|| format!("f{i}"));
+            d.into_zone(id, "", 0)
         })
         .collect();
     let n_zones = zones.len();

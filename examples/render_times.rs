@@ -81,7 +81,11 @@ async fn main() {
         let sum: Duration = times.iter().sum();
         times.sort_unstable();
         nonempty.sort_unstable();
-        let ne = |p| nonempty.first().map_or("–".into(), |_| us(pct(&nonempty, p)));
+        let ne = |p| {
+            nonempty
+                .first()
+                .map_or("–".into(), |_| us(pct(&nonempty, p)))
+        };
         println!(
             "| {z} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.2} |",
             times.len(),

@@ -43,22 +43,7 @@ fn index_agrees_with_brute_force_on_china_counties() {
         .into_iter()
         .enumerate()
         .filter_map(|(i, r)| r.ok().map(|d| (i, d)))
-        .map(|(i, d)| Zone {
-            id: format!("c{i}"),
-            kind: d.kind,
-            name: d.name,
-            owner: None,
-            parent: None,
-            properties: Default::default(),
-            geometry: d.geometry,
-            version: 1,
-            created_at: 0,
-            created_by: String::new(),
-            updated_at: 0,
-            updated_by: String::new(),
-            retired_at: None,
-            retired_by: None,
-        })
+        .map(|(i, d)| d.into_zone(format!("c{i}"), "", 0))
         .collect();
     assert!(
         zones.len() > 2800,

@@ -10,7 +10,10 @@ use xuncha_tiles::{tiles_covering, TileCoord};
 
 async fn tile(s: &common::Srv, t: TileCoord, q: &str) -> Vec<u8> {
     let r = s
-        .get("office", &format!("/tiles/{}/{}/{}.mvt?layers=reports{q}", t.z, t.x, t.y))
+        .get(
+            "office",
+            &format!("/tiles/{}/{}/{}.mvt?layers=reports{q}", t.z, t.x, t.y),
+        )
         .send()
         .await
         .unwrap();
@@ -51,10 +54,16 @@ fn features(bytes: &[u8]) -> Vec<(i64, Option<i64>, Option<String>)> {
 
 /// Total count over every tile of zoom `z` covering the demo city.
 async fn total(s: &common::Srv, z: u8, q: &str) -> i64 {
-    let city = geo::Rect::new(geo::coord! {x: 126.37, y: 41.90}, geo::coord! {x: 126.47, y: 41.98});
+    let city = geo::Rect::new(
+        geo::coord! {x: 126.37, y: 41.90},
+        geo::coord! {x: 126.47, y: 41.98},
+    );
     let mut n = 0;
     for t in tiles_covering(city, z) {
-        n += features(&tile(s, t, q).await).iter().map(|f| f.0).sum::<i64>();
+        n += features(&tile(s, t, q).await)
+            .iter()
+            .map(|f| f.0)
+            .sum::<i64>();
     }
     n
 }
@@ -66,18 +75,36 @@ async fn counts_agree_across_zooms_and_follow_filters_and_changes() {
     let mut ids = Vec::new();
     for i in 0..30 {
         let (lon, lat, cat) = if i < 20 {
-            (126.4200 + (i as f64) * 1e-5, 41.9400 + (i as f64) * 1e-5, "garbage")
+            (
+                126.4200 + (i as f64) * 1e-5,
+                41.9400 + (i as f64) * 1e-5,
+                "garbage",
+            )
         } else {
-            (126.39 + (i as f64) * 2e-3, 41.93 + (i as f64) * 1e-3, "weeds")
+            (
+                126.39 + (i as f64) * 2e-3,
+                41.93 + (i as f64) * 1e-3,
+                "weeds",
+            )
         };
-        let (st, v) = s.post_json("patrol", json!({"lon": lon, "lat": lat, "category": cat})).await;
+        let (st, v) = s
+            .post_json("patrol", json!({"lon": lon, "lat": lat, "category": cat}))
+            .await;
         assert_eq!(st, 201, "{v}");
         ids.push(v["id"].as_i64().unwrap());
     }
     for z in [8u8, 11, 13, 14, 16] {
-        assert_eq!(total(&s, z, "").await, 30, "z{z}: every report counted exactly once");
+        assert_eq!(
+            total(&s, z, "").await,
+            30,
+            "z{z}: every report counted exactly once"
+        );
         assert_eq!(total(&s, z, "&category=garbage").await, 20, "z{z}");
-        assert_eq!(total(&s, z, "&category=weeds&status=reported").await, 10, "z{z}");
+        assert_eq!(
+            total(&s, z, "&category=weeds&status=reported").await,
+            10,
+            "z{z}"
+        );
     }
     // Below z14 bins carry counts; at z14 each feature is a report with id and status.
     let centre = TileCoord::containing(126.4201, 41.9401, 12).unwrap();
@@ -85,17 +112,33 @@ async fn counts_agree_across_zooms_and_follow_filters_and_changes() {
     assert!(bins.iter().any(|b| b.0 >= 10 && b.1.is_none()), "{bins:?}");
     let t16 = TileCoord::containing(126.4201, 41.9401, 16).unwrap();
     let pts = features(&tile(&s, t16, "").await);
-    assert!(pts.iter().all(|p| p.0 == 1 && p.1.is_some() && p.2.as_deref() == Some("reported")));
+    assert!(pts
+        .iter()
+        .all(|p| p.0 == 1 && p.1.is_some() && p.2.as_deref() == Some("reported")));
     // A status change shows in the cached tile at once.
-    let (st, v) = s.patch_json("office", ids[0], json!({"status": "dispatched", "note": "派遣"})).await;
+    let (st, v) = s
+        .patch_json(
+            "office",
+            ids[0],
+            json!({"status": "dispatched", "note": "派遣"}),
+        )
+        .await;
     assert_eq!(st, 200, "{v}");
     let pts = features(&tile(&s, t16, "").await);
-    let changed = pts.iter().find(|p| p.1 == Some(ids[0])).expect("report in its tile");
+    let changed = pts
+        .iter()
+        .find(|p| p.1 == Some(ids[0]))
+        .expect("report in its tile");
     assert_eq!(changed.2.as_deref(), Some("dispatched"));
     assert_eq!(total(&s, 12, "&status=dispatched").await, 1);
     // A new report shows in the already cached low-zoom tile.
     let before = total(&s, 11, "").await;
-    let (st, _) = s.post_json("patrol", json!({"lon": 126.4202, "lat": 41.9402, "category": "garbage"})).await;
+    let (st, _) = s
+        .post_json(
+            "patrol",
+            json!({"lon": 126.4202, "lat": 41.9402, "category": "garbage"}),
+        )
+        .await;
     assert_eq!(st, 201);
     assert_eq!(total(&s, 11, "").await, before + 1);
 }

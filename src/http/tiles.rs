@@ -170,21 +170,7 @@ fn origin(headers: &HeaderMap) -> String {
 }
 
 fn bounds(state: &AppState) -> [f64; 4] {
-    let idx = state.zones.index();
-    let mut b = state.tiles.set.basemap.bbox();
-    for e in idx.iter() {
-        let z = e.envelope;
-        b = Some(match b {
-            None => z,
-            Some(a) => [
-                a[0].min(z[0]),
-                a[1].min(z[1]),
-                a[2].max(z[2]),
-                a[3].max(z[3]),
-            ],
-        });
-    }
-    b.unwrap_or([-180.0, -85.0511, 180.0, 85.0511])
+    crate::export::data_bounds(state).unwrap_or([-180.0, -85.0511, 180.0, 85.0511])
 }
 
 /// `GET /tiles.json` → TileJSON 3.0.0.

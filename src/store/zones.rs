@@ -146,22 +146,7 @@ pub fn insert(
             }
             r => r?,
         };
-        let z = Zone {
-            id: id.clone(),
-            kind: d.kind,
-            name: d.name.clone(),
-            owner: d.owner.clone(),
-            parent: d.parent.clone(),
-            properties: d.properties.clone(),
-            geometry: d.geometry.clone(),
-            version: 1,
-            created_at: now,
-            created_by: user.into(),
-            updated_at: now,
-            updated_by: user.into(),
-            retired_at: None,
-            retired_by: None,
-        };
+        let z = d.clone().into_zone(id.clone(), user, now);
         history(conn, &z, "create", user, now)?;
         out.push(z);
     }

@@ -188,6 +188,28 @@ pub struct ZoneDraft {
     pub geometry: ZoneGeometry,
 }
 
+impl ZoneDraft {
+    /// The zone this draft becomes at version 1, created by `user` at `now` (Unix ms).
+    pub fn into_zone(self, id: String, user: &str, now: i64) -> Zone {
+        Zone {
+            id,
+            kind: self.kind,
+            name: self.name,
+            owner: self.owner,
+            parent: self.parent,
+            properties: self.properties,
+            geometry: self.geometry,
+            version: 1,
+            created_at: now,
+            created_by: user.into(),
+            updated_at: now,
+            updated_by: user.into(),
+            retired_at: None,
+            retired_by: None,
+        }
+    }
+}
+
 /// A stored zone with its version and audit fields. Times are Unix milliseconds (UTC).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Zone {
