@@ -2,10 +2,14 @@
 
 pub mod auth;
 pub mod error;
+mod heatmap;
+mod hotspots;
 mod matching;
 pub mod params;
 mod photos;
 mod reports;
+mod stats;
+mod workorders;
 mod zones;
 
 use crate::state::AppState;
@@ -46,12 +50,16 @@ pub fn router(state: AppState) -> Router {
         .route("/photos/{id}", get(photos::normal))
         .route("/photos/{id}/thumb", get(photos::thumb))
         .route("/photos/{id}/original", get(photos::original))
+        .route("/stats", get(stats::stats))
+        .route("/hotspots/detect", post(hotspots::detect))
+        .route("/workorders/{owner}", get(workorders::get))
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.config.max_zone_body));
     let web = &state.config.web_dir;
     let static_files = ServeDir::new(web).fallback(ServeFile::new(web.join("index.html")));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/heatmap/{z}/{x}/{y}", get(heatmap::tile))
         .nest("/api", api)
         .fallback_service(static_files)
         .layer(TraceLayer::new_for_http())
