@@ -134,7 +134,10 @@ pub fn rect(img: &mut RgbaImage, x: i64, y: i64, w: i64, h: i64, c: Rgba<u8>) {
 #[derive(Clone)]
 pub struct Font(FontArc);
 
-static FONTS: OnceLock<Mutex<Vec<(PathBuf, Option<Font>)>>> = OnceLock::new();
+/// Fonts loaded so far, by path (`None`: the file could not be used).
+type FontCache = Mutex<Vec<(PathBuf, Option<Font>)>>;
+
+static FONTS: OnceLock<FontCache> = OnceLock::new();
 
 impl Font {
     /// Loads (once per path, then from memory) a TTF/OTF, or from a TTC the Simplified Chinese
@@ -201,6 +204,7 @@ impl Font {
     }
 
     /// Draws `text` cut to `max_w` pixels (with "…") and returns the width drawn.
+    #[allow(clippy::too_many_arguments)] // a text call reads best with every part named in place
     pub fn draw_fit(
         &self,
         img: &mut RgbaImage,

@@ -117,7 +117,7 @@ pub fn find_clusters(points: &[PointRow], s: DetectSettings) -> (Vec<Cluster>, u
                 .filter(|(_, n)| *n > 0)
                 .collect();
             // Largest first; ties keep the order of Category::ALL (stable sort).
-            counts.sort_by(|a, b| b.1.cmp(&a.1));
+            counts.sort_by_key(|c| std::cmp::Reverse(c.1));
             let lonlat: Vec<[f64; 2]> = m.iter().map(|&i| [points[i].lon, points[i].lat]).collect();
             let outline = buffered_hull(&lonlat, s.buffer_m)?;
             let mut ids: Vec<i64> = m.iter().map(|&i| points[i].id).collect();

@@ -167,7 +167,7 @@ impl WorkOrder {
             .map(|c| (*c, self.reports.iter().filter(|r| r.category == *c).count()))
             .filter(|(_, n)| *n > 0)
             .collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1));
+        v.sort_by_key(|c| std::cmp::Reverse(c.1));
         v
     }
 
@@ -365,19 +365,45 @@ pub fn render_map(
             draw::ring_outline(&mut img, r, 6.0, Rgba([200, 110, 0, 255]));
         }
     }
+    // Zones too small to see at this scale get a ring around them.
+    for z in &wo.zones {
+        if let Some(b) = z.geometry.bbox() {
+            let (a, c) = (view.px(b[0], b[3]), view.px(b[2], b[1]));
+            if (c.0 - a.0).max(c.1 - a.1) < 24.0 * SS {
+                let centre = ((a.0 + c.0) / 2.0, (a.1 + c.1) / 2.0);
+                let ring: Vec<(f64, f64)> = (0..=40)
+                    .map(|k| {
+                        let t = f64::from(k) / 40.0 * std::f64::consts::TAU;
+                        (
+                            centre.0 + 20.0 * SS * t.cos(),
+                            centre.1 + 20.0 * SS * t.sin(),
+                        )
+                    })
+                    .collect();
+                draw::ring_outline(&mut img, &ring, 2.5 * SS, Rgba([200, 110, 0, 255]));
+            }
+        }
+    }
     let marker_r = 13.0 * SS;
-    for r in &wo.reports {
-        let p = view.px(r.lon, r.lat);
+    let anchors: Vec<(f64, f64)> = wo.reports.iter().map(|r| view.px(r.lon, r.lat)).collect();
+    let placed = spread_markers(&anchors, marker_r * 2.1);
+    for (a, p) in anchors.iter().zip(&placed) {
+        if a != p {
+            draw::line(&mut img, *a, *p, 1.5 * SS, Rgba([60, 60, 60, 255]));
+            draw::disc(&mut img, *a, 3.0 * SS, Rgba([40, 40, 40, 255]));
+        }
+    }
+    for (r, p) in wo.reports.iter().zip(&placed) {
         draw::disc(
             &mut img,
             (p.0 + 2.0, p.1 + 3.0),
             marker_r,
             Rgba([0, 0, 0, 60]),
         );
-        draw::disc(&mut img, p, marker_r, Rgba([255, 255, 255, 255]));
+        draw::disc(&mut img, *p, marker_r, Rgba([255, 255, 255, 255]));
         draw::disc(
             &mut img,
-            p,
+            *p,
             marker_r - 3.0 * SS,
             category_colour(r.category),
         );
@@ -405,8 +431,7 @@ pub fn render_map(
                 );
             }
         }
-        for (i, r) in wo.reports.iter().enumerate() {
-            let (px, py) = view.px(r.lon, r.lat);
+        for (i, &(px, py)) in placed.iter().enumerate() {
             let n = (i + 1).to_string();
             let size = if n.len() > 2 { 11.0 } else { 14.0 };
             let tw = font.width(size, &n);
@@ -508,6 +533,42 @@ pub fn render_map(
     ];
     draw::ring_outline(&mut img, &ring, 1.0, Rgba([90, 90, 90, 255]));
     img
+}
+
+/// Moves markers that would overlap onto a circle around their common place (the "spider"
+/// of web maps), so every number on the sheet can be read; a leader line shows the true spot.
+fn spread_markers(at: &[(f64, f64)], min_d: f64) -> Vec<(f64, f64)> {
+    let mut out = at.to_vec();
+    let mut done = vec![false; at.len()];
+    for i in 0..at.len() {
+        if done[i] {
+            continue;
+        }
+        let group: Vec<usize> = (i..at.len())
+            .filter(|&j| {
+                !done[j]
+                    && ((at[j].0 - at[i].0).powi(2) + (at[j].1 - at[i].1).powi(2)).sqrt() < min_d
+            })
+            .collect();
+        for &j in &group {
+            done[j] = true;
+        }
+        if group.len() < 2 {
+            continue;
+        }
+        let k = group.len() as f64;
+        // Neighbours on the circle are `min_d` apart.
+        let radius = (min_d * k / std::f64::consts::TAU).max(min_d);
+        let (cx, cy) = (
+            group.iter().map(|&j| at[j].0).sum::<f64>() / k,
+            group.iter().map(|&j| at[j].1).sum::<f64>() / k,
+        );
+        for (m, &j) in group.iter().enumerate() {
+            let t = m as f64 / k * std::f64::consts::TAU - std::f64::consts::FRAC_PI_2;
+            out[j] = (cx + radius * t.cos(), cy + radius * t.sin());
+        }
+    }
+    out
 }
 
 fn halo_text(font: &Font, img: &mut RgbaImage, x: f32, y: f32, size: f32, text: &str, max_w: f32) {
@@ -856,7 +917,7 @@ pub fn render_html(wo: &WorkOrder, map_png: &[u8]) -> String {
         rows.push_str(&format!(
             "<tr><td class=\"num\"><span class=\"dot\" style=\"background:{colour}\">{n}</span></td><td>{thumb}</td>\
              <td>{cat}<div class=\"sub\">编号 {id}</div></td><td>{time}<div class=\"sub{late}\">已 {days} 天</div></td>\
-             <td>{status}</td><td>{zone}</td><td class=\"note\">{note}</td></tr>\n",
+             <td class=\"st\">{status}</td><td>{zone}</td><td class=\"note\">{note}</td></tr>\n",
             colour = hex(category_colour(r.category)),
             n = i + 1,
             cat = esc(r.category.label_zh()),
@@ -913,7 +974,8 @@ h1 {{ color: #b01818; font-size: 20pt; margin: 0; letter-spacing: 1px; }}
 .totals .sub {{ color: #555; margin-top: 1mm; }}
 table {{ width: 100%; border-collapse: collapse; }}
 thead {{ display: table-header-group; }}
-th {{ background: #3c3c3c; color: #fff; text-align: left; padding: 1.5mm 2mm; font-weight: normal; }}
+th {{ background: #3c3c3c; color: #fff; text-align: left; padding: 1.5mm 2mm; font-weight: normal; white-space: nowrap; }}
+.st {{ white-space: nowrap; }}
 td {{ border-bottom: 1px solid #ddd; padding: 1.5mm 2mm; vertical-align: top; }}
 tr {{ page-break-inside: avoid; break-inside: avoid; }}
 tbody tr:nth-child(even) td {{ background: #f6f6f6; }}

@@ -214,12 +214,15 @@ pub fn scan_zone_matches(
     Ok(())
 }
 
+/// A zone's name, kind and owner name.
+pub type ZoneLabel = (String, String, Option<String>);
+
 /// Names and kinds of zones, retired ones included (a statistic may name a zone that has since
 /// been retired: the stored match is what counts).
 pub fn zone_labels(
     conn: &Connection,
     ids: &[String],
-) -> Result<std::collections::HashMap<String, (String, String, Option<String>)>> {
+) -> Result<std::collections::HashMap<String, ZoneLabel>> {
     let mut out = std::collections::HashMap::new();
     let mut stmt = conn.prepare_cached("SELECT name, kind, owner_name FROM zones WHERE id = ?1")?;
     for id in ids {
