@@ -35,6 +35,20 @@ pub struct Config {
     pub duplicate_radius_m: f64,
     /// How far back possible duplicates are looked for, days. Default 7.
     pub duplicate_days: u32,
+    /// Hotspot detection: DBSCAN neighbourhood radius, metres. Default 30.
+    pub hotspot_eps_m: f64,
+    /// Hotspot detection: reports within `hotspot_eps_m` (itself included) that make a dense
+    /// place. Default 10.
+    pub hotspot_min_points: usize,
+    /// Margin drawn around a detected cluster's hull, metres. Default 10.
+    pub hotspot_buffer_m: f64,
+    /// Heatmap kernel radius on the ground, metres. Default 60.
+    pub heatmap_radius_m: f64,
+    /// Heatmap density (reports per hectare) at 63 % of the colour ramp. Default 20.
+    pub heatmap_scale_per_ha: f64,
+    /// Font (TTF, OTF or TTC with CJK glyphs) for server-rendered work orders.
+    /// Default `/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc` (Debian `fonts-noto-cjk`).
+    pub font_path: PathBuf,
 }
 
 impl Default for Config {
@@ -54,6 +68,12 @@ impl Default for Config {
             exif_utc_offset_s: 8 * 3600,
             duplicate_radius_m: 50.0,
             duplicate_days: 7,
+            hotspot_eps_m: 30.0,
+            hotspot_min_points: 10,
+            hotspot_buffer_m: 10.0,
+            heatmap_radius_m: 60.0,
+            heatmap_scale_per_ha: 20.0,
+            font_path: PathBuf::from("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
         }
     }
 }

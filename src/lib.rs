@@ -21,9 +21,11 @@
 //! - [`photo`]: sniff, decode with limits, orient, strip metadata, resize; EXIF GPS and time.
 //! - [`report_service`]: submitting and changing reports; the group-commit writer.
 //! - [`gcj02`]: GCJ-02 → WGS84 at the edge.
+//! - [`analytics`]: statistics, hotspot detection, heatmap tiles and work orders.
 
 #![forbid(unsafe_code)]
 
+pub mod analytics;
 pub mod auth;
 pub mod cli;
 pub mod config;

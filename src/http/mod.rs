@@ -2,11 +2,15 @@
 
 pub mod auth;
 pub mod error;
+mod heatmap;
+mod hotspots;
 mod matching;
 pub mod params;
 mod photos;
 mod reports;
+mod stats;
 pub mod tiles;
+mod workorders;
 mod zones;
 
 use crate::state::AppState;
@@ -47,6 +51,9 @@ pub fn router(state: AppState) -> Router {
         .route("/photos/{id}", get(photos::normal))
         .route("/photos/{id}/thumb", get(photos::thumb))
         .route("/photos/{id}/original", get(photos::original))
+        .route("/stats", get(stats::stats))
+        .route("/hotspots/detect", post(hotspots::detect))
+        .route("/workorders/{owner}", get(workorders::get))
         .fallback(api_not_found)
         .layer(DefaultBodyLimit::max(state.config.max_zone_body));
     let web = &state.config.web_dir;
@@ -56,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tiles/{z}/{x}/{y}", get(tiles::tile))
         .route("/tiles.json", get(tiles::tilejson))
         .route("/style.json", get(tiles::style_json))
+        .route("/heatmap/{z}/{x}/{y}", get(heatmap::tile))
         .nest("/api", api)
         .fallback_service(static_files)
         .layer(TraceLayer::new_for_http())

@@ -114,6 +114,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX report_photos_photo ON report_photos(photo_id);
     "#,
+    // 3: statistics fact tables (kept by triggers) and the heatmap index; see store/stats.rs
+    super::stats::MIGRATION,
 ];
 
 /// Applies every migration the database has not seen yet, each in its own transaction.

@@ -8,6 +8,7 @@
 mod migrations;
 pub mod photos;
 pub mod reports;
+pub mod stats;
 pub mod users;
 pub mod zones;
 

@@ -62,12 +62,16 @@ for (const [size, viewport] of [
       const before = requests.length;
       const baseBefore = tileUrls(requests).filter((u) => !/layers=reports/.test(u)).length;
       await page.selectOption('.office select[name=category]', 'garbage');
+      await mapIdle(page);
+      const byCategory = reportTileUrls(requests.slice(before));
+      assert.ok(byCategory.length > 0, 'report tiles were re-requested for the category');
+      assert.ok(byCategory.every((u) => /category=garbage/.test(u) && /since=/.test(u)), `category tile URLs: ${byCategory}`);
+      const mid = requests.length;
       await page.selectOption('.office select[name=status]', 'reported');
       await mapIdle(page);
-      const after = reportTileUrls(requests.slice(before));
-      assert.ok(after.length > 0, 'report tiles were re-requested');
-      const last = after.slice(-Math.min(after.length, 4));
-      assert.ok(last.every((u) => /category=garbage/.test(u) && /status=reported/.test(u) && /since=/.test(u)), `filtered tile URLs: ${last}`);
+      const byStatus = reportTileUrls(requests.slice(mid));
+      assert.ok(byStatus.length > 0, 'report tiles were re-requested for the status');
+      assert.ok(byStatus.every((u) => /category=garbage/.test(u) && /status=reported/.test(u) && /since=/.test(u)), `filtered tile URLs: ${byStatus}`);
       assert.equal(tileUrls(requests).filter((u) => !/layers=reports/.test(u)).length, baseBefore, 'zone and basemap tiles are not re-requested for a report filter');
       const filtered = await page.evaluate(() => {
         const c = window.xuncha.ctrl;

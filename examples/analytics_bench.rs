@@ -1,0 +1,203 @@
+//! Times `/api/stats` (every `group`) and heatmap tiles (z 10, 13, 16) over generated reports.
+//!
+//! ```text
+//! cargo run --release --example analytics_bench -- [reports=1000000] [iterations=30]
+//! ```
+//!
+//! Fills a temporary data folder: the Baishan zones, then `reports` generated reports matched
+//! to them with the real `ZoneIndex`, inserted in one transaction with prepared statements (the
+//! statistics triggers run as they would in production). Statuses follow the demo mix; a
+//! closed report closes 2 h – 6 days after it was filed. Prints p50/p99 per case.
+
+use rand::{Rng, SeedableRng};
+use std::time::Instant;
+use xuncha::analytics::heatmap::{self, HeatStyle};
+use xuncha::analytics::stats::{self, GroupBy, StatsQuery};
+use xuncha::report::{Category, Status};
+use xuncha::store::stats::ReportFilter;
+use xuncha::{App, Config};
+use xuncha_tiles::TileCoord;
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+    v[i]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let n: usize = args
+        .first()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1_000_000);
+    let iters: usize = args.get(1).map(|s| s.parse()).transpose()?.unwrap_or(30);
+    let dir = tempfile::tempdir()?;
+    let state = App::open(Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Config::default()
+    })?;
+    let geodata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata/baishan");
+    let imp =
+        xuncha::cli::import(&state, &geodata.join("zones.geojson"), None, true, "bench").await?;
+    println!("zones: {}", imp.imported);
+
+    // Generate: 70 % in the zoned city centre, 30 % over the wider district; 8 hot places.
+    let index = state.zones.index();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(20261130);
+    let now = xuncha::time::now_ms();
+    let day = 86_400_000i64;
+    let hot: Vec<(f64, f64)> = (0..8)
+        .map(|_| {
+            (
+                rng.gen_range(126.395..126.445),
+                rng.gen_range(41.928..41.948),
+            )
+        })
+        .collect();
+    let statuses = [
+        (Status::Closed, 50),
+        (Status::Resolved, 18),
+        (Status::Rejected, 8),
+        (Status::InProgress, 8),
+        (Status::Reopened, 6),
+        (Status::Dispatched, 6),
+        (Status::Reported, 4),
+    ];
+    let t0 = Instant::now();
+    state.store.write_sync(|tx| {
+        let mut ins = tx.prepare(
+            "INSERT INTO reports (lon, lat, accuracy_m, location_source, crs, category, status, note,
+                captured_at, created_at, created_by, updated_at, zones, responsible, ambiguous)
+             VALUES (?1, ?2, 5, 'client', 'wgs84', ?3, ?4, NULL, ?5, ?5, 'bench', ?6, '[]', ?7, ?8)",
+        )?;
+        let mut rz = tx.prepare(
+            "INSERT OR IGNORE INTO report_zones (zone_id, report_id, inside) VALUES (?1, ?2, ?3)",
+        )?;
+        for i in 0..n {
+            let (lon, lat) = match i % 10 {
+                0 => {
+                    let h = hot[i / 10 % hot.len()];
+                    (h.0 + rng.gen_range(-0.0005..0.0005), h.1 + rng.gen_range(-0.0004..0.0004))
+                }
+                1..=6 => (rng.gen_range(126.39..126.45), rng.gen_range(41.925..41.95)),
+                _ => (rng.gen_range(126.2..126.7), rng.gen_range(41.8..42.1)),
+            };
+            let category = Category::ALL[rng.gen_range(0..Category::ALL.len())];
+            let mut pick = rng.gen_range(0..100);
+            let status = statuses
+                .iter()
+                .find(|(_, w)| {
+                    if pick < *w {
+                        true
+                    } else {
+                        pick -= w;
+                        false
+                    }
+                })
+                .map(|s| s.0)
+                .unwrap_or(Status::Reported);
+            let created = now - rng.gen_range(0..365 * day);
+            let updated = if status == Status::Closed {
+                (created + rng.gen_range(2 * 3_600_000..6 * day)).min(now)
+            } else {
+                created
+            };
+            let m = index.match_point(lon, lat, 5.0);
+            let resp = m.responsible.as_ref().map(|r| serde_json::to_string(r).unwrap_or_default());
+            ins.execute(rusqlite::params![
+                lon,
+                lat,
+                category.as_str(),
+                status.as_str(),
+                created,
+                updated,
+                resp,
+                m.ambiguous
+            ])?;
+            let id = tx.last_insert_rowid();
+            for z in &m.matches {
+                rz.execute(rusqlite::params![z.zone.id, id, z.inside])?;
+            }
+        }
+        Ok(())
+    })?;
+    println!("filled {n} reports in {:.1} s", t0.elapsed().as_secs_f64());
+    state
+        .store
+        .write_sync(|tx| Ok(tx.execute_batch("ANALYZE")?))?;
+
+    println!("\n/api/stats (stats::compute), {iters} runs each, ms");
+    println!("{:<10} {:>14} {:>9} {:>9}", "group", "window", "p50", "p99");
+    let windows = [("all", None), ("last 30 d", Some(now - 30 * day))];
+    for group in [
+        GroupBy::Zone,
+        GroupBy::Owner,
+        GroupBy::Sector,
+        GroupBy::Category,
+        GroupBy::Day,
+    ] {
+        for (wname, since) in windows {
+            let q = StatsQuery {
+                group,
+                filter: ReportFilter {
+                    since,
+                    ..Default::default()
+                },
+                zone_kind: (group == GroupBy::Zone)
+                    .then_some(xuncha::zone::ZoneKind::Responsibility),
+                utc_offset_s: 8 * 3600,
+            };
+            let mut times = Vec::new();
+            let mut rows = 0;
+            for _ in 0..iters {
+                let t = Instant::now();
+                let table = state.store.read_sync(|c| stats::compute(c, &q))?;
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+                rows = table.rows.len();
+            }
+            println!(
+                "{:<10} {:>14} {:>9.1} {:>9.1}   ({rows} rows)",
+                group.as_str(),
+                wname,
+                pct(&mut times, 0.5),
+                pct(&mut times, 0.99)
+            );
+        }
+    }
+
+    println!("\nheatmap tile (query + density + PNG), {iters} tiles each, ms");
+    let style = HeatStyle {
+        radius_m: 60.0,
+        scale_per_ha: 20.0,
+    };
+    for z in [10u8, 13, 16] {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for k in 0..iters {
+            // Tiles over the city centre, where the reports are densest.
+            let lon = 126.39 + 0.06 * (k as f64 / iters as f64);
+            let lat = 41.925 + 0.025 * ((k * 7 % iters) as f64 / iters as f64);
+            let t = TileCoord::containing(lon, lat, z)?;
+            let start = Instant::now();
+            let png = state.store.read_sync(|c| {
+                Ok(heatmap::encode_png(&heatmap::render(
+                    c,
+                    t,
+                    &ReportFilter::default(),
+                    &style,
+                )?))
+            })?;
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            bytes += png.len();
+        }
+        println!(
+            "z{z:<3} p50 {:>8.1}  p99 {:>8.1}   (mean PNG {} bytes)",
+            pct(&mut times, 0.5),
+            pct(&mut times, 0.99),
+            bytes / iters
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,492 @@
+//! Report statistics: counts by status, median time to close and the share closed within 48 h,
+//! grouped by zone, owner, sector, category or day.
+//!
+//! A zone's or owner's numbers follow the match stored with each report at submission (the
+//! `report_zones` rows and `responsible`), never today's geometry. One pass over a covering index
+//! of the fact tables (see `store::stats`) feeds the accumulators; medians are exact.
+
+use crate::report::{Category, Status};
+use crate::store::stats::{self as sql, FactKey, FactRow, ReportFilter};
+use crate::store::Result;
+use rusqlite::Connection;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::str::FromStr;
+
+/// A report closed within this many milliseconds of being filed counts as closed on time.
+pub const CLOSED_WITHIN_MS: i64 = 48 * 3_600_000;
+
+const DAY_MS: i64 = 86_400_000;
+/// Most day rows one answer fills in (ten years).
+const MAX_DAYS: i64 = 3660;
+
+/// What the rows of a statistic are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// One row per stored zone match (a report matched to two zones counts in both).
+    Zone,
+    /// One row per stored responsible owner.
+    Owner,
+    /// One row per sector (六域) of the stored responsible owner.
+    Sector,
+    Category,
+    /// One row per local calendar day of `created_at`, gaps filled with zero rows.
+    Day,
+}
+
+impl GroupBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Zone => "zone",
+            GroupBy::Owner => "owner",
+            GroupBy::Sector => "sector",
+            GroupBy::Category => "category",
+            GroupBy::Day => "day",
+        }
+    }
+}
+
+impl FromStr for GroupBy {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [
+            GroupBy::Zone,
+            GroupBy::Owner,
+            GroupBy::Sector,
+            GroupBy::Category,
+            GroupBy::Day,
+        ]
+        .into_iter()
+        .find(|g| g.as_str() == s)
+        .ok_or_else(|| {
+            format!("group={s:?} is not known; use one of zone, owner, sector, category, day")
+        })
+    }
+}
+
+/// A statistics request.
+#[derive(Debug, Clone)]
+pub struct StatsQuery {
+    pub group: GroupBy,
+    pub filter: ReportFilter,
+    /// Zone kind (`group=zone` only); `None`: every kind.
+    pub zone_kind: Option<crate::zone::ZoneKind>,
+    /// Offset of the city's local time from UTC, seconds; days start at local midnight.
+    pub utc_offset_s: i32,
+}
+
+/// Counts of one group (or of all reports, for the totals).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Counts {
+    /// Reports in the group.
+    pub total: u64,
+    /// Per status, every status present (zero when none).
+    pub by_status: std::collections::BTreeMap<&'static str, u64>,
+    /// Reported, dispatched, in progress or reopened: still waiting for work on the ground.
+    pub open: u64,
+    /// Median hours from filing (`created_at`) to the last close, over the reports now
+    /// `closed`; `None` when none is.
+    pub median_close_hours: Option<f64>,
+    /// Reports now closed whose close came within 48 h of filing.
+    pub closed_within_48h: u64,
+    /// `closed_within_48h / (total - rejected)`; `None` when that is 0/0.
+    pub closed_within_48h_share: Option<f64>,
+}
+
+/// One row of a statistic.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StatsRow {
+    /// Zone id, owner name, sector, category id or `YYYY-MM-DD`; `null` for reports without a
+    /// responsible owner.
+    pub key: Option<String>,
+    /// What a person reads: zone name, owner name, zh-CN sector or category label, the date.
+    pub label: String,
+    /// `group=zone`: the zone's kind; `group=owner`: nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// `group=zone`: the zone's owner, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+/// The answer to a statistics request.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatsTable {
+    pub group: GroupBy,
+    pub rows: Vec<StatsRow>,
+    /// Over every report matching the filters, each counted once (also for `group=zone`, where
+    /// a report may sit in several rows).
+    pub totals: Counts,
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    by_status: [u64; 7],
+    within_48h: u64,
+    durations_ms: Vec<i64>,
+}
+
+fn status_ix(s: &str) -> Option<usize> {
+    Status::ALL.iter().position(|x| x.as_str() == s)
+}
+
+impl Acc {
+    fn add(&mut self, r: &FactRow) {
+        let Some(ix) = status_ix(r.status) else {
+            return;
+        };
+        self.by_status[ix] += 1;
+        if Status::ALL[ix] == Status::Closed {
+            if let Some(c) = r.closed_at {
+                let d = (c - r.created_at).max(0);
+                self.durations_ms.push(d);
+                if d <= CLOSED_WITHIN_MS {
+                    self.within_48h += 1;
+                }
+            }
+        }
+    }
+
+    fn merge(&mut self, o: &Acc) {
+        for i in 0..7 {
+            self.by_status[i] += o.by_status[i];
+        }
+        self.within_48h += o.within_48h;
+        self.durations_ms.extend_from_slice(&o.durations_ms);
+    }
+
+    fn finish(mut self) -> Counts {
+        let total: u64 = self.by_status.iter().sum();
+        let rejected = self.by_status[status_ix("rejected").unwrap_or(5)];
+        let open = Status::ALL
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_open())
+            .map(|(i, _)| self.by_status[i])
+            .sum();
+        let considered = total - rejected;
+        Counts {
+            total,
+            by_status: Status::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.as_str(), self.by_status[i]))
+                .collect(),
+            open,
+            median_close_hours: median(&mut self.durations_ms)
+                .map(|ms| (ms / 3_600_000.0 * 10.0).round() / 10.0),
+            closed_within_48h: self.within_48h,
+            closed_within_48h_share: (considered > 0)
+                .then(|| (self.within_48h as f64 / considered as f64 * 1000.0).round() / 1000.0),
+        }
+    }
+}
+
+/// The exact median (mean of the two middle values for an even count), in the input's unit.
+pub fn median(v: &mut [i64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let n = v.len();
+    let (_, &mut hi, _) = v.select_nth_unstable(n / 2);
+    if n % 2 == 1 {
+        return Some(hi as f64);
+    }
+    // The lower middle is the largest of the half below `hi`.
+    let lo = *v[..n / 2].iter().max().unwrap_or(&hi);
+    Some((lo as f64 + hi as f64) / 2.0)
+}
+
+/// Computes a statistic.
+pub fn compute(conn: &Connection, q: &StatsQuery) -> Result<StatsTable> {
+    let mut by_key: HashMap<Option<String>, Acc> = HashMap::new();
+    let mut by_day: HashMap<i64, Acc> = HashMap::new();
+    let mut totals = Acc::default();
+    let offset_ms = q.utc_offset_s as i64 * 1000;
+    let mut add_keyed = |r: &FactRow| match by_key.get_mut(&r.key.map(str::to_string)) {
+        Some(a) => a.add(r),
+        None => {
+            let mut a = Acc::default();
+            a.add(r);
+            by_key.insert(r.key.map(str::to_string), a);
+        }
+    };
+    match q.group {
+        GroupBy::Zone => {
+            // A string key per row would allocate; look up by &str first.
+            let mut zones: HashMap<String, Acc> = HashMap::new();
+            sql::scan_zone_matches(conn, &q.filter, q.zone_kind.map(|k| k.as_str()), |r| {
+                let k = r.key.unwrap_or("");
+                match zones.get_mut(k) {
+                    Some(a) => a.add(&r),
+                    None => {
+                        let mut a = Acc::default();
+                        a.add(&r);
+                        zones.insert(k.to_string(), a);
+                    }
+                }
+            })?;
+            by_key = zones.into_iter().map(|(k, a)| (Some(k), a)).collect();
+            sql::scan_reports(conn, &q.filter, FactKey::None, |r| totals.add(&r))?;
+        }
+        GroupBy::Owner | GroupBy::Sector => {
+            let key = if q.group == GroupBy::Owner {
+                FactKey::Owner
+            } else {
+                FactKey::Sector
+            };
+            let mut rows: HashMap<String, Acc> = HashMap::new();
+            let mut none = Acc::default();
+            sql::scan_reports(conn, &q.filter, key, |r| match r.key {
+                None => none.add(&r),
+                Some(k) => match rows.get_mut(k) {
+                    Some(a) => a.add(&r),
+                    None => {
+                        let mut a = Acc::default();
+                        a.add(&r);
+                        rows.insert(k.to_string(), a);
+                    }
+                },
+            })?;
+            by_key = rows.into_iter().map(|(k, a)| (Some(k), a)).collect();
+            if none.by_status.iter().sum::<u64>() > 0 {
+                by_key.insert(None, none);
+            }
+        }
+        GroupBy::Category => {
+            sql::scan_reports(conn, &q.filter, FactKey::None, |r| {
+                add_keyed(&FactRow {
+                    key: Some(r.category),
+                    ..r
+                })
+            })?;
+        }
+        GroupBy::Day => {
+            sql::scan_reports(conn, &q.filter, FactKey::None, |r| {
+                by_day
+                    .entry((r.created_at + offset_ms).div_euclid(DAY_MS))
+                    .or_default()
+                    .add(&r)
+            })?;
+        }
+    }
+    if q.group != GroupBy::Zone {
+        for a in by_key.values().chain(by_day.values()) {
+            totals.merge(a);
+        }
+    }
+    let mut rows: Vec<StatsRow> = Vec::new();
+    if q.group == GroupBy::Day {
+        let first = q
+            .filter
+            .since
+            .map(|s| (s + offset_ms).div_euclid(DAY_MS))
+            .or_else(|| by_day.keys().min().copied());
+        // Without `until` the days run to today, so a chart shows the quiet days up to now.
+        let today = (crate::time::now_ms() + offset_ms).div_euclid(DAY_MS);
+        let last = q
+            .filter
+            .until
+            .map(|u| (u - 1 + offset_ms).div_euclid(DAY_MS))
+            .or_else(|| by_day.keys().max().map(|d| (*d).max(today)));
+        if let (Some(first), Some(last)) = (first, last) {
+            let first = first.max(last - MAX_DAYS + 1);
+            for d in first..=last {
+                let date = day_string(d);
+                rows.push(StatsRow {
+                    key: Some(date.clone()),
+                    label: date,
+                    kind: None,
+                    owner: None,
+                    counts: by_day.remove(&d).unwrap_or_default().finish(),
+                });
+            }
+        }
+    } else {
+        let labels = if q.group == GroupBy::Zone {
+            let ids: Vec<String> = by_key.keys().flatten().cloned().collect();
+            sql::zone_labels(conn, &ids)?
+        } else {
+            HashMap::new()
+        };
+        for (key, acc) in by_key {
+            let (label, kind, owner) = match (q.group, &key) {
+                (_, None) => ("（无责任单位）".to_string(), None, None),
+                (GroupBy::Zone, Some(k)) => match labels.get(k) {
+                    Some((name, kind, owner)) => (name.clone(), Some(kind.clone()), owner.clone()),
+                    None => (k.clone(), None, None),
+                },
+                (GroupBy::Sector, Some(k)) => (sector_zh(k).to_string(), None, None),
+                (GroupBy::Category, Some(k)) => (
+                    k.parse::<Category>()
+                        .map(|c| c.label_zh().to_string())
+                        .unwrap_or_else(|_| k.clone()),
+                    None,
+                    None,
+                ),
+                (_, Some(k)) => (k.clone(), None, None),
+            };
+            rows.push(StatsRow {
+                key,
+                label,
+                kind,
+                owner,
+                counts: acc.finish(),
+            });
+        }
+        rows.sort_by(|a, b| {
+            b.counts
+                .total
+                .cmp(&a.counts.total)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+    }
+    Ok(StatsTable {
+        group: q.group,
+        rows,
+        totals: totals.finish(),
+    })
+}
+
+/// The counts of one stored responsible owner's reports matching `f`.
+pub fn owner_counts(conn: &Connection, owner: &str, f: &ReportFilter) -> Result<Counts> {
+    let mut acc = Acc::default();
+    sql::scan_owner(conn, owner, f, |r| acc.add(&r))?;
+    Ok(acc.finish())
+}
+
+/// The zh-CN name of a sector (六域).
+pub fn sector_zh(s: &str) -> &str {
+    match s {
+        "community" => "社区",
+        "village" => "乡村",
+        "agency" => "机关",
+        "enterprise" => "企业",
+        "school" => "学校",
+        "hospital" => "医院",
+        other => other,
+    }
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01).
+fn day_string(day: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+        .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
+        .unwrap_or_default()
+}
+
+/// The table as CSV for spreadsheets: UTF-8 with a byte-order mark (so Excel reads the Chinese
+/// labels right), a header row, CRLF line ends, a totals row last.
+pub fn to_csv(t: &StatsTable) -> String {
+    let mut out = String::from("\u{feff}");
+    let mut header: Vec<String> = vec!["key".into(), "label".into()];
+    if t.group == GroupBy::Zone {
+        header.extend(["kind".into(), "owner".into()]);
+    }
+    header.push("total".into());
+    header.extend(Status::ALL.iter().map(|s| s.as_str().to_string()));
+    header.extend(
+        [
+            "open",
+            "median_close_hours",
+            "closed_within_48h",
+            "closed_within_48h_share",
+        ]
+        .map(String::from),
+    );
+    out.push_str(&header.join(","));
+    out.push_str("\r\n");
+    let line = |key: &str, label: &str, extra: Option<(&str, &str)>, c: &Counts| {
+        let mut f: Vec<String> = vec![csv_field(key), csv_field(label)];
+        if let Some((k, o)) = extra {
+            f.extend([csv_field(k), csv_field(o)]);
+        }
+        f.push(c.total.to_string());
+        f.extend(Status::ALL.iter().map(|s| {
+            c.by_status
+                .get(s.as_str())
+                .copied()
+                .unwrap_or(0)
+                .to_string()
+        }));
+        f.push(c.open.to_string());
+        f.push(
+            c.median_close_hours
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        );
+        f.push(c.closed_within_48h.to_string());
+        f.push(
+            c.closed_within_48h_share
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        );
+        f.join(",") + "\r\n"
+    };
+    let zone = t.group == GroupBy::Zone;
+    for r in &t.rows {
+        let extra = zone.then(|| {
+            (
+                r.kind.as_deref().unwrap_or(""),
+                r.owner.as_deref().unwrap_or(""),
+            )
+        });
+        out.push_str(&line(
+            r.key.as_deref().unwrap_or(""),
+            &r.label,
+            extra,
+            &r.counts,
+        ));
+    }
+    out.push_str(&line("", "合计 total", zone.then_some(("", "")), &t.totals));
+    out
+}
+
+/// Quotes a CSV field when needed, and defuses a leading `=`, `+`, `-` or `@` so a spreadsheet
+/// does not run user text (an owner name) as a formula.
+fn csv_field(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_odd_even_empty() {
+        assert_eq!(median(&mut []), None);
+        assert_eq!(median(&mut [5]), Some(5.0));
+        assert_eq!(median(&mut [9, 1, 5]), Some(5.0));
+        assert_eq!(median(&mut [4, 1, 3, 2]), Some(2.5));
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=cmd()"), "'=cmd()");
+        assert_eq!(csv_field("白山"), "白山");
+    }
+
+    #[test]
+    fn days_are_local_dates() {
+        assert_eq!(day_string(0), "1970-01-01");
+        // 2026-11-30T20:00:00Z is 2026-12-01 in UTC+8.
+        let ms = crate::time::parse_rfc3339("2026-11-30T20:00:00Z").unwrap();
+        assert_eq!(
+            day_string((ms + 8 * 3_600_000).div_euclid(DAY_MS)),
+            "2026-12-01"
+        );
+    }
+}

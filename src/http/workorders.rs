@@ -1,0 +1,89 @@
+//! `GET /api/workorders/{owner}`: the printable work order of one responsible organisation.
+
+use super::auth::Auth;
+use super::error::{ApiError, ApiResult};
+use super::params::Params;
+use crate::analytics::draw::Font;
+use crate::analytics::{heatmap, workorder};
+use crate::auth::Role;
+use crate::state::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// `GET /api/workorders/{owner}?since=&until=&format=html|png|json` (office, admin). `owner` is
+/// the organisation's name as stored on its zones (URL-encoded).
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(owner): Path<String>,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    auth.require(&[Role::Office])?;
+    let p = Params::from_query(q.as_deref())?;
+    let f = super::stats::report_filter(&p)?;
+    if !f.categories.is_empty() || !f.statuses.is_empty() {
+        return Err(ApiError::bad_request(
+            "a work order lists every open report of the window; only since= and until= apply",
+        ));
+    }
+    let format = p.str("format").unwrap_or("html").to_string();
+    if !matches!(format.as_str(), "html" | "png" | "json") {
+        return Err(ApiError::bad_request(format!(
+            "format={format:?} is not known; use html (the default), png or json"
+        )));
+    }
+    let st = state.clone();
+    let out = tokio::task::spawn_blocking(move || -> ApiResult<Response> {
+        let index = st.zones.index();
+        let wo = workorder::gather(
+            &st.store,
+            st.reports.files(),
+            &index,
+            &owner,
+            f.since,
+            f.until,
+            st.config.exif_utc_offset_s,
+        )?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no organisation named {owner:?} owns a zone or is responsible for a report; \
+                 use the owner name exactly as on its zones (GET /api/stats?group=owner lists them)"
+            ))
+        })?;
+        let font = Font::load(&st.config.font_path);
+        Ok(match format.as_str() {
+            "json" => Json(wo.to_json()).into_response(),
+            "png" => {
+                let font = font.ok_or_else(|| {
+                    ApiError::Internal(format!(
+                        "the work-order font {} is missing (Debian package fonts-noto-cjk)",
+                        st.config.font_path.display()
+                    ))
+                })?;
+                let img = workorder::render_sheet(&wo, &index, &font);
+                (
+                    [(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "no-store")],
+                    heatmap::encode_png(&img),
+                )
+                    .into_response()
+            }
+            _ => {
+                let map = workorder::render_map(&wo, &index, font.as_ref(), 1100, 700);
+                let html = workorder::render_html(&wo, &heatmap::encode_png(&map));
+                (
+                    [
+                        (CONTENT_TYPE, "text/html; charset=utf-8"),
+                        (CACHE_CONTROL, "no-store"),
+                    ],
+                    html,
+                )
+                    .into_response()
+            }
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("work order rendering failed: {e}")))??;
+    Ok(out)
+}
