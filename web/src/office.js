@@ -5,7 +5,6 @@ import { api, ApiError, errorText } from './api.js';
 import { t, categoryLabel } from './i18n.js';
 import { html, $, toast } from './dom.js';
 import { geometryBounds } from './map.js';
-import { isOpen } from './popups.js';
 import { session } from './session.js';
 
 const STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected', 'reopened'];
@@ -71,7 +70,22 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
       <div class="ramp-labels"><span>${t('legend_heat_low')}</span><span>${t('legend_heat_high')}</span></div>
     </div>
     <h3>${t('ranking')}</h3>
-    <ol class="ranking"><li class="loading">${t('loading')}</li></ol>`.toString();
+    <ol class="ranking"><li class="loading">${t('loading')}</li></ol>
+    <section class="hotspots">
+      <h3>${t('hotspots_title')}</h3>
+      <p class="hint">${t('hotspots_hint')}</p>
+      <button type="button" class="detect">${t('detect_hotspots')}</button>
+      <div class="detect-result" aria-live="polite"></div>
+    </section>
+    <section class="stats-panel">
+      <h3>${t('stats_title')}</h3>
+      <div class="day-chart" aria-live="polite"><span class="loading">${t('loading')}</span></div>
+      <div class="stats-controls">
+        <label>${t('stats_group')}<select name="group">${['owner', 'zone', 'sector', 'category'].map((g) => html`<option value="${g}">${t(`group_${g}`)}</option>`)}</select></label>
+        <a class="csv" href="#" download>${t('stats_csv')}</a>
+      </div>
+      <div class="stats-table-wrap"><span class="loading">${t('loading')}</span></div>
+    </section>`.toString();
   panel.appendChild(section);
 
   tuneHeat(ctrl.map);
@@ -84,82 +98,73 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     status: form.status.value,
   });
   let rankAbort;
+  const groupSel = $('.stats-panel select[name=group]', section);
   const apply = () => {
     const f = current();
     ctrl.setReportFilters(f);
     rankAbort?.abort();
     rankAbort = new AbortController();
     loadRanking(ctrl, section, f, rankAbort.signal);
+    loadStats(section, f, groupSel.value, rankAbort.signal);
   };
+  groupSel.addEventListener('change', (ev) => {
+    ev.stopPropagation();
+    loadStats(section, current(), groupSel.value, rankAbort?.signal);
+  });
+  const detected = detectedOverlay(ctrl);
+  $('.detect', section).addEventListener('click', () => detectHotspots(ctrl, section, current(), detected));
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     apply();
   });
   form.addEventListener('change', apply);
-  ctrl.onReportChanged = () => loadRanking(ctrl, section, current());
+  ctrl.onReportChanged = () => {
+    loadRanking(ctrl, section, current());
+    loadStats(section, current(), groupSel.value);
+  };
   apply();
   return () => {
     rankAbort?.abort();
+    detected.remove();
     section.remove();
   };
 }
 
-function zoneOf(p) {
-  let r = p.responsible;
-  if (typeof r === 'string') {
-    try {
-      r = JSON.parse(r);
-    } catch {
-      r = null;
-    }
-  }
-  if (r && r.zone_id) return { id: r.zone_id, name: r.zone_name || r.zone_id };
-  let zones = p.zones;
-  if (typeof zones === 'string') {
-    try {
-      zones = JSON.parse(zones);
-    } catch {
-      zones = null;
-    }
-  }
-  if (Array.isArray(zones) && zones.length) {
-    const z = zones[0];
-    return typeof z === 'string' ? { id: z, name: z } : { id: z.id || z.zone_id, name: z.name || z.zone_name || z.id };
-  }
-  if (p.zone_id) return { id: p.zone_id, name: p.zone_name || p.zone_id };
-  return null;
+let containers;
+/** Ids of street and community grid zones: areas that contain the cells, left out of the ranking. */
+function containerIds() {
+  containers ??= api('/api/zones?kind=grid').then((fc) => new Set((fc.features || []).filter((f) => ['street', 'community'].includes(f.properties.properties?.level)).map((f) => String(f.id))));
+  return containers.catch((e) => {
+    containers = null;
+    throw e;
+  });
 }
 
+/**
+ * The zones with the most open reports in the window, from `GET /api/stats?group=zone` (counted by
+ * each report's stored match). Street and community areas are left out: they contain the cells
+ * and frontage zones and would always top the list.
+ */
 async function loadRanking(ctrl, section, f, signal) {
   const list = $('.ranking', section);
   list.innerHTML = html`<li class="loading">${t('loading')}</li>`.toString();
-  const counts = new Map();
+  let top;
   try {
-    let cursor = '';
-    for (let page = 0; page < 10; page++) {
-      const q = new URLSearchParams({ limit: '1000' });
-      for (const k of ['since', 'until', 'category', 'status']) if (f[k]) q.set(k, f[k]);
-      if (cursor) q.set('cursor', cursor);
-      const fc = await api(`/api/reports?${q}`, { signal });
-      for (const r of fc.features || []) {
-        if (!isOpen(r.properties.status)) continue;
-        const z = zoneOf(r.properties);
-        if (!z || !z.id) continue;
-        const c = counts.get(z.id) || { ...z, n: 0 };
-        c.n += 1;
-        counts.set(z.id, c);
-      }
-      cursor = fc.next_cursor || fc.cursor || '';
-      if (!cursor || !(fc.features || []).length) break;
-    }
+    const q = filterParams(f);
+    q.set('group', 'zone');
+    const [tb, skip] = await Promise.all([api(`/api/stats?${q}`, { signal }), containerIds()]);
+    top = (tb.rows || [])
+      .filter((r) => r.key != null && r.open > 0 && !skip.has(String(r.key)))
+      .sort((a, b) => b.open - a.open || b.total - a.total)
+      .slice(0, 15)
+      .map((r) => ({ id: r.key, name: r.label || r.key, kind: r.kind, n: r.open }));
   } catch (e) {
     if (e.name === 'AbortError') return;
-    list.innerHTML = html`<li class="muted">${e instanceof ApiError && e.status === 404 ? t('reports_api_missing') : errorText(e, t)}</li>`.toString();
+    list.innerHTML = html`<li class="muted">${e instanceof ApiError && e.status === 404 ? t('stats_api_missing') : errorText(e, t)}</li>`.toString();
     return;
   }
-  const top = [...counts.values()].sort((a, b) => b.n - a.n).slice(0, 15);
   list.innerHTML = top.length
-    ? top.map((z) => html`<li><a href="#" data-zone="${z.id}">${z.name}</a><span class="count">${t('reports_n', { n: z.n })}</span></li>`).join('')
+    ? top.map((z) => html`<li><a href="#" data-zone="${z.id}">${z.name}</a>${z.kind ? html` <small class="muted">${t(`kind_${z.kind}`)}</small>` : ''}<span class="count">${t('reports_n', { n: z.n })}</span></li>`).join('')
     : html`<li class="muted">${t('ranking_empty')}</li>`.toString();
   list.querySelectorAll('[data-zone]').forEach((a) =>
     a.addEventListener('click', async (ev) => {
@@ -172,4 +177,157 @@ async function loadRanking(ctrl, section, f, signal) {
       }
     }),
   );
+}
+
+/** The filters as a query string; `keys` picks which ones an endpoint takes. */
+function filterParams(f, keys = ['since', 'until', 'category', 'status']) {
+  const q = new URLSearchParams();
+  for (const k of keys) if (f[k]) q.set(k, f[k]);
+  return q;
+}
+
+const pct = (x) => (x == null ? '–' : `${Math.round(x * 100)}%`);
+const hours = (x) => (x == null ? '–' : x < 48 ? `${x.toFixed(1)} h` : `${(x / 24).toFixed(1)} d`);
+
+/**
+ * Statistics (`GET /api/stats`): reports per day as a small stacked SVG bar chart (open on top of
+ * the rest) and a table by owner, zone, sector or category. By owner, each row links to the
+ * owner's printable work order (HTML, opened in a new tab on this origin).
+ */
+async function loadStats(section, f, group, signal) {
+  const chart = $('.day-chart', section);
+  const wrap = $('.stats-table-wrap', section);
+  const csv = $('.stats-panel .csv', section);
+  const q = filterParams(f);
+  q.set('group', group);
+  csv.href = `/api/stats?${q}&format=csv`;
+  csv.setAttribute('download', `xuncha-stats-${group}.csv`);
+  wrap.innerHTML = html`<span class="loading">${t('loading')}</span>`.toString();
+  chart.innerHTML = html`<span class="loading">${t('loading')}</span>`.toString();
+  const dq = filterParams(f);
+  dq.set('group', 'day');
+  const fail = (e) => html`<p class="error">${e instanceof ApiError && e.status === 404 ? t('stats_api_missing') : errorText(e, t)}</p>`.toString();
+  const [byDay, table] = await Promise.allSettled([api(`/api/stats?${dq}`, { signal }), api(`/api/stats?${q}`, { signal })]);
+  if ([byDay, table].some((r) => r.status === 'rejected' && r.reason?.name === 'AbortError')) return;
+  chart.innerHTML = byDay.status === 'fulfilled' ? dayChart(byDay.value) : fail(byDay.reason);
+  if (table.status === 'rejected') {
+    wrap.innerHTML = fail(table.reason);
+    return;
+  }
+  const tb = table.value;
+  const rows = [...(tb.rows || [])].sort((a, b) => (a.key == null) - (b.key == null) || b.open - a.open || b.total - a.total).slice(0, 40);
+  const woq = filterParams(f, ['since', 'until']).toString();
+  const label = (r) => {
+    if (r.key == null) return t('no_owner');
+    if (group === 'category') return categoryLabel(session.categories, r.key);
+    if (group === 'sector') return t(`sector_${r.key}`);
+    return r.label || r.key;
+  };
+  const tot = tb.totals || {};
+  wrap.innerHTML = html`
+    <p class="stats-sum">${t('stats_sum', { total: tot.total ?? 0, open: tot.open ?? 0, share: pct(tot.closed_within_48h_share), median: hours(tot.median_close_hours) })}</p>
+    ${rows.length
+      ? html`<table class="stats-table">
+      <thead><tr><th>${t(`group_${group}`)}</th><th title="${t('stats_total')}">${t('stats_total')}</th><th>${t('stats_open')}</th><th title="${t('stats_48h_long')}">${t('stats_48h')}</th><th>${t('stats_median')}</th>${group === 'owner' ? html`<th></th>` : ''}</tr></thead>
+      <tbody>${rows.map(
+        (r) => html`<tr>
+        <td class="lbl">${label(r)}</td><td>${r.total}</td><td class="${r.open ? 'open' : ''}">${r.open}</td><td>${pct(r.closed_within_48h_share)}</td><td>${hours(r.median_close_hours)}</td>
+        ${group === 'owner' ? html`<td>${r.key != null ? html`<a class="workorder" target="_blank" rel="noopener" href="/api/workorders/${encodeURIComponent(r.key)}${woq ? `?${woq}` : ''}">${t('work_order')}</a>` : ''}</td>` : ''}
+      </tr>`,
+      )}</tbody></table>`
+      : html`<p class="muted">${t('stats_empty')}</p>`}`.toString();
+}
+
+/** Reports per day: stacked bars, open (red) over the rest (grey-green), as inline SVG. */
+function dayChart(tb) {
+  const rows = tb.rows || [];
+  if (!rows.length) return html`<p class="muted">${t('stats_empty')}</p>`.toString();
+  const W = 300;
+  const H = 96;
+  const pad = { l: 24, r: 4, t: 6, b: 16 };
+  const max = Math.max(1, ...rows.map((r) => r.total));
+  const bw = (W - pad.l - pad.r) / rows.length;
+  const y = (v) => pad.t + (H - pad.t - pad.b) * (1 - v / max);
+  const bars = rows.map((r, i) => {
+    const x = pad.l + i * bw;
+    const w = Math.max(0.6, bw - (bw > 3 ? 1 : 0));
+    const rest = r.total - r.open;
+    return html`<g class="bar" data-day="${r.key}"><title>${r.key}：${t('stats_total')} ${r.total}，${t('stats_open')} ${r.open}</title>
+      <rect x="${x.toFixed(2)}" y="${y(r.total).toFixed(2)}" width="${w.toFixed(2)}" height="${(y(r.open) - y(r.total)).toFixed(2)}" class="done"/>
+      <rect x="${x.toFixed(2)}" y="${y(r.open).toFixed(2)}" width="${w.toFixed(2)}" height="${(y(0) - y(r.open)).toFixed(2)}" class="open"/>${rest < 0 ? '' : ''}</g>`;
+  });
+  return html`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="${t('chart_label')}">
+    <line x1="${pad.l}" x2="${W - pad.r}" y1="${y(0)}" y2="${y(0)}" class="axis"/>
+    <line x1="${pad.l}" x2="${W - pad.r}" y1="${y(max)}" y2="${y(max)}" class="grid"/>
+    <text x="${pad.l - 3}" y="${y(max) + 4}" text-anchor="end">${max}</text>
+    <text x="${pad.l - 3}" y="${y(0)}" text-anchor="end">0</text>
+    ${bars}
+    <text x="${pad.l}" y="${H - 3}">${rows[0].key}</text>
+    <text x="${W - pad.r}" y="${H - 3}" text-anchor="end">${rows[rows.length - 1].key}</text>
+  </svg>
+  <div class="chart-key"><i class="sw" style="background:#d6604d"></i>${t('stats_open')} <i class="sw" style="background:#9fbfb2"></i>${t('stats_other')}</div>`.toString();
+}
+
+/** A GeoJSON overlay outlining the hotspots the last detection found (the tiles fill them). */
+function detectedOverlay(ctrl) {
+  const { map } = ctrl;
+  const id = 'xc-detected';
+  map.addSource(id, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+  map.addLayer({ id: `${id}-fill`, type: 'fill', source: id, metadata: { 'xuncha:group': 'hotspots' }, paint: { 'fill-color': '#c1121f', 'fill-opacity': 0.12 } });
+  map.addLayer({ id: `${id}-line`, type: 'line', source: id, metadata: { 'xuncha:group': 'hotspots' }, paint: { 'line-color': '#c1121f', 'line-width': 2.5, 'line-dasharray': [2, 1] } });
+  map.addLayer({
+    id: `${id}-label`,
+    type: 'symbol',
+    source: id,
+    metadata: { 'xuncha:group': 'hotspots' },
+    layout: { 'text-field': ['get', 'label'], 'text-font': ['Noto Sans CJK SC', 'sans-serif'], 'text-size': 12, 'text-allow-overlap': false },
+    paint: { 'text-color': '#8a0c16', 'text-halo-color': '#fff', 'text-halo-width': 1.6 },
+  });
+  return {
+    set(features) {
+      map.getSource(id)?.setData({ type: 'FeatureCollection', features });
+    },
+    remove() {
+      for (const l of [`${id}-label`, `${id}-line`, `${id}-fill`]) if (map.getLayer(l)) map.removeLayer(l);
+      if (map.getSource(id)) map.removeSource(id);
+    },
+  };
+}
+
+/**
+ * `POST /api/hotspots/detect` over the current window and category: the server clusters the
+ * reports, stores each cluster as a zone of kind `hotspot` (`properties.source = "detected"`)
+ * and replaces the hotspots it detected earlier for the same window. The zone tiles are
+ * refreshed so the new hotspots show through the style's hotspot layer too.
+ */
+async function detectHotspots(ctrl, section, f, overlay) {
+  const btn = $('.detect', section);
+  const out = $('.detect-result', section);
+  btn.disabled = true;
+  out.innerHTML = html`<span class="loading">${t('detecting')}</span>`.toString();
+  try {
+    const fc = await api(`/api/hotspots/detect?${filterParams(f, ['since', 'until', 'category'])}`, { method: 'POST' });
+    const feats = (fc.features || []).map((z) => {
+      const p = z.properties.properties || {};
+      return { ...z, properties: { id: z.id, name: z.properties.name, n: p.report_count, cat: p.dominant_category, label: z.properties.name } };
+    });
+    overlay.set(feats);
+    ctrl.reloadTiles({ zones: true, reports: false });
+    const bounds = feats.length ? feats.map((z) => geometryBounds(z.geometry)).reduce((a, b) => [[Math.min(a[0][0], b[0][0]), Math.min(a[0][1], b[0][1])], [Math.max(a[1][0], b[1][0]), Math.max(a[1][1], b[1][1])]]) : null;
+    out.innerHTML = html`
+      <p class="ok">${t('detected_n', { n: feats.length, considered: fc.reports_considered ?? '?', noise: fc.noise_reports ?? '?' })}${(fc.retired || []).length ? html` ${t('detected_replaced', { n: fc.retired.length })}` : ''}</p>
+      ${feats.length ? html`<ol class="detected">${feats.map((z) => html`<li><a href="#" data-hotspot="${z.id}">${z.properties.name}</a> <span class="count">${t('reports_n', { n: z.properties.n ?? '?' })}</span>${z.properties.cat ? html` <small>${categoryLabel(session.categories, z.properties.cat)}</small>` : ''}</li>`)}</ol>` : ''}`.toString();
+    out.querySelectorAll('[data-hotspot]').forEach((a) =>
+      a.addEventListener('click', (ev) => {
+        ev.preventDefault();
+        const z = feats.find((x) => String(x.id) === a.dataset.hotspot);
+        if (z) ctrl.map.fitBounds(geometryBounds(z.geometry), { padding: 80, maxZoom: 17, duration: 800 });
+      }),
+    );
+    if (bounds) ctrl.map.fitBounds(bounds, { padding: 60, maxZoom: 15, duration: 800 });
+  } catch (e) {
+    out.innerHTML = html`<p class="error">${e instanceof ApiError && e.status === 404 ? t('stats_api_missing') : errorText(e, t)}</p>`.toString();
+  } finally {
+    btn.disabled = false;
+  }
 }

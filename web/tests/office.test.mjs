@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, serverFeatures, DESKTOP, PHONE } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, serverFeatures, DESKTOP, PHONE, ARTIFACTS } from './helpers.mjs';
 
 let srv;
 let browser;
@@ -128,6 +128,112 @@ test('ranked zones fly to the zone; a report popup dispatches', async (t) => {
       return c.map.queryRenderedFeatures({ layers: c.layersOf('reports') }).some((f) => f.properties.id === id && f.properties.status === 'dispatched');
     }, pt.id, { timeout: 20_000 });
     await shot(page, 'office-report-popup-desktop');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('statistics panel: day chart and table agree with /api/stats; work order links; hotspot detection shows the detected zones', async () => {
+  const { context, page, requests, errors } = await openPage(browser, srv.base, { allowConsole: allow });
+  try {
+    await signIn(page, 'office');
+    await page.waitForSelector('.office .stats-table tbody tr', { timeout: 30_000 });
+    await page.waitForSelector('.office .day-chart svg .bar');
+    // The same window the panel uses, asked of the server directly.
+    const api = await page.evaluate(async () => {
+      const since = new Date(`${document.querySelector('.office input[name=since]').value}T00:00:00`).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const get = async (g) => (await fetch(`/api/stats?group=${g}&since=${encodeURIComponent(since)}`)).json();
+      return { since, day: await get('day'), owner: await get('owner'), zone: await get('zone') };
+    });
+    assert.ok(api.day.rows.length > 0 && api.owner.rows.length > 0);
+    assert.equal(await page.locator('.office .day-chart svg .bar').count(), api.day.rows.length, 'one bar per day');
+    const rows = await page.$$eval('.office .stats-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
+    const top = api.owner.rows.filter((r) => r.key != null).sort((a, b) => b.open - a.open || b.total - a.total)[0];
+    assert.equal(rows[0][0], top.label, 'the owner with most open reports first (reports without an owner last)');
+    assert.deepEqual([Number(rows[0][1]), Number(rows[0][2])], [top.total, top.open]);
+    assert.match(await page.textContent('.office .stats-sum'), new RegExp(`共 ${api.owner.totals.total} 件，未结案 ${api.owner.totals.open} 件`));
+    // The ranking follows the stored match of each report (stats by zone), containers left out.
+    const rank = await page.$$eval('.office .ranking a[data-zone]', (as) => as.map((a) => a.dataset.zone));
+    assert.ok(rank.length > 0 && rank.every((id) => !/^(street|comm)-/.test(id)), `ranking: ${rank}`);
+    const byZone = new Map(api.zone.rows.map((r) => [r.key, r.open]));
+    const opens = rank.map((id) => byZone.get(id));
+    assert.deepEqual(opens, [...opens].sort((a, b) => b - a), 'ranked by open reports');
+
+    // Work order of the first owner: a same-origin HTML page naming the owner.
+    const link = page.locator('.office .stats-table a.workorder').first();
+    const href = await link.getAttribute('href');
+    assert.match(href, /^\/api\/workorders\/[^?]+\?since=/);
+    const [popup] = await Promise.all([context.waitForEvent('page'), link.click()]);
+    await popup.waitForLoadState('load');
+    assert.equal(new URL(popup.url()).origin, new URL(srv.base).origin);
+    const woText = await popup.textContent('body');
+    assert.ok(woText.includes(decodeURIComponent(href.split('/')[3].split('?')[0])), 'the work order names the owner');
+    await popup.screenshot({ path: `${ARTIFACTS}/office-workorder-desktop.png`, fullPage: false });
+    await popup.close();
+
+    // Group by zone: the table changes, the CSV link follows.
+    await page.selectOption('.office .stats-panel select[name=group]', 'zone');
+    await page.waitForFunction(() => /group=zone/.test(document.querySelector('.office .stats-panel .csv').getAttribute('href')) && !document.querySelector('.office .stats-table-wrap .loading'));
+    assert.equal(await page.locator('.office .stats-table a.workorder').count(), 0);
+    const csv = await page.evaluate(async () => {
+      const r = await fetch(document.querySelector('.office .stats-panel .csv').getAttribute('href'));
+      return { status: r.status, type: r.headers.get('content-type') };
+    });
+    assert.equal(csv.status, 200);
+    assert.match(csv.type, /text\/csv/);
+    await page.selectOption('.office .stats-panel select[name=group]', 'owner');
+
+    // Detect hotspots: polygons on the map (overlay), listed, and in the zone tiles after refresh.
+    await page.click('.office .detect');
+    await page.waitForSelector('.office .detect-result .detected li, .office .detect-result .error', { timeout: 30_000 });
+    assert.equal(await page.locator('.office .detect-result .error').count(), 0, await page.textContent('.office .detect-result'));
+    const ids = await page.$$eval('.office .detect-result [data-hotspot]', (as) => as.map((a) => a.dataset.hotspot));
+    assert.ok(ids.length >= 2, `hotspots found on the demo data: ${ids}`);
+    await mapIdle(page);
+    const shown = await page.evaluate((ids) => {
+      const c = window.xuncha.ctrl;
+      const overlay = c.map.queryRenderedFeatures({ layers: ['xc-detected-fill'] }).map((f) => String(f.properties.id));
+      const hot = c.map.getStyle().layers.filter((l) => l.source === c.source && l['source-layer'] === 'zones').map((l) => l.id);
+      const tiles = c.map.querySourceFeatures(c.source, { sourceLayer: 'zones', filter: ['==', ['get', 'kind'], 'hotspot'] }).map((f) => String(f.properties.id ?? f.id));
+      const rendered = c.map.queryRenderedFeatures({ layers: hot }).filter((f) => f.properties.kind === 'hotspot').map((f) => String(f.properties.id ?? f.id));
+      return { overlay: ids.filter((id) => overlay.includes(id)), tiles: ids.filter((id) => tiles.includes(id)), rendered: ids.filter((id) => rendered.includes(id)) };
+    }, ids);
+    assert.deepEqual(shown.overlay.sort(), [...ids].sort(), 'every detected polygon is drawn');
+    await page.waitForFunction((ids) => {
+      const c = window.xuncha.ctrl;
+      const got = new Set(c.map.querySourceFeatures(c.source, { sourceLayer: 'zones' }).map((f) => String(f.properties.id ?? f.id)));
+      return ids.every((id) => got.has(id));
+    }, ids, { timeout: 20_000 });
+    await shot(page, 'office-hotspots-desktop');
+    // A detected hotspot is clickable like any zone.
+    const z = await page.evaluate(async (id) => (await fetch(`/api/zones/${id}`)).json(), ids[0]);
+    assert.equal(z.properties.kind, 'hotspot');
+    assert.equal(z.properties.properties.source, 'detected');
+    // Detecting again for the same window replaces the earlier ones, no duplicates.
+    await page.click('.office .detect');
+    await page.waitForFunction(() => /替换/.test(document.querySelector('.office .detect-result').textContent), null, { timeout: 30_000 });
+    const all = await page.evaluate(async () => (await (await fetch('/api/zones?kind=hotspot')).json()).features.filter((f) => f.properties.properties?.source === 'detected').length);
+    assert.equal(all, ids.length, 'the second detection replaced the first');
+    await page.locator('.office .stats-panel').scrollIntoViewIfNeeded();
+    await shot(page, 'office-stats-desktop');
+    assert.deepEqual(offOrigin(requests, srv.base), []);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('statistics panel fits a phone (390×844)', async () => {
+  const { context, page, errors } = await openPage(browser, srv.base, { viewport: PHONE, allowConsole: allow });
+  try {
+    await signIn(page, 'office');
+    await page.waitForSelector('.office .stats-table tbody tr', { timeout: 30_000 });
+    await page.locator('.office .stats-panel').scrollIntoViewIfNeeded();
+    const fit = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, panel: document.querySelector('.panel').scrollWidth, w: window.innerWidth, panelW: document.querySelector('.panel').clientWidth }));
+    assert.ok(fit.doc <= fit.w, `no horizontal page scroll: ${JSON.stringify(fit)}`);
+    assert.ok(fit.panel <= fit.panelW, `the panel does not scroll sideways: ${JSON.stringify(fit)}`);
+    await shot(page, 'office-stats-phone');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
