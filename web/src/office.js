@@ -8,8 +8,13 @@ import { geometryBounds } from './map.js';
 import { session } from './session.js';
 
 const STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected', 'reopened'];
-/** Heat intensity at z12 (calibrated on the demo city's seeded reports). */
-const HEAT_I12 = 0.08;
+/**
+ * Heat kernel radius in px: at least the spacing of the server's aggregation bins (about 46 px on
+ * screen) below z14, or the bins show as a lattice of separate blobs.
+ */
+const heatRadius = (z) => (z <= 14 ? 56 : z >= 17 ? 48 : 56 - ((z - 14) * 8) / 3);
+/** Heat intensity at z12 (calibrated on the demo city's seeded reports with a 33.6 px kernel). */
+const HEAT_I12 = 0.08 * (33.6 / heatRadius(12)) ** 2;
 const HEAT_COLORS = ['rgba(33,102,172,0)', '#4393c3', '#92c5de', '#fddbc7', '#f4a582', '#d6604d', '#b2182b'];
 
 function isoDay(d) {
@@ -34,7 +39,7 @@ function dayToRfc3339(day, end = false) {
  */
 export function tuneHeat(map, layer = 'reports-heat') {
   if (!map.getLayer(layer)) return false;
-  const radius = (z) => (z <= 8 ? 22 : z >= 17 ? 48 : 22 + ((z - 8) * (48 - 22)) / 9);
+  const radius = heatRadius;
   const stops = [];
   for (let z = 8; z <= 18; z++) stops.push(z, HEAT_I12 * 4 ** (z - 12) * (radius(12) / radius(z)) ** 2);
   const rstops = [];
@@ -316,7 +321,7 @@ async function detectHotspots(ctrl, section, f, overlay) {
     const bounds = feats.length ? feats.map((z) => geometryBounds(z.geometry)).reduce((a, b) => [[Math.min(a[0][0], b[0][0]), Math.min(a[0][1], b[0][1])], [Math.max(a[1][0], b[1][0]), Math.max(a[1][1], b[1][1])]]) : null;
     out.innerHTML = html`
       <p class="ok">${t('detected_n', { n: feats.length, considered: fc.reports_considered ?? '?', noise: fc.noise_reports ?? '?' })}${(fc.retired || []).length ? html` ${t('detected_replaced', { n: fc.retired.length })}` : ''}</p>
-      ${feats.length ? html`<ol class="detected">${feats.map((z) => html`<li><a href="#" data-hotspot="${z.id}">${z.properties.name}</a> <span class="count">${t('reports_n', { n: z.properties.n ?? '?' })}</span>${z.properties.cat ? html` <small>${categoryLabel(session.categories, z.properties.cat)}</small>` : ''}</li>`)}</ol>` : ''}`.toString();
+      ${feats.length ? html`<ol class="detected">${feats.map((z) => html`<li><a href="#" data-hotspot="${z.id}">${z.properties.name}</a></li>`)}</ol>` : ''}`.toString();
     out.querySelectorAll('[data-hotspot]').forEach((a) =>
       a.addEventListener('click', (ev) => {
         ev.preventDefault();
