@@ -498,28 +498,13 @@ pub fn query(conn: &Connection, q: &Query) -> Result<Page> {
         sql.push_str(" AND r.lon BETWEEN ? AND ? AND r.lat BETWEEN ? AND ?");
         args.extend([Sql::Real(a), Sql::Real(c), Sql::Real(b), Sql::Real(d)]);
     }
-    if let Some(s) = q.since {
-        sql.push_str(" AND r.created_at >= ?");
-        args.push(Sql::Integer(s));
+    super::stats::ReportFilter {
+        since: q.since,
+        until: q.until,
+        categories: q.categories.clone(),
+        statuses: q.statuses.clone(),
     }
-    if let Some(u) = q.until {
-        sql.push_str(" AND r.created_at < ?");
-        args.push(Sql::Integer(u));
-    }
-    let mut list = |col: &str, vals: Vec<&'static str>| {
-        if !vals.is_empty() {
-            sql.push_str(&format!(
-                " AND {col} IN ({})",
-                vec!["?"; vals.len()].join(",")
-            ));
-            args.extend(vals.into_iter().map(|v| Sql::Text(v.into())));
-        }
-    };
-    list(
-        "r.category",
-        q.categories.iter().map(|c| c.as_str()).collect(),
-    );
-    list("r.status", q.statuses.iter().map(|c| c.as_str()).collect());
+    .push_sql("r.", &mut sql, &mut args);
     if let Some(z) = &q.zone {
         sql.push_str(" AND r.id IN (SELECT report_id FROM report_zones WHERE zone_id = ?)");
         args.push(Sql::Text(z.clone()));

@@ -96,7 +96,7 @@ pub struct ReportFilter {
 
 impl ReportFilter {
     /// Appends ` AND …` conditions on the columns `created_at`, `category`, `status` of `alias`.
-    fn push_sql(&self, alias: &str, sql: &mut String, args: &mut Vec<Sql>) {
+    pub(crate) fn push_sql(&self, alias: &str, sql: &mut String, args: &mut Vec<Sql>) {
         if let Some(s) = self.since {
             sql.push_str(&format!(" AND {alias}created_at >= ?"));
             args.push(Sql::Integer(s));
