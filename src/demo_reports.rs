@@ -289,6 +289,17 @@ pub fn load(state: &AppState, file: &Path) -> Result<usize, DemoReportsError> {
             Ok(())
         })
         .map_err(ReportError::from)?;
+    // They went straight into the store, past the report service's change notifications:
+    // reload the tiles' report points and drop every cached tile.
+    state
+        .tiles
+        .report_points
+        .reload(&state.store)
+        .map_err(ReportError::from)?;
+    state
+        .tiles
+        .cache
+        .invalidate(&[[-180.0, -90.0, 180.0, 90.0]]);
     Ok(n)
 }
 

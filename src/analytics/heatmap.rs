@@ -7,10 +7,8 @@
 //! the reports in a margin of one radius around itself. So tiles join without seams, and the
 //! colour scale is absolute (reports per hectare), not stretched per tile.
 
-use crate::store::stats::{self as sql, ReportFilter};
-use crate::store::Result;
+use crate::store::stats::ReportFilter;
 use image::{Rgba, RgbaImage};
-use rusqlite::Connection;
 use xuncha_tiles::{lonlat_to_world, TileCoord};
 
 /// Tile side in pixels.
@@ -141,18 +139,33 @@ pub fn ramp(t: f64) -> Rgba<u8> {
     Rgba([c(0), c(1), c(2), c(3)])
 }
 
-/// Renders `tile` from the reports in `conn` matching `filter`.
-pub fn render(
-    conn: &Connection,
+/// Renders `tile` from the in-memory report points (the same index as the `reports` vector
+/// tile layer: no database round trip, an R-tree query of the tile plus one kernel radius).
+pub fn render_points(
+    points: &dyn crate::tileset::ReportSource,
     tile: TileCoord,
     filter: &ReportFilter,
     style: &HeatStyle,
-) -> Result<RgbaImage> {
+) -> RgbaImage {
     let mut d = Density::new();
-    sql::points_in_bbox(conn, fetch_bbox(tile, style), filter, |lon, lat| {
-        d.add(tile, style.radius_m, lon, lat)
-    })?;
-    Ok(d.to_image(style.scale_per_ha))
+    let f = crate::tileset::ReportFilter {
+        since: filter.since,
+        until: filter.until,
+        categories: filter
+            .categories
+            .iter()
+            .map(|c| c.as_str().to_string())
+            .collect(),
+        statuses: filter
+            .statuses
+            .iter()
+            .map(|s| s.as_str().to_string())
+            .collect(),
+    };
+    points.for_each_in(fetch_bbox(tile, style), &f, &mut |p| {
+        d.add(tile, style.radius_m, p.lon, p.lat)
+    });
+    d.to_image(style.scale_per_ha)
 }
 
 /// Encodes an image as PNG (fast compression: tiles are made on request).

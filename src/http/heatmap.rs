@@ -45,14 +45,17 @@ pub async fn tile(
             "radius_m must be from 5 to 5000 metres",
         ));
     }
-    let png = state
-        .store
-        .read(move |c| {
-            Ok(heatmap::encode_png(&heatmap::render(
-                c, coord, &filter, &style,
-            )?))
-        })
-        .await?;
+    let st = state.clone();
+    let png = tokio::task::spawn_blocking(move || {
+        heatmap::encode_png(&heatmap::render_points(
+            st.tiles.report_points.as_ref(),
+            coord,
+            &filter,
+            &style,
+        ))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("heatmap rendering failed: {e}")))?;
     Ok((
         [
             (CONTENT_TYPE, "image/png"),

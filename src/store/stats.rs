@@ -78,7 +78,6 @@ pub const MIGRATION: &str = r#"
     FROM report_zones rz JOIN stat_reports s ON s.report_id = rz.report_id
     LEFT JOIN zones z ON z.id = rz.zone_id;
 
-    CREATE INDEX reports_heat ON reports(lat, lon, created_at, category, status);
 "#;
 
 /// Which reports a statistic, detection, heatmap or work order looks at.
@@ -269,32 +268,6 @@ pub fn points(conn: &Connection, f: &ReportFilter) -> Result<Vec<PointRow>> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
-}
-
-/// Calls `each(lon, lat)` for every report matching `f` in `[min_lon, min_lat, max_lon, max_lat]`
-/// (read from the covering `reports_heat` index only).
-pub fn points_in_bbox(
-    conn: &Connection,
-    bbox: [f64; 4],
-    f: &ReportFilter,
-    mut each: impl FnMut(f64, f64),
-) -> Result<()> {
-    let mut sql = String::from(
-        "SELECT lon, lat FROM reports r INDEXED BY reports_heat WHERE r.lat BETWEEN ? AND ? AND r.lon BETWEEN ? AND ?",
-    );
-    let mut args = vec![
-        Sql::Real(bbox[1]),
-        Sql::Real(bbox[3]),
-        Sql::Real(bbox[0]),
-        Sql::Real(bbox[2]),
-    ];
-    f.push_sql("r.", &mut sql, &mut args);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(args))?;
-    while let Some(r) = rows.next()? {
-        each(r.get(0)?, r.get(1)?);
-    }
-    Ok(())
 }
 
 /// An open report on a work order.
