@@ -153,7 +153,7 @@ pub fn scan_reports(
     conn: &Connection,
     f: &ReportFilter,
     key: FactKey,
-    mut each: impl FnMut(FactRow),
+    each: impl FnMut(FactRow),
 ) -> Result<()> {
     let key_col = match key {
         FactKey::Owner => "owner",
@@ -165,18 +165,7 @@ pub fn scan_reports(
     );
     let mut args = Vec::new();
     f.push_sql("s.", &mut sql, &mut args);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(args))?;
-    while let Some(r) = rows.next()? {
-        each(FactRow {
-            key: text(r.get_ref(0)?),
-            created_at: r.get(1)?,
-            category: text(r.get_ref(2)?).unwrap_or(""),
-            status: text(r.get_ref(3)?).unwrap_or(""),
-            closed_at: r.get(4)?,
-        });
-    }
-    Ok(())
+    stream_facts(conn, &sql, args, each)
 }
 
 /// Streams one fact per stored zone match (a report matched to three zones gives three), of
@@ -185,7 +174,7 @@ pub fn scan_zone_matches(
     conn: &Connection,
     f: &ReportFilter,
     kind: Option<&str>,
-    mut each: impl FnMut(FactRow),
+    each: impl FnMut(FactRow),
 ) -> Result<()> {
     let mut sql = String::from(
         "SELECT zone_id, created_at, category, status, closed_at FROM stat_zone_reports s",
@@ -199,7 +188,18 @@ pub fn scan_zone_matches(
         None => sql.push_str(" INDEXED BY stat_zone_reports_any WHERE 1 = 1"),
     }
     f.push_sql("s.", &mut sql, &mut args);
-    let mut stmt = conn.prepare_cached(&sql)?;
+    stream_facts(conn, &sql, args, each)
+}
+
+/// Runs `sql` (selecting key, created_at, category, status, closed_at) and streams the rows
+/// to `each` without allocating per row.
+fn stream_facts(
+    conn: &Connection,
+    sql: &str,
+    args: Vec<Sql>,
+    mut each: impl FnMut(FactRow),
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(params_from_iter(args))?;
     while let Some(r) = rows.next()? {
         each(FactRow {
@@ -348,23 +348,12 @@ pub fn scan_owner(
     conn: &Connection,
     owner: &str,
     f: &ReportFilter,
-    mut each: impl FnMut(FactRow),
+    each: impl FnMut(FactRow),
 ) -> Result<()> {
     let mut sql = String::from(
         "SELECT owner, created_at, category, status, closed_at FROM stat_reports s WHERE s.owner = ?",
     );
     let mut args = vec![Sql::Text(owner.into())];
     f.push_sql("s.", &mut sql, &mut args);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(params_from_iter(args))?;
-    while let Some(r) = rows.next()? {
-        each(FactRow {
-            key: text(r.get_ref(0)?),
-            created_at: r.get(1)?,
-            category: text(r.get_ref(2)?).unwrap_or(""),
-            status: text(r.get_ref(3)?).unwrap_or(""),
-            closed_at: r.get(4)?,
-        });
-    }
-    Ok(())
+    stream_facts(conn, &sql, args, each)
 }
