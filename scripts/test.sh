@@ -11,7 +11,7 @@ step() { printf '\n==> %s\n' "$*"; }
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v ogrinfo >/dev/null 2>&1 || need_apt+=(gdal-bin)
-# Chinese text in screenshots and server-rendered work orders.
+# Chinese text in the browser tests' screenshots (the server has its own font built in).
 [ -e /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || need_apt+=(fonts-noto-cjk)
 if [ ${#need_apt[@]} -gt 0 ]; then
     step "installing Debian packages: ${need_apt[*]}"

@@ -46,9 +46,6 @@ pub struct Config {
     pub heatmap_radius_m: f64,
     /// Heatmap density (reports per hectare) at 63 % of the colour ramp. Default 20.
     pub heatmap_scale_per_ha: f64,
-    /// Font (TTF, OTF or TTC with CJK glyphs) for server-rendered work orders.
-    /// Default `/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc` (Debian `fonts-noto-cjk`).
-    pub font_path: PathBuf,
 }
 
 impl Default for Config {
@@ -73,7 +70,6 @@ impl Default for Config {
             hotspot_buffer_m: 10.0,
             heatmap_radius_m: 60.0,
             heatmap_scale_per_ha: 20.0,
-            font_path: PathBuf::from("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"),
         }
     }
 }

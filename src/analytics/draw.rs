@@ -6,8 +6,7 @@
 
 use ab_glyph::{Font as _, FontArc, PxScale, ScaleFont};
 use image::{Rgba, RgbaImage};
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 /// Blends `c` (straight alpha) over the pixel at `(x, y)` with extra coverage `cov` in `[0, 1]`.
 #[inline]
@@ -134,33 +133,20 @@ pub fn rect(img: &mut RgbaImage, x: i64, y: i64, w: i64, h: i64, c: Rgba<u8>) {
 #[derive(Clone)]
 pub struct Font(FontArc);
 
-/// Fonts loaded so far, by path (`None`: the file could not be used).
-type FontCache = Mutex<Vec<(PathBuf, Option<Font>)>>;
-
-static FONTS: OnceLock<FontCache> = OnceLock::new();
+/// Noto Sans CJK SC, cut down to GB 2312 (every Hanzi of names and notes in practice), ASCII and
+/// CJK punctuation: `assets/fonts/README.md` says how it was made. Built into the binary so a
+/// server-rendered work order never depends on a system font.
+static EMBEDDED: &[u8] = include_bytes!("../../assets/fonts/NotoSansSC-GB2312.otf");
 
 impl Font {
-    /// Loads (once per path, then from memory) a TTF/OTF, or from a TTC the Simplified Chinese
-    /// face of Noto Sans CJK (index 2: JP, KR, SC, TC, HK). `None` when the file is missing or
-    /// unreadable.
-    pub fn load(path: &Path) -> Option<Font> {
-        let cache = FONTS.get_or_init(|| Mutex::new(Vec::new()));
-        let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, f)) = cache.iter().find(|(p, _)| p == path) {
-            return f.clone();
-        }
-        let font = std::fs::read(path).ok().and_then(|data| {
-            let is_ttc = data.starts_with(b"ttcf");
-            let index = if is_ttc { 2 } else { 0 };
-            ab_glyph::FontVec::try_from_vec_and_index(data, index)
-                .ok()
-                .map(|f| Font(FontArc::new(f)))
-        });
-        if font.is_none() {
-            tracing::warn!(path = %path.display(), "font not found or unreadable; install fonts-noto-cjk");
-        }
-        cache.push((path.to_path_buf(), font.clone()));
-        font
+    /// The built-in Chinese font, parsed once for the life of the process.
+    pub fn embedded() -> &'static Font {
+        static FONT: OnceLock<Font> = OnceLock::new();
+        FONT.get_or_init(|| {
+            Font(FontArc::new(
+                ab_glyph::FontRef::try_from_slice(EMBEDDED).expect("the embedded font parses"),
+            ))
+        })
     }
 
     /// Width of `text` at `size` pixels.

@@ -262,7 +262,7 @@ fn rings_of(z: &Zone) -> Vec<Vec<(f64, f64)>> {
 pub fn render_map(
     wo: &WorkOrder,
     index: &ZoneIndex,
-    font: Option<&Font>,
+    font: &Font,
     width: u32,
     height: u32,
 ) -> RgbaImage {
@@ -412,7 +412,7 @@ pub fn render_map(
         image::imageops::resize(&img, width, height, image::imageops::FilterType::Triangle);
     let s = 1.0 / SS;
     let label_size = 15.0;
-    if let Some(font) = font {
+    {
         // Zone names at the centre of each of the organisation's zones.
         for z in &wo.zones {
             if let Some(b) = z.geometry.bbox() {
@@ -500,7 +500,7 @@ pub fn render_map(
         ]],
         Rgba([40, 40, 40, 255]),
     );
-    if let Some(font) = font {
+    {
         let label = if len_m >= 1000.0 {
             format!("{} km", len_m / 1000.0)
         } else {
@@ -654,7 +654,7 @@ pub fn render_sheet(wo: &WorkOrder, index: &ZoneIndex, font: &Font) -> RgbaImage
         ),
     );
     // Map.
-    let map = render_map(wo, index, Some(font), map_w, map_h);
+    let map = render_map(wo, index, font, map_w, map_h);
     image::imageops::overlay(&mut img, &map, MARGIN as i64, 166);
     // Legend under the map.
     let mut lx = MARGIN;

@@ -52,17 +52,11 @@ pub async fn get(
                  use the owner name exactly as on its zones (GET /api/stats?group=owner lists them)"
             ))
         })?;
-        let font = Font::load(&st.config.font_path);
+        let font = Font::embedded();
         Ok(match format.as_str() {
             "json" => Json(wo.to_json()).into_response(),
             "png" => {
-                let font = font.ok_or_else(|| {
-                    ApiError::Internal(format!(
-                        "the work-order font {} is missing (Debian package fonts-noto-cjk)",
-                        st.config.font_path.display()
-                    ))
-                })?;
-                let img = workorder::render_sheet(&wo, &index, &font);
+                let img = workorder::render_sheet(&wo, &index, font);
                 (
                     [(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "no-store")],
                     heatmap::encode_png(&img),
@@ -70,7 +64,7 @@ pub async fn get(
                     .into_response()
             }
             _ => {
-                let map = workorder::render_map(&wo, &index, font.as_ref(), 1100, 700);
+                let map = workorder::render_map(&wo, &index, font, 1100, 700);
                 let html = workorder::render_html(&wo, &heatmap::encode_png(&map));
                 (
                     [

@@ -350,18 +350,6 @@ const DICT = {
   },
 };
 
-/** Fallback category list for when `/api/categories` is not available yet. */
-export const FALLBACK_CATEGORIES = [
-  { id: 'garbage', zh: '生活垃圾', en: 'Garbage' },
-  { id: 'illegal_ads', zh: '小广告/牛皮癣', en: 'Illegal ads' },
-  { id: 'weeds', zh: '杂草', en: 'Weeds' },
-  { id: 'gutter', zh: '边沟/排水沟', en: 'Gutter' },
-  { id: 'debris', zh: '建筑垃圾', en: 'Construction debris' },
-  { id: 'medical_waste', zh: '医疗废物', en: 'Medical waste' },
-  { id: 'water', zh: '水体污染', en: 'Water pollution' },
-  { id: 'other', zh: '其他', en: 'Other' },
-];
-
 /** Inline SVG icons (no emoji font needed; phones without one would show boxes). */
 const svg = (d) => `<svg viewBox="0 0 24 24" width="24" height="24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${d}</svg>`;
 export const CATEGORY_ICONS = {

@@ -1,31 +1,16 @@
-// Who is signed in and the lists every view needs (categories).
+// Who is signed in and the lists every view needs (categories), as the server states them.
 
-import { api, ApiError } from './api.js';
-import { FALLBACK_CATEGORIES } from './i18n.js';
+import { api } from './api.js';
 
 export const session = {
   user: null,
-  categories: FALLBACK_CATEGORIES,
-  categoriesFromServer: false,
+  /** `[{id, zh, en}]` from `GET /api/categories`. */
+  categories: [],
 };
 
-/** `/api/categories` → `[{id, zh, en}]`, tolerant of the exact field names; falls back locally. */
+/** Loads the categories from the server; a failure propagates (the view cannot work without them). */
 export async function loadCategories() {
-  try {
-    const body = await api('/api/categories');
-    const list = Array.isArray(body) ? body : body.categories || [];
-    session.categories = list.map((c) =>
-      typeof c === 'string'
-        ? FALLBACK_CATEGORIES.find((f) => f.id === c) || { id: c, zh: c, en: c }
-        : {
-            id: c.id || c.key || c.code,
-            zh: c.zh || c.label_zh || c.zh_cn || c['zh-CN'] || c.labels?.zh || c.name_zh,
-            en: c.en || c.label_en || c.labels?.en || c.name_en,
-          },
-    );
-    session.categoriesFromServer = true;
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 404) console.warn('categories:', e.message);
-  }
+  const body = await api('/api/categories');
+  session.categories = body.categories;
   return session.categories;
 }

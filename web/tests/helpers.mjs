@@ -84,17 +84,6 @@ export async function apiToken(base, user) {
   return (await r.json()).token;
 }
 
-/** Which optional server parts exist: `{reports, categories}`. */
-export async function serverFeatures(base) {
-  const token = await apiToken(base, 'admin');
-  const h = { authorization: `Bearer ${token}` };
-  const st = async (p) => (await fetch(`${base}${p}`, { headers: h })).status;
-  return {
-    categories: (await st('/api/categories')) === 200,
-    reports: (await st('/api/reports?limit=1')) === 200,
-  };
-}
-
 export async function launch() {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -105,7 +94,7 @@ export async function launch() {
 
 /**
  * A fresh context and page that records every request URL, console error and page error.
- * `allow404` lists paths whose 404 is expected while a server part has not landed.
+ * `allowConsole` lists console errors a test provokes on purpose (a refused edit, going offline).
  */
 export async function openPage(browser, base, { viewport = DESKTOP, geolocation = SPOT, allowConsole = [] } = {}) {
   const context = await browser.newContext({

@@ -6,21 +6,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, serverFeatures, apiToken, PHONE, ARTIFACTS } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, apiToken, PHONE, ARTIFACTS } from './helpers.mjs';
 
 let srv;
 let browser;
-let features;
-const allow = [];
-const NO_REPORTS = 'POST /api/reports (issue 3) is not on main yet';
 const JPEG = join(ARTIFACTS, 'fixture-3000x2000.jpg');
 
 before(async () => {
   srv = await startServer();
   browser = await launch();
-  features = await serverFeatures(srv.base);
-  if (!features.categories) allow.push(/status of 404.*\/api\/categories/);
-  if (!features.reports) allow.push(/status of 404.*\/api\/reports/);
   // A real 3000×2000 JPEG (a camera-sized photo), encoded by the browser's own JPEG encoder.
   const ctx = await browser.newContext();
   const p = await ctx.newPage();
@@ -82,7 +76,7 @@ async function reportsWithNote(note) {
 }
 
 test('offline: the report and its shrunk photo wait in IndexedDB with a client_id; a badge counts them', async () => {
-  const { context, page, errors, requests } = await openPage(browser, srv.base, { viewport: PHONE, allowConsole: allow });
+  const { context, page, errors, requests } = await openPage(browser, srv.base, { viewport: PHONE });
   try {
     await signIn(page, 'patrol');
     await mapIdle(page);
@@ -120,10 +114,9 @@ test('offline: the report and its shrunk photo wait in IndexedDB with a client_i
   }
 });
 
-test('online: a report with a real JPEG shows the responsible owner', async (t) => {
-  if (!features.reports) return t.skip(NO_REPORTS);
+test('online: a report with a real JPEG shows the responsible owner', async () => {
   const spot = await frontageSpot();
-  const { context, page, errors, requests } = await openPage(browser, srv.base, { viewport: PHONE, geolocation: spot, allowConsole: allow });
+  const { context, page, errors, requests } = await openPage(browser, srv.base, { viewport: PHONE, geolocation: spot });
   try {
     await signIn(page, 'patrol');
     await mapIdle(page);
@@ -152,9 +145,8 @@ test('online: a report with a real JPEG shows the responsible owner', async (t) 
   }
 });
 
-test('offline then online: exactly one report arrives', async (t) => {
-  if (!features.reports) return t.skip(NO_REPORTS);
-  const { context, page, errors } = await openPage(browser, srv.base, { viewport: PHONE, allowConsole: [...allow, /ERR_INTERNET_DISCONNECTED/] });
+test('offline then online: exactly one report arrives', async () => {
+  const { context, page, errors } = await openPage(browser, srv.base, { viewport: PHONE, allowConsole: [/ERR_INTERNET_DISCONNECTED/] });
   try {
     await signIn(page, 'patrol');
     await mapIdle(page);

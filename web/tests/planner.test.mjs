@@ -4,19 +4,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, serverFeatures, apiToken } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, apiToken } from './helpers.mjs';
 
 let srv;
 let browser;
-let features;
-const allow = [];
 
 before(async () => {
   srv = await startServer();
   browser = await launch();
-  features = await serverFeatures(srv.base);
-  if (!features.categories) allow.push(/status of 404.*\/api\/categories/);
-  if (!features.reports) allow.push(/status of 404.*\/api\/reports/);
 });
 after(async () => {
   await browser?.close();
@@ -48,7 +43,7 @@ async function renderedIds(page) {
 }
 
 test('planner draws a zone, sees no overlap, saves it, and it appears on the map', async () => {
-  const { context, page, errors, requests } = await openPage(browser, srv.base, { allowConsole: allow });
+  const { context, page, errors, requests } = await openPage(browser, srv.base);
   try {
     await signIn(page, 'planner');
     // An empty spot south of the river, away from frontage zones.
@@ -93,7 +88,7 @@ test('planner draws a zone, sees no overlap, saves it, and it appears on the map
 });
 
 test('overlaps with same-kind zones are highlighted with their area before saving', async () => {
-  const { context, page, errors } = await openPage(browser, srv.base, { allowConsole: allow });
+  const { context, page, errors } = await openPage(browser, srv.base);
   try {
     await signIn(page, 'planner');
     const target = await page.evaluate(async () => {
@@ -127,7 +122,7 @@ test('overlaps with same-kind zones are highlighted with their area before savin
 });
 
 test('a self-intersecting zone is refused and the server says where', async () => {
-  const { context, page, errors } = await openPage(browser, srv.base, { allowConsole: [...allow, /status of 422.*\/api\/zones/] });
+  const { context, page, errors } = await openPage(browser, srv.base, { allowConsole: [/status of 422.*\/api\/zones/] });
   try {
     await signIn(page, 'planner');
     await page.evaluate(() => window.xuncha.ctrl.map.jumpTo({ center: [126.4065, 41.9295], zoom: 17.5 }));
@@ -159,7 +154,7 @@ test('a self-intersecting zone is refused and the server says where', async () =
 });
 
 test('editing a stale version offers to reload (409); retire works', async () => {
-  const { context, page, errors } = await openPage(browser, srv.base, { allowConsole: [...allow, /status of 409.*\/api\/zones/] });
+  const { context, page, errors } = await openPage(browser, srv.base, { allowConsole: [/status of 409.*\/api\/zones/] });
   try {
     const token = await apiToken(srv.base, 'planner');
     const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };

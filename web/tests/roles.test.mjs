@@ -3,20 +3,14 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, signIn, mapIdle, renderedZones, offOrigin, shot, serverFeatures, DESKTOP, PHONE } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, renderedZones, offOrigin, shot, DESKTOP, PHONE } from './helpers.mjs';
 
 let srv;
 let browser;
-let features;
-/** 404s on endpoints whose server part has not landed are expected; everything else fails. */
-let allow = [];
 
 before(async () => {
   srv = await startServer();
   browser = await launch();
-  features = await serverFeatures(srv.base);
-  if (!features.categories) allow.push(/status of 404.*\/api\/categories/);
-  if (!features.reports) allow.push(/status of 404.*\/api\/reports/);
 });
 after(async () => {
   await browser?.close();
@@ -29,7 +23,7 @@ for (const role of ['patrol', 'office', 'planner', 'admin']) {
     ['phone', PHONE],
   ]) {
     test(`${role} signs in and sees zones (${size})`, async () => {
-      const { context, page, requests, errors } = await openPage(browser, srv.base, { viewport, allowConsole: allow });
+      const { context, page, requests, errors } = await openPage(browser, srv.base, { viewport });
       try {
         await signIn(page, role);
         await mapIdle(page);
@@ -56,7 +50,7 @@ for (const role of ['patrol', 'office', 'planner', 'admin']) {
 }
 
 test('session survives reload, zone popup shows the owner, sign-out returns to the login', async () => {
-  const { context, page, errors, requests } = await openPage(browser, srv.base, { allowConsole: allow });
+  const { context, page, errors, requests } = await openPage(browser, srv.base);
   try {
     await signIn(page, 'office');
     await page.reload();
@@ -94,7 +88,7 @@ test('session survives reload, zone popup shows the owner, sign-out returns to t
 });
 
 test('an expired session returns to the login screen with a message', async () => {
-  const { context, page } = await openPage(browser, srv.base, { allowConsole: [/status of 401/, ...allow] });
+  const { context, page } = await openPage(browser, srv.base, { allowConsole: [/status of 401/] });
   try {
     await signIn(page, 'patrol');
     // The server answers an expired token with 401 "your session has expired"; expiring a real
@@ -111,7 +105,7 @@ test('an expired session returns to the login screen with a message', async () =
 });
 
 test('English switch', async () => {
-  const { context, page } = await openPage(browser, srv.base, { allowConsole: allow });
+  const { context, page } = await openPage(browser, srv.base);
   try {
     await page.click('.login .lang');
     assert.match(await page.textContent('.login button[type=submit]'), /Sign in/);
