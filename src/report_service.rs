@@ -40,6 +40,12 @@ pub enum ReportError {
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The writer thread is gone (the server is shutting down or it panicked).
+    #[error("the report writer has stopped")]
+    WriterStopped,
+    /// A blocking task (photo processing) panicked or was cancelled.
+    #[error("a background task failed: {0}")]
+    TaskFailed(String),
 }
 
 /// Which datum the client's `lon`/`lat` are in.
@@ -335,10 +341,8 @@ impl ReportService {
                 report: report.clone(),
                 reply,
             })
-            .map_err(|_| StoreError::Join("the report writer has stopped".into()))?;
-        let inserted = answer
-            .await
-            .map_err(|_| StoreError::Join("the report writer dropped a report".into()))??;
+            .map_err(|_| ReportError::WriterStopped)?;
+        let inserted = answer.await.map_err(|_| ReportError::WriterStopped)??;
         match inserted {
             Inserted::Created(id) => {
                 let view = self.get(id, false).await?;
@@ -376,7 +380,7 @@ impl ReportService {
         let limits = self.settings.photo.clone();
         tokio::task::spawn_blocking(move || store_photos_sync(&store, &files, &limits, &photos))
             .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
+            .map_err(|e| ReportError::TaskFailed(e.to_string()))?
     }
 
     /// A report with its events.
@@ -561,17 +565,7 @@ fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule) {
         let mut results: Vec<Result<Inserted, StoreError>> = Vec::with_capacity(batch.len());
         let committed = store.write_sync(|tx| {
             for job in &batch {
-                tx.execute_batch("SAVEPOINT report")?;
-                match reports::insert(tx, &job.report, rule) {
-                    Ok(r) => {
-                        tx.execute_batch("RELEASE report")?;
-                        results.push(Ok(r));
-                    }
-                    Err(e) => {
-                        tx.execute_batch("ROLLBACK TO report; RELEASE report")?;
-                        results.push(Err(e));
-                    }
-                }
+                results.push(tx.savepoint(|sp| reports::insert(sp, &job.report, rule)));
             }
             Ok(())
         });
@@ -583,10 +577,10 @@ fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule) {
             }
             Err(e) => {
                 tracing::error!(error = %e, reports = batch.len(), "a batch of reports failed to commit");
+                // Every waiter learns the cause (a lost database is a 503, a full disk a 507).
+                let cause = std::sync::Arc::new(e);
                 for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Join(format!(
-                        "the batch transaction failed: {e}"
-                    ))));
+                    let _ = job.reply.send(Err(StoreError::Batch(cause.clone())));
                 }
             }
         }

@@ -261,10 +261,7 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
     let (referenced, linked): (HashSet<String>, Vec<String>) = store
         .read_sync(|c| {
             let ids = xuncha::store::photos::all_ids(c)?;
-            let mut st = c.prepare("SELECT photo_id FROM report_photos")?;
-            let linked = st
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
+            let linked = c.query_vec("SELECT photo_id FROM report_photos", &[], |r| r.get(0))?;
             Ok((ids, linked))
         })
         .unwrap();
@@ -286,12 +283,11 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
     // Nothing half-written: a report row exists only with its photo links and first event.
     let broken: i64 = store
         .read_sync(|c| {
-            Ok(c.query_row(
+            Ok(c.query_scalar(
                 "SELECT count(*) FROM reports r WHERE
                    (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id) <> 2
                    OR NOT EXISTS (SELECT 1 FROM report_events e WHERE e.report_id = r.id)",
-                [],
-                |r| r.get(0),
+                &[],
             )?)
         })
         .unwrap();

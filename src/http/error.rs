@@ -21,6 +21,10 @@ pub enum ApiError {
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     Unprocessable(String, Vec<Value>),
+    /// The database is away (503, retry shortly).
+    Unavailable(String),
+    /// The disk or the database's storage is full (507, retry later).
+    InsufficientStorage(String),
     Internal(String),
 }
 
@@ -47,6 +51,26 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m, vec![]),
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m, vec![]),
             ApiError::Unprocessable(m, d) => (StatusCode::UNPROCESSABLE_ENTITY, m, d),
+            ApiError::Unavailable(m) => {
+                tracing::warn!(error = %m, "database unavailable");
+                let body = json!({"error": "the database is unavailable; nothing was stored. Try again in a few seconds.", "details": []});
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, "5")],
+                    Json(body),
+                )
+                    .into_response();
+            }
+            ApiError::InsufficientStorage(m) => {
+                tracing::error!(error = %m, "storage full");
+                let body = json!({"error": "the server's storage is full; nothing was stored. Try again later.", "details": []});
+                return (
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    [(axum::http::header::RETRY_AFTER, "60")],
+                    Json(body),
+                )
+                    .into_response();
+            }
             ApiError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 (
@@ -62,6 +86,12 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            return ApiError::Unavailable(e.to_string());
+        }
+        if e.is_full() {
+            return ApiError::InsufficientStorage(e.to_string());
+        }
         match e {
             StoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             StoreError::Conflict(m) => ApiError::Conflict(m, vec![]),
@@ -143,6 +173,8 @@ impl From<crate::report_service::ReportError> for ApiError {
                 | TransitionError::NeedsPhoto => ApiError::Unprocessable(msg, vec![]),
             },
             ReportError::Store(s) => s.into(),
+            ReportError::WriterStopped => ApiError::Unavailable(msg),
+            ReportError::TaskFailed(_) => ApiError::Internal(msg),
         }
     }
 }
