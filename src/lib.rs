@@ -32,6 +32,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_reports;
 pub mod export;
+pub mod feed;
 pub mod gcj02;
 pub mod geodesy;
 pub mod http;
@@ -63,6 +64,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    feed::spawn(&state);
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

@@ -3,7 +3,7 @@
 //! in-memory state (zone index, report points, tile cache, sessions) current; see
 //! [`crate::feed`].
 
-use super::db::{Conn, DbResult};
+use super::db::{Backend, Conn, DbResult};
 use crate::args;
 
 /// What changed.
@@ -46,6 +46,9 @@ pub struct ChangeRow {
     pub at: i64,
 }
 
+/// The channel other servers LISTEN on; a NOTIFY is delivered when its transaction commits.
+pub const CHANNEL: &str = "xuncha_changes";
+
 /// Appends a change; call inside the transaction that makes it.
 pub fn record(
     c: &dyn Conn,
@@ -58,6 +61,9 @@ pub fn record(
         "INSERT INTO changes (origin, kind, object_id, at) VALUES ($1, $2, $3, $4)",
         args![origin, kind.as_str(), object_id, at],
     )?;
+    if c.backend() == Backend::Postgres {
+        c.execute("SELECT pg_notify($1, $2)", args![CHANNEL, kind.as_str()])?;
+    }
     Ok(())
 }
 

@@ -81,6 +81,20 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Runs `f` where the blocking PostgreSQL client may block: on this thread when it drives no
+/// async runtime, else on a short-lived thread of its own (the client would otherwise try to
+/// start a runtime inside the caller's). Only synchronous callers on a runtime thread (start-up,
+/// the CLI) pay for the thread; request handlers go through [`Store::read`] / [`Store::write`].
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
 /// Where the database is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
@@ -98,6 +112,7 @@ enum Pool {
 struct Inner {
     dir: PathBuf,
     pool: Pool,
+    origin: String,
 }
 
 /// Handle to the database; cheap to clone.
@@ -130,16 +145,22 @@ impl Store {
                     migrations::run,
                 )?)
             }
-            Location::Postgres(url) => {
-                Pool::Postgres(postgres::PgPool::open(url, migrations::run)?)
-            }
+            Location::Postgres(url) => Pool::Postgres(off_runtime(|| {
+                postgres::PgPool::open(url, migrations::run)
+            })?),
         };
         Ok(Store {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
                 pool,
+                origin: uuid::Uuid::new_v4().simple().to_string(),
             }),
         })
+    }
+
+    /// This process's name in the change feed: its own changes need not be replayed.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
     }
 
     /// The data folder.
@@ -171,18 +192,18 @@ impl Store {
     }
 
     /// Runs `f` on a reader connection, on the calling thread.
-    pub fn read_sync<T>(&self, f: impl FnOnce(&dyn Conn) -> Result<T>) -> Result<T> {
+    pub fn read_sync<T: Send>(&self, f: impl FnOnce(&dyn Conn) -> Result<T> + Send) -> Result<T> {
         match &self.inner.pool {
             Pool::Sqlite(p) => p.read(f),
-            Pool::Postgres(p) => p.read(f),
+            Pool::Postgres(p) => off_runtime(|| p.read(f)),
         }
     }
 
     /// Runs `f` in one write transaction, committed when `f` returns `Ok`, rolled back otherwise.
-    pub fn write_sync<T>(&self, f: impl FnOnce(&dyn Conn) -> Result<T>) -> Result<T> {
+    pub fn write_sync<T: Send>(&self, f: impl FnOnce(&dyn Conn) -> Result<T> + Send) -> Result<T> {
         match &self.inner.pool {
             Pool::Sqlite(p) => p.write(f),
-            Pool::Postgres(p) => p.write(f),
+            Pool::Postgres(p) => off_runtime(|| p.write(f)),
         }
     }
 
@@ -193,9 +214,12 @@ impl Store {
         F: FnOnce(&dyn Conn) -> Result<T> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.read_sync(f))
-            .await
-            .map_err(|e| StoreError::TaskFailed(e.to_string()))?
+        tokio::task::spawn_blocking(move || match &store.inner.pool {
+            Pool::Sqlite(p) => p.read(f),
+            Pool::Postgres(p) => p.read(f),
+        })
+        .await
+        .map_err(|e| StoreError::TaskFailed(e.to_string()))?
     }
 
     /// [`Store::write_sync`] on the blocking pool.
@@ -205,9 +229,12 @@ impl Store {
         F: FnOnce(&dyn Conn) -> Result<T> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_sync(f))
-            .await
-            .map_err(|e| StoreError::TaskFailed(e.to_string()))?
+        tokio::task::spawn_blocking(move || match &store.inner.pool {
+            Pool::Sqlite(p) => p.write(f),
+            Pool::Postgres(p) => p.write(f),
+        })
+        .await
+        .map_err(|e| StoreError::TaskFailed(e.to_string()))?
     }
 
     /// Whether the database answers (a trivial query).

@@ -151,9 +151,23 @@ impl PhotoFiles {
             .all(|k| self.path(id, *k).exists())
     }
 
-    /// Removes temporary files and files of photos not in `referenced`. Runs at start, before
-    /// any upload, so nothing in flight can be removed. Returns how many files went.
-    pub fn clean(&self, referenced: &HashSet<String>) -> Result<usize> {
+    /// Removes temporary files and files of photos not in `referenced`, of those last modified
+    /// at least `min_age` ago. Runs at start, before any upload of this server: alone on its
+    /// folder (`min_age` zero) nothing can be in flight; when other servers share the folder,
+    /// an upload of theirs may have written files it has not committed yet, so only files
+    /// older than any upload can take are removed. Returns how many files went.
+    pub fn clean(
+        &self,
+        referenced: &HashSet<String>,
+        min_age: std::time::Duration,
+    ) -> Result<usize> {
+        let now = std::time::SystemTime::now();
+        let old_enough = |f: &fs::DirEntry| {
+            min_age.is_zero()
+                || f.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= min_age)
+        };
         let mut removed = 0;
         let dirs = fs::read_dir(&self.root).map_err(io_err(&self.root))?;
         for d in dirs.flatten() {
@@ -168,7 +182,7 @@ impl PhotoFiles {
                 let name = name.to_string_lossy();
                 let id = name.split('.').next().unwrap_or("");
                 let keep = !name.starts_with('.') && valid_id(id) && referenced.contains(id);
-                if !keep && fs::remove_file(f.path()).is_ok() {
+                if !keep && old_enough(&f) && fs::remove_file(f.path()).is_ok() {
                     removed += 1;
                 }
             }

@@ -46,6 +46,11 @@ impl PgPool {
         Ok(pool)
     }
 
+    /// The connection settings (for a listener of its own).
+    pub fn config(&self) -> &postgres::Config {
+        &self.config
+    }
+
     /// A new connection, for a listener or an advisory lock that outlives one request.
     pub fn connect(&self) -> DbResult<Client> {
         self.config
@@ -112,6 +117,19 @@ impl PgPool {
     /// Drops the idle connections (after the database restarted, say).
     pub fn clear(&self) {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+impl Drop for PgPool {
+    fn drop(&mut self) {
+        // Closing a blocking client drives a small runtime of its own, which must not happen on
+        // a thread that drives an async runtime (the pool may be dropped there).
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|e| e.into_inner()));
+        if !idle.is_empty() && tokio::runtime::Handle::try_current().is_ok() {
+            let _ = std::thread::Builder::new()
+                .name("pg-close".into())
+                .spawn(move || drop(idle));
+        }
     }
 }
 

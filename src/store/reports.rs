@@ -613,3 +613,37 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
 pub fn count(conn: &dyn Conn) -> Result<i64> {
     Ok(conn.query_scalar("SELECT count(*) FROM reports", &[])?)
 }
+
+/// Where and what the reports `ids` are now, for the in-memory caches.
+pub fn changes_of(
+    conn: &dyn Conn,
+    ids: &[i64],
+) -> Result<Vec<crate::report_service::ReportChange>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql =
+            Sql::new("SELECT id, lon, lat, category, status, created_at FROM reports WHERE 1 = 1");
+        sql.push_in("id", chunk.iter().copied());
+        let rows = conn.query_vec(&sql.text, &sql.args, |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<f64>(1)?,
+                r.get::<f64>(2)?,
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
+                r.get::<i64>(5)?,
+            ))
+        })?;
+        for (id, lon, lat, category, status, created_at) in rows {
+            out.push(crate::report_service::ReportChange {
+                id,
+                lon,
+                lat,
+                category: parse(&category)?,
+                status: parse(&status)?,
+                created_at,
+            });
+        }
+    }
+    Ok(out)
+}

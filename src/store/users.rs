@@ -89,7 +89,11 @@ pub fn by_token(conn: &dyn Conn, hash: &str) -> Result<Option<(User, Option<i64>
     out.transpose()
 }
 
-pub fn delete_token(conn: &dyn Conn, hash: &str) -> Result<()> {
-    conn.execute("DELETE FROM tokens WHERE hash = $1", args![hash])?;
-    Ok(())
+/// Deletes a token; returns whose it was.
+pub fn delete_token(conn: &dyn Conn, hash: &str) -> Result<Option<i64>> {
+    Ok(conn.query_opt(
+        "DELETE FROM tokens WHERE hash = $1 RETURNING user_id",
+        args![hash],
+        |r| r.get(0),
+    )?)
 }

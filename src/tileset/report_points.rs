@@ -88,7 +88,7 @@ impl ReportPoints {
     }
 
     /// Adds new reports and updates changed ones.
-    pub fn apply(&self, changes: &[ReportChange], now_ms: i64) {
+    pub fn apply(&self, changes: &[ReportChange]) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         for c in changes {
             match inner.by_id.get(&c.id).copied() {
@@ -105,7 +105,7 @@ impl ReportPoints {
                         lat: c.lat,
                         category: c.category.as_str(),
                         status: c.status.as_str(),
-                        created_at: now_ms,
+                        created_at: c.created_at,
                     });
                     inner.by_id.insert(c.id, i);
                     inner.tree.insert(GeomWithData::new([c.lon, c.lat], i));
