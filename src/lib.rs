@@ -37,6 +37,7 @@ pub mod gcj02;
 pub mod geodesy;
 pub mod http;
 pub mod index;
+pub mod migrate;
 pub mod photo;
 pub mod registry;
 pub mod report;

@@ -64,6 +64,16 @@ enum Command {
         #[command(subcommand)]
         command: TilesCommand,
     },
+    /// Copy a whole deployment into an empty database (SQLite folder or postgres:// URL) and
+    /// verify it; photo files stay in the data folder.
+    Migrate {
+        /// Where the data is now: a data folder (SQLite) or a postgres:// URL.
+        #[arg(long)]
+        from: String,
+        /// The empty database to copy into: a postgres:// URL or a data folder.
+        #[arg(long)]
+        to: String,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -264,6 +274,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 out.display(),
                 s.bytes,
                 s.seconds
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate { from, to } => {
+            let bar = indicatif::ProgressBar::new(0).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} rows ({per_sec}, {eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let b = bar.clone();
+            let data = cli.data.clone();
+            // The stores' blocking clients must not run on this async thread.
+            let summary = std::thread::spawn(move || {
+                xuncha::migrate::migrate(
+                    &xuncha::migrate::location(&from),
+                    &xuncha::migrate::location(&to),
+                    &data,
+                    &mut move |done, total| {
+                        b.set_length(total);
+                        b.set_position(done);
+                    },
+                )
+            })
+            .join()
+            .map_err(|_| anyhow::anyhow!("the migration thread panicked"))??;
+            bar.finish_and_clear();
+            let rows: u64 = summary.tables.iter().map(|t| t.1).sum();
+            for (t, n) in &summary.tables {
+                println!("{t:<18} {n:>9} rows");
+            }
+            println!(
+                "copied and verified {rows} rows (counts and SHA-256 of every table) in {:.1} s",
+                summary.seconds
             );
             Ok(ExitCode::SUCCESS)
         }

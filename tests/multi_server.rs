@@ -681,3 +681,119 @@ async fn a_database_outage_answers_503_and_heals_by_itself() {
     srv.kill().unwrap();
     srv.wait().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_copies_the_demo_city_into_postgres_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let config = Config {
+            data_dir: data.clone(),
+            ..Config::default()
+        };
+        let state = App::open(config).unwrap();
+        assert!(xuncha::demo::load(&state, &common::geodata())
+            .await
+            .unwrap());
+    }
+    let db = fresh_database().expect("XUNCHA_TEST_DATABASE_URL must name a PostgreSQL server");
+    let run = || {
+        Command::new(BIN)
+            .args(["--data", data.to_str().unwrap()])
+            .args(["migrate", "--from", data.to_str().unwrap(), "--to", &db])
+            .output()
+            .unwrap()
+    };
+    let out = run();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("copied and verified"));
+    let again = run();
+    assert!(!again.status.success(), "a second run is refused");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already holds data"));
+
+    let src = xuncha::store::Store::open(&data).unwrap();
+    let dst = common::open_store_at(&db, &data);
+    for table in [
+        "zones",
+        "zone_history",
+        "users",
+        "tokens",
+        "reports",
+        "report_events",
+        "report_photos",
+        "photos",
+        "stat_reports",
+    ] {
+        let q = format!("SELECT count(*) FROM {table}");
+        let a: i64 = src.read_sync(|c| Ok(c.query_scalar(&q, &[])?)).unwrap();
+        let b: i64 = dst.read_sync(|c| Ok(c.query_scalar(&q, &[])?)).unwrap();
+        assert_eq!(a, b, "{table}");
+        assert!(a > 0, "{table} has rows");
+    }
+    let zones_a = src.read_sync(xuncha::store::zones::list_all).unwrap();
+    let zones_b = dst.read_sync(xuncha::store::zones::list_all).unwrap();
+    assert_eq!(zones_a.len(), zones_b.len());
+    for (a, b) in zones_a.iter().zip(&zones_b) {
+        assert_eq!(a.id, b.id);
+        assert_eq!(a.geometry, b.geometry, "zone {}", a.id);
+        assert_eq!(a.version, b.version);
+    }
+    // The PostGIS geometry column is what GIS tools read: its area agrees with ours.
+    let diffs: Vec<(String, f64)> = dst
+        .read_sync(|c| {
+            Ok(c.query_vec(
+                "SELECT id, ST_Area(geom::geography) FROM zones WHERE kind <> 'patrol_route' ORDER BY id",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        diffs.len(),
+        zones_b
+            .iter()
+            .filter(|z| z.kind != xuncha::zone::ZoneKind::PatrolRoute)
+            .count()
+    );
+    use geo::GeodesicArea;
+    for (id, pg_area) in diffs {
+        let z = zones_b.iter().find(|z| z.id == id).unwrap();
+        let xuncha::zone::ZoneGeometry::Area(mp) = &z.geometry else {
+            unreachable!()
+        };
+        let ours = mp.geodesic_area_unsigned();
+        assert!(
+            (ours - pg_area).abs() <= 1e-6 * ours.max(1.0) + 0.01,
+            "zone {id}: {ours} m² vs PostGIS {pg_area} m²"
+        );
+    }
+    // And a desktop GIS reads the table directly.
+    let og = Command::new("ogrinfo")
+        .args(["-ro", "-so", &format!("PG:{}", conninfo(&db)), "zones"])
+        .output()
+        .expect("ogrinfo (Debian gdal-bin) must be installed");
+    let text = String::from_utf8_lossy(&og.stdout);
+    assert!(
+        og.status.success(),
+        "{}",
+        String::from_utf8_lossy(&og.stderr)
+    );
+    assert!(
+        text.contains(&format!("Feature Count: {}", zones_b.len())),
+        "{text}"
+    );
+}
+
+/// `host=… port=… user=… dbname=…` from `postgres://user@host:port/db` (GDAL's PG driver mangles
+/// URLs when it adds its application name).
+fn conninfo(url: &str) -> String {
+    let rest = url.split("://").nth(1).unwrap();
+    let (auth, hostdb) = rest.split_once('@').unwrap();
+    let (hostport, db) = hostdb.split_once('/').unwrap();
+    let (host, port) = hostport.split_once(':').unwrap_or((hostport, "5432"));
+    format!("host={host} port={port} user={auth} dbname={db}")
+}

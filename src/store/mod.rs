@@ -207,6 +207,23 @@ impl Store {
         }
     }
 
+    /// [`Store::read_sync`] without moving off an async runtime's thread: for callers that run
+    /// on a plain thread of their own and nest one store's work inside another's (`migrate`).
+    pub fn read_here<T>(&self, f: impl FnOnce(&dyn Conn) -> Result<T>) -> Result<T> {
+        match &self.inner.pool {
+            Pool::Sqlite(p) => p.read(f),
+            Pool::Postgres(p) => p.read(f),
+        }
+    }
+
+    /// [`Store::write_sync`] likewise, see [`Store::read_here`].
+    pub fn write_here<T>(&self, f: impl FnOnce(&dyn Conn) -> Result<T>) -> Result<T> {
+        match &self.inner.pool {
+            Pool::Sqlite(p) => p.write(f),
+            Pool::Postgres(p) => p.write(f),
+        }
+    }
+
     /// [`Store::read_sync`] on the blocking pool.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
