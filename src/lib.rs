@@ -37,6 +37,7 @@ pub mod gcj02;
 pub mod geodesy;
 pub mod http;
 pub mod index;
+pub mod jobs;
 pub mod migrate;
 pub mod photo;
 pub mod registry;
@@ -66,6 +67,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     feed::spawn(&state);
+    jobs::spawn(&state);
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await

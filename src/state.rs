@@ -21,6 +21,8 @@ pub struct App {
     pub(crate) token_cache: RwLock<HashMap<String, (crate::auth::User, Option<i64>)>>,
     /// Where this server is in the change feed of a shared database.
     pub feed: crate::feed::FeedStatus,
+    /// Whether this server runs the background jobs.
+    pub leader: crate::jobs::Leadership,
 }
 
 impl App {
@@ -73,6 +75,7 @@ impl App {
             reports,
             token_cache: RwLock::new(HashMap::new()),
             feed: crate::feed::FeedStatus::new(feed_start),
+            leader: Default::default(),
         });
         Ok(app)
     }

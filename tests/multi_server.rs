@@ -490,6 +490,30 @@ async fn killing_one_of_two_servers_mid_upload_loses_nothing_acknowledged() {
             }
         }));
     }
+    // Exactly one of the two runs the background jobs.
+    let leader = |base: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{base}/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()["leader"]
+                == true
+        }
+    };
+    let t = Instant::now();
+    loop {
+        let (la, lb) = (leader(base_a.clone()).await, leader(base_b.clone()).await);
+        assert!(!(la && lb), "both servers lead");
+        if la != lb {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(15), "no server leads");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let t0 = Instant::now();
     while acked.lock().unwrap().len() < 80 && t0.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -90,6 +90,7 @@ async fn healthz(State(state): State<AppState>) -> axum::response::Response {
             "error": db.err(),
         },
         "feed": state.feed.to_json(),
+        "leader": state.leader.is_leader(),
     });
     let code = if body["status"] == "ok" {
         axum::http::StatusCode::OK

@@ -97,3 +97,11 @@ pub fn delete_token(conn: &dyn Conn, hash: &str) -> Result<Option<i64>> {
         |r| r.get(0),
     )?)
 }
+
+/// Deletes sessions and tokens past their expiry; returns how many went.
+pub fn purge_expired_sessions(conn: &dyn Conn, now: i64) -> Result<u64> {
+    Ok(conn.execute(
+        "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= $1",
+        args![now],
+    )?)
+}
