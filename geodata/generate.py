@@ -332,6 +332,14 @@ def contact(role, rng):
     return f"{role} 0439-3{rng.randrange(0, 1000000):06d}"
 
 
+def fixed_contact(role, key):
+    """A phone number derived from `key` (not from the generator's random stream, so adding one
+    leaves every other generated value as it was)."""
+    import hashlib
+    n = int(hashlib.sha256(key.encode()).hexdigest(), 16) % 1000000
+    return f"{role} 0439-3{n:06d}"
+
+
 # ---------------------------------------------------------------------------------------------
 # river
 
@@ -532,7 +540,11 @@ def build_grids(rng, lat):
         g = polygon(lat.block(half, i0, i0 + 2, 0, 3), cid)
         rings[cid] = g["coordinates"][0]
         children.setdefault(sid, []).append(cid)
-        feats.append(feature(cid, {"kind": "grid", "name": name, "owner": street_owner[sid], "parent": sid,
+        # A community answers through its residents' committee (居委会), a grid cell through its
+        # community, reached via the cell's grid worker (网格员).
+        committee = {"name": name + "居委会", "sector": "community",
+                     "contact": fixed_contact("居委会", cid)}
+        feats.append(feature(cid, {"kind": "grid", "name": name, "owner": committee, "parent": sid,
                                    "properties": {"level": "community", "committee": name + "居委会"}}, g))
         n = 0
         for j in range(3):
@@ -544,7 +556,8 @@ def build_grids(rng, lat):
                 children.setdefault(cid, []).append(gid)
                 worker = GRID_WORKERS[wk % len(GRID_WORKERS)]
                 wk += 1
-                feats.append(feature(gid, {"kind": "grid", "name": f"{name}第{n}网格", "owner": street_owner[sid],
+                cell_owner = dict(committee, contact=fixed_contact(f"网格员{worker}", gid))
+                feats.append(feature(gid, {"kind": "grid", "name": f"{name}第{n}网格", "owner": cell_owner,
                                            "parent": cid,
                                            "properties": {"level": "cell", "grid_worker": worker,
                                                           "edge": i in (0, len(COLS) - 2) or j == 2}}, g))

@@ -43,6 +43,7 @@ pub mod photo;
 pub mod registry;
 pub mod report;
 pub mod report_service;
+pub mod responsibility;
 pub mod state;
 pub mod store;
 pub mod tileset;
