@@ -22,6 +22,8 @@
 //! - [`report_service`]: submitting and changing reports; the group-commit writer.
 //! - [`gcj02`]: GCJ-02 → WGS84 at the edge.
 //! - [`analytics`]: statistics, hotspot detection, heatmap tiles and work orders.
+//! - [`features`]: zones and reports as OGC API – Features collections with flat columns.
+//! - [`open311`]: report categories as Open311 GeoReport v2 services; reports as service requests.
 
 #![forbid(unsafe_code)]
 
@@ -32,10 +34,12 @@ pub mod config;
 pub mod demo;
 pub mod demo_reports;
 pub mod export;
+pub mod features;
 pub mod gcj02;
 pub mod geodesy;
 pub mod http;
 pub mod index;
+pub mod open311;
 pub mod photo;
 pub mod registry;
 pub mod report;

@@ -18,6 +18,8 @@ pub enum ApiError {
     NotFound(String),
     Conflict(String, Vec<Value>),
     PreconditionRequired(String),
+    /// 412: an `If-Match` that names a version other than the current one.
+    PreconditionFailed(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     Unprocessable(String, Vec<Value>),
@@ -35,15 +37,18 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, msg, details) = match self {
+impl ApiError {
+    /// The status, the message and the details: what every error encoding (this API's, OGC's,
+    /// Open311's) shows.
+    pub fn parts(self) -> (StatusCode, String, Vec<Value>) {
+        match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m, vec![]),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m, vec![]),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m, vec![]),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m, vec![]),
             ApiError::Conflict(m, d) => (StatusCode::CONFLICT, m, d),
             ApiError::PreconditionRequired(m) => (StatusCode::PRECONDITION_REQUIRED, m, vec![]),
+            ApiError::PreconditionFailed(m) => (StatusCode::PRECONDITION_FAILED, m, vec![]),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m, vec![]),
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m, vec![]),
             ApiError::Unprocessable(m, d) => (StatusCode::UNPROCESSABLE_ENTITY, m, d),
@@ -55,7 +60,13 @@ impl IntoResponse for ApiError {
                     vec![],
                 )
             }
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, msg, details) = self.parts();
         (status, Json(json!({"error": msg, "details": details}))).into_response()
     }
 }
