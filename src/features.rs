@@ -747,9 +747,11 @@ fn native_feature(
         Some(_) => return Err(fail("\"id\" must be a string".into())),
     };
     let id = match (id, body_id) {
-        (Some(url), Some(body)) if url != body => return Err(fail(format!(
+        (Some(url), Some(body)) if url != body => {
+            return Err(fail(format!(
             "the feature's id {body:?} differs from the URL's {url:?}; a zone's id cannot change"
-        ))),
+        )))
+        }
         (Some(url), _) => Some(url.to_string()),
         (None, body) => body,
     };

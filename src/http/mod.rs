@@ -6,6 +6,7 @@ mod heatmap;
 mod hotspots;
 mod matching;
 pub mod ogc;
+mod open311;
 pub mod params;
 mod photos;
 mod reports;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/heatmap/{z}/{x}/{y}", get(heatmap::tile))
         .nest("/api", api)
         .merge(ogc::router(&state))
+        .merge(open311::router(&state))
         .fallback_service(static_files)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
