@@ -119,7 +119,10 @@ async fn landing_page_openapi_and_conformance_follow_part_1() {
     for m in ["put", "patch", "delete"] {
         assert!(doc["paths"]["/collections/{collectionId}/items/{featureId}"][m].is_object());
     }
-    assert_eq!(doc["components"]["parameters"]["limit"]["schema"]["maximum"], 10000);
+    assert_eq!(
+        doc["components"]["parameters"]["limit"]["schema"]["maximum"],
+        10000
+    );
     // Self-contained: no reference leaves the document.
     let text = doc.to_string();
     assert!(!text.contains("\"$ref\":\"http"), "external $ref");
@@ -139,8 +142,13 @@ async fn landing_page_openapi_and_conformance_follow_part_1() {
     let mut want: BTreeSet<String> = BTreeSet::new();
     want.extend(["core", "oas30", "geojson"].map(|c| format!("{f1}{c}")));
     want.extend(
-        ["queryables", "queryables-query-parameters", "filter", "features-filter"]
-            .map(|c| format!("{f3}{c}")),
+        [
+            "queryables",
+            "queryables-query-parameters",
+            "filter",
+            "features-filter",
+        ]
+        .map(|c| format!("{f3}{c}")),
     );
     want.extend(
         [
@@ -156,8 +164,13 @@ async fn landing_page_openapi_and_conformance_follow_part_1() {
         .map(|c| format!("{c2}{c}")),
     );
     want.extend(
-        ["create-replace-delete", "update", "optimistic-locking-etags", "features"]
-            .map(|c| format!("{f4}{c}")),
+        [
+            "create-replace-delete",
+            "update",
+            "optimistic-locking-etags",
+            "features",
+        ]
+        .map(|c| format!("{f4}{c}")),
     );
     let want: BTreeSet<&str> = want.iter().map(String::as_str).collect();
     assert_eq!(got, want, "declare exactly what is implemented");
@@ -182,19 +195,34 @@ async fn collections_items_paging_and_errors() {
         .collect();
     assert_eq!(
         names,
-        ["zones", "responsibility", "grid", "patrol_route", "hotspot", "green_adoption", "reports"]
+        [
+            "zones",
+            "responsibility",
+            "grid",
+            "patrol_route",
+            "hotspot",
+            "green_adoption",
+            "reports"
+        ]
     );
     for c in cols["collections"].as_array().unwrap() {
         assert_eq!(c["itemType"], "feature");
         assert_eq!(c["crs"][0], CRS84);
-        for rel in ["self", "items", "http://www.opengis.net/def/rel/ogc/1.0/queryables"] {
+        for rel in [
+            "self",
+            "items",
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+        ] {
             assert!(link(c, rel).is_some(), "{} has no {rel} link", c["id"]);
         }
         assert_eq!(link(c, "items").unwrap()["type"], "application/geo+json");
     }
     let resp = &cols["collections"][1];
     let bbox = resp["extent"]["spatial"]["bbox"][0].as_array().unwrap();
-    assert!((bbox[0].as_f64().unwrap() - 126.39).abs() < 0.05, "{bbox:?}");
+    assert!(
+        (bbox[0].as_f64().unwrap() - 126.39).abs() < 0.05,
+        "{bbox:?}"
+    );
 
     // Default page of 10, then every page through `next`, then `prev`.
     let (st, h, page) = get(&s, Some("patrol"), "/ogc/collections/responsibility/items").await;
@@ -206,19 +234,39 @@ async fn collections_items_paging_and_errors() {
     assert!(xuncha::time::parse_rfc3339(page["timeStamp"].as_str().unwrap()).is_ok());
     assert!(link(&page, "prev").is_none());
     let f = &page["features"][0];
-    for col in ["kind", "name", "owner_name", "owner_sector", "owner_contact", "version"] {
+    for col in [
+        "kind",
+        "name",
+        "owner_name",
+        "owner_sector",
+        "owner_contact",
+        "version",
+    ] {
         assert!(f["properties"].get(col).is_some(), "no column {col}: {f}");
     }
     assert!(f["properties"].get("owner").is_none(), "owner is flat");
     assert_eq!(
         link(f, "self").unwrap()["href"],
-        format!("{}/ogc/collections/responsibility/items/{}", s.base, f["id"].as_str().unwrap())
+        format!(
+            "{}/ogc/collections/responsibility/items/{}",
+            s.base,
+            f["id"].as_str().unwrap()
+        )
     );
     let mut seen = BTreeSet::new();
-    let mut next = Some(format!("{}/ogc/collections/responsibility/items?limit=50", s.base));
+    let mut next = Some(format!(
+        "{}/ogc/collections/responsibility/items?limit=50",
+        s.base
+    ));
     let mut pages = 0;
     while let Some(url) = next {
-        let r = s.http.get(&url).bearer_auth(&s.tokens["patrol"]).send().await.unwrap();
+        let r = s
+            .http
+            .get(&url)
+            .bearer_auth(&s.tokens["patrol"])
+            .send()
+            .await
+            .unwrap();
         let p: Value = r.json().await.unwrap();
         assert_eq!(p["numberMatched"], 340);
         let got = ids(&p);
@@ -234,8 +282,19 @@ async fn collections_items_paging_and_errors() {
     assert_eq!((seen.len(), pages), (340, 7));
 
     // Over the maximum is capped, not refused; below 1 is refused.
-    let (_, _, all) = get(&s, Some("patrol"), "/ogc/collections/zones/items?limit=20000").await;
-    assert_eq!((all["numberMatched"].as_u64(), all["numberReturned"].as_u64()), (Some(439), Some(439)));
+    let (_, _, all) = get(
+        &s,
+        Some("patrol"),
+        "/ogc/collections/zones/items?limit=20000",
+    )
+    .await;
+    assert_eq!(
+        (
+            all["numberMatched"].as_u64(),
+            all["numberReturned"].as_u64()
+        ),
+        (Some(439), Some(439))
+    );
     for (q, why) in [
         ("limit=0", "limit"),
         ("limit=ten", "limit"),
@@ -251,7 +310,12 @@ async fn collections_items_paging_and_errors() {
         ("f=html", "f="),
         ("limit=5&limit=6", "more than once"),
     ] {
-        let (st, _, e) = get(&s, Some("patrol"), &format!("/ogc/collections/zones/items?{q}")).await;
+        let (st, _, e) = get(
+            &s,
+            Some("patrol"),
+            &format!("/ogc/collections/zones/items?{q}"),
+        )
+        .await;
         assert_eq!(st, 400, "{q}: {e}");
         assert_eq!(e["code"], "InvalidParameterValue", "{q}");
         assert!(e["description"].as_str().unwrap().contains(why), "{q}: {e}");
@@ -265,24 +329,53 @@ async fn collections_items_paging_and_errors() {
         "/ogc/collections/reports/items/999999",
     ] {
         let (st, _, e) = get(&s, Some("patrol"), path).await;
-        assert_eq!((st, e["code"].as_str()), (404, Some("NotFound")), "{path}: {e}");
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (404, Some("NotFound")),
+            "{path}: {e}"
+        );
     }
 
     // bbox and simple property filters.
-    let (_, _, b) = get(&s, Some("patrol"), "/ogc/collections/responsibility/items?bbox=126.41,41.935,126.415,41.94").await;
+    let (_, _, b) = get(
+        &s,
+        Some("patrol"),
+        "/ogc/collections/responsibility/items?bbox=126.41,41.935,126.415,41.94",
+    )
+    .await;
     assert_eq!(
         ids(&b),
-        ["rz-0006", "rz-0065", "rz-0107", "rz-0196", "rz-0315"].map(String::from).into()
+        ["rz-0006", "rz-0065", "rz-0107", "rz-0196", "rz-0315"]
+            .map(String::from)
+            .into()
     );
-    let (_, _, h) = get(&s, Some("patrol"), "/ogc/collections/responsibility/items?sector=hospital&limit=100").await;
+    let (_, _, h) = get(
+        &s,
+        Some("patrol"),
+        "/ogc/collections/responsibility/items?sector=hospital&limit=100",
+    )
+    .await;
     assert_eq!(h["numberMatched"], 23);
-    let (_, _, one) = get(&s, Some("patrol"), &format!("/ogc/collections/zones/items?owner={}", enc("白山市第一中学"))).await;
+    let (_, _, one) = get(
+        &s,
+        Some("patrol"),
+        &format!(
+            "/ogc/collections/zones/items?owner={}",
+            enc("白山市第一中学")
+        ),
+    )
+    .await;
     for f in one["features"].as_array().unwrap() {
         assert_eq!(f["properties"]["owner_name"], "白山市第一中学");
     }
 
     // One feature, with its version as a strong ETag and its links.
-    let (st, h, f) = get(&s, Some("patrol"), "/ogc/collections/responsibility/items/rz-0011").await;
+    let (st, h, f) = get(
+        &s,
+        Some("patrol"),
+        "/ogc/collections/responsibility/items/rz-0011",
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(ctype(&h), "application/geo+json");
     assert_eq!(h["etag"], "\"1\"");
@@ -294,8 +387,17 @@ async fn collections_items_paging_and_errors() {
     assert_eq!(st, 200);
     assert_eq!(ctype(&h), "application/schema+json");
     assert_eq!(q["type"], "object");
-    assert_eq!(q["properties"]["geometry"]["x-ogc-role"], "primary-geometry");
-    assert_eq!(q["properties"]["owner_sector"]["enum"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        q["properties"]["geometry"]["x-ogc-role"],
+        "primary-geometry"
+    );
+    assert_eq!(
+        q["properties"]["owner_sector"]["enum"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
     assert_eq!(q["properties"]["updated_at"]["format"], "date-time");
 }
 
@@ -351,12 +453,19 @@ async fn cql2_filters_return_exactly_the_expected_zones() {
         let (st, _, fc) = get(
             &s,
             Some("office"),
-            &format!("/ogc/collections/zones/items?limit=1000&filter={}", enc(text)),
+            &format!(
+                "/ogc/collections/zones/items?limit=1000&filter={}",
+                enc(text)
+            ),
         )
         .await;
         assert_eq!(st, 200, "{text}: {fc}");
         assert_eq!(ids(&fc), want, "{text}");
-        assert_eq!(fc["numberMatched"].as_u64(), Some(want.len() as u64), "{text}");
+        assert_eq!(
+            fc["numberMatched"].as_u64(),
+            Some(want.len() as u64),
+            "{text}"
+        );
         if let Some(j) = json_form {
             let (st, _, fc) = get(
                 &s,
@@ -372,29 +481,59 @@ async fn cql2_filters_return_exactly_the_expected_zones() {
         }
     }
     // A filter and bbox together; and a filter on a kind collection.
-    let (_, _, fc) = get(&s, Some("office"), &format!("/ogc/collections/hotspot/items?filter={}", enc("name LIKE '%市场%'"))).await;
+    let (_, _, fc) = get(
+        &s,
+        Some("office"),
+        &format!(
+            "/ogc/collections/hotspot/items?filter={}",
+            enc("name LIKE '%市场%'")
+        ),
+    )
+    .await;
     assert_eq!(ids(&fc), ["hotspot-market-lane".to_string()].into());
 
     // Malformed filters: 400 with the parser's reason.
     for (filter, lang, why) in [
         ("kind ==", "cql2-text", "not valid CQL2 text"),
         ("kind = 'grid' AND", "cql2-text", "not valid CQL2 text"),
-        ("{\"op\": \"=\", \"args\": [", "cql2-json", "not valid CQL2 JSON"),
+        (
+            "{\"op\": \"=\", \"args\": [",
+            "cql2-json",
+            "not valid CQL2 JSON",
+        ),
         ("colour = 'red'", "cql2-text", "not a queryable"),
         ("version = 'one'", "cql2-text", "cannot compare"),
-        ("S_CROSSES(geometry, POINT(126.4 41.9))", "cql2-text", "S_INTERSECTS"),
-        ("S_INTERSECTS(geometry, POINT(41.9 126.4))", "cql2-text", "outside"),
-        ("T_AFTER(name, TIMESTAMP('2026-01-01T00:00:00Z'))", "cql2-text", "not a time"),
+        (
+            "S_CROSSES(geometry, POINT(126.4 41.9))",
+            "cql2-text",
+            "S_INTERSECTS",
+        ),
+        (
+            "S_INTERSECTS(geometry, POINT(41.9 126.4))",
+            "cql2-text",
+            "outside",
+        ),
+        (
+            "T_AFTER(name, TIMESTAMP('2026-01-01T00:00:00Z'))",
+            "cql2-text",
+            "not a time",
+        ),
         ("kind = 'grid'", "cql2-xml", "filter-lang"),
     ] {
         let (st, _, e) = get(
             &s,
             Some("office"),
-            &format!("/ogc/collections/zones/items?filter-lang={lang}&filter={}", enc(filter)),
+            &format!(
+                "/ogc/collections/zones/items?filter-lang={lang}&filter={}",
+                enc(filter)
+            ),
         )
         .await;
         assert_eq!(st, 400, "{filter}: {e}");
-        assert!(e["description"].as_str().unwrap().contains(why), "{filter}: {e}");
+        assert!(
+            e["description"].as_str().unwrap().contains(why),
+            "{filter}: {e}"
+        );
     }
 }
 
@@ -410,7 +549,8 @@ async fn reports_filter_by_capture_time_and_are_never_public() {
         .map(|f| {
             (
                 f["id"].as_i64().unwrap(),
-                xuncha::time::parse_rfc3339(f["properties"]["captured_at"].as_str().unwrap()).unwrap(),
+                xuncha::time::parse_rfc3339(f["properties"]["captured_at"].as_str().unwrap())
+                    .unwrap(),
             )
         })
         .collect();
@@ -422,18 +562,58 @@ async fn reports_filter_by_capture_time_and_are_never_public() {
         .filter(|t| t.1 >= a && t.1 <= b)
         .map(|t| t.0.to_string())
         .collect();
-    let before: BTreeSet<String> = times.iter().filter(|t| t.1 < a).map(|t| t.0.to_string()).collect();
-    let after: BTreeSet<String> = times.iter().filter(|t| t.1 > b).map(|t| t.0.to_string()).collect();
+    let before: BTreeSet<String> = times
+        .iter()
+        .filter(|t| t.1 < a)
+        .map(|t| t.0.to_string())
+        .collect();
+    let after: BTreeSet<String> = times
+        .iter()
+        .filter(|t| t.1 > b)
+        .map(|t| t.0.to_string())
+        .collect();
     let ta = xuncha::time::to_rfc3339(a);
     let tb = xuncha::time::to_rfc3339(b);
     let items = |q: String| format!("/ogc/collections/reports/items?limit=1000&{q}");
     for (q, want) in [
         (format!("datetime={}", enc(&format!("{ta}/{tb}"))), &between),
-        (format!("datetime={}", enc(&format!("../{ta}"))), &before.union(&[times[100].0.to_string()].into()).cloned().collect()),
-        (format!("datetime={}", enc(&format!("{tb}/.."))), &after.union(&[times[300].0.to_string()].into()).cloned().collect()),
-        (format!("filter={}", enc(&format!("T_INTERSECTS(captured_at, INTERVAL('{ta}', '{tb}'))"))), &between),
-        (format!("filter={}", enc(&format!("T_BEFORE(captured_at, TIMESTAMP('{ta}'))"))), &before),
-        (format!("filter={}", enc(&format!("T_AFTER(captured_at, TIMESTAMP('{tb}'))"))), &after),
+        (
+            format!("datetime={}", enc(&format!("../{ta}"))),
+            &before
+                .union(&[times[100].0.to_string()].into())
+                .cloned()
+                .collect(),
+        ),
+        (
+            format!("datetime={}", enc(&format!("{tb}/.."))),
+            &after
+                .union(&[times[300].0.to_string()].into())
+                .cloned()
+                .collect(),
+        ),
+        (
+            format!(
+                "filter={}",
+                enc(&format!(
+                    "T_INTERSECTS(captured_at, INTERVAL('{ta}', '{tb}'))"
+                ))
+            ),
+            &between,
+        ),
+        (
+            format!(
+                "filter={}",
+                enc(&format!("T_BEFORE(captured_at, TIMESTAMP('{ta}'))"))
+            ),
+            &before,
+        ),
+        (
+            format!(
+                "filter={}",
+                enc(&format!("T_AFTER(captured_at, TIMESTAMP('{tb}'))"))
+            ),
+            &after,
+        ),
     ] {
         let (st, _, fc) = get(&s, Some("office"), &items(q.clone())).await;
         assert_eq!(st, 200, "{q}: {fc}");
@@ -441,16 +621,28 @@ async fn reports_filter_by_capture_time_and_are_never_public() {
     }
     let (_, _, instant) = get(&s, Some("office"), &items(format!("datetime={}", enc(&ta)))).await;
     assert!(ids(&instant).contains(&times[100].0.to_string()));
-    let (_, _, garbage) = get(&s, Some("office"), "/ogc/collections/reports/items?limit=1000&category=garbage&status=closed").await;
+    let (_, _, garbage) = get(
+        &s,
+        Some("office"),
+        "/ogc/collections/reports/items?limit=1000&category=garbage&status=closed",
+    )
+    .await;
     let want = all["features"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|f| f["properties"]["category"] == "garbage" && f["properties"]["status"] == "closed")
+        .filter(|f| {
+            f["properties"]["category"] == "garbage" && f["properties"]["status"] == "closed"
+        })
         .count();
     assert_eq!(garbage["numberMatched"].as_u64(), Some(want as u64));
     let f = &garbage["features"][0];
-    for col in ["responsible_name", "responsible_sector", "captured_at", "zone_ids"] {
+    for col in [
+        "responsible_name",
+        "responsible_sector",
+        "captured_at",
+        "zone_ids",
+    ] {
         assert!(f["properties"].get(col).is_some(), "no {col}: {f}");
     }
 
@@ -461,7 +653,11 @@ async fn reports_filter_by_capture_time_and_are_never_public() {
     assert_eq!((st, e["code"].as_str()), (401, Some("Unauthorized")));
     assert!(h["www-authenticate"].to_str().unwrap().starts_with("Basic"));
     let (_, _, cols) = get(&s, None, "/ogc/collections").await;
-    assert!(cols["collections"].as_array().unwrap().iter().all(|c| c["id"] != "reports"));
+    assert!(cols["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["id"] != "reports"));
     let (st, _, _) = get(&s, None, "/ogc/collections/reports/items/1").await;
     assert_eq!(st, 401);
     // Reports are read-only, even for an admin.
@@ -554,21 +750,62 @@ async fn part_4_edits_with_etags_roles_and_history() {
     let before = count(&s);
 
     // Roles: a patrol may not edit; OPTIONS says what each may do.
-    let (st, _, _) = send(&s, reqwest::Method::POST, "patrol", items, None, Some(&flat_zone(None, "x"))).await;
+    let (st, _, _) = send(
+        &s,
+        reqwest::Method::POST,
+        "patrol",
+        items,
+        None,
+        Some(&flat_zone(None, "x")),
+    )
+    .await;
     assert_eq!(st, 403);
     let (st, h, _) = send(&s, reqwest::Method::OPTIONS, "patrol", items, None, None).await;
-    assert_eq!((st, h["allow"].to_str().unwrap()), (204, "GET, HEAD, OPTIONS"));
+    assert_eq!(
+        (st, h["allow"].to_str().unwrap()),
+        (204, "GET, HEAD, OPTIONS")
+    );
     let (_, h, _) = send(&s, reqwest::Method::OPTIONS, "planner", items, None, None).await;
     assert_eq!(h["allow"], "GET, HEAD, OPTIONS, POST");
-    let (_, h, _) = send(&s, reqwest::Method::OPTIONS, "planner", &format!("{items}/rz-0011"), None, None).await;
+    let (_, h, _) = send(
+        &s,
+        reqwest::Method::OPTIONS,
+        "planner",
+        &format!("{items}/rz-0011"),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(h["allow"], "GET, HEAD, OPTIONS, PUT, PATCH, DELETE");
-    let (_, h, _) = send(&s, reqwest::Method::OPTIONS, "office", &format!("{items}/rz-0011"), None, None).await;
+    let (_, h, _) = send(
+        &s,
+        reqwest::Method::OPTIONS,
+        "office",
+        &format!("{items}/rz-0011"),
+        None,
+        None,
+    )
+    .await;
     assert_eq!(h["allow"], "GET, HEAD, OPTIONS");
 
     // A self-intersecting polygon: 422 with the reason and where, nothing stored.
     let mut bowtie = flat_zone(Some("bowtie"), "蝴蝶结");
-    bowtie["geometry"]["coordinates"] = json!([[[126.43, 41.95], [126.431, 41.9504], [126.431, 41.95], [126.43, 41.9504], [126.43, 41.95]]]);
-    let (st, _, e) = send(&s, reqwest::Method::POST, "planner", items, None, Some(&bowtie)).await;
+    bowtie["geometry"]["coordinates"] = json!([[
+        [126.43, 41.95],
+        [126.431, 41.9504],
+        [126.431, 41.95],
+        [126.43, 41.9504],
+        [126.43, 41.95]
+    ]]);
+    let (st, _, e) = send(
+        &s,
+        reqwest::Method::POST,
+        "planner",
+        items,
+        None,
+        Some(&bowtie),
+    )
+    .await;
     assert_eq!(st, 422, "{e}");
     assert_eq!(e["code"], "InvalidFeature");
     let reason = e["details"][0]["reason"].as_str().unwrap();
@@ -580,49 +817,151 @@ async fn part_4_edits_with_etags_roles_and_history() {
     // A feature of the wrong kind for the collection, an unknown column.
     let mut grid = flat_zone(None, "格");
     grid["properties"]["kind"] = json!("grid");
-    let (st, _, e) = send(&s, reqwest::Method::POST, "planner", items, None, Some(&grid)).await;
+    let (st, _, e) = send(
+        &s,
+        reqwest::Method::POST,
+        "planner",
+        items,
+        None,
+        Some(&grid),
+    )
+    .await;
     assert_eq!(st, 422, "{e}");
     let mut odd = flat_zone(None, "x");
     odd["properties"]["colour"] = json!("red");
-    let (st, _, e) = send(&s, reqwest::Method::POST, "planner", items, None, Some(&odd)).await;
-    assert!(st == 422 && e["details"][0]["reason"].as_str().unwrap().contains("colour"), "{e}");
+    let (st, _, e) = send(
+        &s,
+        reqwest::Method::POST,
+        "planner",
+        items,
+        None,
+        Some(&odd),
+    )
+    .await;
+    assert!(
+        st == 422
+            && e["details"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("colour"),
+        "{e}"
+    );
     assert_eq!(count(&s), before);
 
     // Create: 201, Location, ETag.
-    let (st, h, created) = send(&s, reqwest::Method::POST, "planner", items, None, Some(&flat_zone(Some("ogc-1"), "测试学校门前"))).await;
+    let (st, h, created) = send(
+        &s,
+        reqwest::Method::POST,
+        "planner",
+        items,
+        None,
+        Some(&flat_zone(Some("ogc-1"), "测试学校门前")),
+    )
+    .await;
     assert_eq!(st, 201, "{created}");
-    assert_eq!(h["location"], format!("{}/ogc/collections/responsibility/items/ogc-1", s.base));
+    assert_eq!(
+        h["location"],
+        format!("{}/ogc/collections/responsibility/items/ogc-1", s.base)
+    );
     assert_eq!(h["etag"], "\"1\"");
     assert_eq!(created["properties"]["owner_name"], "白山市测试学校");
     assert_eq!(created["properties"]["extra"]["street"], "测试路");
-    let (st, h, got) = get(&s, Some("patrol"), "/ogc/collections/responsibility/items/ogc-1").await;
+    let (st, h, got) = get(
+        &s,
+        Some("patrol"),
+        "/ogc/collections/responsibility/items/ogc-1",
+    )
+    .await;
     assert_eq!((st, h["etag"].to_str().unwrap()), (200, "\"1\""));
     assert_eq!(got["properties"]["kind"], "responsibility");
 
     // Replace: 428 without If-Match, 412 when stale or weak, 200 with the new ETag.
     let path = format!("{items}/ogc-1");
     let renamed = flat_zone(Some("ogc-1"), "测试学校门前（改）");
-    let (st, _, e) = send(&s, reqwest::Method::PUT, "planner", &path, None, Some(&renamed)).await;
-    assert_eq!((st, e["code"].as_str()), (428, Some("PreconditionRequired")));
+    let (st, _, e) = send(
+        &s,
+        reqwest::Method::PUT,
+        "planner",
+        &path,
+        None,
+        Some(&renamed),
+    )
+    .await;
+    assert_eq!(
+        (st, e["code"].as_str()),
+        (428, Some("PreconditionRequired"))
+    );
     for stale in ["\"7\"", "W/\"1\"", "garbage"] {
-        let (st, _, e) = send(&s, reqwest::Method::PUT, "planner", &path, Some(stale), Some(&renamed)).await;
-        assert_eq!((st, e["code"].as_str()), (412, Some("PreconditionFailed")), "{stale}");
+        let (st, _, e) = send(
+            &s,
+            reqwest::Method::PUT,
+            "planner",
+            &path,
+            Some(stale),
+            Some(&renamed),
+        )
+        .await;
+        assert_eq!(
+            (st, e["code"].as_str()),
+            (412, Some("PreconditionFailed")),
+            "{stale}"
+        );
     }
-    let (st, h, put) = send(&s, reqwest::Method::PUT, "planner", &path, Some("\"1\""), Some(&renamed)).await;
+    let (st, h, put) = send(
+        &s,
+        reqwest::Method::PUT,
+        "planner",
+        &path,
+        Some("\"1\""),
+        Some(&renamed),
+    )
+    .await;
     assert_eq!(st, 200, "{put}");
     assert_eq!(h["etag"], "\"2\"");
     assert_eq!(put["properties"]["name"], "测试学校门前（改）");
     // Same request again: the version moved on.
-    let (st, _, _) = send(&s, reqwest::Method::PUT, "planner", &path, Some("\"1\""), Some(&renamed)).await;
+    let (st, _, _) = send(
+        &s,
+        reqwest::Method::PUT,
+        "planner",
+        &path,
+        Some("\"1\""),
+        Some(&renamed),
+    )
+    .await;
     assert_eq!(st, 412);
-    let (st, _, _) = send(&s, reqwest::Method::PUT, "patrol", &path, Some("\"2\""), Some(&renamed)).await;
+    let (st, _, _) = send(
+        &s,
+        reqwest::Method::PUT,
+        "patrol",
+        &path,
+        Some("\"2\""),
+        Some(&renamed),
+    )
+    .await;
     assert_eq!(st, 403);
 
     // Patch (JSON Merge Patch): change one column, drop one key of `extra`.
     let patch = json!({"properties": {"owner_contact": "0439-2222222", "extra": {"street": null, "gate": "北门"}}});
-    let (st, _, _) = send(&s, reqwest::Method::PATCH, "planner", &path, None, Some(&patch)).await;
+    let (st, _, _) = send(
+        &s,
+        reqwest::Method::PATCH,
+        "planner",
+        &path,
+        None,
+        Some(&patch),
+    )
+    .await;
     assert_eq!(st, 428);
-    let (st, h, patched) = send(&s, reqwest::Method::PATCH, "planner", &path, Some("\"2\""), Some(&patch)).await;
+    let (st, h, patched) = send(
+        &s,
+        reqwest::Method::PATCH,
+        "planner",
+        &path,
+        Some("\"2\""),
+        Some(&patch),
+    )
+    .await;
     assert_eq!(st, 200, "{patched}");
     assert_eq!(h["etag"], "\"3\"");
     assert_eq!(patched["properties"]["owner_contact"], "0439-2222222");
@@ -630,21 +969,50 @@ async fn part_4_edits_with_etags_roles_and_history() {
     assert_eq!(patched["properties"]["extra"], json!({"gate": "北门"}));
     // A patch that breaks the geometry is refused whole.
     let bad = json!({"geometry": {"type": "Polygon", "coordinates": [[[126.43, 41.95], [126.431, 41.95]]]}});
-    let (st, _, e) = send(&s, reqwest::Method::PATCH, "planner", &path, Some("\"3\""), Some(&bad)).await;
+    let (st, _, e) = send(
+        &s,
+        reqwest::Method::PATCH,
+        "planner",
+        &path,
+        Some("\"3\""),
+        Some(&bad),
+    )
+    .await;
     assert_eq!(st, 422, "{e}");
     let (_, h, _) = get(&s, Some("planner"), &path).await;
     assert_eq!(h["etag"], "\"3\"");
 
     // Delete retires: gone from the collections, kept in history.
-    let (st, _, _) = send(&s, reqwest::Method::DELETE, "planner", &path, Some("\"2\""), None).await;
+    let (st, _, _) = send(
+        &s,
+        reqwest::Method::DELETE,
+        "planner",
+        &path,
+        Some("\"2\""),
+        None,
+    )
+    .await;
     assert_eq!(st, 412);
-    let (st, _, _) = send(&s, reqwest::Method::DELETE, "planner", &path, Some("\"3\""), None).await;
+    let (st, _, _) = send(
+        &s,
+        reqwest::Method::DELETE,
+        "planner",
+        &path,
+        Some("\"3\""),
+        None,
+    )
+    .await;
     assert_eq!(st, 204);
     let (st, _, _) = get(&s, Some("planner"), &path).await;
     assert_eq!(st, 404);
     let (st, _, hist) = get(&s, Some("planner"), "/api/zones/ogc-1/history").await;
     assert_eq!(st, 200);
-    let actions: Vec<&str> = hist["history"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = hist["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
     assert_eq!(actions.len(), 4, "{hist}");
     assert_eq!(count(&s), before);
 }
@@ -655,9 +1023,9 @@ async fn tool(program: &str, args: &[&str], envs: &[(&str, &str)]) -> std::proce
     for (k, v) in envs {
         c.env(k, v);
     }
-    c.output()
-        .await
-        .unwrap_or_else(|e| panic!("{program} must be installed (Debian gdal-bin; scripts/test.sh installs it): {e}"))
+    c.output().await.unwrap_or_else(|e| {
+        panic!("{program} must be installed (Debian gdal-bin; scripts/test.sh installs it): {e}")
+    })
 }
 
 /// `ogrinfo OAPIF:…` lists every collection with its feature count (HTTP Basic with a token).
@@ -666,7 +1034,12 @@ async fn ogrinfo_lists_every_collection_with_its_count() {
     let s = demo_with_reports(|_| {}).await;
     let url = format!("OAPIF:{}/ogc", s.base);
     let userpwd = format!("office:{}", s.tokens["office"]);
-    let out = tool("ogrinfo", &["-ro", "-so", "-al", &url], &[("GDAL_HTTP_USERPWD", &userpwd)]).await;
+    let out = tool(
+        "ogrinfo",
+        &["-ro", "-so", "-al", &url],
+        &[("GDAL_HTTP_USERPWD", &userpwd)],
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -714,21 +1087,40 @@ async fn ogr2ogr_copies_every_zone_to_a_geopackage() {
         &[("GDAL_HTTP_USERPWD", &userpwd)],
     )
     .await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = tool("ogrinfo", &["-ro", "-so", gpkg, "zones"], &[]).await;
     let info = String::from_utf8_lossy(&out.stdout);
     assert!(info.contains("Feature Count: 439"), "{info}");
-    for col in ["owner_name: String", "owner_sector: String", "owner_contact: String", "kind: String", "name: String", "updated_at: DateTime"] {
+    for col in [
+        "owner_name: String",
+        "owner_sector: String",
+        "owner_contact: String",
+        "kind: String",
+        "name: String",
+        "updated_at: DateTime",
+    ] {
         assert!(info.contains(col), "no column {col} in {info}");
     }
-    let out = tool("ogr2ogr", &["-f", "GeoJSON", "/vsistdout/", gpkg, "zones"], &[]).await;
+    let out = tool(
+        "ogr2ogr",
+        &["-f", "GeoJSON", "/vsistdout/", gpkg, "zones"],
+        &[],
+    )
+    .await;
     assert!(out.status.success());
     let fc: Value = serde_json::from_slice(&out.stdout).unwrap();
     let index = s.state.zones.index();
     let mut seen = BTreeSet::new();
     for f in fc["features"].as_array().unwrap() {
         let id = f["properties"]["id"].as_str().unwrap();
-        let zone = &index.get(id).unwrap_or_else(|| panic!("{id} is not a zone")).zone;
+        let zone = &index
+            .get(id)
+            .unwrap_or_else(|| panic!("{id} is not a zone"))
+            .zone;
         seen.insert(id.to_string());
         let owner = zone.owner.as_ref().map(|o| o.name.as_str());
         assert_eq!(f["properties"]["owner_name"].as_str(), owner, "{id}");
@@ -738,7 +1130,10 @@ async fn ogr2ogr_copies_every_zone_to_a_geopackage() {
                 let (a, b) = (a.geodesic_area_unsigned(), b.geodesic_area_unsigned());
                 assert!((a - b).abs() <= 1e-6 * b.max(1.0), "{id}: {a} m² vs {b} m²");
             }
-            (xuncha::zone::ZoneGeometry::Route { line: a, .. }, xuncha::zone::ZoneGeometry::Route { line: b, .. }) => {
+            (
+                xuncha::zone::ZoneGeometry::Route { line: a, .. },
+                xuncha::zone::ZoneGeometry::Route { line: b, .. },
+            ) => {
                 assert_eq!(a, b, "{id}");
             }
             _ => panic!("{id}: geometry type changed"),
