@@ -875,112 +875,76 @@ async fn part_4_edits_with_etags_roles_and_history() {
     assert_eq!((st, h["etag"].to_str().unwrap()), (200, "\"1\""));
     assert_eq!(got["properties"]["kind"], "responsibility");
 
-    // Replace: 428 without If-Match, 412 when stale or weak, 200 with the new ETag.
+    // Refusals that store nothing: no If-Match (428), stale or weak (412), a patrol (403), a
+    // patch that breaks the geometry (422). Then the edits that pass, each with its new ETag.
     let path = format!("{items}/ogc-1");
     let renamed = flat_zone(Some("ogc-1"), "测试学校门前（改）");
-    let (st, _, e) = send(
-        &s,
-        reqwest::Method::PUT,
-        "planner",
-        &path,
-        None,
-        Some(&renamed),
-    )
-    .await;
-    assert_eq!(
-        (st, e["code"].as_str()),
-        (428, Some("PreconditionRequired"))
-    );
-    for stale in ["\"7\"", "W/\"1\"", "garbage"] {
-        let (st, _, e) = send(
-            &s,
-            reqwest::Method::PUT,
-            "planner",
-            &path,
-            Some(stale),
-            Some(&renamed),
-        )
-        .await;
-        assert_eq!(
-            (st, e["code"].as_str()),
-            (412, Some("PreconditionFailed")),
-            "{stale}"
-        );
-    }
-    let (st, h, put) = send(
-        &s,
-        reqwest::Method::PUT,
-        "planner",
-        &path,
-        Some("\"1\""),
-        Some(&renamed),
-    )
-    .await;
-    assert_eq!(st, 200, "{put}");
-    assert_eq!(h["etag"], "\"2\"");
-    assert_eq!(put["properties"]["name"], "测试学校门前（改）");
-    // Same request again: the version moved on.
-    let (st, _, _) = send(
-        &s,
-        reqwest::Method::PUT,
-        "planner",
-        &path,
-        Some("\"1\""),
-        Some(&renamed),
-    )
-    .await;
-    assert_eq!(st, 412);
-    let (st, _, _) = send(
-        &s,
-        reqwest::Method::PUT,
-        "patrol",
-        &path,
-        Some("\"2\""),
-        Some(&renamed),
-    )
-    .await;
-    assert_eq!(st, 403);
-
-    // Patch (JSON Merge Patch): change one column, drop one key of `extra`.
     let patch = json!({"properties": {"owner_contact": "0439-2222222", "extra": {"street": null, "gate": "北门"}}});
-    let (st, _, _) = send(
-        &s,
-        reqwest::Method::PATCH,
-        "planner",
-        &path,
-        None,
-        Some(&patch),
-    )
-    .await;
-    assert_eq!(st, 428);
-    let (st, h, patched) = send(
-        &s,
-        reqwest::Method::PATCH,
-        "planner",
-        &path,
-        Some("\"2\""),
-        Some(&patch),
-    )
-    .await;
-    assert_eq!(st, 200, "{patched}");
-    assert_eq!(h["etag"], "\"3\"");
-    assert_eq!(patched["properties"]["owner_contact"], "0439-2222222");
-    assert_eq!(patched["properties"]["name"], "测试学校门前（改）");
-    assert_eq!(patched["properties"]["extra"], json!({"gate": "北门"}));
-    // A patch that breaks the geometry is refused whole.
     let bad = json!({"geometry": {"type": "Polygon", "coordinates": [[[126.43, 41.95], [126.431, 41.95]]]}});
-    let (st, _, e) = send(
-        &s,
-        reqwest::Method::PATCH,
-        "planner",
-        &path,
-        Some("\"3\""),
-        Some(&bad),
-    )
-    .await;
-    assert_eq!(st, 422, "{e}");
+    use reqwest::Method as M;
+    let steps: Vec<(M, &str, Option<&str>, Option<&Value>, u16, Option<&str>)> = vec![
+        (
+            M::PUT,
+            "planner",
+            None,
+            Some(&renamed),
+            428,
+            Some("PreconditionRequired"),
+        ),
+        (
+            M::PUT,
+            "planner",
+            Some("\"7\""),
+            Some(&renamed),
+            412,
+            Some("PreconditionFailed"),
+        ),
+        (
+            M::PUT,
+            "planner",
+            Some("W/\"1\""),
+            Some(&renamed),
+            412,
+            Some("PreconditionFailed"),
+        ),
+        (
+            M::PUT,
+            "planner",
+            Some("garbage"),
+            Some(&renamed),
+            412,
+            Some("PreconditionFailed"),
+        ),
+        (M::PUT, "planner", Some("\"1\""), Some(&renamed), 200, None),
+        (M::PUT, "planner", Some("\"1\""), Some(&renamed), 412, None),
+        (M::PUT, "patrol", Some("\"2\""), Some(&renamed), 403, None),
+        (M::PATCH, "planner", None, Some(&patch), 428, None),
+        (M::PATCH, "planner", Some("\"2\""), Some(&patch), 200, None),
+        (M::PATCH, "planner", Some("\"3\""), Some(&bad), 422, None),
+        (M::DELETE, "planner", Some("\"2\""), None, 412, None),
+    ];
+    let mut last = Value::Null;
+    for (m, role, if_match, body, want, code) in steps {
+        let what = format!("{m} as {role} with If-Match {if_match:?}");
+        let (st, h, b) = send(&s, m, role, &path, if_match, body).await;
+        assert_eq!(st, want, "{what}: {b}");
+        if let Some(code) = code {
+            assert_eq!(b["code"], code, "{what}");
+        }
+        if st == 200 {
+            let version = b["properties"]["version"].as_i64().unwrap();
+            assert_eq!(h["etag"], format!("\"{version}\""), "{what}");
+            last = b;
+        }
+    }
+    assert_eq!(last["properties"]["owner_contact"], "0439-2222222");
+    assert_eq!(
+        last["properties"]["name"], "测试学校门前（改）",
+        "the patch kept the replaced name"
+    );
+    assert_eq!(last["properties"]["extra"], json!({"gate": "北门"}));
     let (_, h, _) = get(&s, Some("planner"), &path).await;
-    assert_eq!(h["etag"], "\"3\"");
+    assert_eq!(h["etag"], "\"3\"", "the refused patch changed nothing");
 
     // Delete retires: gone from the collections, kept in history.
     let (st, _, _) = send(

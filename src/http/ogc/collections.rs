@@ -1,7 +1,7 @@
 //! `/ogc/collections`, `/ogc/collections/{id}` and `/ogc/collections/{id}/queryables`.
 
 use super::{
-    base_url, can_read, check_format, check_known, collection, link, query_pairs, require_read,
+    base_url, can_read, check_format, check_known, link, query_pairs, readable, require_read,
     typed_json, Caller, OgcResult, CRS84, GEOJSON, JSON, SCHEMA,
 };
 use crate::features::Collection;
@@ -104,11 +104,7 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> OgcResult<Response> {
-    let c = collection(&cid)?;
-    let pairs = query_pairs(q.as_deref())?;
-    check_known(&pairs, &["f"])?;
-    check_format(&pairs)?;
-    require_read(&state, &auth, c)?;
+    let c = readable(&state, &auth, &cid, q.as_deref(), &["f"])?;
     Ok(typed_json(JSON, &describe(&state, &base_url(&headers), c)))
 }
 
@@ -120,11 +116,7 @@ pub async fn queryables(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> OgcResult<Response> {
-    let c = collection(&cid)?;
-    let pairs = query_pairs(q.as_deref())?;
-    check_known(&pairs, &["f"])?;
-    check_format(&pairs)?;
-    require_read(&state, &auth, c)?;
+    let c = readable(&state, &auth, &cid, q.as_deref(), &["f"])?;
     let mut props = Map::new();
     let geometry_format = match c {
         Collection::Reports => "geometry-point",

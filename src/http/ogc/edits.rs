@@ -12,13 +12,14 @@ use crate::features::{draft_from_feature, merge_patch, zone_flat_json, Collectio
 use crate::http::error::ApiError;
 use crate::registry::RegistryError;
 use crate::state::AppState;
-use crate::zone::ZoneDraft;
+use crate::zone::{Zone, ZoneDraft};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::header::{ALLOW, CONTENT_TYPE, ETAG, IF_MATCH, LOCATION};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 const EDITORS: &[Role] = &[Role::Planner];
 
@@ -140,6 +141,23 @@ fn checked_version(headers: &HeaderMap, current: i64, required: bool) -> Result<
     }
 }
 
+/// The editable collection, the editor, the live zone and the version `If-Match` allows.
+fn target(
+    state: &AppState,
+    auth: &Caller,
+    cid: &str,
+    fid: &str,
+    headers: &HeaderMap,
+    if_match_required: bool,
+) -> Result<(Collection, User, Arc<Zone>, i64), ApiError> {
+    let c = collection(cid)?;
+    editable(c)?;
+    let user = auth.require(EDITORS)?;
+    let zone = live_zone(state, c, fid)?;
+    let expected = checked_version(headers, zone.version, if_match_required)?;
+    Ok((c, user, zone, expected))
+}
+
 async fn replace_with(
     state: &AppState,
     user: &User,
@@ -169,13 +187,9 @@ pub async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> OgcResult<Response> {
-    let c = collection(&cid)?;
-    editable(c)?;
-    let user = &auth.require(EDITORS)?;
-    let zone = live_zone(&state, c, &fid)?;
-    let expected = checked_version(&headers, zone.version, true)?;
+    let (c, user, _, expected) = target(&state, &auth, &cid, &fid, &headers, true)?;
     let doc = json_body(&headers, &body)?;
-    replace_with(&state, user, c, &fid, &headers, doc, expected).await
+    replace_with(&state, &user, c, &fid, &headers, doc, expected).await
 }
 
 /// `PATCH /ogc/collections/{id}/items/{featureId}`: a JSON Merge Patch (RFC 7396) of the flat
@@ -187,11 +201,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Bytes,
 ) -> OgcResult<Response> {
-    let c = collection(&cid)?;
-    editable(c)?;
-    let user = &auth.require(EDITORS)?;
-    let zone = live_zone(&state, c, &fid)?;
-    let expected = checked_version(&headers, zone.version, true)?;
+    let (c, user, zone, expected) = target(&state, &auth, &cid, &fid, &headers, true)?;
     let patch = json_body(&headers, &body)?;
     if !patch.is_object() {
         return Err(ApiError::unprocessable(
@@ -204,7 +214,7 @@ pub async fn patch(
     if let Some(m) = doc.as_object_mut() {
         m.remove("links");
     }
-    replace_with(&state, user, c, &fid, &headers, doc, expected).await
+    replace_with(&state, &user, c, &fid, &headers, doc, expected).await
 }
 
 /// `DELETE /ogc/collections/{id}/items/{featureId}`: retires the zone (history kept); 204.
@@ -215,11 +225,7 @@ pub async fn delete(
     Path((cid, fid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> OgcResult<Response> {
-    let c = collection(&cid)?;
-    editable(c)?;
-    let user = &auth.require(EDITORS)?;
-    let zone = live_zone(&state, c, &fid)?;
-    let expected = checked_version(&headers, zone.version, false)?;
+    let (_, user, _, expected) = target(&state, &auth, &cid, &fid, &headers, false)?;
     state
         .zones
         .retire(&fid, Some(expected), &user.username)

@@ -2,7 +2,7 @@
 
 use super::cql2::{Filter, Lang};
 use super::{
-    base_url, check_format, check_known, collection, link, query_pairs, require_read, Caller,
+    base_url, check_format, collection, link, query_pairs, readable, require_read, Caller,
     OgcError, OgcResult, CRS84, GEOJSON, JSON,
 };
 use crate::features::{Collection, FeatureOut, FieldType, Record, ReportRow};
@@ -358,6 +358,32 @@ fn page_links(
     links
 }
 
+/// One page of `matched` (all the matches, in order) as a FeatureCollection.
+fn encode_page<'a, T>(
+    base: &str,
+    c: Collection,
+    pairs: &[(String, String)],
+    req: &ItemsRequest,
+    matched: &'a [T],
+    feature: impl Fn(&'a T) -> FeatureOut<'a>,
+) -> serde_json::Result<Vec<u8>> {
+    let features: Vec<FeatureOut> = matched
+        .iter()
+        .skip(req.offset)
+        .take(req.limit)
+        .map(feature)
+        .collect();
+    let returned = features.len();
+    serde_json::to_vec(&Page {
+        kind: "FeatureCollection",
+        features,
+        number_matched: matched.len(),
+        number_returned: returned,
+        time_stamp: now_stamp(),
+        links: page_links(base, c, pairs, req, returned, matched.len()),
+    })
+}
+
 fn geojson_body(bytes: Vec<u8>) -> Response {
     ([(CONTENT_TYPE, HeaderValue::from_static(GEOJSON))], bytes).into_response()
 }
@@ -405,21 +431,8 @@ pub async fn list(
                 };
                 zones.retain(|z| c.holds(z) && req.accepts(c, z.as_ref()));
                 zones.sort_by(|a, b| a.id.cmp(&b.id));
-                let matched = zones.len();
-                let features: Vec<FeatureOut> = zones
-                    .iter()
-                    .skip(req.offset)
-                    .take(req.limit)
-                    .map(|z| FeatureOut::zone(z, feature_links(&base, c, &z.id)))
-                    .collect();
-                let returned = features.len();
-                serde_json::to_vec(&Page {
-                    kind: "FeatureCollection",
-                    features,
-                    number_matched: matched,
-                    number_returned: returned,
-                    time_stamp: now_stamp(),
-                    links: page_links(&base, c, &pairs, &req, returned, matched),
+                encode_page(&base, c, &pairs, &req, &zones, |z| {
+                    FeatureOut::zone(z, feature_links(&base, c, &z.id))
                 })
             })
             .await
@@ -441,21 +454,8 @@ pub async fn list(
                     .map(ReportRow::from)
                     .filter(|r| req.accepts(c, r))
                     .collect();
-                let matched = rows.len();
-                let features: Vec<FeatureOut> = rows
-                    .iter()
-                    .skip(req.offset)
-                    .take(req.limit)
-                    .map(|r| FeatureOut::report(r, feature_links(&base, c, &r.id.to_string())))
-                    .collect();
-                let returned = features.len();
-                serde_json::to_vec(&Page {
-                    kind: "FeatureCollection",
-                    features,
-                    number_matched: matched,
-                    number_returned: returned,
-                    time_stamp: now_stamp(),
-                    links: page_links(&base, c, &pairs, &req, returned, matched),
+                encode_page(&base, c, &pairs, &req, &rows, |r| {
+                    FeatureOut::report(r, feature_links(&base, c, &r.id.to_string()))
                 })
             })
             .await
@@ -479,12 +479,8 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> OgcResult<Response> {
-    let c = collection(&cid)?;
-    require_read(&state, &auth, c)?;
-    let pairs = query_pairs(q.as_deref())?;
-    check_known(&pairs, &["f", "crs"])?;
-    check_format(&pairs)?;
-    if let Some((_, v)) = pairs.iter().find(|(k, _)| k == "crs") {
+    let c = readable(&state, &auth, &cid, q.as_deref(), &["f", "crs"])?;
+    if let Some((_, v)) = query_pairs(q.as_deref())?.iter().find(|(k, _)| k == "crs") {
         check_crs("crs", v)?;
     }
     let base = base_url(&headers);

@@ -233,6 +233,23 @@ pub fn require_read(state: &AppState, auth: &Caller, c: Collection) -> Result<()
     }
 }
 
+/// The collection of the path if the caller may read it, after checking the query takes only
+/// `allowed` parameters: what every metadata route does first.
+pub fn readable(
+    state: &AppState,
+    auth: &Caller,
+    cid: &str,
+    q: Option<&str>,
+    allowed: &[&str],
+) -> Result<Collection, ApiError> {
+    let c = collection(cid)?;
+    let pairs = query_pairs(q)?;
+    check_known(&pairs, allowed)?;
+    check_format(&pairs)?;
+    require_read(state, auth, c)?;
+    Ok(c)
+}
+
 /// The query string as ordered pairs, refusing a parameter given twice.
 pub fn query_pairs(q: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     let mut out: Vec<(String, String)> = Vec::new();

@@ -71,6 +71,22 @@ async fn caller(
     })
 }
 
+/// The checks of a route that reads one request: only `jurisdiction_id` and `api_key` as
+/// parameters, the right jurisdiction, a known user.
+async fn guard(
+    state: &AppState,
+    auth: Result<MaybeAuth, ApiError>,
+    q: Option<&str>,
+    f: Format,
+) -> Result311<User> {
+    let p = params(q, &["jurisdiction_id", "api_key"], f)?;
+    let fail = |e: ApiError| Open311Error(f, e);
+    check_jurisdiction(state, p.get("jurisdiction_id").map(String::as_str)).map_err(fail)?;
+    caller(state, auth, p.get("api_key").map(String::as_str))
+        .await
+        .map_err(fail)
+}
+
 /// `GET discovery`, `services` and `requests`.
 pub async fn top_get(
     State(state): State<AppState>,
@@ -252,11 +268,7 @@ pub async fn one(
 ) -> Result311<Response> {
     let (id, f) = split(&file)?;
     let fail = |e: ApiError| Open311Error(f, e);
-    let p = params(q.as_deref(), &["jurisdiction_id", "api_key"], f)?;
-    check_jurisdiction(&state, p.get("jurisdiction_id").map(String::as_str)).map_err(fail)?;
-    caller(&state, auth, p.get("api_key").map(String::as_str))
-        .await
-        .map_err(fail)?;
+    guard(&state, auth, q.as_deref(), f).await?;
     let missing = || fail(ApiError::NotFound(format!("there is no request {id:?}")));
     let id = id.parse::<i64>().map_err(|_| missing())?;
     let views = open311::by_ids(&state, vec![id])
@@ -276,11 +288,7 @@ pub async fn token(
 ) -> Result311<Response> {
     let (token, f) = split(&file)?;
     let fail = |e: ApiError| Open311Error(f, e);
-    let p = params(q.as_deref(), &["jurisdiction_id", "api_key"], f)?;
-    check_jurisdiction(&state, p.get("jurisdiction_id").map(String::as_str)).map_err(fail)?;
-    caller(&state, auth, p.get("api_key").map(String::as_str))
-        .await
-        .map_err(fail)?;
+    guard(&state, auth, q.as_deref(), f).await?;
     let id = open311::by_token(&state, token)
         .await
         .map_err(|e| fail(e.into()))?
