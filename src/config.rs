@@ -47,7 +47,8 @@ pub struct Config {
     /// Heatmap density (reports per hectare) at 63 % of the colour ramp. Default 20.
     pub heatmap_scale_per_ha: f64,
     /// Whether the zone collections of `/ogc` may be read without signing in (三包 zones are
-    /// public information, posted on signs). Reports never are. Default false.
+    /// public information, posted on signs). Reports never are. Default false. (A command-line
+    /// flag for now; it is meant to become an admin setting stored with the data.)
     pub public_zones: bool,
     /// The city's offset from UTC, seconds east, for datetimes shown to Open311 clients.
     /// Default 28 800 (+08:00, China Standard Time).

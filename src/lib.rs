@@ -13,7 +13,8 @@
 //! - [`registry`]: the store and the index kept in step; edits swap in a new index snapshot.
 //! - [`auth`]: roles, password hashes, tokens.
 //! - [`tileset`]: which features go into a vector tile; the tile cache; TileJSON and style.
-//! - [`http`]: the axum router, one file per resource, `ApiError`.
+//! - [`http`]: the axum router, one file per resource, `ApiError`; `http::ogc` (OGC API –
+//!   Features under `/ogc`) and `http::open311` (GeoReport v2 under `/open311/v2`).
 //! - [`cli`]: the work behind `xuncha import|export|match|user`.
 //! - [`export`]: PMTiles v3 archives for offline use.
 //! - [`demo`]: loads the Baishan demo city from `geodata/`; [`demo_reports`] its seeded reports.
