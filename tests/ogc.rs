@@ -1057,6 +1057,8 @@ async fn ogr2ogr_copies_every_zone_to_a_geopackage() {
         "kind: String",
         "name: String",
         "updated_at: DateTime",
+        "width_m: Real",
+        "version: Integer",
     ] {
         assert!(info.contains(col), "no column {col} in {info}");
     }

@@ -61,6 +61,8 @@ fn describe(state: &AppState, base: &str, c: Collection) -> Value {
             link(url.clone(), "self", JSON, "this collection"),
             link(format!("{url}/items"), "items", GEOJSON, "the features"),
             link(format!("{url}/queryables"), "http://www.opengis.net/def/rel/ogc/1.0/queryables", SCHEMA, "the queryables"),
+            // Relation types compare case-insensitively (RFC 8288); GDAL 3.6 looks for this spelling.
+            link(format!("{url}/schema"), "describedBy", SCHEMA, "the schema of a feature"),
         ]
     })
 }
@@ -80,7 +82,7 @@ pub async fn list(
         .filter(|c| can_read(&state, auth.0.as_ref(), *c))
         .collect();
     if readable.is_empty() {
-        require_read(&state, &auth, Collection::Reports)?;
+        require_read(&state, &auth, Collection::Zones(None))?;
     }
     let base = base_url(&headers);
     let collections: Vec<Value> = readable
@@ -117,6 +119,54 @@ pub async fn queryables(
     RawQuery(q): RawQuery,
 ) -> OgcResult<Response> {
     let c = readable(&state, &auth, &cid, q.as_deref(), &["f"])?;
+    let url = format!("{}/collections/{}/queryables", base_url(&headers), c.id());
+    Ok(typed_json(
+        SCHEMA,
+        &json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": url,
+            "type": "object",
+            "title": c.title(),
+            "properties": columns(c),
+            "additionalProperties": false,
+        }),
+    ))
+}
+
+/// `GET /ogc/collections/{id}/schema`: the JSON Schema of one feature, so that clients (GDAL)
+/// type the columns from it rather than from the first page, where a column may be all null.
+pub async fn schema(
+    State(state): State<AppState>,
+    auth: Caller,
+    Path(cid): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> OgcResult<Response> {
+    let c = readable(&state, &auth, &cid, q.as_deref(), &["f"])?;
+    let mut props = columns(c);
+    props.remove(super::cql2::GEOMETRY);
+    props.remove("id");
+    let url = format!("{}/collections/{}/schema", base_url(&headers), c.id());
+    Ok(typed_json(
+        SCHEMA,
+        &json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": url,
+            "title": c.title(),
+            "type": "object",
+            "required": ["type", "geometry", "properties"],
+            "properties": {
+                "type": {"type": "string", "enum": ["Feature"]},
+                "id": {"type": if c.is_zones() { "string" } else { "integer" }},
+                "geometry": {"type": "object"},
+                "properties": {"type": "object", "properties": props},
+            }
+        }),
+    ))
+}
+
+/// The queryable columns as JSON Schema properties (geometry and id included).
+fn columns(c: Collection) -> Map<String, Value> {
     let mut props = Map::new();
     let geometry_format = match c {
         Collection::Reports => "geometry-point",
@@ -153,16 +203,5 @@ pub async fn queryables(
         }
         props.insert(f.name.into(), p);
     }
-    let url = format!("{}/collections/{}/queryables", base_url(&headers), c.id());
-    Ok(typed_json(
-        SCHEMA,
-        &json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": url,
-            "type": "object",
-            "title": c.title(),
-            "properties": props,
-            "additionalProperties": false,
-        }),
-    ))
+    props
 }

@@ -166,6 +166,7 @@ fn openapi_doc(base: &str) -> Value {
             "/collections": {"get": {"tags": ["Capabilities"], "summary": "the collections", "operationId": "getCollections", "parameters": [r("f")], "responses": with_errors(json!({"200": ok("the collections", JSON)}))}},
             "/collections/{collectionId}": {"get": {"tags": ["Capabilities"], "summary": "one collection", "operationId": "describeCollection", "parameters": [r("collectionId"), r("f")], "responses": with_errors(json!({"200": ok("the collection", JSON)}))}},
             "/collections/{collectionId}/queryables": {"get": {"tags": ["Capabilities"], "summary": "the queryables as JSON Schema", "operationId": "getQueryables", "parameters": [r("collectionId"), r("f")], "responses": with_errors(json!({"200": ok("the queryables", SCHEMA)}))}},
+            "/collections/{collectionId}/schema": {"get": {"tags": ["Capabilities"], "summary": "the JSON Schema of a feature", "operationId": "getSchema", "parameters": [r("collectionId"), r("f")], "responses": with_errors(json!({"200": ok("the schema", SCHEMA)}))}},
             "/collections/{collectionId}/items": {
                 "get": {"tags": ["Data"], "summary": "features, paged", "operationId": "getFeatures", "parameters": item_params,
                         "responses": with_errors(json!({"200": ok("a FeatureCollection with numberMatched, numberReturned, timeStamp and links", GEOJSON)}))},

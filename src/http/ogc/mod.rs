@@ -56,6 +56,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/ogc/collections/{cid}/queryables",
             get(collections::queryables),
         )
+        .route("/ogc/collections/{cid}/schema", get(collections::schema))
         .route("/ogc/collections/{cid}/items", items)
         .route("/ogc/collections/{cid}/items/{fid}", item)
         .route("/ogc/{*rest}", axum::routing::any(not_found))
