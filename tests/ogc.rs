@@ -703,6 +703,16 @@ async fn zones_are_private_unless_the_setting_says_so_and_basic_auth_takes_api_t
     assert_eq!(r.status(), 200);
 }
 
+/// An edit to send and what it must answer: method, role, If-Match, body, status, OGC code.
+type Step<'a> = (
+    reqwest::Method,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a Value>,
+    u16,
+    Option<&'a str>,
+);
+
 async fn send(
     s: &Srv,
     method: reqwest::Method,
@@ -873,7 +883,7 @@ async fn part_4_edits_with_etags_roles_and_history() {
     let patch = json!({"properties": {"owner_contact": "0439-2222222", "extra": {"street": null, "gate": "北门"}}});
     let bad = json!({"geometry": {"type": "Polygon", "coordinates": [[[126.43, 41.95], [126.431, 41.95]]]}});
     use reqwest::Method as M;
-    let steps: Vec<(M, &str, Option<&str>, Option<&Value>, u16, Option<&str>)> = vec![
+    let steps: Vec<Step> = vec![
         (
             M::PUT,
             "planner",
