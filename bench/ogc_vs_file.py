@@ -17,7 +17,8 @@ Timed, alternating, --rounds rounds, wall clock of whole processes:
                    for N = 10000 (one request per 10 000 features) and 1000
 Then every output is checked to hold as many features as the file.
 Paging: GET /ogc/collections/grid/items?limit=10000 and every `next`, in Python (urllib + json),
-features/s and MB/s, against json.load of grid.geojson (the same features parsed from disk).
+features/s and MB/s, against json.load of grid.geojson (the same features parsed from disk); and
+the same request with curl discarding the body (what the server alone costs).
 Prints a markdown table with medians and ratios, and `uptime` before and after.
 """
 import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time, urllib.request
@@ -102,7 +103,7 @@ def main():
                     times[name].append(timed(cmd, env))
                     counts[name] = count(out)
         # Paging throughput through the API, and the same features parsed from disk.
-        page_s, file_s, nbytes = [], [], 0
+        page_s, file_s, curl_s, nbytes = [], [], [], 0
         auth = {"Authorization": f"Bearer {token}"}
         for _ in range(args.rounds):
             t = time.perf_counter()
@@ -115,6 +116,11 @@ def main():
                 got += len(page["features"])
                 nxt = next((l["href"] for l in page["links"] if l["rel"] == "next"), None)
             page_s.append(time.perf_counter() - t)
+            # The server alone: one curl of the whole collection in one page, body discarded.
+            out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}", "-H", f"Authorization: Bearer {token}",
+                                  f"http://127.0.0.1:{port}/ogc/collections/grid/items?limit=10000"],
+                                 check=True, capture_output=True, text=True).stdout
+            curl_s.append(float(out))
             assert got == n, (got, n)
             t = time.perf_counter()
             with open(geojson) as f:
@@ -136,6 +142,8 @@ def main():
     print(f"\n| items paging at limit=10000 | s | features/s | MB/s |")
     print("|---|---|---|---|")
     print(f"| GET /ogc/collections/grid/items (Python urllib + json) | {pm:.2f} | {n / pm:,.0f} | {nbytes / pm / 1e6:.1f} |")
+    cm = statistics.median(curl_s)
+    print(f"| GET …/items?limit=10000 with curl, body discarded (the server alone) | {cm:.2f} | {n / cm:,.0f} | {nbytes / cm / 1e6:.1f} |")
     print(f"| json.load(grid.geojson) (the floor) | {fm:.2f} | {n / fm:,.0f} | {os.path.getsize(geojson) / fm / 1e6:.1f} |")
     print(f"\nthrough the API / from disk: {pm / fm:.2f}×; response bytes {nbytes:,}, file bytes {os.path.getsize(geojson):,}")
     print(f"\nload before: {load_before}\nload after:  {load_after}")
