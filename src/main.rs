@@ -41,6 +41,12 @@ enum Command {
         /// Folder of the built web client.
         #[arg(long, default_value = "web/dist")]
         web: PathBuf,
+        /// Let anyone read the zone collections of /ogc without signing in (reports stay private).
+        #[arg(long)]
+        public_zones: bool,
+        /// The Open311 jurisdiction_id to answer for (requests naming another are refused).
+        #[arg(long)]
+        jurisdiction: Option<String>,
     },
     /// Import zones from a GeoJSON file.
     Import {
@@ -170,6 +176,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             demo,
             geodata,
             web,
+            public_zones,
+            jurisdiction,
         } => {
             if demo && !addr.ip().is_loopback() {
                 anyhow::bail!(
@@ -178,6 +186,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             config.web_dir = web;
             config.geodata_dir = geodata.clone();
+            config.public_zones = public_zones;
+            config.open311_jurisdiction_id = jurisdiction;
             let state = App::open(config)?;
             if demo {
                 if xuncha::demo::load(&state, &geodata).await? {

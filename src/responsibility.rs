@@ -128,8 +128,8 @@ pub fn resolve(index: &ZoneIndex, m: &MatchResult) -> Answer {
     });
     let grid: Vec<Arc<Zone>> = cell.map(|c| lineage(index, &c.zone)).unwrap_or_default();
 
-    let responsible = if let Some(z) = smallest(inside(ZoneKind::Responsibility))
-        .and_then(|z| Some((z, z.zone.owner.clone()?)))
+    let responsible = if let Some(z) =
+        smallest(inside(ZoneKind::Responsibility)).and_then(|z| Some((z, z.zone.owner.clone()?)))
     {
         Some(responsible(&z.0.zone, z.1, Via::Responsibility, None))
     } else if let Some((z, o)) =
@@ -156,8 +156,12 @@ pub fn resolve(index: &ZoneIndex, m: &MatchResult) -> Answer {
     };
     let mut chain: Vec<Level> = Vec::new();
     for g in &grid {
-        let Some(owner) = g.owner.clone() else { continue };
-        let taken = responsible.as_ref().is_some_and(|r| r.owner.name == owner.name)
+        let Some(owner) = g.owner.clone() else {
+            continue;
+        };
+        let taken = responsible
+            .as_ref()
+            .is_some_and(|r| r.owner.name == owner.name)
             || chain.iter().any(|l| l.owner.name == owner.name);
         if !taken {
             chain.push(Level {
@@ -176,7 +180,16 @@ mod tests {
     use crate::zone::{Sector, ZoneDraft, ZoneGeometry};
     use geo::{polygon, MultiPolygon};
 
-    fn rect(id: &str, kind: ZoneKind, parent: Option<&str>, owner: Option<&str>, x0: f64, y0: f64, x1: f64, y1: f64) -> Zone {
+    fn rect(
+        id: &str,
+        kind: ZoneKind,
+        parent: Option<&str>,
+        owner: Option<&str>,
+        x0: f64,
+        y0: f64,
+        x1: f64,
+        y1: f64,
+    ) -> Zone {
         let p = polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)];
         ZoneDraft {
             id: Some(id.into()),
@@ -196,11 +209,56 @@ mod tests {
 
     fn city() -> ZoneIndex {
         ZoneIndex::from_zones([
-            rect("street", ZoneKind::Grid, None, Some("街道办"), 126.0, 41.0, 126.1, 41.1),
-            rect("comm", ZoneKind::Grid, Some("street"), Some("居委会"), 126.0, 41.0, 126.05, 41.05),
-            rect("cell", ZoneKind::Grid, Some("comm"), None, 126.0, 41.0, 126.02, 41.02),
-            rect("shop", ZoneKind::Responsibility, Some("cell"), Some("商店"), 126.010, 41.010, 126.011, 41.0105),
-            rect("green", ZoneKind::GreenAdoption, None, Some("认养单位"), 126.03, 41.03, 126.04, 41.04),
+            rect(
+                "street",
+                ZoneKind::Grid,
+                None,
+                Some("街道办"),
+                126.0,
+                41.0,
+                126.1,
+                41.1,
+            ),
+            rect(
+                "comm",
+                ZoneKind::Grid,
+                Some("street"),
+                Some("居委会"),
+                126.0,
+                41.0,
+                126.05,
+                41.05,
+            ),
+            rect(
+                "cell",
+                ZoneKind::Grid,
+                Some("comm"),
+                None,
+                126.0,
+                41.0,
+                126.02,
+                41.02,
+            ),
+            rect(
+                "shop",
+                ZoneKind::Responsibility,
+                Some("cell"),
+                Some("商店"),
+                126.010,
+                41.010,
+                126.011,
+                41.0105,
+            ),
+            rect(
+                "green",
+                ZoneKind::GreenAdoption,
+                None,
+                Some("认养单位"),
+                126.03,
+                41.03,
+                126.04,
+                41.04,
+            ),
         ])
     }
 
@@ -213,13 +271,19 @@ mod tests {
         let i = city();
         let a = at(&i, 126.0105, 41.0102);
         let r = a.responsible.unwrap();
-        assert_eq!((r.via, r.owner.name.as_str()), (Via::Responsibility, "商店"));
+        assert_eq!(
+            (r.via, r.owner.name.as_str()),
+            (Via::Responsibility, "商店")
+        );
         // The cell has no owner: the chain starts at the community.
         let chain: Vec<&str> = a.chain.iter().map(|l| l.owner.name.as_str()).collect();
         assert_eq!(chain, ["居委会", "街道办"]);
 
         let r = at(&i, 126.035, 41.035).responsible.unwrap();
-        assert_eq!((r.via, r.owner.name.as_str()), (Via::GreenAdoption, "认养单位"));
+        assert_eq!(
+            (r.via, r.owner.name.as_str()),
+            (Via::GreenAdoption, "认养单位")
+        );
 
         // 20 m north of the shop (0.00018° of latitude ≈ 20 m).
         let r = at(&i, 126.0105, 41.0105 + 0.00018).responsible.unwrap();
@@ -229,7 +293,10 @@ mod tests {
         // In the cell far from the shop: the cell has no owner, so its community answers.
         let a = at(&i, 126.019, 41.001);
         let r = a.responsible.unwrap();
-        assert_eq!((r.via, r.owner.name.as_str(), r.zone_id.as_str()), (Via::Grid, "居委会", "comm"));
+        assert_eq!(
+            (r.via, r.owner.name.as_str(), r.zone_id.as_str()),
+            (Via::Grid, "居委会", "comm")
+        );
         let chain: Vec<&str> = a.chain.iter().map(|l| l.owner.name.as_str()).collect();
         assert_eq!(chain, ["街道办"]);
 

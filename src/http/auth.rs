@@ -37,13 +37,39 @@ impl Auth {
     }
 }
 
-fn token_from(headers: &HeaderMap) -> Option<String> {
+/// Credentials a request carries: a token, and for HTTP Basic the user name that came with it.
+struct Credentials {
+    token: String,
+    /// HTTP Basic's user name (checked against the token's user when not empty).
+    basic_user: Option<String>,
+}
+
+fn credentials(headers: &HeaderMap) -> Option<Credentials> {
     if let Some(v) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(t) = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-        {
-            return Some(t.trim().to_string());
+        let v = v.trim();
+        if let Some((scheme, rest)) = v.split_once(' ') {
+            if scheme.eq_ignore_ascii_case("bearer") {
+                return Some(Credentials {
+                    token: rest.trim().to_string(),
+                    basic_user: None,
+                });
+            }
+            // Desktop GIS (QGIS's Basic authentication, GDAL_HTTP_USERPWD) sends the user name
+            // and, as the password, one of the user's API tokens.
+            if scheme.eq_ignore_ascii_case("basic") {
+                use base64::Engine;
+                // Malformed Basic credentials become an empty token, which fails as a bad one.
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(rest.trim())
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .unwrap_or_default();
+                let (user, password) = decoded.split_once(':').unwrap_or(("", ""));
+                return Some(Credentials {
+                    token: password.to_string(),
+                    basic_user: Some(user.to_string()),
+                });
+            }
         }
     }
     headers
@@ -53,49 +79,99 @@ fn token_from(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|kv| {
             let (k, v) = kv.trim().split_once('=')?;
-            (k == SESSION_COOKIE && !v.is_empty()).then(|| v.to_string())
+            (k == SESSION_COOKIE && !v.is_empty()).then(|| Credentials {
+                token: v.to_string(),
+                basic_user: None,
+            })
         })
+}
+
+fn token_from(headers: &HeaderMap) -> Option<String> {
+    credentials(headers).map(|c| c.token)
+}
+
+/// The user a token belongs to (API tokens and unexpired sessions), through the token cache.
+pub async fn user_for_token(state: &AppState, token: &str) -> ApiResult<Option<User>> {
+    Ok(match lookup(state, token).await? {
+        Some((_, Some(exp))) if exp <= crate::time::now_ms() => None,
+        Some((user, _)) => Some(user),
+        None => None,
+    })
+}
+
+/// The user and expiry (Unix ms; `None` for API tokens) of a token.
+async fn lookup(state: &AppState, token: &str) -> ApiResult<Option<(User, Option<i64>)>> {
+    let hash = auth::token_hash(token);
+    let cached = state
+        .token_cache
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&hash)
+        .cloned();
+    let found = match cached {
+        Some(hit) => Some(hit),
+        None => {
+            let h = hash.clone();
+            let found = state.store.read(move |c| users::by_token(c, &h)).await?;
+            if let Some(hit) = &found {
+                state
+                    .token_cache
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(hash.clone(), hit.clone());
+            }
+            found
+        }
+    };
+    Ok(found)
+}
+
+async fn authenticate(state: &AppState, c: Credentials) -> ApiResult<User> {
+    let user = match lookup(state, &c.token).await? {
+        None => {
+            return Err(ApiError::Unauthorized(
+                "this token or session is not valid; sign in again".into(),
+            ))
+        }
+        Some((_, Some(exp))) if exp <= crate::time::now_ms() => {
+            return Err(ApiError::Unauthorized(
+                "your session has expired; sign in again".into(),
+            ))
+        }
+        Some((user, _)) => user,
+    };
+    match c.basic_user {
+        Some(name) if !name.is_empty() && name != user.username => Err(ApiError::Unauthorized(
+            format!("the password is an API token of another user than {name:?}"),
+        )),
+        _ => Ok(user),
+    }
 }
 
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = token_from(&parts.headers).ok_or_else(|| {
+        let c = credentials(&parts.headers).ok_or_else(|| {
             ApiError::Unauthorized(
-                "sign in first: send \"Authorization: Bearer <token>\" or the session cookie from POST /api/login".into(),
+                "sign in first: send \"Authorization: Bearer <token>\", HTTP Basic with an API token as the password, or the session cookie from POST /api/login".into(),
             )
         })?;
-        let hash = auth::token_hash(&token);
-        let cached = state
-            .token_cache
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&hash)
-            .cloned();
-        let found = match cached {
-            Some(hit) => Some(hit),
-            None => {
-                let h = hash.clone();
-                let found = state.store.read(move |c| users::by_token(c, &h)).await?;
-                if let Some(hit) = &found {
-                    state
-                        .token_cache
-                        .write()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(hash.clone(), hit.clone());
-                }
-                found
-            }
-        };
-        match found {
-            None => Err(ApiError::Unauthorized(
-                "this token or session is not valid; sign in again".into(),
-            )),
-            Some((_, Some(exp))) if exp <= crate::time::now_ms() => Err(ApiError::Unauthorized(
-                "your session has expired; sign in again".into(),
-            )),
-            Some((user, _)) => Ok(Auth(user)),
+        Ok(Auth(authenticate(state, c).await?))
+    }
+}
+
+/// The signed-in user when the request carries credentials; `None` when it carries none. Bad
+/// credentials are still refused (401), so a typo never silently reads as anonymous.
+pub struct MaybeAuth(pub Option<User>);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match credentials(&parts.headers) {
+            None => Ok(MaybeAuth(None)),
+            Some(c) => Ok(MaybeAuth(Some(authenticate(state, c).await?))),
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum ApiError {
     NotFound(String),
     Conflict(String, Vec<Value>),
     PreconditionRequired(String),
+    /// 412: an `If-Match` that names a version other than the current one.
+    PreconditionFailed(String),
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     Unprocessable(String, Vec<Value>),
@@ -39,37 +41,37 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, msg, details) = match self {
+impl ApiError {
+    /// The status, the message and the details: what every error encoding (this API's, OGC's,
+    /// Open311's) shows.
+    pub fn parts(self) -> (StatusCode, String, Vec<Value>) {
+        match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m, vec![]),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m, vec![]),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m, vec![]),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, m, vec![]),
             ApiError::Conflict(m, d) => (StatusCode::CONFLICT, m, d),
             ApiError::PreconditionRequired(m) => (StatusCode::PRECONDITION_REQUIRED, m, vec![]),
+            ApiError::PreconditionFailed(m) => (StatusCode::PRECONDITION_FAILED, m, vec![]),
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m, vec![]),
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m, vec![]),
             ApiError::Unprocessable(m, d) => (StatusCode::UNPROCESSABLE_ENTITY, m, d),
             ApiError::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");
-                let body = json!({"error": "the database is unavailable; nothing was stored. Try again in a few seconds.", "details": []});
-                return (
+                (
                     StatusCode::SERVICE_UNAVAILABLE,
-                    [(axum::http::header::RETRY_AFTER, "5")],
-                    Json(body),
+                    "the database is unavailable; nothing was stored. Try again in a few seconds."
+                        .into(),
+                    vec![],
                 )
-                    .into_response();
             }
             ApiError::InsufficientStorage(m) => {
                 tracing::error!(error = %m, "storage full");
-                let body = json!({"error": "the server's storage is full; nothing was stored. Try again later.", "details": []});
-                return (
+                (
                     StatusCode::INSUFFICIENT_STORAGE,
-                    [(axum::http::header::RETRY_AFTER, "60")],
-                    Json(body),
+                    "the server's storage is full; nothing was stored. Try again later.".into(),
+                    vec![],
                 )
-                    .into_response();
             }
             ApiError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
@@ -79,8 +81,31 @@ impl IntoResponse for ApiError {
                     vec![],
                 )
             }
-        };
-        (status, Json(json!({"error": msg, "details": details}))).into_response()
+        }
+    }
+}
+
+/// Seconds a client should wait before retrying after `status` (a lost database comes back in
+/// seconds; a full disk needs someone to free space).
+pub fn retry_after(status: StatusCode) -> Option<&'static str> {
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => Some("5"),
+        StatusCode::INSUFFICIENT_STORAGE => Some("60"),
+        _ => None,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, msg, details) = self.parts();
+        let mut r = (status, Json(json!({"error": msg, "details": details}))).into_response();
+        if let Some(secs) = retry_after(status) {
+            r.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(secs),
+            );
+        }
+        r
     }
 }
 

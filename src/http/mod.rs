@@ -5,6 +5,8 @@ pub mod error;
 mod heatmap;
 mod hotspots;
 mod matching;
+pub mod ogc;
+mod open311;
 pub mod params;
 mod photos;
 mod reports;
@@ -65,6 +67,8 @@ pub fn router(state: AppState) -> Router {
         .route("/style.json", get(tiles::style_json))
         .route("/heatmap/{z}/{x}/{y}", get(heatmap::tile))
         .nest("/api", api)
+        .merge(ogc::router(&state))
+        .merge(open311::router(&state))
         .fallback_service(static_files)
         .layer(TraceLayer::new_for_http())
         .with_state(state)

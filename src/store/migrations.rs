@@ -220,7 +220,8 @@ const SQLITE: &[&str] = &[
 
 /// The current schema for PostgreSQL + PostGIS. Geometry columns are generated from the stored
 /// GeoJSON and coordinates, so they always agree with them.
-const POSTGRES: &[&str] = &[r#"
+const POSTGRES: &[&str] = &[
+    r#"
     CREATE EXTENSION IF NOT EXISTS postgis;
     CREATE TABLE zones (
         id            TEXT PRIMARY KEY,
