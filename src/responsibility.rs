@@ -185,10 +185,7 @@ mod tests {
         kind: ZoneKind,
         parent: Option<&str>,
         owner: Option<&str>,
-        x0: f64,
-        y0: f64,
-        x1: f64,
-        y1: f64,
+        [x0, y0, x1, y1]: [f64; 4],
     ) -> Zone {
         let p = polygon![(x: x0, y: y0), (x: x1, y: y0), (x: x1, y: y1), (x: x0, y: y1), (x: x0, y: y0)];
         ZoneDraft {
