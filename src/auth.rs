@@ -26,18 +26,27 @@ pub enum Role {
     Office,
     /// Planners: draw and edit zones.
     Planner,
+    /// Responsible organisations (责任单位), bound to one owner: their own zones and tasks only.
+    Unit,
     /// Everything.
     Admin,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Patrol, Role::Office, Role::Planner, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Patrol,
+        Role::Office,
+        Role::Planner,
+        Role::Unit,
+        Role::Admin,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Patrol => "patrol",
             Role::Office => "office",
             Role::Planner => "planner",
+            Role::Unit => "unit",
             Role::Admin => "admin",
         }
     }
@@ -56,7 +65,7 @@ impl FromStr for Role {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown role {s:?}; expected one of patrol, office, planner, admin")
+                format!("unknown role {s:?}; expected one of patrol, office, planner, unit, admin")
             })
     }
 }
@@ -67,6 +76,12 @@ pub struct User {
     pub id: i64,
     pub username: String,
     pub role: Role,
+    /// For `unit` users: the organisation (owner name) they answer for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// For `office` users: the zone (street office or community) they act in; `None`: the city.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 impl User {
@@ -94,6 +109,23 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
                 .is_ok()
         })
         .unwrap_or(false)
+}
+
+/// Fewest characters a new password may have.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// Checks a new password: at least [`MIN_PASSWORD_CHARS`] characters, not the username.
+pub fn check_new_password(username: &str, password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password has {chars} characters; use at least {MIN_PASSWORD_CHARS}"
+        ));
+    }
+    if username.chars().count() >= 3 && password.to_lowercase().contains(&username.to_lowercase()) {
+        return Err("the password contains the username; choose one that does not".into());
+    }
+    Ok(())
 }
 
 /// A new random token (`xc_` and 64 hex digits).
@@ -133,6 +165,8 @@ mod tests {
             id: 1,
             username: "a".into(),
             role: Role::Admin,
+            owner: None,
+            scope: None,
         };
         assert!(u.has_role(&[Role::Planner]));
         let p = User {

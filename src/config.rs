@@ -10,6 +10,9 @@ pub struct Config {
     /// PostgreSQL URL (`postgres://user:password@host:port/db`) of a database shared by several
     /// servers; `None` (the default) keeps everything in SQLite in `data_dir`.
     pub database: Option<String>,
+    /// First retry of a failed webhook delivery after this long, doubling each time (up to an
+    /// hour, for a day). Default 5 000 ms.
+    pub webhook_retry_base_ms: i64,
     /// Built web client served at `/`. Default `web/dist`.
     pub web_dir: PathBuf,
     /// Most vertices accepted in one zone geometry. Default 100 000.
@@ -67,6 +70,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("data"),
             database: None,
+            webhook_retry_base_ms: 5_000,
             web_dir: PathBuf::from("web/dist"),
             max_vertices: crate::zone::DEFAULT_MAX_VERTICES,
             max_zone_body: 64 << 20,

@@ -212,19 +212,20 @@ pub fn load(state: &AppState, file: &Path) -> Result<usize, DemoReportsError> {
     let now = crate::time::now_ms();
     let day = 86_400_000.0;
     let rule = settings.duplicates;
+    let limits = state.settings.time_limits();
     let n = seeds.len();
     state
         .store
         .write_sync(|tx| {
             for (i, s) in seeds.iter().enumerate() {
                 let created_at = now - (s.days_ago * day) as i64;
-                let matched = index.match_point(s.lon, s.lat, 5.0);
+                let answer = crate::responsibility::answer(&index, s.lon, s.lat, 5.0);
                 let ci = Category::ALL
                     .iter()
                     .position(|c| *c == s.category)
                     .unwrap_or(0);
                 let photo = before[ci][i % VARIANTS].clone();
-                let responsible_name = matched.responsible.as_ref().map(|r| r.name.clone());
+                let responsible_name = answer.responsible.as_ref().map(|r| r.owner.name.clone());
                 let report = NewReport {
                     client_id: None,
                     lon: s.lon,
@@ -237,17 +238,8 @@ pub fn load(state: &AppState, file: &Path) -> Result<usize, DemoReportsError> {
                     captured_at: created_at - 60_000 * (1 + (i as i64 % 20)),
                     created_at,
                     created_by: "patrol".into(),
-                    zones: serde_json::to_value(&matched.matches).unwrap_or_default(),
-                    zone_ids: matched
-                        .matches
-                        .iter()
-                        .map(|m| (m.zone.id.clone(), m.inside))
-                        .collect(),
-                    responsible: matched
-                        .responsible
-                        .as_ref()
-                        .and_then(|r| serde_json::to_value(r).ok()),
-                    ambiguous: matched.ambiguous,
+                    matched: (&answer).into(),
+                    due_at: limits.due(s.category, Status::Reported, created_at),
                     photos: vec![photo],
                 };
                 let id = match reports::insert(tx, &report, rule)? {
@@ -281,6 +273,11 @@ pub fn load(state: &AppState, file: &Path) -> Result<usize, DemoReportsError> {
                             reason,
                             photos: &photos,
                             at,
+                            due_at: limits.due(s.category, *to, at),
+                            assign_to: (*to == Status::Dispatched)
+                                .then(|| responsible_name.clone())
+                                .flatten(),
+                            duplicate_of: None,
                         },
                     )?;
                     from = *to;

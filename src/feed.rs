@@ -220,6 +220,7 @@ async fn apply(app: &App, rows: &[ChangeRow]) -> Result<(), StoreError> {
     let me = app.store.origin();
     let mut zones = Vec::new();
     let mut reports = Vec::new();
+    let mut settings = false;
     for r in rows.iter().filter(|r| r.origin != me) {
         match r.kind {
             ChangeKind::Zone => zones.push(r.object_id.clone()),
@@ -229,7 +230,7 @@ async fn apply(app: &App, rows: &[ChangeRow]) -> Result<(), StoreError> {
                     app.forget_tokens_of(id);
                 }
             }
-            ChangeKind::Settings => {}
+            ChangeKind::Settings => settings = true,
         }
     }
     zones.sort();
@@ -241,6 +242,15 @@ async fn apply(app: &App, rows: &[ChangeRow]) -> Result<(), StoreError> {
     }
     if !reports.is_empty() {
         app.reports.refresh(reports).await?;
+    }
+    if settings {
+        let (s, h) = (app.settings.clone(), app.hooks.clone());
+        tokio::task::spawn_blocking(move || {
+            s.reload()?;
+            h.reload()
+        })
+        .await
+        .map_err(|e| StoreError::TaskFailed(e.to_string()))??;
     }
     Ok(())
 }

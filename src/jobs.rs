@@ -43,6 +43,28 @@ pub fn spawn(state: &Arc<App>) {
         }
     }
     tokio::spawn(run(Arc::downgrade(state)));
+    tokio::spawn(deliver(Arc::downgrade(state)));
+}
+
+/// Sends due webhook deliveries while this server leads: woken when something is enqueued, and
+/// every tick for retries that came due.
+async fn deliver(state: Weak<App>) {
+    let http = crate::webhooks::client();
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(crate::webhooks::MAX_IN_FLIGHT));
+    loop {
+        let Some(app) = state.upgrade() else { return };
+        let hooks = app.hooks.clone();
+        if app.leader.is_leader() {
+            if let Err(e) =
+                crate::webhooks::deliver_due(&app.store, &http, hooks.retry_base_ms, &in_flight)
+                    .await
+            {
+                tracing::warn!(error = %e, "webhook deliveries: reading the outbox failed");
+            }
+        }
+        drop(app);
+        let _ = tokio::time::timeout(Duration::from_millis(500), hooks.wake.notified()).await;
+    }
 }
 
 fn elect(config: postgres::Config, state: Weak<App>) {
@@ -95,6 +117,11 @@ async fn run(state: Weak<App>) {
             continue;
         }
         ticks += 1;
+        match app.reports.sweep(crate::time::now_ms()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(reports = n, "marked reports overdue"),
+            Err(e) => tracing::warn!(error = %e, "the deadline sweep failed; it runs again"),
+        }
         if let Err(e) = housekeeping(&app, ticks).await {
             tracing::warn!(error = %e, "background job failed; it runs again next time");
         }

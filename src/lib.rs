@@ -28,10 +28,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod accounts;
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod deadlines;
 pub mod demo;
 pub mod demo_reports;
 pub mod export;
@@ -49,9 +52,13 @@ pub mod registry;
 pub mod report;
 pub mod report_service;
 pub mod responsibility;
+pub mod scope;
+pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tileset;
+pub mod webhooks;
+pub mod workflow;
 pub mod time;
 pub mod zone;
 
@@ -74,8 +81,11 @@ pub async fn run(
 ) -> std::io::Result<()> {
     feed::spawn(&state);
     jobs::spawn(&state);
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
         .await
 }
 

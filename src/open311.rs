@@ -206,7 +206,7 @@ pub async fn submit(
     Ok(
         match state
             .reports
-            .submit(&state.zones, user, draft, r.photos)
+            .submit(&state.zones, &crate::audit::Actor::user(user, None), draft, r.photos)
             .await?
         {
             Submitted::Created(v) => (v, true),

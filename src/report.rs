@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What kind of dirt a patrol found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     Garbage,
@@ -219,26 +219,29 @@ impl FromStr for RejectReason {
 }
 
 const OFFICE: &[Role] = &[Role::Office];
-const PATROL_OR_OFFICE: &[Role] = &[Role::Patrol, Role::Office];
+const OFFICE_OR_UNIT: &[Role] = &[Role::Office, Role::Unit];
+const ANSWER: &[Role] = &[Role::Patrol, Role::Office, Role::Unit];
 
 /// `(from, to, roles)`: every allowed status change. Office dispatches, closes, rejects and
-/// reopens; a patrol may resolve (with an after-photo). Admin may do everything.
+/// reopens; the organisation it was dispatched to (unit) acknowledges and answers; a patrol may
+/// resolve its own report. Answering needs an after-photo from a patrol or unit. Admin may do
+/// everything.
 const TRANSITIONS: &[(Status, Status, &[Role])] = &[
     (Status::Reported, Status::Dispatched, OFFICE),
     (Status::Reported, Status::InProgress, OFFICE),
-    (Status::Reported, Status::Resolved, PATROL_OR_OFFICE),
+    (Status::Reported, Status::Resolved, &[Role::Patrol, Role::Office]),
     (Status::Reported, Status::Rejected, OFFICE),
-    (Status::Dispatched, Status::InProgress, OFFICE),
-    (Status::Dispatched, Status::Resolved, PATROL_OR_OFFICE),
+    (Status::Dispatched, Status::InProgress, OFFICE_OR_UNIT),
+    (Status::Dispatched, Status::Resolved, ANSWER),
     (Status::Dispatched, Status::Rejected, OFFICE),
-    (Status::InProgress, Status::Resolved, PATROL_OR_OFFICE),
+    (Status::InProgress, Status::Resolved, ANSWER),
     (Status::Resolved, Status::Closed, OFFICE),
     (Status::Resolved, Status::Reopened, OFFICE),
     (Status::Closed, Status::Reopened, OFFICE),
     (Status::Rejected, Status::Reopened, OFFICE),
     (Status::Reopened, Status::Dispatched, OFFICE),
     (Status::Reopened, Status::InProgress, OFFICE),
-    (Status::Reopened, Status::Resolved, PATROL_OR_OFFICE),
+    (Status::Reopened, Status::Resolved, &[Role::Patrol, Role::Office]),
     (Status::Reopened, Status::Rejected, OFFICE),
 ];
 
@@ -311,7 +314,7 @@ pub fn check_transition(
         (Status::Rejected, Some(_)) | (_, None) => {}
         (_, Some(_)) => return Err(TransitionError::ReasonWithoutReject),
     }
-    if to == Status::Resolved && role == Role::Patrol && after_photos == 0 {
+    if to == Status::Resolved && matches!(role, Role::Patrol | Role::Unit) && after_photos == 0 {
         return Err(TransitionError::NeedsPhoto);
     }
     Ok(())

@@ -6,11 +6,17 @@
 //! report in its own savepoint so one failure does not sink the others; then it answers every
 //! waiter. Under light load a batch is one report and nothing waits for company.
 
-use crate::auth::User;
+use crate::audit::Actor;
+use crate::responsibility;
+use crate::scope::Visibility;
+use crate::settings::Settings;
+use crate::webhooks::Hooks;
+use crate::workflow;
+use std::sync::Arc;
 use crate::gcj02;
 use crate::photo::{self, PhotoError, PhotoLimits};
 use crate::registry::ZoneRegistry;
-use crate::report::{check_transition, Category, RejectReason, Status, TransitionError};
+use crate::report::{Category, RejectReason, Status, TransitionError};
 use crate::store::changes::{self, ChangeKind};
 use crate::store::photos::{Kind, PhotoFiles, PhotoRow};
 use crate::store::reports::{self, DuplicateRule, Inserted, NewReport, ReportView};
@@ -45,6 +51,9 @@ pub enum ReportError {
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The user's role may make this change, but not on this report.
+    #[error("{0}")]
+    NotYours(String),
     /// The writer thread is gone (the server is shutting down or it panicked).
     #[error("the report writer has stopped")]
     WriterStopped,
@@ -99,6 +108,10 @@ pub struct ChangeDraft {
     pub status: Status,
     pub note: Option<String>,
     pub reason: Option<RejectReason>,
+    /// Dispatch to this organisation instead of the responsible one.
+    pub assign_to: Option<String>,
+    /// The original report, when rejecting as a duplicate.
+    pub duplicate_of: Option<i64>,
 }
 
 /// What became of a submission.
@@ -156,6 +169,7 @@ impl ReportSettings {
 
 struct Job {
     report: NewReport,
+    actor: Actor,
     reply: tokio::sync::oneshot::Sender<Result<Inserted, StoreError>>,
 }
 
@@ -166,12 +180,19 @@ pub struct ReportService {
     queue: mpsc::Sender<Job>,
     listeners: RwLock<Vec<ReportListener>>,
     pub settings: ReportSettings,
+    limits: Arc<Settings>,
+    hooks: Arc<Hooks>,
 }
 
 impl ReportService {
     /// Opens the photo folder, removes what a crash left behind (temporary files and photos that
     /// no committed report refers to), and starts the writer thread. Call before serving.
-    pub fn start(store: Store, settings: ReportSettings) -> Result<Self, StoreError> {
+    pub fn start(
+        store: Store,
+        settings: ReportSettings,
+        limits: Arc<Settings>,
+        hooks: Arc<Hooks>,
+    ) -> Result<Self, StoreError> {
         let files = PhotoFiles::open(store.dir())?;
         let referenced = store.read_sync(crate::store::photos::all_ids)?;
         // Other servers may share a PostgreSQL database and the photo folder.
@@ -189,9 +210,10 @@ impl ReportService {
         let (tx, rx) = mpsc::channel::<Job>();
         let writer_store = store.clone();
         let rule = settings.duplicates;
+        let writer_hooks = hooks.clone();
         std::thread::Builder::new()
             .name("report-writer".into())
-            .spawn(move || writer_loop(writer_store, rx, rule))
+            .spawn(move || writer_loop(writer_store, rx, rule, writer_hooks))
             .map_err(|source| StoreError::Io {
                 path: store.dir().to_path_buf(),
                 source,
@@ -202,6 +224,8 @@ impl ReportService {
             queue: tx,
             listeners: Default::default(),
             settings,
+            limits,
+            hooks,
         })
     }
 
@@ -243,7 +267,7 @@ impl ReportService {
     pub async fn submit(
         &self,
         zones: &ZoneRegistry,
-        user: &User,
+        actor: &Actor,
         draft: Draft,
         photos: Vec<Bytes>,
     ) -> Result<Submitted, ReportError> {
@@ -329,9 +353,12 @@ impl ReportService {
             .captured_at
             .or_else(|| stored.iter().find_map(|p| p.exif_taken_at))
             .unwrap_or(now);
-        let matched = zones
-            .index()
-            .match_point(lon, lat, draft.accuracy_m.unwrap_or(0.0));
+        let answer = responsibility::answer(
+            &zones.index(),
+            lon,
+            lat,
+            draft.accuracy_m.unwrap_or(0.0),
+        );
         let report = NewReport {
             client_id: draft.client_id,
             lon,
@@ -343,24 +370,19 @@ impl ReportService {
             note: draft.note.filter(|n| !n.trim().is_empty()),
             captured_at,
             created_at: now,
-            created_by: user.username.clone(),
-            zones: serde_json::to_value(&matched.matches).unwrap_or_default(),
-            zone_ids: matched
-                .matches
-                .iter()
-                .map(|m| (m.zone.id.clone(), m.inside))
-                .collect(),
-            responsible: matched
-                .responsible
-                .as_ref()
-                .and_then(|r| serde_json::to_value(r).ok()),
-            ambiguous: matched.ambiguous,
+            created_by: actor.username().to_string(),
+            matched: (&answer).into(),
+            due_at: self
+                .limits
+                .time_limits()
+                .due(category, Status::Reported, now),
             photos: stored,
         };
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.queue
             .send(Job {
                 report: report.clone(),
+                actor: actor.clone(),
                 reply,
             })
             .map_err(|_| ReportError::WriterStopped)?;
@@ -420,58 +442,93 @@ impl ReportService {
             })
     }
 
-    /// Changes a report's status (with a note, a reason, after-photos) if the rules allow it.
+    /// Changes a report's status (with a note, a reason, after-photos) if the rules allow it
+    /// and the report is the user's to change.
     pub async fn change(
         &self,
-        user: &User,
+        actor: &Actor,
         id: i64,
         change: ChangeDraft,
         photos: Vec<Bytes>,
     ) -> Result<ReportView, ReportError> {
-        if let Some(n) = &change.note {
-            if n.chars().count() > self.settings.max_note_chars {
+        let user = actor
+            .user
+            .clone()
+            .ok_or_else(|| ReportError::NotYours("sign in to change a report".into()))?;
+        self.check_note(change.note.as_deref())?;
+        self.check_photo_count(photos.len())?;
+        // Check the rules before decoding photos, so a refused change costs nothing; checked
+        // again inside the transaction because the report may change in between.
+        let vis = Visibility::of(&user);
+        let wf = self.workflow_visible(id, &vis).await?;
+        workflow::check_change(&user, &wf, &change, photos.len())?;
+        if let Some(orig) = change.duplicate_of {
+            if orig == id {
+                return Err(ReportError::Unprocessable(
+                    "a report cannot duplicate itself; duplicate_of names the original".into(),
+                ));
+            }
+            if !self
+                .store
+                .read(move |c| reports::visible(c, orig, &Visibility::All))
+                .await?
+            {
                 return Err(ReportError::Unprocessable(format!(
-                    "note is over {} characters",
-                    self.settings.max_note_chars
+                    "duplicate_of={orig}: no such report"
                 )));
             }
         }
-        self.check_photo_count(photos.len())?;
-        // Check the rules before decoding photos, so a refused change costs nothing; checked
-        // again inside the transaction because the status may change in between.
-        let from = self.store.read(move |c| reports::status(c, id)).await?;
-        check_transition(from, change.status, user.role, change.reason, photos.len())?;
         let stored = self.store_photos(photos).await?;
-        let role = user.role;
-        let username = user.username.clone();
         let c = change.clone();
         let origin = self.store.origin().to_string();
+        let limits = self.limits.time_limits();
+        let hooks = self.hooks.clone();
+        let actor2 = actor.clone();
         let outcome = self
             .store
             .write(move |tx| {
-                let from = reports::status(tx, id)?;
-                if let Err(e) = check_transition(from, c.status, role, c.reason, stored.len()) {
+                let wf = reports::workflow(tx, id)?;
+                if let Err(e) = workflow::check_change(&user, &wf, &c, stored.len()) {
                     return Ok(Err(e));
                 }
                 let at = crate::time::now_ms();
+                let assign_to = workflow::assignee(&wf, &c);
                 reports::apply_change(
                     tx,
                     &reports::Change {
                         report: id,
-                        from,
+                        from: wf.status,
                         to: c.status,
-                        user: &username,
+                        user: &user.username,
                         note: c.note.as_deref().filter(|n| !n.trim().is_empty()),
                         reason: c.reason,
                         photos: &stored,
                         at,
+                        due_at: limits.due(wf.category, c.status, at),
+                        assign_to,
+                        duplicate_of: c.duplicate_of,
                     },
                 )?;
                 changes::record(tx, &origin, ChangeKind::Report, &id.to_string(), at)?;
+                let view = reports::get(tx, id, false)?.ok_or_else(|| StoreError::NotFound {
+                    what: "report",
+                    id: id.to_string(),
+                })?;
+                crate::audit::record(
+                    tx,
+                    &actor2,
+                    &format!("report.{}", c.status),
+                    Some(&id.to_string()),
+                    serde_json::json!({"from": wf.status, "to": c.status, "assigned_to": view.assigned_to, "reason": c.reason}),
+                )?;
+                if let Some(name) = workflow::event_of(c.status) {
+                    hooks.enqueue(tx, &workflow::report_event(name, &view))?;
+                }
                 Ok(Ok(()))
             })
             .await?;
         outcome?;
+        self.hooks.wake.notify_one();
         let view = self.get(id, true).await?;
         self.notify(&[ReportChange {
             id,
@@ -482,6 +539,155 @@ impl ReportService {
             created_at: crate::time::parse_rfc3339(&view.created_at).unwrap_or_default(),
         }]);
         Ok(view)
+    }
+
+    /// Adds a note and photos to a report without changing its status (the same problem seen
+    /// again: 是同一问题).
+    pub async fn add_update(
+        &self,
+        actor: &Actor,
+        id: i64,
+        note: Option<String>,
+        photos: Vec<Bytes>,
+    ) -> Result<ReportView, ReportError> {
+        let user = actor
+            .user
+            .clone()
+            .ok_or_else(|| ReportError::NotYours("sign in to add to a report".into()))?;
+        self.check_note(note.as_deref())?;
+        self.check_photo_count(photos.len())?;
+        let note = note.filter(|n| !n.trim().is_empty());
+        if note.is_none() && photos.is_empty() {
+            return Err(ReportError::Unprocessable(
+                "an update needs a note or at least one photo".into(),
+            ));
+        }
+        let wf = self.workflow_visible(id, &Visibility::of(&user)).await?;
+        if !wf.status.is_open() {
+            return Err(ReportError::Unprocessable(format!(
+                "report {id} is {}; file a new report instead of adding to a finished one",
+                wf.status
+            )));
+        }
+        let stored = self.store_photos(photos).await?;
+        let origin = self.store.origin().to_string();
+        let actor2 = actor.clone();
+        self.store
+            .write(move |tx| {
+                let wf = reports::workflow(tx, id)?;
+                let at = crate::time::now_ms();
+                reports::add_event(
+                    tx,
+                    id,
+                    "update",
+                    wf.status,
+                    &user.username,
+                    note.as_deref(),
+                    None,
+                    &stored,
+                    at,
+                )?;
+                changes::record(tx, &origin, ChangeKind::Report, &id.to_string(), at)?;
+                crate::audit::record(
+                    tx,
+                    &actor2,
+                    "report.update",
+                    Some(&id.to_string()),
+                    serde_json::json!({"photos": stored.len(), "note": note.is_some()}),
+                )?;
+                Ok(())
+            })
+            .await?;
+        self.get(id, true).await
+    }
+
+    /// The workflow row of a report the asker may see (404 otherwise).
+    async fn workflow_visible(
+        &self,
+        id: i64,
+        vis: &Visibility,
+    ) -> Result<reports::Workflow, ReportError> {
+        let vis = vis.clone();
+        self.store
+            .read(move |c| {
+                if !reports::visible(c, id, &vis)? {
+                    return Err(StoreError::NotFound {
+                        what: "report",
+                        id: id.to_string(),
+                    });
+                }
+                reports::workflow(c, id)
+            })
+            .await
+            .map_err(Into::into)
+    }
+
+    /// A report the asker may see, with its events.
+    pub async fn get_visible(
+        &self,
+        id: i64,
+        vis: &Visibility,
+    ) -> Result<ReportView, ReportError> {
+        let vis = vis.clone();
+        self.store
+            .read(move |c| {
+                if !reports::visible(c, id, &vis)? {
+                    return Ok(None);
+                }
+                reports::get(c, id, true)
+            })
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound {
+                    what: "report",
+                    id: id.to_string(),
+                }
+                .into()
+            })
+    }
+
+    fn check_note(&self, note: Option<&str>) -> Result<(), ReportError> {
+        if let Some(n) = note {
+            let chars = n.chars().count();
+            if chars > self.settings.max_note_chars {
+                return Err(ReportError::Unprocessable(format!(
+                    "note is {chars} characters; the limit is {}",
+                    self.settings.max_note_chars
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks reports whose stage ran late, once each, and escalates them; returns how many.
+    /// Run by the leader every few seconds.
+    pub async fn sweep(&self, now: i64) -> Result<usize, StoreError> {
+        let due = self
+            .store
+            .read(move |c| reports::due_for_sweep(c, now, 200))
+            .await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let origin = self.store.origin().to_string();
+        let hooks = self.hooks.clone();
+        let marked = self
+            .store
+            .write(move |tx| {
+                let mut marked = Vec::new();
+                for id in due {
+                    if workflow::mark_overdue(tx, &hooks, &origin, id, now)? {
+                        marked.push(id);
+                    }
+                }
+                Ok(marked)
+            })
+            .await?;
+        if !marked.is_empty() {
+            self.hooks.wake.notify_one();
+            self.refresh(marked.clone()).await?;
+        }
+        Ok(marked.len())
     }
 
     /// Open reports of `category` near `[lon, lat]` by the duplicate rule, nearest first.
@@ -580,7 +786,7 @@ pub fn store_photos_sync(
     Ok(rows)
 }
 
-fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule) {
+fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule, hooks: Arc<Hooks>) {
     while let Ok(first) = rx.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -596,8 +802,7 @@ fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule) {
                 results.push(tx.savepoint(|sp| {
                     let r = reports::insert(sp, &job.report, rule)?;
                     if let Inserted::Created(id) = r {
-                        let at = job.report.created_at;
-                        changes::record(sp, &origin, ChangeKind::Report, &id.to_string(), at)?;
+                        workflow::created(sp, &hooks, &origin, &job.actor, id)?;
                     }
                     Ok(r)
                 }));
@@ -606,6 +811,7 @@ fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule) {
         });
         match committed {
             Ok(()) => {
+                hooks.wake.notify_one();
                 for (job, r) in batch.into_iter().zip(results) {
                     let _ = job.reply.send(r);
                 }

@@ -56,6 +56,29 @@ pub struct Answer {
     pub chain: Vec<Level>,
 }
 
+/// Everything the API says about a point: the zones it matched, who answers and who is next.
+#[derive(Debug, Clone, Serialize)]
+pub struct PointAnswer {
+    pub matches: Vec<ZoneMatch>,
+    pub responsible: Option<Responsible>,
+    /// The point is within its accuracy of two or more 三包 zones.
+    pub ambiguous: bool,
+    /// Who is next up when the responsible party runs late, deepest first.
+    pub escalation: Vec<Level>,
+}
+
+/// Matches `[lon, lat]` and applies the rules.
+pub fn answer(index: &ZoneIndex, lon: f64, lat: f64, accuracy_m: f64) -> PointAnswer {
+    let m = index.match_point(lon, lat, accuracy_m);
+    let Answer { responsible, chain } = resolve(index, &m);
+    PointAnswer {
+        matches: m.matches,
+        responsible,
+        ambiguous: m.ambiguous,
+        escalation: chain,
+    }
+}
+
 fn area_of(z: &Zone) -> f64 {
     match &z.geometry {
         crate::zone::ZoneGeometry::Area(mp) => mp.unsigned_area(),

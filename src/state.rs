@@ -23,6 +23,10 @@ pub struct App {
     pub feed: crate::feed::FeedStatus,
     /// Whether this server runs the background jobs.
     pub leader: crate::jobs::Leadership,
+    /// Settings kept in the database (time limits).
+    pub settings: Arc<crate::settings::Settings>,
+    /// Registered webhooks and their outbox.
+    pub hooks: Arc<crate::webhooks::Hooks>,
 }
 
 impl App {
@@ -46,9 +50,16 @@ impl App {
         let cache = Arc::new(crate::tileset::TileCache::new(config.tile_cache_bytes));
         let c = cache.clone();
         zones.on_change(Box::new(move |boxes| c.invalidate(boxes)));
+        let settings = Arc::new(crate::settings::Settings::load(store.clone())?);
+        let hooks = Arc::new(crate::webhooks::Hooks::load(
+            store.clone(),
+            config.webhook_retry_base_ms,
+        )?);
         let reports = crate::report_service::ReportService::start(
             store.clone(),
             crate::report_service::ReportSettings::from_config(&config),
+            settings.clone(),
+            hooks.clone(),
         )?;
         let report_points = Arc::new(crate::tileset::ReportPoints::load(&store)?);
         let (p, c) = (report_points.clone(), cache.clone());
@@ -76,6 +87,8 @@ impl App {
             token_cache: RwLock::new(HashMap::new()),
             feed: crate::feed::FeedStatus::new(feed_start),
             leader: Default::default(),
+            settings,
+            hooks,
         });
         Ok(app)
     }

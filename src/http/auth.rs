@@ -20,6 +20,37 @@ pub const SESSION_COOKIE: &str = "xuncha_session";
 /// The signed-in user of a request.
 pub struct Auth(pub User);
 
+/// The signed-in user as the audit log records them: with the client's address.
+pub struct Who {
+    pub auth: Auth,
+    pub actor: crate::audit::Actor,
+}
+
+/// The client's address as the socket saw it (`None` when the router runs without one, in tests).
+pub fn client_ip(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+impl FromRequestParts<AppState> for Who {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        let actor = crate::audit::Actor::user(&auth.0, client_ip(parts));
+        Ok(Who { auth, actor })
+    }
+}
+
+impl std::ops::Deref for Who {
+    type Target = Auth;
+    fn deref(&self) -> &Auth {
+        &self.auth
+    }
+}
+
 impl Auth {
     /// 403 unless the user has one of `roles` (admin always has).
     pub fn require(&self, roles: &[Role]) -> ApiResult<&User> {

@@ -199,6 +199,7 @@ impl From<crate::report_service::ReportError> for ApiError {
             },
             ReportError::Store(s) => s.into(),
             ReportError::WriterStopped => ApiError::Unavailable(msg),
+            ReportError::NotYours(m) => ApiError::Forbidden(m),
             ReportError::TaskFailed(_) => ApiError::Internal(msg),
         }
     }

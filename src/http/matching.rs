@@ -3,7 +3,7 @@
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
-use crate::index::MatchResult;
+use crate::responsibility::{self, PointAnswer};
 use crate::state::AppState;
 use axum::extract::{RawQuery, State};
 use axum::Json;
@@ -12,7 +12,7 @@ pub async fn match_point(
     State(state): State<AppState>,
     _auth: Auth,
     RawQuery(q): RawQuery,
-) -> ApiResult<Json<MatchResult>> {
+) -> ApiResult<Json<PointAnswer>> {
     let p = Params::from_query(q.as_deref())?;
     let (lon, lat) = p.lon_lat()?;
     let accuracy_m = p.f64("accuracy_m")?.unwrap_or(0.0);
@@ -21,5 +21,10 @@ pub async fn match_point(
             "accuracy_m must be between 0 and 10000 metres",
         ));
     }
-    Ok(Json(state.zones.index().match_point(lon, lat, accuracy_m)))
+    Ok(Json(responsibility::answer(
+        &state.zones.index(),
+        lon,
+        lat,
+        accuracy_m,
+    )))
 }

@@ -47,6 +47,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/reports/nearby", get(reports::nearby))
         .route(
+            "/reports/{id}/updates",
+            post(reports::add_update).layer(report_limit),
+        )
+        .route(
             "/reports/{id}",
             get(reports::get).patch(reports::change).layer(report_limit),
         )

@@ -4,12 +4,13 @@
 //! `application/json` (without photos). Handlers parse the request into a draft, call
 //! [`crate::report_service::ReportService`], and encode the answer.
 
-use super::auth::Auth;
+use super::auth::{Auth, Who};
 use super::error::{parse_json, ApiError, ApiResult};
 use super::params::Params;
 use crate::auth::Role;
 use crate::report::{Category, RejectReason, Status};
 use crate::report_service::{ChangeDraft, Crs, Draft, Submitted};
+use crate::scope::Visibility;
 use crate::state::AppState;
 use crate::store::reports::{Query, Summary};
 use axum::body::Bytes;
@@ -35,7 +36,9 @@ const REPORT_FIELDS: [&str; 8] = [
     "client_id",
 ];
 /// Fields a status change may have besides `photo`.
-const CHANGE_FIELDS: [&str; 3] = ["status", "note", "reason"];
+const CHANGE_FIELDS: [&str; 5] = ["status", "note", "reason", "assign_to", "duplicate_of"];
+/// Fields an update (the same problem seen again) may have besides `photo`.
+const UPDATE_FIELDS: [&str; 1] = ["note"];
 /// Longest text field accepted in a multipart form, bytes (a 2000-character note is ≤ 8 KB).
 const MAX_FIELD_BYTES: usize = 64 << 10;
 
@@ -248,10 +251,10 @@ fn draft_from(fields: &HashMap<String, String>) -> ApiResult<Draft> {
 /// `client_id`.
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    who: Who,
     req: Request,
 ) -> ApiResult<Response> {
-    auth.require(&[Role::Patrol, Role::Office])?;
+    who.require(&[Role::Patrol, Role::Office])?;
     let (fields, photos) = match read_body(&state, req, &REPORT_FIELDS).await? {
         Body::Form(f) => (f.fields, f.photos),
         Body::Json(b) => (json_fields(&b, &REPORT_FIELDS)?, Vec::new()),
@@ -259,7 +262,7 @@ pub async fn create(
     let draft = draft_from(&fields)?;
     let out = state
         .reports
-        .submit(&state.zones, &auth.0, draft, photos)
+        .submit(&state.zones, &who.actor, draft, photos)
         .await?;
     Ok(match out {
         Submitted::Created(v) => (StatusCode::CREATED, Json(v)).into_response(),
@@ -275,22 +278,44 @@ fn report_id(s: &str) -> ApiResult<i64> {
 /// `GET /api/reports/{id}`: the report with its events.
 pub async fn get(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = report_id(&id)?;
-    Ok(Json(state.reports.get(id, true).await?).into_response())
+    let vis = Visibility::of(&auth.0);
+    Ok(Json(state.reports.get_visible(id, &vis).await?).into_response())
+}
+
+/// `POST /api/reports/{id}/updates` `{"note"}` or multipart with `photo`s: the same problem seen
+/// again, added to the report without changing its status.
+pub async fn add_update(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<Response> {
+    who.require(&[Role::Patrol, Role::Office])?;
+    let id = report_id(&id)?;
+    let (fields, photos) = match read_body(&state, req, &UPDATE_FIELDS).await? {
+        Body::Form(f) => (f.fields, f.photos),
+        Body::Json(b) => (json_fields(&b, &UPDATE_FIELDS)?, Vec::new()),
+    };
+    let view = state
+        .reports
+        .add_update(&who.actor, id, fields.get("note").cloned(), photos)
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 /// `PATCH /api/reports/{id}` `{"status", "note", "reason"}` (JSON, or multipart with `photo`
 /// after-photos).
 pub async fn change(
     State(state): State<AppState>,
-    auth: Auth,
+    who: Who,
     Path(id): Path<String>,
     req: Request,
 ) -> ApiResult<Response> {
-    auth.require(&[Role::Patrol, Role::Office])?;
+    who.require(&[Role::Patrol, Role::Office, Role::Unit])?;
     let id = report_id(&id)?;
     let (fields, photos) = match read_body(&state, req, &CHANGE_FIELDS).await? {
         Body::Form(f) => (f.fields, f.photos),
@@ -304,12 +329,21 @@ pub async fn change(
     let reason = get("reason")
         .map(|r| r.parse::<RejectReason>().map_err(ApiError::unprocessable))
         .transpose()?;
+    let duplicate_of = get("duplicate_of")
+        .map(|d| {
+            d.parse::<i64>().map_err(|_| {
+                ApiError::unprocessable(format!("duplicate_of={d:?} must be a report number"))
+            })
+        })
+        .transpose()?;
     let draft = ChangeDraft {
         status,
         note: fields.get("note").cloned(),
         reason,
+        assign_to: get("assign_to").map(String::from),
+        duplicate_of,
     };
-    let view = state.reports.change(&auth.0, id, draft, photos).await?;
+    let view = state.reports.change(&who.actor, id, draft, photos).await?;
     Ok(Json(view).into_response())
 }
 
@@ -399,6 +433,10 @@ fn feature(s: Summary) -> Value {
             "captured_at": crate::time::to_rfc3339(s.captured_at),
             "responsible": s.responsible,
             "ambiguous": s.ambiguous,
+            "assigned_to": s.assigned_to,
+            "due_at": s.due_at.map(crate::time::to_rfc3339),
+            "overdue": s.overdue,
+            "escalated_to": s.escalated_to,
             "zones": s.zone_ids,
             "photos": s.photo_ids.iter().map(|id| json!({
                 "id": id,
@@ -414,7 +452,7 @@ fn feature(s: Summary) -> Value {
 /// since it resumes after a fixed `(created_at, id)`).
 pub async fn query(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let p = Params::from_query(q.as_deref())?;
@@ -434,6 +472,20 @@ pub async fn query(
         zone: p.str("zone").map(str::to_string),
         limit: p.int("limit", 100, 1..=1000)? as usize,
         after: p.str("cursor").map(decode_cursor).transpose()?,
+        visibility: Visibility::of(&auth.0),
+        overdue: p
+            .str("overdue")
+            .map(|v| match v {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(ApiError::bad_request("overdue must be true or false")),
+            })
+            .transpose()?,
+        created_by: match p.str("mine") {
+            None => None,
+            Some("true") => Some(auth.0.username.clone()),
+            Some(_) => return Err(ApiError::bad_request("mine must be true")),
+        },
     };
     let page = state.reports.query(query).await?;
     let features: Vec<Value> = page.rows.into_iter().map(feature).collect();

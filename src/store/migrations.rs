@@ -211,6 +211,7 @@ const SQLITE: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox(next_at) WHERE next_at IS NOT NULL;
     CREATE INDEX outbox_webhook ON outbox(webhook_id, id);
+    ALTER TABLE reports ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE stat_reports ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE stat_reports ADD COLUMN overdue INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE stat_zone_reports ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
@@ -433,6 +434,7 @@ const POSTGRES: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox(next_at) WHERE next_at IS NOT NULL;
     CREATE INDEX outbox_webhook ON outbox(webhook_id, id);
+    ALTER TABLE reports ADD COLUMN overdue BOOLEAN NOT NULL DEFAULT false;
     ALTER TABLE stat_reports ADD COLUMN late BOOLEAN NOT NULL DEFAULT false;
     ALTER TABLE stat_reports ADD COLUMN overdue BOOLEAN NOT NULL DEFAULT false;
     ALTER TABLE stat_zone_reports ADD COLUMN late BOOLEAN NOT NULL DEFAULT false;

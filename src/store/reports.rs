@@ -9,6 +9,8 @@ use super::{Result, StoreError};
 use crate::args;
 use crate::geodesy::LocalMetres;
 use crate::report::{Category, RejectReason, Status};
+use crate::responsibility::{Level, PointAnswer, Responsible};
+use crate::scope::Visibility;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -28,13 +30,39 @@ pub struct NewReport {
     pub captured_at: i64,
     pub created_at: i64,
     pub created_by: String,
-    /// `/api/match` `matches` at submission.
+    /// Whom the point matched at submission (never recomputed).
+    pub matched: Matched,
+    /// When the first stage (dispatch) is due, Unix ms; `None` without a time limit.
+    pub due_at: Option<i64>,
+    pub photos: Vec<PhotoRow>,
+}
+
+/// A point's match as stored with a report.
+#[derive(Debug, Clone, Default)]
+pub struct Matched {
+    /// `/api/match` `matches`.
     pub zones: Value,
     /// Zone ids of the matches and whether the point is inside each.
     pub zone_ids: Vec<(String, bool)>,
-    pub responsible: Option<Value>,
+    pub responsible: Option<Responsible>,
+    pub escalation: Vec<Level>,
     pub ambiguous: bool,
-    pub photos: Vec<PhotoRow>,
+}
+
+impl From<&PointAnswer> for Matched {
+    fn from(a: &PointAnswer) -> Self {
+        Matched {
+            zones: serde_json::to_value(&a.matches).unwrap_or_default(),
+            zone_ids: a
+                .matches
+                .iter()
+                .map(|m| (m.zone.id.clone(), m.inside))
+                .collect(),
+            responsible: a.responsible.clone(),
+            escalation: a.escalation.clone(),
+            ambiguous: a.ambiguous,
+        }
+    }
 }
 
 /// Outcome of [`insert`].
@@ -84,6 +112,9 @@ impl PhotoRef {
 #[derive(Debug, Clone, Serialize)]
 pub struct EventView {
     pub id: i64,
+    /// `status` (a change of status), `overdue`, `escalated`, `update` (more photos or a note on
+    /// the same problem), `assigned`.
+    pub kind: String,
     pub at: String,
     pub user: String,
     pub from: Option<Status>,
@@ -91,6 +122,9 @@ pub struct EventView {
     pub note: Option<String>,
     pub reason: Option<RejectReason>,
     pub photos: Vec<PhotoRef>,
+    /// What the event says beyond the status (the stage that ran late, whom it went to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
 }
 
 /// A report as the API shows it.
@@ -115,8 +149,62 @@ pub struct ReportView {
     /// Photos taken at submission.
     pub photos: Vec<PhotoRef>,
     pub possible_duplicates: Vec<i64>,
+    /// The organisation it was dispatched to.
+    pub assigned_to: Option<String>,
+    /// When its current stage is due (RFC 3339); `None` when finished or without a limit.
+    pub due_at: Option<String>,
+    /// Its current stage ran past `due_at`.
+    pub overdue: bool,
+    /// Whom it went to after running late.
+    pub escalated_to: Option<String>,
+    /// Who is next up, deepest first (the grid above the point at submission).
+    pub escalation: Value,
+    /// The report this one duplicates (when rejected as a duplicate).
+    pub duplicate_of: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
+}
+
+impl ReportView {
+    /// The report as a GeoJSON Feature (`[lon, lat]` point, the rest as properties).
+    pub fn to_feature(&self) -> Value {
+        let mut props = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Some(o) = props.as_object_mut() {
+            o.remove("location");
+        }
+        serde_json::json!({
+            "type": "Feature",
+            "id": self.id,
+            "geometry": {"type": "Point", "coordinates": [self.location.lon, self.location.lat]},
+            "properties": props,
+        })
+    }
+
+    /// Organisations the report concerns: responsible, assigned, escalated to.
+    pub fn owners(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .responsible
+            .as_ref()
+            .and_then(|r| r.get("owner")?.get("name")?.as_str().map(String::from))
+            .into_iter()
+            .chain(self.assigned_to.clone())
+            .chain(self.escalated_to.clone())
+            .collect();
+        out.dedup();
+        out
+    }
+
+    /// Ids of the zones it matched.
+    pub fn zone_ids(&self) -> Vec<String> {
+        self.zones
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|z| z.get("id")?.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
 }
 
 fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
@@ -148,19 +236,16 @@ pub fn insert(conn: &dyn Conn, r: &NewReport, rule: DuplicateRule) -> Result<Ins
     .iter()
     .map(|n| n.id)
     .collect();
-    let resp = |key: &str| {
-        r.responsible
-            .as_ref()
-            .and_then(|v| v.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let (owner, sector, zone_id) = (resp("name"), resp("sector"), resp("zone_id"));
+    let m = &r.matched;
+    let resp = m.responsible.as_ref();
+    let owner = resp.map(|r| r.owner.name.clone());
+    let sector = resp.map(|r| r.owner.sector.as_str());
+    let zone_id = resp.map(|r| r.zone_id.clone());
     let id: Option<i64> = conn.query_opt(
         "INSERT INTO reports (client_id, lon, lat, accuracy_m, location_source, crs, category, status,
             note, captured_at, created_at, created_by, updated_at, zones, responsible, ambiguous, duplicates,
-            responsible_owner, responsible_sector, responsible_zone_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'reported', $8, $9, $10, $11, $10, $12, $13, $14, $15, $16, $17, $18)
+            responsible_owner, responsible_sector, responsible_zone_id, escalation_chain, due_at, sweep_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'reported', $8, $9, $10, $11, $10, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)
          ON CONFLICT (client_id) DO NOTHING RETURNING id",
         args![
             r.client_id.as_deref(),
@@ -174,13 +259,15 @@ pub fn insert(conn: &dyn Conn, r: &NewReport, rule: DuplicateRule) -> Result<Ins
             r.captured_at,
             r.created_at,
             r.created_by.as_str(),
-            r.zones.to_string(),
-            r.responsible.as_ref().map(|v| v.to_string()),
-            r.ambiguous,
+            m.zones.to_string(),
+            resp.and_then(|v| serde_json::to_string(v).ok()),
+            m.ambiguous,
             serde_json::to_string(&duplicates).unwrap_or_else(|_| "[]".into()),
             owner.clone(),
-            sector.clone(),
+            sector,
             zone_id,
+            serde_json::to_string(&m.escalation).unwrap_or_else(|_| "[]".into()),
+            r.due_at,
         ],
         |row| row.get(0),
     )?;
@@ -197,7 +284,7 @@ pub fn insert(conn: &dyn Conn, r: &NewReport, rule: DuplicateRule) -> Result<Ins
          VALUES ($1, $2, $3, 'reported', $4, $5, NULL)",
         args![id, r.created_at, r.category.as_str(), owner, sector],
     )?;
-    for (zone, inside) in &r.zone_ids {
+    for (zone, inside) in &m.zone_ids {
         conn.execute(
             "INSERT INTO report_zones (zone_id, report_id, inside) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
             args![zone.as_str(), id, *inside],
@@ -266,18 +353,31 @@ pub struct Change<'a> {
     pub reason: Option<RejectReason>,
     pub photos: &'a [PhotoRow],
     pub at: i64,
+    /// When the new stage is due; `None` when finished.
+    pub due_at: Option<i64>,
+    /// Dispatched to this organisation (kept as it was when `None`).
+    pub assign_to: Option<String>,
+    /// The original, when rejected as a duplicate.
+    pub duplicate_of: Option<i64>,
 }
 
 /// Applies a status change already checked against the rules; returns the event id.
 pub fn apply_change(conn: &dyn Conn, c: &Change) -> Result<i64> {
+    // A new stage starts on time: due again, not overdue, swept when due.
     let changed = conn.execute(
-        "UPDATE reports SET status = $2, reject_reason = $3, updated_at = $4 WHERE id = $1 AND status = $5",
+        "UPDATE reports SET status = $2, reject_reason = $3, updated_at = $4, due_at = $6, sweep_at = $6,
+                overdue = $7, assigned_owner = COALESCE($8, assigned_owner), duplicate_of = $9
+         WHERE id = $1 AND status = $5",
         args![
             c.report,
             c.to.as_str(),
             c.reason.map(|r| r.as_str()),
             c.at,
-            c.from.as_str()
+            c.from.as_str(),
+            c.due_at,
+            false,
+            c.assign_to.as_deref(),
+            c.duplicate_of
         ],
     )?;
     if changed != 1 {
@@ -289,13 +389,15 @@ pub fn apply_change(conn: &dyn Conn, c: &Change) -> Result<i64> {
     let closed_at = (c.to == Status::Closed).then_some(c.at);
     for table in ["stat_reports", "stat_zone_reports"] {
         conn.execute(
-            &format!("UPDATE {table} SET status = $2, closed_at = $3 WHERE report_id = $1"),
-            args![c.report, c.to.as_str(), closed_at],
+            &format!(
+                "UPDATE {table} SET status = $2, closed_at = $3, overdue = $4 WHERE report_id = $1"
+            ),
+            args![c.report, c.to.as_str(), closed_at, false],
         )?;
     }
     let event: i64 = conn.query_scalar(
-        "INSERT INTO report_events (report_id, at, username, from_status, to_status, note, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO report_events (report_id, at, username, from_status, to_status, note, reason, data)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         args![
             c.report,
             c.at,
@@ -303,7 +405,10 @@ pub fn apply_change(conn: &dyn Conn, c: &Change) -> Result<i64> {
             c.from.as_str(),
             c.to.as_str(),
             c.note,
-            c.reason.map(|r| r.as_str())
+            c.reason.map(|r| r.as_str()),
+            c.assign_to
+                .as_ref()
+                .map(|o| serde_json::json!({"assigned_to": o}).to_string())
         ],
     )?;
     attach_photos(conn, c.report, Some(event), c.photos, c.at)?;
@@ -324,7 +429,8 @@ pub fn get(conn: &dyn Conn, id: i64, with_events: bool) -> Result<Option<ReportV
     let mut row = None;
     conn.for_each(
         "SELECT id, client_id, lon, lat, accuracy_m, location_source, category, status, reject_reason,
-                note, captured_at, created_at, updated_at, created_by, zones, responsible, ambiguous, duplicates
+                note, captured_at, created_at, updated_at, created_by, zones, responsible, ambiguous, duplicates,
+                assigned_owner, due_at, overdue, escalated_to, escalation_chain, duplicate_of
          FROM reports WHERE id = $1",
         args![id],
         &mut |r| {
@@ -353,6 +459,12 @@ pub fn get(conn: &dyn Conn, id: i64, with_events: bool) -> Result<Option<ReportV
                     possible_duplicates: json(r.str(17)?)?
                         .and_then(|v| serde_json::from_value(v).ok())
                         .unwrap_or_default(),
+                    assigned_to: r.get(18)?,
+                    due_at: r.get::<Option<i64>>(19)?.map(crate::time::to_rfc3339),
+                    overdue: r.get(20)?,
+                    escalated_to: r.get(21)?,
+                    escalation: json(r.str(22)?)?.unwrap_or(Value::Array(vec![])),
+                    duplicate_of: r.get(23)?,
                     events: None,
                 })
             })());
@@ -376,13 +488,15 @@ pub fn get(conn: &dyn Conn, id: i64, with_events: bool) -> Result<Option<ReportV
     if with_events {
         let mut events = Vec::new();
         conn.for_each(
-            "SELECT id, at, username, from_status, to_status, note, reason FROM report_events WHERE report_id = $1 ORDER BY id",
+            "SELECT id, at, username, from_status, to_status, note, reason, kind, data FROM report_events WHERE report_id = $1 ORDER BY id",
             args![id],
             &mut |r| {
                 let eid: i64 = r.get(0)?;
                 events.push((|| -> Result<EventView> {
                     Ok(EventView {
                         id: eid,
+                        kind: r.get(7)?,
+                        data: json(r.str(8)?)?,
                         at: crate::time::to_rfc3339(r.get(1)?),
                         user: r.get(2)?,
                         from: r.str(3)?.map(parse).transpose()?,
@@ -491,6 +605,12 @@ pub struct Query {
     pub limit: usize,
     /// Continue after this `(created_at, id)`.
     pub after: Option<(i64, i64)>,
+    /// Whose reports the asker may see.
+    pub visibility: Visibility,
+    /// Only reports whose current stage is (`true`) or is not (`false`) overdue.
+    pub overdue: Option<bool>,
+    /// Reports filed by this user ("my reports").
+    pub created_by: Option<String>,
 }
 
 /// One row of the report list.
@@ -508,6 +628,11 @@ pub struct Summary {
     pub ambiguous: bool,
     pub zone_ids: Vec<String>,
     pub photo_ids: Vec<String>,
+    pub assigned_to: Option<String>,
+    pub due_at: Option<i64>,
+    pub overdue: bool,
+    pub escalated_to: Option<String>,
+    pub created_by: String,
 }
 
 /// One page of the report list.
@@ -527,7 +652,8 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
     let mut sql = Sql::new(format!(
         "SELECT r.id, r.lon, r.lat, r.category, r.status, r.note, r.created_at, r.captured_at, r.responsible, r.ambiguous,
             (SELECT {} FROM report_zones z WHERE z.report_id = r.id),
-            {photo_ids}
+            {photo_ids},
+            r.assigned_owner, r.due_at, r.overdue, r.escalated_to, r.created_by
          FROM reports r WHERE 1 = 1",
         conn.backend().group_concat("zone_id")
     ));
@@ -589,6 +715,11 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
                 ambiguous: r.get(9)?,
                 zone_ids: split(r.str(10)?),
                 photo_ids: split(r.str(11)?),
+                assigned_to: r.get(12)?,
+                due_at: r.get(13)?,
+                overdue: r.get(14)?,
+                escalated_to: r.get(15)?,
+                created_by: r.get(16)?,
             })
         })();
         match row {
@@ -646,4 +777,158 @@ pub fn changes_of(
         }
     }
     Ok(out)
+}
+
+/// Appends ` AND {id_col} IN (…)` limiting to the reports `v` lets the asker see.
+pub fn push_visibility(v: &Visibility, id_col: &str, sql: &mut Sql) {
+    match v {
+        Visibility::All => {}
+        Visibility::Owner(o) => {
+            let a = sql.arg(o.as_str());
+            let t = format!(
+                " AND {id_col} IN (SELECT id FROM reports WHERE responsible_owner = {a} OR assigned_owner = {a} OR escalated_to = {a})"
+            );
+            sql.push(&t);
+        }
+        Visibility::Zone(z) => {
+            let a = sql.arg(z.as_str());
+            let t = format!(
+                " AND {id_col} IN (SELECT report_id FROM report_zones WHERE zone_id = {a})"
+            );
+            sql.push(&t);
+        }
+    }
+}
+
+/// Whether report `id` exists and `v` lets the asker see it.
+pub fn visible(conn: &dyn Conn, id: i64, v: &Visibility) -> Result<bool> {
+    let mut sql = Sql::new("SELECT 1 FROM reports WHERE id = ");
+    let a = sql.arg(id);
+    sql.push(&a);
+    push_visibility(v, "id", &mut sql);
+    Ok(conn.query_opt(&sql.text, &sql.args, |_| Ok(()))?.is_some())
+}
+
+/// What a change needs to know about a report besides its status.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub status: Status,
+    pub category: Category,
+    pub created_by: String,
+    pub responsible_owner: Option<String>,
+    pub assigned_owner: Option<String>,
+    pub escalated_to: Option<String>,
+    pub escalation: Vec<Level>,
+    pub escalation_level: i64,
+    pub due_at: Option<i64>,
+}
+
+/// The workflow fields of report `id`.
+pub fn workflow(conn: &dyn Conn, id: i64) -> Result<Workflow> {
+    let row = conn.query_opt(
+        "SELECT status, category, created_by, responsible_owner, assigned_owner, escalated_to,
+                escalation_chain, escalation_level, due_at
+         FROM reports WHERE id = $1",
+        args![id],
+        |r| {
+            Ok((
+                r.get::<String>(0)?,
+                r.get::<String>(1)?,
+                r.get::<String>(2)?,
+                r.get::<Option<String>>(3)?,
+                r.get::<Option<String>>(4)?,
+                r.get::<Option<String>>(5)?,
+                r.get::<String>(6)?,
+                r.get::<i64>(7)?,
+                r.get::<Option<i64>>(8)?,
+            ))
+        },
+    )?;
+    let Some((status, category, created_by, ro, ao, esc, chain, level, due_at)) = row else {
+        return Err(StoreError::NotFound {
+            what: "report",
+            id: id.to_string(),
+        });
+    };
+    Ok(Workflow {
+        status: parse(&status)?,
+        category: parse(&category)?,
+        created_by,
+        responsible_owner: ro,
+        assigned_owner: ao,
+        escalated_to: esc,
+        escalation: serde_json::from_str(&chain).unwrap_or_default(),
+        escalation_level: level,
+        due_at,
+    })
+}
+
+/// Records an event that does not change the status (`overdue`, `escalated`, `update`),
+/// with photos; returns its id.
+pub fn add_event(
+    conn: &dyn Conn,
+    report: i64,
+    kind: &str,
+    status: Status,
+    user: &str,
+    note: Option<&str>,
+    data: Option<&Value>,
+    photos: &[PhotoRow],
+    at: i64,
+) -> Result<i64> {
+    let id: i64 = conn.query_scalar(
+        "INSERT INTO report_events (report_id, at, username, from_status, to_status, note, kind, data)
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id",
+        args![
+            report,
+            at,
+            user,
+            status.as_str(),
+            note,
+            kind,
+            data.map(|d| d.to_string())
+        ],
+    )?;
+    attach_photos(conn, report, Some(id), photos, at)?;
+    conn.execute(
+        "UPDATE reports SET updated_at = $2 WHERE id = $1",
+        args![report, at],
+    )?;
+    Ok(id)
+}
+
+/// Up to `limit` reports whose current stage is due by `now` and not yet marked overdue, soonest
+/// first. Reads the partial index on `sweep_at` only, so it costs nothing when nothing is due.
+pub fn due_for_sweep(conn: &dyn Conn, now: i64, limit: i64) -> Result<Vec<i64>> {
+    Ok(conn.query_vec(
+        "SELECT id FROM reports WHERE sweep_at IS NOT NULL AND sweep_at <= $1 ORDER BY sweep_at LIMIT $2",
+        args![now, limit],
+        |r| r.get(0),
+    )?)
+}
+
+/// Marks report `id` overdue once (nothing when another sweep got there first or the stage
+/// moved on); escalates it to `escalate_to` when given. Returns whether this call marked it.
+pub fn mark_overdue(
+    conn: &dyn Conn,
+    id: i64,
+    now: i64,
+    escalate_to: Option<&str>,
+) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE reports SET sweep_at = NULL, overdue = $3,
+                escalated_to = COALESCE($4, escalated_to),
+                escalation_level = escalation_level + $5
+         WHERE id = $1 AND sweep_at IS NOT NULL AND sweep_at <= $2",
+        args![id, now, true, escalate_to, i64::from(escalate_to.is_some())],
+    )?;
+    if n == 1 {
+        for table in ["stat_reports", "stat_zone_reports"] {
+            conn.execute(
+                &format!("UPDATE {table} SET overdue = $2, late = $2 WHERE report_id = $1"),
+                args![id, true],
+            )?;
+        }
+    }
+    Ok(n == 1)
 }
