@@ -13,7 +13,11 @@
 //! - [`registry`]: the store and the index kept in step; edits swap in a new index snapshot.
 //! - [`auth`]: roles, password hashes, tokens.
 //! - [`tileset`]: which features go into a vector tile; the tile cache; TileJSON and style.
-//! - [`http`]: the axum router, one file per resource, `ApiError`.
+//! - [`http`]: the axum router, one file per resource, `ApiError`; [`http::guard`] the CSRF,
+//!   body and security-header layers.
+//! - [`serve`]: the connection loop (hyper-util) with header, body and idle timeouts and a
+//!   connection cap.
+//! - [`login`]: signing in: bounded password hashing, failed-login throttling.
 //! - [`cli`]: the work behind `xuncha import|export|match|user`.
 //! - [`export`]: PMTiles v3 archives for offline use.
 //! - [`demo`]: loads the Baishan demo city from `geodata/`; [`demo_reports`] its seeded reports.
@@ -36,10 +40,12 @@ pub mod gcj02;
 pub mod geodesy;
 pub mod http;
 pub mod index;
+pub mod login;
 pub mod photo;
 pub mod registry;
 pub mod report;
 pub mod report_service;
+pub mod serve;
 pub mod state;
 pub mod store;
 pub mod tileset;
@@ -58,14 +64,14 @@ pub fn app(state: AppState) -> axum::Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// Connections are timed and capped by the settings in `state.config` (see [`serve`]).
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = serve::ServeLimits::from_config(&state.config);
+    serve::serve(listener, app(state), limits, shutdown).await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -21,6 +21,11 @@ pub enum ApiError {
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     Unprocessable(String, Vec<Value>),
+    RequestTimeout(String),
+    /// 429 with `Retry-After` (seconds).
+    TooManyRequests(String, u64),
+    /// 503 with `Retry-After` (seconds).
+    Unavailable(String, u64),
     Internal(String),
 }
 
@@ -37,6 +42,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut retry_after = None;
         let (status, msg, details) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m, vec![]),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m, vec![]),
@@ -47,6 +53,15 @@ impl IntoResponse for ApiError {
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m, vec![]),
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m, vec![]),
             ApiError::Unprocessable(m, d) => (StatusCode::UNPROCESSABLE_ENTITY, m, d),
+            ApiError::RequestTimeout(m) => (StatusCode::REQUEST_TIMEOUT, m, vec![]),
+            ApiError::TooManyRequests(m, s) => {
+                retry_after = Some(s);
+                (StatusCode::TOO_MANY_REQUESTS, m, vec![])
+            }
+            ApiError::Unavailable(m, s) => {
+                retry_after = Some(s);
+                (StatusCode::SERVICE_UNAVAILABLE, m, vec![])
+            }
             ApiError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
                 (
@@ -56,7 +71,12 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        (status, Json(json!({"error": msg, "details": details}))).into_response()
+        let mut resp = (status, Json(json!({"error": msg, "details": details}))).into_response();
+        if let Some(s) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.max(1).into());
+        }
+        resp
     }
 }
 
@@ -143,6 +163,21 @@ impl From<crate::report_service::ReportError> for ApiError {
                 | TransitionError::NeedsPhoto => ApiError::Unprocessable(msg, vec![]),
             },
             ReportError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<crate::login::LoginError> for ApiError {
+    fn from(e: crate::login::LoginError) -> Self {
+        use crate::login::LoginError;
+        let msg = e.to_string();
+        match e {
+            LoginError::Wrong => ApiError::Unauthorized(msg),
+            LoginError::Throttled { retry_after_s, .. } => {
+                ApiError::TooManyRequests(msg, retry_after_s)
+            }
+            LoginError::Busy => ApiError::Unavailable(msg, 5),
+            LoginError::Store(s) => s.into(),
         }
     }
 }

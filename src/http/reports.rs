@@ -6,6 +6,7 @@
 
 use super::auth::Auth;
 use super::error::{parse_json, ApiError, ApiResult};
+use super::guard::{body_error, BodyBytes, BodyLimit};
 use super::params::Params;
 use crate::auth::Role;
 use crate::report::{Category, RejectReason, Status};
@@ -55,16 +56,20 @@ fn too_large(state: &AppState) -> ApiError {
     ))
 }
 
-fn multipart_error(state: &AppState, e: MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large(state)
-    } else {
-        ApiError::bad_request(format!(
+fn multipart_error(state: &AppState, limit: Option<BodyLimit>, e: MultipartError) -> ApiError {
+    match body_error(limit, &e) {
+        ApiError::PayloadTooLarge(_) => too_large(state),
+        ApiError::BadRequest(_) => ApiError::bad_request(format!(
             "the multipart body is malformed: {}",
             e.body_text()
-        ))
+        )),
+        other => other,
     }
 }
+
+/// Bytes of a photo part read before its format is checked: enough for every signature
+/// [`crate::photo::sniff`] knows.
+const SNIFF_BYTES: usize = 16;
 
 /// A form: its text fields and its photos, in order.
 struct Form {
@@ -85,14 +90,9 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let limit = req.extensions().get::<BodyLimit>().copied();
     if ctype.starts_with("application/json") {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large(state)
-            } else {
-                ApiError::bad_request(e.body_text())
-            }
-        })?;
+        let BodyBytes(bytes) = BodyBytes::from_request(req, state).await?;
         return Ok(Body::Json(bytes));
     }
     if !ctype.starts_with("multipart/form-data") {
@@ -117,7 +117,7 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
     while let Some(mut field) = mp
         .next_field()
         .await
-        .map_err(|e| multipart_error(state, e))?
+        .map_err(|e| multipart_error(state, limit, e))?
     {
         let name = field.name().unwrap_or("").to_string();
         if name == "photo" {
@@ -128,7 +128,12 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
             }
             let index = form.photos.len() + 1;
             let mut buf = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(state, e))? {
+            let mut sniffed = false;
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| multipart_error(state, limit, e))?
+            {
                 if buf.len() + chunk.len() > max_bytes {
                     return Err(ApiError::PayloadTooLarge(format!(
                         "photo {index} is over the limit of {} bytes ({:.0} MiB) per photo",
@@ -137,11 +142,23 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
                     )));
                 }
                 buf.extend_from_slice(&chunk);
+                // Refuse what is not a photo on its first bytes, before the rest is read.
+                if !sniffed && buf.len() >= SNIFF_BYTES {
+                    sniff_part(index, &buf)?;
+                    sniffed = true;
+                }
+            }
+            if !sniffed {
+                sniff_part(index, &buf)?;
             }
             form.photos.push(Bytes::from(buf));
         } else if allowed.contains(&name.as_str()) {
             let mut buf = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(state, e))? {
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| multipart_error(state, limit, e))?
+            {
                 buf.extend_from_slice(&chunk);
                 if buf.len() > MAX_FIELD_BYTES {
                     return Err(ApiError::PayloadTooLarge(format!(
@@ -161,6 +178,12 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
         }
     }
     Ok(Body::Form(form))
+}
+
+fn sniff_part(index: usize, head: &[u8]) -> ApiResult<()> {
+    crate::photo::sniff(head).map(|_| ()).map_err(|source| {
+        crate::report_service::ReportError::Photo { index, source }.into()
+    })
 }
 
 fn number(key: &str, s: &str) -> ApiResult<f64> {
