@@ -96,6 +96,42 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Fewest characters a new password may have.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Checks a new password for `username`: at least [`MIN_PASSWORD_CHARS`] characters, not one
+/// of the commonest passwords, not the username, not one character repeated. The error says
+/// what to change.
+pub fn check_new_password(username: &str, password: &str) -> Result<(), String> {
+    let chars = password.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(format!(
+            "the password has {chars} characters; use at least {MIN_PASSWORD_CHARS} (a few words are easier to remember than symbols)"
+        ));
+    }
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| l.trim() == lower)
+    {
+        return Err("this password is one of the commonest in leaked-password lists; choose another".into());
+    }
+    let name = username.trim().to_lowercase();
+    if name.chars().count() >= 3 && lower.contains(&name) {
+        return Err("the password contains the username; choose one that does not".into());
+    }
+    let mut cs = lower.chars();
+    if let Some(first) = cs.next() {
+        if cs.all(|c| c == first) {
+            return Err("the password is one character repeated; choose another".into());
+        }
+    }
+    Ok(())
+}
+
 /// A new random token (`xc_` and 64 hex digits).
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
@@ -125,6 +161,26 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password(&h, "巡查-2026"));
         assert!(!verify_password(&h, "wrong"));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused() {
+        assert!(check_new_password("bob", "").is_err());
+        assert!(check_new_password("bob", "short-pw").is_err());
+        assert!(check_new_password("bob", "Password123").is_err());
+        assert!(check_new_password("bob", "1234567890").is_err());
+        assert!(check_new_password("bob", "WoAiNi1314").is_err());
+        assert!(check_new_password("zhangsan", "zhangsan-2026!").is_err());
+        assert!(check_new_password("bob", "xxxxxxxxxxxx").is_err());
+        assert!(check_new_password("bob", "浑江河畔巡查每日两次").is_ok());
+        assert!(check_new_password("admin", "admin-2026").is_err());
+        assert!(check_new_password("bob", "correct horse battery").is_ok());
+        // Every list entry is refused as it stands.
+        for l in COMMON_PASSWORDS.lines().filter(|l| !l.starts_with('#')) {
+            if l.chars().count() >= MIN_PASSWORD_CHARS {
+                assert!(check_new_password("someone", l).is_err(), "{l}");
+            }
+        }
     }
 
     #[test]

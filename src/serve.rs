@@ -65,6 +65,11 @@ impl ServeLimits {
     }
 }
 
+/// The local address of the connection a request came on (the server's own address as the
+/// client reached it), in each request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct LocalAddr(pub SocketAddr);
+
 /// The error a request body yields when it did not arrive within the body timeout.
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive within {0:?}")]
@@ -436,6 +441,7 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().ok();
         let id = next_id.fetch_add(1, Ordering::Relaxed);
         let conn = Arc::new(Conn {
             clock: Mutex::new(Clock {
@@ -454,6 +460,7 @@ pub async fn serve(
         let task = ConnTask {
             stream,
             peer,
+            local,
             conn,
             router: router.clone(),
             limits,
@@ -480,6 +487,7 @@ pub async fn serve(
 struct ConnTask {
     stream: TcpStream,
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     conn: Arc<Conn>,
     router: Router,
     limits: ServeLimits,
@@ -491,6 +499,7 @@ impl ConnTask {
         let ConnTask {
             stream,
             peer,
+            local,
             conn,
             router,
             limits,
@@ -504,6 +513,9 @@ impl ConnTask {
             async move {
                 let (mut parts, body) = req.into_parts();
                 parts.extensions.insert(ConnectInfo(peer));
+                if let Some(l) = local {
+                    parts.extensions.insert(LocalAddr(l));
+                }
                 let body = DeadlineBody {
                     inner: body,
                     sleep: tokio::time::sleep(limits.body_timeout),

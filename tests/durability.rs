@@ -35,7 +35,7 @@ fn add_user(data: &Path) -> String {
             "--role",
             "patrol",
             "--password",
-            "pw-walker",
+            "walker-pw-2026",
         ])
         .output()
         .unwrap();
