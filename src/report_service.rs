@@ -6,7 +6,7 @@
 //! report in its own savepoint so one failure does not sink the others; then it answers every
 //! waiter. Under light load a batch is one report and nothing waits for company.
 
-use crate::auth::User;
+use crate::auth::{Role, User};
 use crate::gcj02;
 use crate::photo::{self, PhotoError, PhotoLimits};
 use crate::registry::ZoneRegistry;
@@ -36,6 +36,9 @@ pub enum ReportError {
         index: usize,
         source: PhotoError,
     },
+    /// The user's role may make this change, but not on this report.
+    #[error("{0}")]
+    NotYours(String),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error(transparent)]
@@ -414,6 +417,9 @@ impl ReportService {
         // again inside the transaction because the status may change in between.
         let from = self.store.read(move |c| reports::status(c, id)).await?;
         check_transition(from, change.status, user.role, change.reason, photos.len())?;
+        if user.role == Role::Patrol {
+            may_patrol_act_on(user, &self.get(id, false).await?)?;
+        }
         let stored = self.store_photos(photos).await?;
         let role = user.role;
         let username = user.username.clone();
@@ -495,6 +501,25 @@ impl ReportService {
             (self.files.path(id, kind), mime)
         }))
     }
+}
+
+/// Whether a patrol user may act on `report`: only on reports it filed. (Reports assigned to a
+/// patrol would be allowed here too once dispatching can name a person; today it names an
+/// organisation.)
+fn may_patrol_act_on(user: &User, report: &ReportView) -> Result<(), ReportError> {
+    if report.created_by == user.username {
+        return Ok(());
+    }
+    Err(ReportError::NotYours(format!(
+        "report {} was filed by someone else; a patrol resolves only the reports it filed itself",
+        report.id
+    )))
+}
+
+/// Whether `user` may see who filed and who changed reports (office and admin only); others
+/// see their own name and nothing of anyone else's.
+pub fn sees_reporters(user: &User) -> bool {
+    user.has_role(&[crate::auth::Role::Office])
 }
 
 /// Processes photos (reusing ones already stored with the same SHA-256), then writes their files

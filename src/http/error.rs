@@ -137,6 +137,7 @@ impl From<crate::report_service::ReportError> for ApiError {
         match e {
             ReportError::BadInput(m) => ApiError::BadRequest(m),
             ReportError::Unprocessable(m) => ApiError::Unprocessable(m, vec![]),
+            ReportError::NotYours(m) => ApiError::Forbidden(m),
             ReportError::Photo { source, .. } => match source {
                 PhotoError::Unsupported(_) => ApiError::UnsupportedMediaType(msg),
                 PhotoError::TooLarge { .. } => ApiError::PayloadTooLarge(msg),

@@ -10,9 +10,9 @@ use super::guard::{body_error, BodyBytes, BodyLimit};
 use super::params::Params;
 use crate::auth::Role;
 use crate::report::{Category, RejectReason, Status};
-use crate::report_service::{ChangeDraft, Crs, Draft, Submitted};
+use crate::report_service::{sees_reporters, ChangeDraft, Crs, Draft, Submitted};
 use crate::state::AppState;
-use crate::store::reports::{Query, Summary};
+use crate::store::reports::{Query, ReportView, Summary};
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
@@ -285,9 +285,34 @@ pub async fn create(
         .submit(&state.zones, &auth.0, draft, photos)
         .await?;
     Ok(match out {
-        Submitted::Created(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Submitted::Existing(v) => (StatusCode::OK, Json(v)).into_response(),
+        Submitted::Created(v) => (StatusCode::CREATED, view_for(&auth, v)).into_response(),
+        Submitted::Existing(v) => (StatusCode::OK, view_for(&auth, v)).into_response(),
     })
+}
+
+/// A report as `auth`'s user may see it: who filed it and who changed it only for office and
+/// admin (others see their own name, and `null` for anyone else).
+fn view_for(auth: &Auth, view: ReportView) -> Json<Value> {
+    let mut v = serde_json::to_value(view).unwrap_or_default();
+    if !sees_reporters(&auth.0) {
+        let me = auth.0.username.as_str();
+        let hide = |u: &mut Value| {
+            if u.as_str() != Some(me) {
+                *u = Value::Null;
+            }
+        };
+        if let Some(u) = v.get_mut("created_by") {
+            hide(u);
+        }
+        if let Some(events) = v.get_mut("events").and_then(Value::as_array_mut) {
+            for e in events {
+                if let Some(u) = e.get_mut("user") {
+                    hide(u);
+                }
+            }
+        }
+    }
+    Json(v)
 }
 
 fn report_id(s: &str) -> ApiResult<i64> {
@@ -298,11 +323,11 @@ fn report_id(s: &str) -> ApiResult<i64> {
 /// `GET /api/reports/{id}`: the report with its events.
 pub async fn get(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id = report_id(&id)?;
-    Ok(Json(state.reports.get(id, true).await?).into_response())
+    Ok(view_for(&auth, state.reports.get(id, true).await?).into_response())
 }
 
 /// `PATCH /api/reports/{id}` `{"status", "note", "reason"}` (JSON, or multipart with `photo`
@@ -333,7 +358,7 @@ pub async fn change(
         reason,
     };
     let view = state.reports.change(&auth.0, id, draft, photos).await?;
-    Ok(Json(view).into_response())
+    Ok(view_for(&auth, view).into_response())
 }
 
 /// `GET /api/reports/nearby?lon=&lat=&category=[&crs=gcj02]`: open reports of that category
