@@ -96,6 +96,42 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `password` matches the stored hash, computing in `memory` (grown to the hash's
+/// memory cost if smaller). Reusing one buffer per concurrent check keeps memory flat: the
+/// allocator is never asked for argon2's 19 MiB again.
+pub fn verify_password_in(hash: &str, password: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(h) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (h.hash, h.salt) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        argon2::Params::try_from(&h),
+        argon2::Algorithm::try_from(h.algorithm),
+    ) else {
+        return false;
+    };
+    let version = match h.version.map(argon2::Version::try_from) {
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+        None => argon2::Version::default(),
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::new());
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
+        .is_ok()
+        && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
+}
+
 /// Fewest characters a new password may have.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
@@ -161,6 +197,16 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password(&h, "巡查-2026"));
         assert!(!verify_password(&h, "wrong"));
+    }
+
+    #[test]
+    fn verify_in_reused_memory_agrees() {
+        let h = hash_password("巡查-2026");
+        let mut mem = Vec::new();
+        assert!(verify_password_in(&h, "巡查-2026", &mut mem));
+        assert!(!verify_password_in(&h, "巡查-2027", &mut mem));
+        assert!(verify_password_in(&h, "巡查-2026", &mut mem));
+        assert!(!verify_password_in("x", "巡查-2026", &mut mem));
     }
 
     #[test]

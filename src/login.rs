@@ -2,7 +2,8 @@
 //! address and per username, and the same cost for unknown users as for known ones.
 //!
 //! An argon2 check takes 19 MiB of memory and tens of milliseconds of CPU, so at most
-//! `login_concurrency` run at once; memory stays bounded under any number of concurrent logins.
+//! `login_concurrency` run at once, each in a work area allocated once and reused; memory stays
+//! flat under any number of concurrent logins.
 //! Failures are counted per username and per client address: after a few free failures each
 //! further attempt must wait (1 s, 2 s, 4 s, … after the last failure), and after more a lock
 //! holds for a while; attempts that come too early are answered 429 with `Retry-After` without
@@ -124,6 +125,8 @@ const PERMIT_WAIT: Duration = Duration::from_secs(20);
 /// The sign-in service (one per server).
 pub struct Login {
     permits: Semaphore,
+    /// One argon2 work area per permit, reused (see [`auth::verify_password_in`]).
+    memory: Mutex<Vec<Vec<argon2::Block>>>,
     settings: ThrottleSettings,
     throttle: Mutex<Throttle>,
 }
@@ -185,6 +188,7 @@ impl Login {
         let _ = dummy_hash();
         Login {
             permits: Semaphore::new(concurrency.max(1)),
+            memory: Mutex::new(Vec::new()),
             settings,
             throttle: Mutex::new(Throttle {
                 entries: HashMap::new(),
@@ -267,16 +271,26 @@ impl Login {
             .map_err(|_| LoginError::Busy)?;
         let name = username.to_string();
         let found = store.read(move |c| users::by_name(c, &name)).await?;
-        let user = tokio::task::spawn_blocking(move || {
+        let mut memory = self
+            .memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default();
+        let (user, memory) = tokio::task::spawn_blocking(move || {
             let (user, hash) = match found {
                 Some((user, Some(hash))) => (Some(user), hash),
                 Some((_, None)) | None => (None, dummy_hash().to_string()),
             };
-            let ok = auth::verify_password(&hash, &password);
-            user.filter(|_| ok)
+            let ok = auth::verify_password_in(&hash, &password, &mut memory);
+            (user.filter(|_| ok), memory)
         })
         .await
         .map_err(|e| StoreError::Join(e.to_string()))?;
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(memory);
         drop(permit);
         match user {
             Some(u) => {

@@ -242,18 +242,22 @@ fn too_large(declared: u64, limit: usize) -> ApiError {
     ))
 }
 
+fn over_limit(limit: Option<BodyLimit>) -> ApiError {
+    ApiError::PayloadTooLarge(match limit {
+        Some(BodyLimit(l)) => format!(
+            "the request body is over the limit of {l} bytes ({}) for this route",
+            human(l)
+        ),
+        None => "the request body is over the limit for this route".into(),
+    })
+}
+
 /// Maps an error met while reading a body: over the limit → 413, too slow → 408, else 400.
 pub fn body_error(limit: Option<BodyLimit>, e: &(dyn std::error::Error + 'static)) -> ApiError {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
         if err.is::<http_body_util::LengthLimitError>() {
-            return ApiError::PayloadTooLarge(match limit {
-                Some(BodyLimit(l)) => format!(
-                    "the request body is over the limit of {l} bytes ({}) for this route",
-                    human(l)
-                ),
-                None => "the request body is over the limit for this route".into(),
-            });
+            return over_limit(limit);
         }
         if let Some(t) = err.downcast_ref::<crate::serve::BodyTimeout>() {
             return ApiError::RequestTimeout(format!(
@@ -278,7 +282,11 @@ impl<S: Send + Sync> FromRequest<S> for BodyBytes {
             .map(BodyBytes)
             .map_err(|e| match e {
                 axum::extract::rejection::BytesRejection::FailedToBufferBody(f) => {
-                    body_error(limit, &f)
+                    if f.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                        over_limit(limit)
+                    } else {
+                        body_error(limit, &f)
+                    }
                 }
                 other => ApiError::bad_request(other.body_text()),
             })
