@@ -153,7 +153,9 @@ pub fn check_new_password(username: &str, password: &str) -> Result<(), String> 
         .filter(|l| !l.starts_with('#'))
         .any(|l| l.trim() == lower)
     {
-        return Err("this password is one of the commonest in leaked-password lists; choose another".into());
+        return Err(
+            "this password is one of the commonest in leaked-password lists; choose another".into(),
+        );
     }
     let name = username.trim().to_lowercase();
     if name.chars().count() >= 3 && lower.contains(&name) {

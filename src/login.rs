@@ -308,7 +308,9 @@ impl Login {
 /// Every refused sign-in passes here: the log now, and the audit log's hook once it exists.
 fn on_failure(client: IpAddr, username: &str, why: &LoginError) {
     match why {
-        LoginError::Store(e) => tracing::error!(%client, user = %username, error = %e, "sign-in failed"),
+        LoginError::Store(e) => {
+            tracing::error!(%client, user = %username, error = %e, "sign-in failed")
+        }
         _ => tracing::warn!(%client, user = %username, reason = %why, "sign-in refused"),
     }
 }

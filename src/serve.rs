@@ -18,9 +18,9 @@
 //!
 //! Each request carries the peer address as [`axum::extract::ConnectInfo`]`<SocketAddr>`.
 
+use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::Router;
-use axum::body::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -213,9 +213,9 @@ impl AsyncRead for GuardedIo {
                     }
                 };
                 match deadline {
-                    Some(d) if this.read.passed(d, cx) => Poll::Ready(Err(timed_out(
-                        "the client was too slow to send a request",
-                    ))),
+                    Some(d) if this.read.passed(d, cx) => {
+                        Poll::Ready(Err(timed_out("the client was too slow to send a request")))
+                    }
                     _ => Poll::Pending,
                 }
             }
@@ -251,7 +251,13 @@ impl AsyncWrite for GuardedIo {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let r = this.inner.poll_write(cx, buf);
-        stall(r, this.limits.idle_timeout, this.write, this.stalled_until, cx)
+        stall(
+            r,
+            this.limits.idle_timeout,
+            this.write,
+            this.stalled_until,
+            cx,
+        )
     }
 
     fn poll_write_vectored(
@@ -261,7 +267,13 @@ impl AsyncWrite for GuardedIo {
     ) -> Poll<io::Result<usize>> {
         let this = self.project();
         let r = this.inner.poll_write_vectored(cx, bufs);
-        stall(r, this.limits.idle_timeout, this.write, this.stalled_until, cx)
+        stall(
+            r,
+            this.limits.idle_timeout,
+            this.write,
+            this.stalled_until,
+            cx,
+        )
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -271,7 +283,13 @@ impl AsyncWrite for GuardedIo {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.project();
         let r = this.inner.poll_flush(cx);
-        stall(r, this.limits.idle_timeout, this.write, this.stalled_until, cx)
+        stall(
+            r,
+            this.limits.idle_timeout,
+            this.write,
+            this.stalled_until,
+            cx,
+        )
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -469,10 +487,7 @@ pub async fn serve(
         let (conns, alive) = (conns.clone(), alive_tx.clone());
         tokio::spawn(async move {
             task.run().await;
-            conns
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
+            conns.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
             drop(permit);
             drop(alive);
         });

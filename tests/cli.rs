@@ -52,7 +52,14 @@ fn user_add_prints_a_working_token_last() {
     assert!(token.starts_with("xc_") && token.len() == 67, "{out}");
     let dup = xuncha(
         dir.path(),
-        &["user", "add", "li", "--role", "planner", "--generate-password"],
+        &[
+            "user",
+            "add",
+            "li",
+            "--role",
+            "planner",
+            "--generate-password",
+        ],
     );
     assert!(!dup.status.success());
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));

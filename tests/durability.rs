@@ -35,7 +35,7 @@ fn add_user(data: &Path) -> String {
             "--role",
             "patrol",
             "--password",
-            "walker-pw-2026",
+            "night-shift-2026",
         ])
         .output()
         .unwrap();

@@ -42,7 +42,14 @@ async fn read_response(s: &mut TcpStream) -> (u16, Vec<(String, String)>, Vec<u8
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
@@ -89,7 +96,10 @@ async fn login_cookie(s: &TestServer, user: &str, password: &str) -> String {
     assert_eq!(r.status(), StatusCode::OK);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
     let body: Value = r.json().await.unwrap();
-    assert!(body.get("token").is_none(), "browser logins get no token: {body}");
+    assert!(
+        body.get("token").is_none(),
+        "browser logins get no token: {body}"
+    );
     cookie.split(';').next().unwrap().to_string()
 }
 
@@ -152,7 +162,10 @@ async fn cross_site_cookie_writes_are_refused_and_the_page_itself_is_accepted() 
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let e: Value = r.json().await.unwrap();
-    assert!(e["error"].as_str().unwrap().contains("application/json"), "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("application/json"),
+        "{e}"
+    );
     let r = post(Some(&s.base), "application/json", zone("own").to_string())
         .await
         .unwrap();
@@ -162,7 +175,9 @@ async fn cross_site_cookie_writes_are_refused_and_the_page_itself_is_accepted() 
         .post(s.url("/api/zones"))
         .header("cookie", &cookie)
         .header("sec-fetch-site", "same-origin")
-        .json(&rect_feature("own2", "grid", 126.41, 41.91, 126.411, 41.911))
+        .json(&rect_feature(
+            "own2", "grid", 126.41, 41.91, 126.411, 41.911,
+        ))
         .send()
         .await
         .unwrap();
@@ -186,7 +201,13 @@ async fn cross_site_cookie_writes_are_refused_and_the_page_itself_is_accepted() 
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let ids: Vec<String> = s.state.zones.index().iter().map(|e| e.zone.id.clone()).collect();
+    let ids: Vec<String> = s
+        .state
+        .zones
+        .index()
+        .iter()
+        .map(|e| e.zone.id.clone())
+        .collect();
     assert!(!ids.contains(&"evil".to_string()), "{ids:?}");
 }
 
@@ -202,7 +223,13 @@ fn status_kb(pid: u32, key: &str) -> u64 {
 
 fn serve_child(data: &Path, extra: &[&str]) -> (std::process::Child, String) {
     let mut child = Command::new(BIN)
-        .args(["--data", data.to_str().unwrap(), "serve", "--addr", "127.0.0.1:0"])
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+        ])
         .args(["--web", "/nonexistent", "--geodata", "/nonexistent"])
         .args(extra)
         .stdout(Stdio::null())
@@ -314,7 +341,10 @@ async fn failed_logins_are_throttled_per_user_then_per_address() {
     let mut attempts = 0;
     let (retry, body) = loop {
         attempts += 1;
-        assert!(attempts <= 11, "no throttle after {attempts} wrong passwords");
+        assert!(
+            attempts <= 11,
+            "no throttle after {attempts} wrong passwords"
+        );
         let (st, retry, body) = login_status(&s, "office", "wrong").await;
         if st == StatusCode::TOO_MANY_REQUESTS {
             break (retry, body);
@@ -343,7 +373,10 @@ async fn failed_logins_are_throttled_per_user_then_per_address() {
         if st == StatusCode::TOO_MANY_REQUESTS {
             assert!(retry.is_some());
             assert!(
-                body["error"].as_str().unwrap().contains("from your address"),
+                body["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("from your address"),
                 "{body}"
             );
             break;
@@ -399,7 +432,10 @@ async fn slow_headers_slow_bodies_and_idle_connections_are_cut_off() {
     let (st, _, b) = read_response(&mut body).await;
     assert_eq!(st, 408);
     let e: Value = serde_json::from_slice(&b).unwrap();
-    assert!(e["error"].as_str().unwrap().contains("did not arrive"), "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("did not arrive"),
+        "{e}"
+    );
     // The server still answers.
     let r = s.http.get(s.url("/healthz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -493,7 +529,12 @@ async fn a_login_body_over_the_limit_is_413_before_it_is_read() {
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let mut f = rect_feature("big", "grid", 126.40, 41.90, 126.401, 41.901);
     f["properties"]["properties"] = json!({"description": "x".repeat(200 << 10)});
-    let r = s.post(Role::Planner, "/api/zones").json(&f).send().await.unwrap();
+    let r = s
+        .post(Role::Planner, "/api/zones")
+        .json(&f)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
 }
 
@@ -558,8 +599,8 @@ async fn security_headers_and_public_urls_from_the_configuration() {
     let url = tj["tiles"][0].as_str().unwrap();
     assert!(url.starts_with(&s.base), "{url}");
 
-    let p = TestServer::start_with(|c| c.public_url = Some("https://xuncha.example.cn".into()))
-        .await;
+    let p =
+        TestServer::start_with(|c| c.public_url = Some("https://xuncha.example.cn".into())).await;
     let r = p
         .get(Role::Office, "/style.json")
         .header("host", "evil.example")
@@ -611,7 +652,9 @@ async fn a_patrol_resolves_only_its_own_reports() {
     let (st, v) = s.patch_form("patrol", theirs, form).await;
     assert_eq!(st, 403, "{v}");
     assert!(v["error"].as_str().unwrap().contains("someone else"), "{v}");
-    let (_, g) = s.get_json("office", &format!("/api/reports/{theirs}")).await;
+    let (_, g) = s
+        .get_json("office", &format!("/api/reports/{theirs}"))
+        .await;
     assert_eq!(g["status"], "reported");
     let mine = file_report(&s, "patrol").await;
     let (st, v) = s
@@ -631,7 +674,11 @@ async fn who_filed_a_report_is_shown_to_office_and_admin_only() {
     let s = start_with(false, |_| {}).await;
     let id = file_report(&s, "office").await;
     let (st, _) = s
-        .patch_json("office", id, json!({"status": "dispatched", "note": "派遣"}))
+        .patch_json(
+            "office",
+            id,
+            json!({"status": "dispatched", "note": "派遣"}),
+        )
         .await;
     assert_eq!(st, 200);
     let path = format!("/api/reports/{id}");

@@ -646,7 +646,10 @@ async fn the_lifecycle_enforces_transitions_and_roles_and_keeps_every_event() {
         .map(|e| e["user"].clone())
         .collect();
     assert_eq!(users[0], "patrol");
-    assert!(users[1..].iter().all(|u| u.is_null() || u == "patrol"), "{users:?}");
+    assert!(
+        users[1..].iter().all(|u| u.is_null() || u == "patrol"),
+        "{users:?}"
+    );
     let (_, g) = s.get_json("office", &format!("/api/reports/{id}")).await;
     let events = g["events"].as_array().unwrap();
     let steps: Vec<(Value, Value, Value)> = events

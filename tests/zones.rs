@@ -506,7 +506,10 @@ async fn login_cookie_and_logout() {
     let session = cookie.split(';').next().unwrap().to_string();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["role"], "office");
-    assert!(body.get("token").is_none(), "a browser login gets only the cookie: {body}");
+    assert!(
+        body.get("token").is_none(),
+        "a browser login gets only the cookie: {body}"
+    );
     let me: Value = s
         .http
         .get(s.url("/api/me"))

@@ -186,8 +186,8 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 /// the body limit the extractors apply while reading.
 pub async fn accept(State(a): State<Accept>, mut req: Request, next: Next) -> Response {
     let headers = req.headers();
-    let has_body = declared_length(headers).is_some_and(|n| n > 0)
-        || headers.contains_key(TRANSFER_ENCODING);
+    let has_body =
+        declared_length(headers).is_some_and(|n| n > 0) || headers.contains_key(TRANSFER_ENCODING);
     let ctype = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

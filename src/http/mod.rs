@@ -15,10 +15,10 @@ mod workorders;
 mod zones;
 
 use crate::state::AppState;
-use guard::Accept;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use guard::Accept;
 use serde_json::{json, Value};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
@@ -41,7 +41,9 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(auth::me))
         .route(
             "/zones",
-            get(zones::list).post(zones::create).layer(zone_body.clone()),
+            get(zones::list)
+                .post(zones::create)
+                .layer(zone_body.clone()),
         )
         .route(
             "/zones/{id}",
@@ -62,9 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/nearby", get(reports::nearby))
         .route(
             "/reports/{id}",
-            get(reports::get)
-                .patch(reports::change)
-                .layer(report_body),
+            get(reports::get).patch(reports::change).layer(report_body),
         )
         .route("/photos/{id}", get(photos::normal))
         .route("/photos/{id}/thumb", get(photos::thumb))

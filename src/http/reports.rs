@@ -181,9 +181,9 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
 }
 
 fn sniff_part(index: usize, head: &[u8]) -> ApiResult<()> {
-    crate::photo::sniff(head).map(|_| ()).map_err(|source| {
-        crate::report_service::ReportError::Photo { index, source }.into()
-    })
+    crate::photo::sniff(head)
+        .map(|_| ())
+        .map_err(|source| crate::report_service::ReportError::Photo { index, source }.into())
 }
 
 fn number(key: &str, s: &str) -> ApiResult<f64> {

@@ -3,17 +3,17 @@
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
+use crate::serve::LocalAddr;
 use crate::state::AppState;
 use crate::tileset::{style, CachedTile, Layers, ReportFilter, TileKey};
 use axum::body::Body;
-use crate::serve::LocalAddr;
 use axum::extract::{Path, RawQuery, State};
-use axum::Extension;
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use std::sync::Arc;
 use xuncha_tiles::TileCoord;

@@ -8,7 +8,7 @@ use crate::analytics::{heatmap, workorder};
 use crate::auth::Role;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CONTENT_SECURITY_POLICY, CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
