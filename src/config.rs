@@ -5,8 +5,12 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Data folder holding the database and photos. Default `./data`.
+    /// Data folder holding the SQLite database (unless `database` is set) and photos.
+    /// Default `./data`.
     pub data_dir: PathBuf,
+    /// PostgreSQL URL (`postgres://user:password@host:port/db`) of a database shared by several
+    /// servers; `None` (the default) keeps everything in SQLite in `data_dir`.
+    pub database: Option<String>,
     /// Built web client served at `/`. Default `web/dist`.
     pub web_dir: PathBuf,
     /// Most vertices accepted in one zone geometry. Default 100 000.
@@ -104,6 +108,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("data"),
+            database: None,
             web_dir: PathBuf::from("web/dist"),
             max_vertices: crate::zone::DEFAULT_MAX_VERTICES,
             max_zone_body: 64 << 20,

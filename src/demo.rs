@@ -55,7 +55,7 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
         let st = state.clone();
         tokio::task::spawn_blocking(move || crate::demo_reports::load(&st, &seeded))
             .await
-            .map_err(|e| StoreError::Join(e.to_string()))??
+            .map_err(|e| StoreError::TaskFailed(e.to_string()))??
     } else {
         tracing::warn!(path = %seeded.display(), "no seeded demo reports; the demo has none");
         0

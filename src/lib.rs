@@ -36,6 +36,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_reports;
 pub mod export;
+pub mod feed;
 pub mod gcj02;
 pub mod geodesy;
 pub mod http;
@@ -70,6 +71,7 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    feed::spawn(&state);
     let limits = serve::ServeLimits::from_config(&state.config);
     serve::serve(listener, app(state), limits, shutdown).await
 }

@@ -286,7 +286,7 @@ impl Login {
             (user.filter(|_| ok), memory)
         })
         .await
-        .map_err(|e| StoreError::Join(e.to_string()))?;
+        .map_err(|e| StoreError::TaskFailed(e.to_string()))?;
         self.memory
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -19,6 +19,10 @@ struct Cli {
     /// Data folder (database and photos).
     #[arg(long, global = true, default_value = "data")]
     data: PathBuf,
+    /// PostgreSQL + PostGIS database shared by several servers (`postgres://user:pass@host/db`);
+    /// without it the database is SQLite in the data folder.
+    #[arg(long, global = true, env = "XUNCHA_DATABASE_URL")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -202,6 +206,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut config = Config {
         data_dir: cli.data.clone(),
+        database: cli.database.clone(),
         ..Config::default()
     };
     match cli.command {

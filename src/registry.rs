@@ -5,6 +5,7 @@
 //! current snapshot without locking and never see a half-applied edit.
 
 use crate::index::{IndexedZone, ZoneIndex};
+use crate::store::changes::ChangeKind;
 use crate::store::{self, Store, StoreError};
 use crate::zone::{FeatureError, Zone, ZoneDraft, ZoneGeometry};
 use arc_swap::ArcSwap;
@@ -154,9 +155,16 @@ impl ZoneRegistry {
             .collect();
         let user = user.to_string();
         let now = crate::time::now_ms();
+        let origin = self.store.origin().to_string();
         let zones = self
             .store
-            .write(move |tx| store::zones::insert(tx, &with_ids, &user, now))
+            .write(move |tx| {
+                let zones = store::zones::insert(tx, &with_ids, &user, now)?;
+                for z in &zones {
+                    store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                }
+                Ok(zones)
+            })
             .await?;
         self.apply(&zones, &[]);
         Ok((zones, overlaps))
@@ -174,9 +182,14 @@ impl ZoneRegistry {
         let overlaps = self.overlaps(id, Some(id), &draft);
         let before = self.index().get(id).and_then(|e| e.zone.geometry.bbox());
         let (id2, user, now) = (id.to_string(), user.to_string(), crate::time::now_ms());
+        let origin = self.store.origin().to_string();
         let zone = self
             .store
-            .write(move |tx| store::zones::update(tx, &id2, expected, &draft, &user, now))
+            .write(move |tx| {
+                let z = store::zones::update(tx, &id2, expected, &draft, &user, now)?;
+                store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                Ok(z)
+            })
             .await?;
         self.apply(std::slice::from_ref(&zone), before.as_slice());
         Ok((zone, overlaps))
@@ -191,12 +204,40 @@ impl ZoneRegistry {
     ) -> Result<Zone, RegistryError> {
         let _guard = self.edit.lock().await;
         let (id2, user, now) = (id.to_string(), user.to_string(), crate::time::now_ms());
+        let origin = self.store.origin().to_string();
         let zone = self
             .store
-            .write(move |tx| store::zones::retire(tx, &id2, expected, &user, now))
+            .write(move |tx| {
+                let z = store::zones::retire(tx, &id2, expected, &user, now)?;
+                store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                Ok(z)
+            })
             .await?;
         self.apply(std::slice::from_ref(&zone), &[]);
         Ok(zone)
+    }
+
+    /// Applies zones changed by another server (read back from the shared store): live ones
+    /// are upserted, retired ones leave the index. Zones are never deleted, so every id is found.
+    pub async fn refresh(&self, ids: Vec<String>) -> Result<(), StoreError> {
+        let _guard = self.edit.lock().await;
+        let zones = self
+            .store
+            .read(move |c| {
+                let mut out = Vec::new();
+                for id in &ids {
+                    out.extend(store::zones::get(c, id)?);
+                }
+                Ok(out)
+            })
+            .await?;
+        let index = self.index();
+        let boxes: Vec<[f64; 4]> = zones
+            .iter()
+            .filter_map(|z| index.get(&z.id).and_then(|e| e.zone.geometry.bbox()))
+            .collect();
+        self.apply(&zones, &boxes);
+        Ok(())
     }
 
     fn apply(&self, changed: &[Zone], extra_boxes: &[[f64; 4]]) {

@@ -11,12 +11,17 @@ use crate::gcj02;
 use crate::photo::{self, PhotoError, PhotoLimits};
 use crate::registry::ZoneRegistry;
 use crate::report::{check_transition, Category, RejectReason, Status, TransitionError};
+use crate::store::changes::{self, ChangeKind};
 use crate::store::photos::{Kind, PhotoFiles, PhotoRow};
 use crate::store::reports::{self, DuplicateRule, Inserted, NewReport, ReportView};
 use crate::store::{Store, StoreError};
 use axum::body::Bytes;
 use std::path::PathBuf;
 use std::sync::{mpsc, RwLock};
+
+/// Unreferenced photo files in a folder shared with other servers are removed at start only
+/// when older than this (no upload takes that long between writing its files and committing).
+pub const SHARED_CLEAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Most reports committed in one transaction; bounds how long the first waiter of a batch waits.
 const MAX_BATCH: usize = 256;
@@ -43,6 +48,12 @@ pub enum ReportError {
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The writer thread is gone (the server is shutting down or it panicked).
+    #[error("the report writer has stopped")]
+    WriterStopped,
+    /// A blocking task (photo processing) panicked or was cancelled.
+    #[error("a background task failed: {0}")]
+    TaskFailed(String),
 }
 
 /// Which datum the client's `lon`/`lat` are in.
@@ -110,6 +121,8 @@ pub struct ReportChange {
     pub lat: f64,
     pub category: Category,
     pub status: Status,
+    /// Unix ms.
+    pub created_at: i64,
 }
 
 /// Something that wants to know which reports were added or changed.
@@ -164,7 +177,12 @@ impl ReportService {
     pub fn start(store: Store, settings: ReportSettings) -> Result<Self, StoreError> {
         let files = PhotoFiles::open(store.dir())?;
         let referenced = store.read_sync(crate::store::photos::all_ids)?;
-        let removed = files.clean(&referenced)?;
+        // Other servers may share a PostgreSQL database and the photo folder.
+        let min_age = match store.backend() {
+            crate::store::Backend::Sqlite => std::time::Duration::ZERO,
+            crate::store::Backend::Postgres => SHARED_CLEAN_AGE,
+        };
+        let removed = files.clean(&referenced, min_age)?;
         if removed > 0 {
             tracing::info!(
                 removed,
@@ -200,6 +218,16 @@ impl ReportService {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .push(f);
+    }
+
+    /// Tells the listeners about reports changed by another server sharing the database.
+    pub async fn refresh(&self, ids: Vec<i64>) -> Result<(), StoreError> {
+        let changes = self
+            .store
+            .read(move |c| reports::changes_of(c, &ids))
+            .await?;
+        self.notify(&changes);
+        Ok(())
     }
 
     fn notify(&self, changes: &[ReportChange]) {
@@ -338,10 +366,8 @@ impl ReportService {
                 report: report.clone(),
                 reply,
             })
-            .map_err(|_| StoreError::Join("the report writer has stopped".into()))?;
-        let inserted = answer
-            .await
-            .map_err(|_| StoreError::Join("the report writer dropped a report".into()))??;
+            .map_err(|_| ReportError::WriterStopped)?;
+        let inserted = answer.await.map_err(|_| ReportError::WriterStopped)??;
         match inserted {
             Inserted::Created(id) => {
                 let view = self.get(id, false).await?;
@@ -351,6 +377,7 @@ impl ReportService {
                     lat,
                     category,
                     status: Status::Reported,
+                    created_at: now,
                 }]);
                 Ok(Submitted::Created(view))
             }
@@ -379,7 +406,7 @@ impl ReportService {
         let limits = self.settings.photo.clone();
         tokio::task::spawn_blocking(move || store_photos_sync(&store, &files, &limits, &photos))
             .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
+            .map_err(|e| ReportError::TaskFailed(e.to_string()))?
     }
 
     /// A report with its events.
@@ -424,6 +451,7 @@ impl ReportService {
         let role = user.role;
         let username = user.username.clone();
         let c = change.clone();
+        let origin = self.store.origin().to_string();
         let outcome = self
             .store
             .write(move |tx| {
@@ -431,6 +459,7 @@ impl ReportService {
                 if let Err(e) = check_transition(from, c.status, role, c.reason, stored.len()) {
                     return Ok(Err(e));
                 }
+                let at = crate::time::now_ms();
                 reports::apply_change(
                     tx,
                     &reports::Change {
@@ -441,10 +470,11 @@ impl ReportService {
                         note: c.note.as_deref().filter(|n| !n.trim().is_empty()),
                         reason: c.reason,
                         photos: &stored,
-                        at: crate::time::now_ms(),
+                        at,
                     },
-                )
-                .map(Ok)
+                )?;
+                changes::record(tx, &origin, ChangeKind::Report, &id.to_string(), at)?;
+                Ok(Ok(()))
             })
             .await?;
         outcome?;
@@ -455,6 +485,7 @@ impl ReportService {
             lat: view.location.lat,
             category: view.category,
             status: view.status,
+            created_at: crate::time::parse_rfc3339(&view.created_at).unwrap_or_default(),
         }]);
         Ok(view)
     }
@@ -584,19 +615,17 @@ fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule) {
             }
         }
         let mut results: Vec<Result<Inserted, StoreError>> = Vec::with_capacity(batch.len());
+        let origin = store.origin().to_string();
         let committed = store.write_sync(|tx| {
             for job in &batch {
-                tx.execute_batch("SAVEPOINT report")?;
-                match reports::insert(tx, &job.report, rule) {
-                    Ok(r) => {
-                        tx.execute_batch("RELEASE report")?;
-                        results.push(Ok(r));
+                results.push(tx.savepoint(|sp| {
+                    let r = reports::insert(sp, &job.report, rule)?;
+                    if let Inserted::Created(id) = r {
+                        let at = job.report.created_at;
+                        changes::record(sp, &origin, ChangeKind::Report, &id.to_string(), at)?;
                     }
-                    Err(e) => {
-                        tx.execute_batch("ROLLBACK TO report; RELEASE report")?;
-                        results.push(Err(e));
-                    }
-                }
+                    Ok(r)
+                }));
             }
             Ok(())
         });
@@ -608,10 +637,10 @@ fn writer_loop(store: Store, rx: mpsc::Receiver<Job>, rule: DuplicateRule) {
             }
             Err(e) => {
                 tracing::error!(error = %e, reports = batch.len(), "a batch of reports failed to commit");
+                // Every waiter learns the cause (a lost database is a 503, a full disk a 507).
+                let cause = std::sync::Arc::new(e);
                 for job in batch {
-                    let _ = job.reply.send(Err(StoreError::Join(format!(
-                        "the batch transaction failed: {e}"
-                    ))));
+                    let _ = job.reply.send(Err(StoreError::Batch(cause.clone())));
                 }
             }
         }

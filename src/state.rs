@@ -21,13 +21,22 @@ pub struct App {
     pub login: crate::login::Login,
     /// Token hash → user and expiry (Unix ms), so a request does not hit SQLite to authenticate.
     pub(crate) token_cache: RwLock<HashMap<String, (crate::auth::User, Option<i64>)>>,
+    /// Where this server is in the change feed of a shared database.
+    pub feed: crate::feed::FeedStatus,
 }
 
 impl App {
     /// Opens the store in `config.data_dir`, loads the zone index, cleans up photo files left
     /// by a crash and starts the report writer.
     pub fn open(config: Config) -> Result<AppState, StoreError> {
-        let store = Store::open(&config.data_dir)?;
+        let location = match &config.database {
+            Some(url) => crate::store::Location::Postgres(url.clone()),
+            None => crate::store::Location::Sqlite(config.data_dir.clone()),
+        };
+        let store = Store::open_at(&location, &config.data_dir)?;
+        // Changes committed from here on are replayed from the feed, so nothing that lands
+        // while the index loads is missed (replaying one already loaded is harmless).
+        let feed_start = store.read_sync(|c| Ok(crate::store::changes::last_seq(c)?))?;
         let zones = ZoneRegistry::load(store.clone())?;
         let basemap = if config.geodata_dir.is_dir() {
             crate::tileset::Basemap::load(&config.geodata_dir).map_err(StoreError::Corrupt)?
@@ -44,7 +53,7 @@ impl App {
         let report_points = Arc::new(crate::tileset::ReportPoints::load(&store)?);
         let (p, c) = (report_points.clone(), cache.clone());
         reports.on_change(Box::new(move |changes| {
-            p.apply(changes, crate::time::now_ms());
+            p.apply(changes);
             let boxes: Vec<[f64; 4]> = changes
                 .iter()
                 .map(|r| [r.lon, r.lat, r.lon, r.lat])
@@ -59,7 +68,7 @@ impl App {
             report_points,
         };
         let login = crate::login::Login::new(config.login_concurrency, config.login_throttle);
-        Ok(Arc::new(App {
+        let app = Arc::new(App {
             login,
             config,
             store,
@@ -67,7 +76,17 @@ impl App {
             tiles,
             reports,
             token_cache: RwLock::new(HashMap::new()),
-        }))
+            feed: crate::feed::FeedStatus::new(feed_start),
+        });
+        Ok(app)
+    }
+
+    /// Forgets cached sessions and tokens of `user_id` (signed out, disabled, revoked).
+    pub fn forget_tokens_of(&self, user_id: i64) {
+        self.token_cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (u, _)| u.id != user_id);
     }
 
     /// Creates a user and an API token for them; returns the token (shown once).

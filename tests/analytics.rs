@@ -42,15 +42,13 @@ fn raw_reports(s: &Srv) -> Vec<Raw> {
     s.state
         .store
         .read_sync(|c| {
-            let mut stmt = c.prepare(
+            let mut out: Vec<Raw> = c.query_vec(
                 "SELECT id, created_at, category, status, responsible,
                         (SELECT max(at) FROM report_events e WHERE e.report_id = r.id AND e.to_status = 'closed')
                  FROM reports r",
-            )?;
-            let mut out: Vec<Raw> = stmt
-                .query_map([], |r| {
-                    let resp: Option<String> = r.get(4)?;
-                    let resp: Option<Value> = resp.map(|t| serde_json::from_str(&t).unwrap());
+                &[],
+                |r| {
+                    let resp: Option<Value> = r.str(4)?.map(|t| serde_json::from_str(t).unwrap());
                     Ok(Raw {
                         id: r.get(0)?,
                         created_at: r.get(1)?,
@@ -61,13 +59,14 @@ fn raw_reports(s: &Srv) -> Vec<Raw> {
                         zones: Vec::new(),
                         closed_at: r.get(5)?,
                     })
-                })?
-                .collect::<Result<_, _>>()?;
-            let mut z = c.prepare("SELECT zone_id FROM report_zones WHERE report_id = ?1")?;
+                },
+            )?;
             for r in &mut out {
-                r.zones = z
-                    .query_map([r.id], |row| row.get(0))?
-                    .collect::<Result<_, _>>()?;
+                r.zones = c.query_vec(
+                    "SELECT zone_id FROM report_zones WHERE report_id = $1",
+                    xuncha::args![r.id],
+                    |row| row.get(0),
+                )?;
             }
             Ok(out)
         })

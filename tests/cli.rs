@@ -1,6 +1,8 @@
 //! The `xuncha` binary: user add, import (with rejections and --strict), export, match, and
 //! the demo's refusal to bind a public address.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Output};
 
@@ -8,6 +10,7 @@ fn xuncha(data: &std::path::Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xuncha"))
         .arg("--data")
         .arg(data)
+        .args(common::database_args(data))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()

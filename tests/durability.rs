@@ -26,6 +26,7 @@ const KILL_AFTER: Duration = Duration::from_secs(20);
 
 fn add_user(data: &Path) -> String {
     let out = Command::new(BIN)
+        .args(common::database_args(data))
         .args([
             "--data",
             data.to_str().unwrap(),
@@ -56,6 +57,7 @@ fn add_user(data: &Path) -> String {
 /// Starts `xuncha serve` on a free loopback port; returns the child and its base URL.
 fn serve(data: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
+        .args(common::database_args(data))
         .args([
             "--data",
             data.to_str().unwrap(),
@@ -180,7 +182,7 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
 
     // The database the crash left behind is consistent.
     {
-        let store = xuncha::store::Store::open(&data).unwrap();
+        let store = common::open_store(&data);
         store.integrity_check().unwrap();
     }
 
@@ -195,6 +197,22 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
         .join(format!(".ab{}.jpg.1234.tmp", "0".repeat(62)));
     std::fs::write(&orphan, b"orphan").unwrap();
     std::fs::write(&tmp, b"half").unwrap();
+    // A folder shared with other servers (PostgreSQL) keeps recent unreferenced files, which may
+    // be another server's upload in flight, and removes old ones; alone (SQLite) it removes all.
+    let shared = common::deployment_database(&data).is_some();
+    let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    let recent_orphan = photos_dir
+        .join("ab")
+        .join(format!("ab{}.jpg", "1".repeat(62)));
+    std::fs::write(&recent_orphan, b"in flight elsewhere").unwrap();
+    for f in [&orphan, &tmp] {
+        std::fs::File::options()
+            .write(true)
+            .open(f)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
 
     let (mut child, base) = serve(&data);
     for a in &acked {
@@ -256,15 +274,18 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
         "an unreferenced photo file survived the start"
     );
     assert!(!tmp.exists(), "a temporary file survived the start");
-    let store = xuncha::store::Store::open(&data).unwrap();
+    assert_eq!(
+        recent_orphan.exists(),
+        shared,
+        "a recent unreferenced file is kept exactly when the folder is shared"
+    );
+    let _ = std::fs::remove_file(&recent_orphan);
+    let store = common::open_store(&data);
     store.integrity_check().unwrap();
     let (referenced, linked): (HashSet<String>, Vec<String>) = store
         .read_sync(|c| {
             let ids = xuncha::store::photos::all_ids(c)?;
-            let mut st = c.prepare("SELECT photo_id FROM report_photos")?;
-            let linked = st
-                .query_map([], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
+            let linked = c.query_vec("SELECT photo_id FROM report_photos", &[], |r| r.get(0))?;
             Ok((ids, linked))
         })
         .unwrap();
@@ -278,20 +299,28 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
     for f in files_under(&photos_dir) {
         let name = f.file_name().unwrap().to_string_lossy().to_string();
         let id = name.split('.').next().unwrap();
+        // In a shared folder the killed server's uncommitted uploads stay until they are old
+        // enough to be sure no server is still committing them.
+        let young = std::fs::metadata(&f)
+            .unwrap()
+            .modified()
+            .unwrap()
+            .elapsed()
+            .unwrap_or_default()
+            < xuncha::report_service::SHARED_CLEAN_AGE;
         assert!(
-            referenced.contains(id),
+            referenced.contains(id) || (shared && young),
             "unreferenced file {name} after restart"
         );
     }
     // Nothing half-written: a report row exists only with its photo links and first event.
     let broken: i64 = store
         .read_sync(|c| {
-            Ok(c.query_row(
+            Ok(c.query_scalar(
                 "SELECT count(*) FROM reports r WHERE
                    (SELECT count(*) FROM report_photos p WHERE p.report_id = r.id) <> 2
                    OR NOT EXISTS (SELECT 1 FROM report_events e WHERE e.report_id = r.id)",
-                [],
-                |r| r.get(0),
+                &[],
             )?)
         })
         .unwrap();

@@ -1090,7 +1090,7 @@ async fn the_demo_loads_seeded_reports_in_every_status_with_photos_and_consisten
     s.state
         .store
         .write_sync(|tx| {
-            tx.execute_batch("DELETE FROM tokens; DELETE FROM users;")?;
+            tx.batch("DELETE FROM tokens; DELETE FROM users;")?;
             Ok(())
         })
         .unwrap();

@@ -191,7 +191,7 @@ pub async fn detect(
     let n = points.len();
     let (clusters, noise) = tokio::task::spawn_blocking(move || find_clusters(&points, settings))
         .await
-        .map_err(|e| StoreError::Join(e.to_string()))?;
+        .map_err(|e| StoreError::TaskFailed(e.to_string()))?;
     let key = window.key();
     let stale: Vec<String> = zones
         .index()

@@ -7,8 +7,8 @@
 
 use crate::report::{Category, Status};
 use crate::store::stats::{self as sql, FactKey, FactRow, ReportFilter};
+use crate::store::Conn;
 use crate::store::Result;
-use rusqlite::Connection;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -201,7 +201,7 @@ pub fn median(v: &mut [i64]) -> Option<f64> {
 }
 
 /// Computes a statistic.
-pub fn compute(conn: &Connection, q: &StatsQuery) -> Result<StatsTable> {
+pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
     let mut by_key: HashMap<Option<String>, Acc> = HashMap::new();
     let mut by_day: HashMap<i64, Acc> = HashMap::new();
     let mut totals = Acc::default();
@@ -352,7 +352,7 @@ pub fn compute(conn: &Connection, q: &StatsQuery) -> Result<StatsTable> {
 }
 
 /// The counts of one stored responsible owner's reports matching `f`.
-pub fn owner_counts(conn: &Connection, owner: &str, f: &ReportFilter) -> Result<Counts> {
+pub fn owner_counts(conn: &dyn Conn, owner: &str, f: &ReportFilter) -> Result<Counts> {
     let mut acc = Acc::default();
     sql::scan_owner(conn, owner, f, |r| acc.add(&r))?;
     Ok(acc.finish())

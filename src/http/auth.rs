@@ -201,9 +201,23 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&hash);
+        let origin = state.store.origin().to_string();
         state
             .store
-            .write(move |tx| users::delete_token(tx, &hash))
+            .write(move |tx| {
+                // Other servers sharing the database forget the session too.
+                if let Some(user) = users::delete_token(tx, &hash)? {
+                    let now = crate::time::now_ms();
+                    crate::store::changes::record(
+                        tx,
+                        &origin,
+                        crate::store::changes::ChangeKind::User,
+                        &user.to_string(),
+                        now,
+                    )?;
+                }
+                Ok(())
+            })
             .await?;
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");

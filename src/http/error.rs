@@ -24,8 +24,12 @@ pub enum ApiError {
     RequestTimeout(String),
     /// 429 with `Retry-After` (seconds).
     TooManyRequests(String, u64),
-    /// 503 with `Retry-After` (seconds).
-    Unavailable(String, u64),
+    /// Too busy to take this now: 503 with `Retry-After` (seconds) and the message as it is.
+    Busy(String, u64),
+    /// The database is away (503, retry shortly).
+    Unavailable(String),
+    /// The disk or the database's storage is full (507, retry later).
+    InsufficientStorage(String),
     Internal(String),
 }
 
@@ -58,9 +62,29 @@ impl IntoResponse for ApiError {
                 retry_after = Some(s);
                 (StatusCode::TOO_MANY_REQUESTS, m, vec![])
             }
-            ApiError::Unavailable(m, s) => {
+            ApiError::Busy(m, s) => {
                 retry_after = Some(s);
                 (StatusCode::SERVICE_UNAVAILABLE, m, vec![])
+            }
+            ApiError::Unavailable(m) => {
+                tracing::warn!(error = %m, "database unavailable");
+                let body = json!({"error": "the database is unavailable; nothing was stored. Try again in a few seconds.", "details": []});
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(axum::http::header::RETRY_AFTER, "5")],
+                    Json(body),
+                )
+                    .into_response();
+            }
+            ApiError::InsufficientStorage(m) => {
+                tracing::error!(error = %m, "storage full");
+                let body = json!({"error": "the server's storage is full; nothing was stored. Try again later.", "details": []});
+                return (
+                    StatusCode::INSUFFICIENT_STORAGE,
+                    [(axum::http::header::RETRY_AFTER, "60")],
+                    Json(body),
+                )
+                    .into_response();
             }
             ApiError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");
@@ -82,6 +106,12 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            return ApiError::Unavailable(e.to_string());
+        }
+        if e.is_full() {
+            return ApiError::InsufficientStorage(e.to_string());
+        }
         match e {
             StoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             StoreError::Conflict(m) => ApiError::Conflict(m, vec![]),
@@ -164,6 +194,8 @@ impl From<crate::report_service::ReportError> for ApiError {
                 | TransitionError::NeedsPhoto => ApiError::Unprocessable(msg, vec![]),
             },
             ReportError::Store(s) => s.into(),
+            ReportError::WriterStopped => ApiError::Unavailable(msg),
+            ReportError::TaskFailed(_) => ApiError::Internal(msg),
         }
     }
 }
@@ -177,7 +209,7 @@ impl From<crate::login::LoginError> for ApiError {
             LoginError::Throttled { retry_after_s, .. } => {
                 ApiError::TooManyRequests(msg, retry_after_s)
             }
-            LoginError::Busy => ApiError::Unavailable(msg, 5),
+            LoginError::Busy => ApiError::Busy(msg, 5),
             LoginError::Store(s) => s.into(),
         }
     }

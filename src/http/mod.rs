@@ -19,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use guard::Accept;
-use serde_json::{json, Value};
+use serde_json::json;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
@@ -97,8 +97,33 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn healthz(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"status": "ok", "zones": state.zones.index().len()}))
+/// `{"status", "zones", "database", "feed"}`: 503 when the database does not answer.
+async fn healthz(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let st = state.clone();
+    let db = tokio::task::spawn_blocking(move || st.store.ping())
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()));
+    let body = json!({
+        "status": if db.is_ok() { "ok" } else { "unavailable" },
+        "zones": state.zones.index().len(),
+        "database": {
+            "backend": match state.store.backend() {
+                crate::store::Backend::Sqlite => "sqlite",
+                crate::store::Backend::Postgres => "postgres",
+            },
+            "reachable": db.is_ok(),
+            "error": db.err(),
+        },
+        "feed": state.feed.to_json(),
+    });
+    let code = if body["status"] == "ok" {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, Json(body)).into_response()
 }
 
 async fn api_not_found() -> error::ApiError {

@@ -1,27 +1,37 @@
-//! SQLite storage: one file `xuncha.sqlite3` in the data folder, WAL mode, migrations in code;
-//! photo blobs under `photos/` ([`photos::PhotoFiles`]).
+//! Storage: the tables behind zones, users, reports and statistics, written once against the
+//! small SQL interface of [`db`] and run on either backend:
 //!
-//! One writer connection (SQLite allows one writer at a time anyway) and a small pool of
-//! readers. Blocking calls run on tokio's blocking pool through [`Store::read`] and
-//! [`Store::write`]; synchronous callers (CLI, tests) use [`Store::read_sync`] / [`Store::write_sync`].
+//! - SQLite ([`sqlite`]): one file in the data folder, the embedded default;
+//! - PostgreSQL with PostGIS ([`postgres`]): shared by several servers (`--database postgres://…`).
+//!
+//! Photo blobs live beside the database ([`photos::PhotoFiles`]). Blocking calls run on tokio's
+//! blocking pool through [`Store::read`] and [`Store::write`]; synchronous callers (CLI, tests)
+//! use [`Store::read_sync`] / [`Store::write_sync`].
 
+pub mod changes;
+pub mod db;
 mod migrations;
 pub mod photos;
+pub mod postgres;
 pub mod reports;
+pub mod settings;
+pub mod sqlite;
 pub mod stats;
 pub mod users;
 pub mod zones;
 
-use rusqlite::{Connection, Transaction};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+pub use db::{Backend, Conn, DbError, Row, Value};
 
-/// Errors of the storage layer.
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Errors of the storage layer, by cause.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("cannot use data folder {path}: {source}")]
+    /// The database refused or failed a statement (classified in [`DbError`]).
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot use {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -40,18 +50,69 @@ pub enum StoreError {
     },
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("background task failed: {0}")]
-    Join(String),
+    /// The group commit that carried this write failed as a whole.
+    #[error("{0}")]
+    Batch(std::sync::Arc<StoreError>),
+    /// A blocking task panicked or was cancelled while it held the database.
+    #[error("a database task failed: {0}")]
+    TaskFailed(String),
+}
+
+impl StoreError {
+    /// Whether the failure is the database being away (503) rather than the request.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Db(DbError::Unavailable(_)) => true,
+            StoreError::Batch(e) => e.is_unavailable(),
+            _ => false,
+        }
+    }
+
+    /// Whether the disk or quota is full (507).
+    pub fn is_full(&self) -> bool {
+        match self {
+            StoreError::Db(DbError::Full(_)) => true,
+            StoreError::Io { source, .. } => source.raw_os_error() == Some(28), // ENOSPC
+            StoreError::Batch(e) => e.is_full(),
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-const READERS: usize = 4;
+/// Runs `f` where the blocking PostgreSQL client may block: on this thread when it drives no
+/// async runtime, else on a short-lived thread of its own (the client would otherwise try to
+/// start a runtime inside the caller's). Only synchronous callers on a runtime thread (start-up,
+/// the CLI) pay for the thread; request handlers go through [`Store::read`] / [`Store::write`].
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| match s.spawn(f).join() {
+        Ok(v) => v,
+        Err(panic) => std::panic::resume_unwind(panic),
+    })
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// `xuncha.sqlite3` in this data folder.
+    Sqlite(PathBuf),
+    /// A PostgreSQL URL (`postgres://user:password@host:port/database`).
+    Postgres(String),
+}
+
+enum Pool {
+    Sqlite(sqlite::SqlitePool),
+    Postgres(postgres::PgPool),
+}
 
 struct Inner {
     dir: PathBuf,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    pool: Pool,
+    origin: String,
 }
 
 /// Handle to the database; cheap to clone.
@@ -61,25 +122,45 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database in `dir` and runs pending migrations.
+    /// Opens (creating if needed) the SQLite database in `dir` and runs pending migrations.
     pub fn open(dir: &Path) -> Result<Self> {
+        Store::open_at(&Location::Sqlite(dir.to_path_buf()), dir)
+    }
+
+    /// Opens the database at `location` (running pending migrations); `dir` is the data folder
+    /// for local files (photos), which for SQLite is also where the database lives.
+    pub fn open_at(location: &Location, dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
         })?;
-        let path = dir.join("xuncha.sqlite3");
-        let mut writer = open_conn(&path)?;
-        migrations::run(&mut writer)?;
-        let readers = (0..READERS)
-            .map(|_| open_conn(&path))
-            .collect::<Result<Vec<_>>>()?;
+        let pool = match location {
+            Location::Sqlite(d) => {
+                std::fs::create_dir_all(d).map_err(|source| StoreError::Io {
+                    path: d.to_path_buf(),
+                    source,
+                })?;
+                Pool::Sqlite(sqlite::SqlitePool::open(
+                    &sqlite::db_path(d),
+                    migrations::run,
+                )?)
+            }
+            Location::Postgres(url) => Pool::Postgres(off_runtime(|| {
+                postgres::PgPool::open(url, migrations::run)
+            })?),
+        };
         Ok(Store {
             inner: Arc::new(Inner {
                 dir: dir.to_path_buf(),
-                writer: Mutex::new(writer),
-                readers: Mutex::new(readers),
+                pool,
+                origin: uuid::Uuid::new_v4().simple().to_string(),
             }),
         })
+    }
+
+    /// This process's name in the change feed: its own changes need not be replayed.
+    pub fn origin(&self) -> &str {
+        &self.inner.origin
     }
 
     /// The data folder.
@@ -87,63 +168,88 @@ impl Store {
         &self.inner.dir
     }
 
-    /// Runs `f` on a reader connection, on the calling thread.
-    pub fn read_sync<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self
-            .inner
-            .readers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop();
-        let conn = match conn {
-            Some(c) => c,
-            None => open_conn(&self.inner.dir.join("xuncha.sqlite3"))?,
-        };
-        let out = f(&conn);
-        let mut pool = self.inner.readers.lock().unwrap_or_else(|e| e.into_inner());
-        if pool.len() < READERS {
-            pool.push(conn);
+    pub fn backend(&self) -> Backend {
+        match self.inner.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
         }
-        out
+    }
+
+    /// The PostgreSQL pool, for the change feed and advisory locks.
+    pub fn postgres(&self) -> Option<&postgres::PgPool> {
+        match &self.inner.pool {
+            Pool::Postgres(p) => Some(p),
+            Pool::Sqlite(_) => None,
+        }
+    }
+
+    /// The SQLite pool, for backups.
+    pub fn sqlite(&self) -> Option<&sqlite::SqlitePool> {
+        match &self.inner.pool {
+            Pool::Sqlite(p) => Some(p),
+            Pool::Postgres(_) => None,
+        }
+    }
+
+    /// Runs `f` on a reader connection, on the calling thread.
+    pub fn read_sync<T: Send>(&self, f: impl FnOnce(&dyn Conn) -> Result<T> + Send) -> Result<T> {
+        match &self.inner.pool {
+            Pool::Sqlite(p) => p.read(f),
+            Pool::Postgres(p) => off_runtime(|| p.read(f)),
+        }
     }
 
     /// Runs `f` in one write transaction, committed when `f` returns `Ok`, rolled back otherwise.
-    pub fn write_sync<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let mut conn = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+    pub fn write_sync<T: Send>(&self, f: impl FnOnce(&dyn Conn) -> Result<T> + Send) -> Result<T> {
+        match &self.inner.pool {
+            Pool::Sqlite(p) => p.write(f),
+            Pool::Postgres(p) => off_runtime(|| p.write(f)),
+        }
     }
 
     /// [`Store::read_sync`] on the blocking pool.
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&dyn Conn) -> Result<T> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.read_sync(f))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
+        tokio::task::spawn_blocking(move || match &store.inner.pool {
+            Pool::Sqlite(p) => p.read(f),
+            Pool::Postgres(p) => p.read(f),
+        })
+        .await
+        .map_err(|e| StoreError::TaskFailed(e.to_string()))?
     }
 
     /// [`Store::write_sync`] on the blocking pool.
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction) -> Result<T> + Send + 'static,
+        F: FnOnce(&dyn Conn) -> Result<T> + Send + 'static,
     {
         let store = self.clone();
-        tokio::task::spawn_blocking(move || store.write_sync(f))
-            .await
-            .map_err(|e| StoreError::Join(e.to_string()))?
+        tokio::task::spawn_blocking(move || match &store.inner.pool {
+            Pool::Sqlite(p) => p.write(f),
+            Pool::Postgres(p) => p.write(f),
+        })
+        .await
+        .map_err(|e| StoreError::TaskFailed(e.to_string()))?
     }
 
-    /// `PRAGMA integrity_check`; `Ok(())` when the database reports "ok".
+    /// Whether the database answers (a trivial query).
+    pub fn ping(&self) -> Result<()> {
+        self.read_sync(|c| c.query_scalar::<i64>("SELECT 1", &[]).map_err(Into::into))
+            .map(|_| ())
+    }
+
+    /// `PRAGMA integrity_check` on SQLite (`Ok(())` when it reports "ok"); a ping on PostgreSQL.
     pub fn integrity_check(&self) -> Result<()> {
+        if self.backend() == Backend::Postgres {
+            return self.ping();
+        }
         self.read_sync(|c| {
-            let r: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+            let r: String = c.query_scalar("PRAGMA integrity_check", &[])?;
             if r == "ok" {
                 Ok(())
             } else {
@@ -151,14 +257,4 @@ impl Store {
             }
         })
     }
-}
-
-fn open_conn(path: &Path) -> Result<Connection> {
-    let conn = Connection::open(path)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    // FULL: a committed transaction survives power loss, not only a process crash.
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    Ok(conn)
 }

@@ -6,9 +6,10 @@
 //! survives a crash or power loss. Files that no committed row refers to (a crash between the
 //! fsync and the commit) and temporary files are removed by [`PhotoFiles::clean`] at start.
 
+use super::db::Conn;
 use super::{Result, StoreError};
+use crate::args;
 use crate::photo::{Format, Processed};
-use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;
@@ -150,9 +151,23 @@ impl PhotoFiles {
             .all(|k| self.path(id, *k).exists())
     }
 
-    /// Removes temporary files and files of photos not in `referenced`. Runs at start, before
-    /// any upload, so nothing in flight can be removed. Returns how many files went.
-    pub fn clean(&self, referenced: &HashSet<String>) -> Result<usize> {
+    /// Removes temporary files and files of photos not in `referenced`, of those last modified
+    /// at least `min_age` ago. Runs at start, before any upload of this server: alone on its
+    /// folder (`min_age` zero) nothing can be in flight; when other servers share the folder,
+    /// an upload of theirs may have written files it has not committed yet, so only files
+    /// older than any upload can take are removed. Returns how many files went.
+    pub fn clean(
+        &self,
+        referenced: &HashSet<String>,
+        min_age: std::time::Duration,
+    ) -> Result<usize> {
+        let now = std::time::SystemTime::now();
+        let old_enough = |f: &fs::DirEntry| {
+            min_age.is_zero()
+                || f.metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| now.duration_since(t).unwrap_or_default() >= min_age)
+        };
         let mut removed = 0;
         let dirs = fs::read_dir(&self.root).map_err(io_err(&self.root))?;
         for d in dirs.flatten() {
@@ -167,7 +182,7 @@ impl PhotoFiles {
                 let name = name.to_string_lossy();
                 let id = name.split('.').next().unwrap_or("");
                 let keep = !name.starts_with('.') && valid_id(id) && referenced.contains(id);
-                if !keep && fs::remove_file(f.path()).is_ok() {
+                if !keep && old_enough(&f) && fs::remove_file(f.path()).is_ok() {
                     removed += 1;
                 }
             }
@@ -177,12 +192,12 @@ impl PhotoFiles {
 }
 
 /// Records a photo (once: the same photo uploaded again keeps its first row).
-pub fn insert(conn: &Connection, p: &PhotoRow, now: i64) -> Result<()> {
+pub fn insert(conn: &dyn Conn, p: &PhotoRow, now: i64) -> Result<()> {
     conn.execute(
-        "INSERT OR IGNORE INTO photos (id, format, width, height, original_bytes, exif_lon, exif_lat, exif_taken_at, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![
-            p.id,
+        "INSERT INTO photos (id, format, width, height, original_bytes, exif_lon, exif_lat, exif_taken_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING",
+        args![
+            p.id.as_str(),
             p.format.as_str(),
             p.width,
             p.height,
@@ -197,33 +212,31 @@ pub fn insert(conn: &Connection, p: &PhotoRow, now: i64) -> Result<()> {
 }
 
 /// A photo's row.
-pub fn get(conn: &Connection, id: &str) -> Result<Option<PhotoRow>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, format, width, height, original_bytes, exif_lon, exif_lat, exif_taken_at FROM photos WHERE id = ?1",
-            [id],
-            |r| {
-                let format: String = r.get(1)?;
-                Ok(PhotoRow {
-                    id: r.get(0)?,
-                    format: Format::parse(&format).unwrap_or(Format::Jpeg),
-                    width: r.get(2)?,
-                    height: r.get(3)?,
-                    original_bytes: r.get(4)?,
-                    exif_lon: r.get(5)?,
-                    exif_lat: r.get(6)?,
-                    exif_taken_at: r.get(7)?,
-                })
-            },
-        )
-        .optional()?)
+pub fn get(conn: &dyn Conn, id: &str) -> Result<Option<PhotoRow>> {
+    Ok(conn.query_opt(
+        "SELECT id, format, width, height, original_bytes, exif_lon, exif_lat, exif_taken_at FROM photos WHERE id = $1",
+        args![id],
+        |r| {
+            Ok(PhotoRow {
+                id: r.get(0)?,
+                format: Format::parse(r.str(1)?.unwrap_or("")).unwrap_or(Format::Jpeg),
+                width: r.get(2)?,
+                height: r.get(3)?,
+                original_bytes: r.get(4)?,
+                exif_lon: r.get(5)?,
+                exif_lat: r.get(6)?,
+                exif_taken_at: r.get(7)?,
+            })
+        },
+    )?)
 }
 
 /// Every photo id that a committed row refers to.
-pub fn all_ids(conn: &Connection) -> Result<HashSet<String>> {
-    let mut stmt = conn.prepare("SELECT id FROM photos")?;
-    let ids = stmt
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<rusqlite::Result<HashSet<_>>>()?;
+pub fn all_ids(conn: &dyn Conn) -> Result<HashSet<String>> {
+    let mut ids = HashSet::new();
+    conn.for_each("SELECT id FROM photos", &[], &mut |r| {
+        ids.insert(r.get::<String>(0)?);
+        Ok(())
+    })?;
     Ok(ids)
 }

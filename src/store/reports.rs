@@ -3,12 +3,12 @@
 //! The zones a report matched and its responsible owner are written once, at submission, as
 //! JSON (and as `report_zones` rows for `zone=` queries); later zone edits never touch them.
 
+use super::db::{Backend, Conn, Sql};
 use super::photos::PhotoRow;
 use super::{Result, StoreError};
+use crate::args;
 use crate::geodesy::LocalMetres;
 use crate::report::{Category, RejectReason, Status};
-use rusqlite::types::Value as Sql;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -119,27 +119,24 @@ pub struct ReportView {
     pub events: Option<Vec<EventView>>,
 }
 
-fn corrupt(what: &str, e: impl std::fmt::Display) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(
-        0,
-        rusqlite::types::Type::Text,
-        format!("{what}: {e}").into(),
-    )
+fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
+    s.parse()
+        .map_err(|e: String| StoreError::Corrupt(format!("stored value: {e}")))
 }
 
-fn parse<T: std::str::FromStr<Err = String>>(s: String) -> rusqlite::Result<T> {
-    s.parse().map_err(|e: String| corrupt("stored value", e))
-}
-
-fn json(s: Option<String>) -> rusqlite::Result<Option<Value>> {
-    s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("stored JSON", e)))
+fn json(s: Option<&str>) -> Result<Option<Value>> {
+    s.map(|s| serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("stored JSON: {e}"))))
         .transpose()
+}
+
+fn text(r: &dyn super::db::Row, i: usize) -> super::db::DbResult<&str> {
+    Ok(r.str(i)?.unwrap_or(""))
 }
 
 /// Stores a new report with its zones, photos and first event; a `client_id` seen before makes
 /// it [`Inserted::Existing`] and writes nothing. The UNIQUE constraint decides, so two racing
 /// requests with the same `client_id` cannot both create a report.
-pub fn insert(conn: &Connection, r: &NewReport, rule: DuplicateRule) -> Result<Inserted> {
+pub fn insert(conn: &dyn Conn, r: &NewReport, rule: DuplicateRule) -> Result<Inserted> {
     let duplicates: Vec<i64> = nearby(
         conn,
         r.lon,
@@ -151,49 +148,70 @@ pub fn insert(conn: &Connection, r: &NewReport, rule: DuplicateRule) -> Result<I
     .iter()
     .map(|n| n.id)
     .collect();
-    let changed = conn.execute(
+    let resp = |key: &str| {
+        r.responsible
+            .as_ref()
+            .and_then(|v| v.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let (owner, sector, zone_id) = (resp("name"), resp("sector"), resp("zone_id"));
+    let id: Option<i64> = conn.query_opt(
         "INSERT INTO reports (client_id, lon, lat, accuracy_m, location_source, crs, category, status,
-            note, captured_at, created_at, created_by, updated_at, zones, responsible, ambiguous, duplicates)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'reported', ?8, ?9, ?10, ?11, ?10, ?12, ?13, ?14, ?15)
-         ON CONFLICT(client_id) DO NOTHING",
-        params![
-            r.client_id,
+            note, captured_at, created_at, created_by, updated_at, zones, responsible, ambiguous, duplicates,
+            responsible_owner, responsible_sector, responsible_zone_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'reported', $8, $9, $10, $11, $10, $12, $13, $14, $15, $16, $17, $18)
+         ON CONFLICT (client_id) DO NOTHING RETURNING id",
+        args![
+            r.client_id.as_deref(),
             r.lon,
             r.lat,
             r.accuracy_m,
             r.location_source,
             r.crs,
             r.category.as_str(),
-            r.note,
+            r.note.as_deref(),
             r.captured_at,
             r.created_at,
-            r.created_by,
+            r.created_by.as_str(),
             r.zones.to_string(),
             r.responsible.as_ref().map(|v| v.to_string()),
             r.ambiguous,
             serde_json::to_string(&duplicates).unwrap_or_else(|_| "[]".into()),
+            owner.clone(),
+            sector.clone(),
+            zone_id,
         ],
+        |row| row.get(0),
     )?;
-    if changed == 0 {
-        let id: i64 = conn.query_row(
-            "SELECT id FROM reports WHERE client_id = ?1",
-            [&r.client_id],
-            |row| row.get(0),
+    let Some(id) = id else {
+        let cid = r.client_id.as_deref().unwrap_or_default();
+        let existing = by_client_id(conn, cid)?.ok_or_else(|| {
+            StoreError::Conflict(format!("report with client_id {cid:?} vanished"))
+        })?;
+        return Ok(Inserted::Existing(existing));
+    };
+    // The statistics' fact rows, in the same transaction (see store/stats.rs).
+    conn.execute(
+        "INSERT INTO stat_reports (report_id, created_at, category, status, owner, sector, closed_at)
+         VALUES ($1, $2, $3, 'reported', $4, $5, NULL)",
+        args![id, r.created_at, r.category.as_str(), owner, sector],
+    )?;
+    for (zone, inside) in &r.zone_ids {
+        conn.execute(
+            "INSERT INTO report_zones (zone_id, report_id, inside) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            args![zone.as_str(), id, *inside],
         )?;
-        return Ok(Inserted::Existing(id));
-    }
-    let id = conn.last_insert_rowid();
-    {
-        let mut z = conn.prepare_cached(
-            "INSERT OR IGNORE INTO report_zones (zone_id, report_id, inside) VALUES (?1, ?2, ?3)",
+        conn.execute(
+            "INSERT INTO stat_zone_reports (report_id, zone_id, kind, created_at, category, status, closed_at)
+             SELECT $1, $2, COALESCE((SELECT kind FROM zones WHERE id = $2), ''), $3, $4, 'reported', NULL
+             ON CONFLICT DO NOTHING",
+            args![id, zone.as_str(), r.created_at, r.category.as_str()],
         )?;
-        for (zone, inside) in &r.zone_ids {
-            z.execute(params![zone, id, inside])?;
-        }
     }
     conn.execute(
-        "INSERT INTO report_events (report_id, at, user, from_status, to_status) VALUES (?1, ?2, ?3, NULL, 'reported')",
-        params![id, r.created_at, r.created_by],
+        "INSERT INTO report_events (report_id, at, username, from_status, to_status) VALUES ($1, $2, $3, NULL, 'reported')",
+        args![id, r.created_at, r.created_by.as_str()],
     )?;
     attach_photos(conn, id, None, &r.photos, r.created_at)?;
     Ok(Inserted::Created(id))
@@ -201,33 +219,36 @@ pub fn insert(conn: &Connection, r: &NewReport, rule: DuplicateRule) -> Result<I
 
 /// Links photos to a report (after the ones it has), recording their rows first.
 pub fn attach_photos(
-    conn: &Connection,
+    conn: &dyn Conn,
     report: i64,
     event: Option<i64>,
     photos: &[PhotoRow],
     now: i64,
 ) -> Result<()> {
-    let start: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(position) + 1, 0) FROM report_photos WHERE report_id = ?1",
-        [report],
-        |r| r.get(0),
-    )?;
-    let mut link = conn.prepare_cached(
-        "INSERT INTO report_photos (report_id, position, photo_id, event_id) VALUES (?1, ?2, ?3, ?4)",
+    if photos.is_empty() {
+        return Ok(());
+    }
+    let start: i64 = conn.query_scalar(
+        "SELECT COALESCE(MAX(position) + 1, 0) FROM report_photos WHERE report_id = $1",
+        args![report],
     )?;
     for (i, p) in photos.iter().enumerate() {
         super::photos::insert(conn, p, now)?;
-        link.execute(params![report, start + i as i64, p.id, event])?;
+        conn.execute(
+            "INSERT INTO report_photos (report_id, position, photo_id, event_id) VALUES ($1, $2, $3, $4)",
+            args![report, start + i as i64, p.id.as_str(), event],
+        )?;
     }
     Ok(())
 }
 
 /// A report's current status, or `NotFound`.
-pub fn status(conn: &Connection, id: i64) -> Result<Status> {
-    conn.query_row("SELECT status FROM reports WHERE id = ?1", [id], |r| {
-        parse(r.get(0)?)
-    })
-    .optional()?
+pub fn status(conn: &dyn Conn, id: i64) -> Result<Status> {
+    conn.query_opt("SELECT status FROM reports WHERE id = $1", args![id], |r| {
+        r.get::<String>(0)
+    })?
+    .map(|s| parse(&s))
+    .transpose()?
     .ok_or_else(|| StoreError::NotFound {
         what: "report",
         id: id.to_string(),
@@ -248,10 +269,10 @@ pub struct Change<'a> {
 }
 
 /// Applies a status change already checked against the rules; returns the event id.
-pub fn apply_change(conn: &Connection, c: &Change) -> Result<i64> {
+pub fn apply_change(conn: &dyn Conn, c: &Change) -> Result<i64> {
     let changed = conn.execute(
-        "UPDATE reports SET status = ?2, reject_reason = ?3, updated_at = ?4 WHERE id = ?1 AND status = ?5",
-        params![
+        "UPDATE reports SET status = $2, reject_reason = $3, updated_at = $4 WHERE id = $1 AND status = $5",
+        args![
             c.report,
             c.to.as_str(),
             c.reason.map(|r| r.as_str()),
@@ -265,9 +286,17 @@ pub fn apply_change(conn: &Connection, c: &Change) -> Result<i64> {
             c.report, c.from
         )));
     }
-    conn.execute(
-        "INSERT INTO report_events (report_id, at, user, from_status, to_status, note, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
+    let closed_at = (c.to == Status::Closed).then_some(c.at);
+    for table in ["stat_reports", "stat_zone_reports"] {
+        conn.execute(
+            &format!("UPDATE {table} SET status = $2, closed_at = $3 WHERE report_id = $1"),
+            args![c.report, c.to.as_str(), closed_at],
+        )?;
+    }
+    let event: i64 = conn.query_scalar(
+        "INSERT INTO report_events (report_id, at, username, from_status, to_status, note, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        args![
             c.report,
             c.at,
             c.user,
@@ -277,31 +306,29 @@ pub fn apply_change(conn: &Connection, c: &Change) -> Result<i64> {
             c.reason.map(|r| r.as_str())
         ],
     )?;
-    let event = conn.last_insert_rowid();
     attach_photos(conn, c.report, Some(event), c.photos, c.at)?;
     Ok(event)
 }
 
 /// The id of the report with this `client_id`.
-pub fn by_client_id(conn: &Connection, client_id: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM reports WHERE client_id = ?1",
-            [client_id],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub fn by_client_id(conn: &dyn Conn, client_id: &str) -> Result<Option<i64>> {
+    Ok(conn.query_opt(
+        "SELECT id FROM reports WHERE client_id = $1",
+        args![client_id],
+        |r| r.get(0),
+    )?)
 }
 
 /// A report, with its events when `with_events`.
-pub fn get(conn: &Connection, id: i64, with_events: bool) -> Result<Option<ReportView>> {
-    let row = conn
-        .query_row(
-            "SELECT id, client_id, lon, lat, accuracy_m, location_source, category, status, reject_reason,
-                    note, captured_at, created_at, updated_at, created_by, zones, responsible, ambiguous, duplicates
-             FROM reports WHERE id = ?1",
-            [id],
-            |r| {
+pub fn get(conn: &dyn Conn, id: i64, with_events: bool) -> Result<Option<ReportView>> {
+    let mut row = None;
+    conn.for_each(
+        "SELECT id, client_id, lon, lat, accuracy_m, location_source, category, status, reject_reason,
+                note, captured_at, created_at, updated_at, created_by, zones, responsible, ambiguous, duplicates
+         FROM reports WHERE id = $1",
+        args![id],
+        &mut |r| {
+            row = Some((|| -> Result<ReportView> {
                 Ok(ReportView {
                     id: r.get(0)?,
                     client_id: r.get(1)?,
@@ -311,67 +338,68 @@ pub fn get(conn: &Connection, id: i64, with_events: bool) -> Result<Option<Repor
                     },
                     accuracy_m: r.get(4)?,
                     location_source: r.get(5)?,
-                    category: parse(r.get(6)?)?,
-                    status: parse(r.get(7)?)?,
-                    reject_reason: r.get::<_, Option<String>>(8)?.map(parse).transpose()?,
+                    category: parse(text(r, 6)?)?,
+                    status: parse(text(r, 7)?)?,
+                    reject_reason: r.str(8)?.map(parse).transpose()?,
                     note: r.get(9)?,
                     captured_at: crate::time::to_rfc3339(r.get(10)?),
                     created_at: crate::time::to_rfc3339(r.get(11)?),
                     updated_at: crate::time::to_rfc3339(r.get(12)?),
                     created_by: r.get(13)?,
-                    zones: json(r.get(14)?)?.unwrap_or(Value::Array(vec![])),
-                    responsible: json(r.get(15)?)?,
+                    zones: json(r.str(14)?)?.unwrap_or(Value::Array(vec![])),
+                    responsible: json(r.str(15)?)?,
                     ambiguous: r.get(16)?,
                     photos: Vec::new(),
-                    possible_duplicates: json(r.get(17)?)?
+                    possible_duplicates: json(r.str(17)?)?
                         .and_then(|v| serde_json::from_value(v).ok())
                         .unwrap_or_default(),
                     events: None,
                 })
-            },
-        )
-        .optional()?;
-    let Some(mut view) = row else {
+            })());
+            Ok(())
+        },
+    )?;
+    let Some(mut view) = row.transpose()? else {
         return Ok(None);
     };
-    let mut stmt = conn.prepare_cached(
+    let photos: Vec<(PhotoRef, Option<i64>)> = conn.query_vec(
         "SELECT rp.photo_id, p.width, p.height, rp.event_id FROM report_photos rp JOIN photos p ON p.id = rp.photo_id
-         WHERE rp.report_id = ?1 ORDER BY rp.position",
+         WHERE rp.report_id = $1 ORDER BY rp.position",
+        args![id],
+        |r| Ok((PhotoRef::new(r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)),
     )?;
-    let photos: Vec<(PhotoRef, Option<i64>)> = stmt
-        .query_map([id], |r| {
-            Ok((PhotoRef::new(r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?))
-        })?
-        .collect::<rusqlite::Result<_>>()?;
     view.photos = photos
         .iter()
         .filter(|p| p.1.is_none())
         .map(|p| p.0.clone())
         .collect();
     if with_events {
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, at, user, from_status, to_status, note, reason FROM report_events WHERE report_id = ?1 ORDER BY id",
-        )?;
-        let events = stmt
-            .query_map([id], |r| {
+        let mut events = Vec::new();
+        conn.for_each(
+            "SELECT id, at, username, from_status, to_status, note, reason FROM report_events WHERE report_id = $1 ORDER BY id",
+            args![id],
+            &mut |r| {
                 let eid: i64 = r.get(0)?;
-                Ok(EventView {
-                    id: eid,
-                    at: crate::time::to_rfc3339(r.get(1)?),
-                    user: r.get(2)?,
-                    from: r.get::<_, Option<String>>(3)?.map(parse).transpose()?,
-                    to: parse(r.get(4)?)?,
-                    note: r.get(5)?,
-                    reason: r.get::<_, Option<String>>(6)?.map(parse).transpose()?,
-                    photos: photos
-                        .iter()
-                        .filter(|p| p.1 == Some(eid))
-                        .map(|p| p.0.clone())
-                        .collect(),
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        view.events = Some(events);
+                events.push((|| -> Result<EventView> {
+                    Ok(EventView {
+                        id: eid,
+                        at: crate::time::to_rfc3339(r.get(1)?),
+                        user: r.get(2)?,
+                        from: r.str(3)?.map(parse).transpose()?,
+                        to: parse(text(r, 4)?)?,
+                        note: r.get(5)?,
+                        reason: r.str(6)?.map(parse).transpose()?,
+                        photos: photos
+                            .iter()
+                            .filter(|p| p.1 == Some(eid))
+                            .map(|p| p.0.clone())
+                            .collect(),
+                    })
+                })());
+                Ok(())
+            },
+        )?;
+        view.events = Some(events.into_iter().collect::<Result<Vec<_>>>()?);
     }
     Ok(Some(view))
 }
@@ -393,7 +421,7 @@ pub struct Near {
 /// `since_ms`, nearest first. The bounding box in degrees only narrows the index scan; the
 /// distance test is in metres.
 pub fn nearby(
-    conn: &Connection,
+    conn: &dyn Conn,
     lon: f64,
     lat: f64,
     category: Category,
@@ -402,25 +430,25 @@ pub fn nearby(
 ) -> Result<Vec<Near>> {
     let lm = LocalMetres::new(lon, lat);
     let (dlon, dlat) = lm.degrees_for(radius_m);
-    let mut stmt = conn.prepare_cached(
+    let mut out: Vec<Near> = Vec::new();
+    let mut bad = None;
+    conn.for_each(
         "SELECT id, lon, lat, status, created_at, note FROM reports
-         WHERE category = ?1 AND lat BETWEEN ?2 AND ?3 AND lon BETWEEN ?4 AND ?5 AND created_at >= ?6
+         WHERE category = $1 AND lat BETWEEN $2 AND $3 AND lon BETWEEN $4 AND $5 AND created_at >= $6
            AND status IN ('reported', 'dispatched', 'in_progress', 'reopened')",
-    )?;
-    let mut out: Vec<Near> = stmt
-        .query_map(
-            params![
-                category.as_str(),
-                lat - dlat,
-                lat + dlat,
-                lon - dlon,
-                lon + dlon,
-                since_ms
-            ],
-            |r| {
-                let (rlon, rlat): (f64, f64) = (r.get(1)?, r.get(2)?);
-                let d = lm.project(geo::Coord { x: rlon, y: rlat });
-                Ok(Near {
+        args![
+            category.as_str(),
+            lat - dlat,
+            lat + dlat,
+            lon - dlon,
+            lon + dlon,
+            since_ms
+        ],
+        &mut |r| {
+            let (rlon, rlat): (f64, f64) = (r.get(1)?, r.get(2)?);
+            let d = lm.project(geo::Coord { x: rlon, y: rlat });
+            match parse(text(r, 3)?) {
+                Ok(status) => out.push(Near {
                     id: r.get(0)?,
                     distance_m: (d.x * d.x + d.y * d.y).sqrt(),
                     location: LonLat {
@@ -428,13 +456,18 @@ pub fn nearby(
                         lat: rlat,
                     },
                     category,
-                    status: parse(r.get(3)?)?,
+                    status,
                     created_at: crate::time::to_rfc3339(r.get(4)?),
                     note: r.get(5)?,
-                })
-            },
-        )?
-        .collect::<rusqlite::Result<_>>()?;
+                }),
+                Err(e) => bad = Some(e),
+            }
+            Ok(())
+        },
+    )?;
+    if let Some(e) = bad {
+        return Err(e);
+    }
     out.retain(|n| n.distance_m <= radius_m);
     out.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m).then(a.id.cmp(&b.id)));
     for n in &mut out {
@@ -486,17 +519,27 @@ pub struct Page {
 }
 
 /// Reports matching `q`, newest first.
-pub fn query(conn: &Connection, q: &Query) -> Result<Page> {
-    let mut sql = String::from(
+pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
+    let photo_ids = match conn.backend() {
+        Backend::Sqlite => "(SELECT group_concat(photo_id) FROM (SELECT photo_id FROM report_photos p WHERE p.report_id = r.id AND p.event_id IS NULL ORDER BY position))",
+        Backend::Postgres => "(SELECT string_agg(photo_id, ',' ORDER BY position) FROM report_photos p WHERE p.report_id = r.id AND p.event_id IS NULL)",
+    };
+    let mut sql = Sql::new(format!(
         "SELECT r.id, r.lon, r.lat, r.category, r.status, r.note, r.created_at, r.captured_at, r.responsible, r.ambiguous,
-            (SELECT group_concat(zone_id) FROM report_zones z WHERE z.report_id = r.id),
-            (SELECT group_concat(photo_id) FROM (SELECT photo_id FROM report_photos p WHERE p.report_id = r.id AND p.event_id IS NULL ORDER BY position))
+            (SELECT {} FROM report_zones z WHERE z.report_id = r.id),
+            {photo_ids}
          FROM reports r WHERE 1 = 1",
-    );
-    let mut args: Vec<Sql> = Vec::new();
+        conn.backend().group_concat("zone_id")
+    ));
     if let Some([a, b, c, d]) = q.bbox {
-        sql.push_str(" AND r.lon BETWEEN ? AND ? AND r.lat BETWEEN ? AND ?");
-        args.extend([Sql::Real(a), Sql::Real(c), Sql::Real(b), Sql::Real(d)]);
+        let s = format!(
+            " AND r.lon BETWEEN {} AND {} AND r.lat BETWEEN {} AND {}",
+            sql.arg(a),
+            sql.arg(c),
+            sql.arg(b),
+            sql.arg(d)
+        );
+        sql.push(&s);
     }
     super::stats::ReportFilter {
         since: q.since,
@@ -504,40 +547,59 @@ pub fn query(conn: &Connection, q: &Query) -> Result<Page> {
         categories: q.categories.clone(),
         statuses: q.statuses.clone(),
     }
-    .push_sql("r.", &mut sql, &mut args);
+    .push_sql("r.", &mut sql);
     if let Some(z) = &q.zone {
-        sql.push_str(" AND r.id IN (SELECT report_id FROM report_zones WHERE zone_id = ?)");
-        args.push(Sql::Text(z.clone()));
+        let s = format!(
+            " AND r.id IN (SELECT report_id FROM report_zones WHERE zone_id = {})",
+            sql.arg(z.as_str())
+        );
+        sql.push(&s);
     }
     if let Some((t, id)) = q.after {
-        sql.push_str(" AND (r.created_at, r.id) < (?, ?)");
-        args.extend([Sql::Integer(t), Sql::Integer(id)]);
+        let s = format!(
+            " AND (r.created_at, r.id) < ({}, {})",
+            sql.arg(t),
+            sql.arg(id)
+        );
+        sql.push(&s);
     }
-    sql.push_str(" ORDER BY r.created_at DESC, r.id DESC LIMIT ?");
-    args.push(Sql::Integer(q.limit as i64 + 1));
-    let mut stmt = conn.prepare(&sql)?;
-    let split = |s: Option<String>| -> Vec<String> {
+    let s = format!(
+        " ORDER BY r.created_at DESC, r.id DESC LIMIT {}",
+        sql.arg(q.limit as i64 + 1)
+    );
+    sql.push(&s);
+    let split = |s: Option<&str>| -> Vec<String> {
         s.map(|s| s.split(',').map(str::to_string).collect())
             .unwrap_or_default()
     };
-    let mut rows: Vec<Summary> = stmt
-        .query_map(params_from_iter(args), |r| {
+    let mut rows: Vec<Summary> = Vec::new();
+    let mut bad = None;
+    conn.for_each(&sql.text, &sql.args, &mut |r| {
+        let row = (|| -> Result<Summary> {
             Ok(Summary {
                 id: r.get(0)?,
                 lon: r.get(1)?,
                 lat: r.get(2)?,
-                category: parse(r.get(3)?)?,
-                status: parse(r.get(4)?)?,
+                category: parse(text(r, 3)?)?,
+                status: parse(text(r, 4)?)?,
                 note: r.get(5)?,
                 created_at: r.get(6)?,
                 captured_at: r.get(7)?,
-                responsible: json(r.get(8)?)?,
+                responsible: json(r.str(8)?)?,
                 ambiguous: r.get(9)?,
-                zone_ids: split(r.get(10)?),
-                photo_ids: split(r.get(11)?),
+                zone_ids: split(r.str(10)?),
+                photo_ids: split(r.str(11)?),
             })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+        })();
+        match row {
+            Ok(s) => rows.push(s),
+            Err(e) => bad = Some(e),
+        }
+        Ok(())
+    })?;
+    if let Some(e) = bad {
+        return Err(e);
+    }
     let next = if rows.len() > q.limit {
         rows.truncate(q.limit);
         rows.last().map(|r| (r.created_at, r.id))
@@ -548,6 +610,40 @@ pub fn query(conn: &Connection, q: &Query) -> Result<Page> {
 }
 
 /// How many reports there are.
-pub fn count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM reports", [], |r| r.get(0))?)
+pub fn count(conn: &dyn Conn) -> Result<i64> {
+    Ok(conn.query_scalar("SELECT count(*) FROM reports", &[])?)
+}
+
+/// Where and what the reports `ids` are now, for the in-memory caches.
+pub fn changes_of(
+    conn: &dyn Conn,
+    ids: &[i64],
+) -> Result<Vec<crate::report_service::ReportChange>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql =
+            Sql::new("SELECT id, lon, lat, category, status, created_at FROM reports WHERE 1 = 1");
+        sql.push_in("id", chunk.iter().copied());
+        let rows = conn.query_vec(&sql.text, &sql.args, |r| {
+            Ok((
+                r.get::<i64>(0)?,
+                r.get::<f64>(1)?,
+                r.get::<f64>(2)?,
+                r.get::<String>(3)?,
+                r.get::<String>(4)?,
+                r.get::<i64>(5)?,
+            ))
+        })?;
+        for (id, lon, lat, category, status, created_at) in rows {
+            out.push(crate::report_service::ReportChange {
+                id,
+                lon,
+                lat,
+                category: parse(&category)?,
+                status: parse(&status)?,
+                created_at,
+            });
+        }
+    }
+    Ok(out)
 }

@@ -1,17 +1,17 @@
-//! SQL of the analytics: the statistics fact tables (kept by triggers), and the queries behind
-//! `/api/stats`, hotspot detection, heatmap tiles and work orders.
+//! SQL of the analytics: the statistics fact tables, and the queries behind `/api/stats`,
+//! hotspot detection and work orders.
 //!
-//! Every statement that reads the report schema lives in this file, so a change of that schema
-//! is one file to follow. The fact tables are filled by triggers on `reports` and `report_zones`
-//! rather than by the report code, so every writer (API, demo loader, CLI, future importers)
-//! keeps them right without knowing they exist.
+//! Every statement that reads the fact tables lives in this file. The fact tables are written by
+//! [`super::reports::insert`] and [`super::reports::apply_change`] in the same transaction as the
+//! report itself, so every writer (API, demo loader, migration) keeps them right.
 
+use super::db::{Backend, Conn, Sql};
 use super::Result;
+use crate::args;
 use crate::report::{Category, Status};
-use rusqlite::types::{Value as Sql, ValueRef};
-use rusqlite::{params_from_iter, Connection};
 
-/// Migration 3: statistics fact tables, their triggers and backfill, and the heatmap index.
+/// SQLite migration 3 as it shipped: statistics fact tables, the triggers that kept them (dropped
+/// again by migration 4, which moved their work into the shared report code) and the backfill.
 ///
 /// - `stat_reports`: one narrow row per report with what the statistics group and filter by:
 ///   the stored responsible owner and sector (from `reports.responsible` at submission, never
@@ -95,29 +95,23 @@ pub struct ReportFilter {
 
 impl ReportFilter {
     /// Appends ` AND …` conditions on the columns `created_at`, `category`, `status` of `alias`.
-    pub(crate) fn push_sql(&self, alias: &str, sql: &mut String, args: &mut Vec<Sql>) {
+    pub(crate) fn push_sql(&self, alias: &str, sql: &mut Sql) {
         if let Some(s) = self.since {
-            sql.push_str(&format!(" AND {alias}created_at >= ?"));
-            args.push(Sql::Integer(s));
+            let t = format!(" AND {alias}created_at >= {}", sql.arg(s));
+            sql.push(&t);
         }
         if let Some(u) = self.until {
-            sql.push_str(&format!(" AND {alias}created_at < ?"));
-            args.push(Sql::Integer(u));
+            let t = format!(" AND {alias}created_at < {}", sql.arg(u));
+            sql.push(&t);
         }
-        let mut list = |col: &str, vals: Vec<&'static str>| {
-            if !vals.is_empty() {
-                sql.push_str(&format!(
-                    " AND {alias}{col} IN ({})",
-                    vec!["?"; vals.len()].join(",")
-                ));
-                args.extend(vals.into_iter().map(|v| Sql::Text(v.into())));
-            }
-        };
-        list(
-            "category",
-            self.categories.iter().map(|c| c.as_str()).collect(),
+        sql.push_in(
+            &format!("{alias}category"),
+            self.categories.iter().map(|c| c.as_str()),
         );
-        list("status", self.statuses.iter().map(|s| s.as_str()).collect());
+        sql.push_in(
+            &format!("{alias}status"),
+            self.statuses.iter().map(|s| s.as_str()),
+        );
     }
 }
 
@@ -141,16 +135,9 @@ pub enum FactKey {
     None,
 }
 
-fn text<'a>(v: ValueRef<'a>) -> Option<&'a str> {
-    match v {
-        ValueRef::Text(t) => std::str::from_utf8(t).ok(),
-        _ => None,
-    }
-}
-
 /// Streams the per-report facts matching `f` to `each`, without allocating per row.
 pub fn scan_reports(
-    conn: &Connection,
+    conn: &dyn Conn,
     f: &ReportFilter,
     key: FactKey,
     each: impl FnMut(FactRow),
@@ -160,56 +147,58 @@ pub fn scan_reports(
         FactKey::Sector => "sector",
         FactKey::None => "NULL",
     };
-    let mut sql = format!(
+    let mut sql = Sql::new(format!(
         "SELECT {key_col}, created_at, category, status, closed_at FROM stat_reports s WHERE 1 = 1"
-    );
-    let mut args = Vec::new();
-    f.push_sql("s.", &mut sql, &mut args);
-    stream_facts(conn, &sql, args, each)
+    ));
+    f.push_sql("s.", &mut sql);
+    stream_facts(conn, sql, each)
 }
 
 /// Streams one fact per stored zone match (a report matched to three zones gives three), of
 /// zones of `kind` when given.
 pub fn scan_zone_matches(
-    conn: &Connection,
+    conn: &dyn Conn,
     f: &ReportFilter,
     kind: Option<&str>,
     each: impl FnMut(FactRow),
 ) -> Result<()> {
-    let mut sql = String::from(
+    let sqlite = conn.backend() == Backend::Sqlite;
+    let mut sql = Sql::new(
         "SELECT zone_id, created_at, category, status, closed_at FROM stat_zone_reports s",
     );
-    let mut args = Vec::new();
     match kind {
         Some(k) => {
-            sql.push_str(" INDEXED BY stat_zone_reports_time WHERE s.kind = ?");
-            args.push(Sql::Text(k.into()));
+            // SQLite's planner otherwise prefers the primary key for wide windows.
+            if sqlite {
+                sql.push(" INDEXED BY stat_zone_reports_time");
+            }
+            let t = format!(" WHERE s.kind = {}", sql.arg(k));
+            sql.push(&t);
         }
-        None => sql.push_str(" INDEXED BY stat_zone_reports_any WHERE 1 = 1"),
+        None => {
+            if sqlite {
+                sql.push(" INDEXED BY stat_zone_reports_any");
+            }
+            sql.push(" WHERE 1 = 1");
+        }
     }
-    f.push_sql("s.", &mut sql, &mut args);
-    stream_facts(conn, &sql, args, each)
+    f.push_sql("s.", &mut sql);
+    stream_facts(conn, sql, each)
 }
 
 /// Runs `sql` (selecting key, created_at, category, status, closed_at) and streams the rows
 /// to `each` without allocating per row.
-fn stream_facts(
-    conn: &Connection,
-    sql: &str,
-    args: Vec<Sql>,
-    mut each: impl FnMut(FactRow),
-) -> Result<()> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut rows = stmt.query(params_from_iter(args))?;
-    while let Some(r) = rows.next()? {
+fn stream_facts(conn: &dyn Conn, sql: Sql, mut each: impl FnMut(FactRow)) -> Result<()> {
+    conn.for_each(&sql.text, &sql.args, &mut |r| {
         each(FactRow {
-            key: text(r.get_ref(0)?),
+            key: r.str(0)?,
             created_at: r.get(1)?,
-            category: text(r.get_ref(2)?).unwrap_or(""),
-            status: text(r.get_ref(3)?).unwrap_or(""),
+            category: r.str(2)?.unwrap_or(""),
+            status: r.str(3)?.unwrap_or(""),
             closed_at: r.get(4)?,
         });
-    }
+        Ok(())
+    })?;
     Ok(())
 }
 
@@ -219,17 +208,17 @@ pub type ZoneLabel = (String, String, Option<String>);
 /// Names and kinds of zones, retired ones included (a statistic may name a zone that has since
 /// been retired: the stored match is what counts).
 pub fn zone_labels(
-    conn: &Connection,
+    conn: &dyn Conn,
     ids: &[String],
 ) -> Result<std::collections::HashMap<String, ZoneLabel>> {
     let mut out = std::collections::HashMap::new();
-    let mut stmt = conn.prepare_cached("SELECT name, kind, owner_name FROM zones WHERE id = ?1")?;
     for id in ids {
-        if let Some(row) = stmt
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .next()
-        {
-            out.insert(id.clone(), row?);
+        if let Some(row) = conn.query_opt(
+            "SELECT name, kind, owner_name FROM zones WHERE id = $1",
+            args![id.as_str()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )? {
+            out.insert(id.clone(), row);
         }
     }
     Ok(out)
@@ -249,25 +238,20 @@ fn category_of(s: &str) -> Category {
 }
 
 /// Reports matching `f` (rejected ones excluded when `f.statuses` is empty) as points.
-pub fn points(conn: &Connection, f: &ReportFilter) -> Result<Vec<PointRow>> {
-    let mut sql = String::from("SELECT id, lon, lat, category FROM reports r WHERE 1 = 1");
-    let mut args = Vec::new();
-    f.push_sql("r.", &mut sql, &mut args);
+pub fn points(conn: &dyn Conn, f: &ReportFilter) -> Result<Vec<PointRow>> {
+    let mut sql = Sql::new("SELECT id, lon, lat, category FROM reports r WHERE 1 = 1");
+    f.push_sql("r.", &mut sql);
     if f.statuses.is_empty() {
-        sql.push_str(" AND r.status <> 'rejected'");
+        sql.push(" AND r.status <> 'rejected'");
     }
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args), |r| {
-            Ok(PointRow {
-                id: r.get(0)?,
-                lon: r.get(1)?,
-                lat: r.get(2)?,
-                category: category_of(&r.get::<_, String>(3)?),
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    Ok(conn.query_vec(&sql.text, &sql.args, |r| {
+        Ok(PointRow {
+            id: r.get(0)?,
+            lon: r.get(1)?,
+            lat: r.get(2)?,
+            category: category_of(r.str(3)?.unwrap_or("")),
+        })
+    })?)
 }
 
 /// An open report on a work order.
@@ -289,71 +273,69 @@ pub struct OpenReport {
 
 /// Open reports whose stored responsible owner is `owner`, created in the window, oldest first.
 pub fn open_reports_of(
-    conn: &Connection,
+    conn: &dyn Conn,
     owner: &str,
     since: Option<i64>,
     until: Option<i64>,
 ) -> Result<Vec<OpenReport>> {
-    let open: Vec<&str> = Status::OPEN.iter().map(|s| s.as_str()).collect();
-    let mut sql = format!(
+    let mut sql = Sql::new(
         "SELECT r.id, r.lon, r.lat, r.category, r.status, r.note, r.created_at,
-                json_extract(r.responsible, '$.zone_id'), json_extract(r.responsible, '$.zone_name'),
+                r.responsible_zone_id, (SELECT name FROM zones z WHERE z.id = r.responsible_zone_id),
                 (SELECT photo_id FROM report_photos p WHERE p.report_id = r.id AND p.event_id IS NULL ORDER BY position LIMIT 1)
          FROM stat_reports s JOIN reports r ON r.id = s.report_id
-         WHERE s.owner = ? AND s.status IN ({})",
-        vec!["?"; open.len()].join(",")
+         WHERE s.owner = ",
     );
-    let mut args: Vec<Sql> = vec![Sql::Text(owner.into())];
-    args.extend(open.iter().map(|s| Sql::Text((*s).into())));
+    let o = sql.arg(owner);
+    sql.push(&o);
+    sql.push_in("s.status", Status::OPEN.iter().map(|s| s.as_str()));
     if let Some(s) = since {
-        sql.push_str(" AND s.created_at >= ?");
-        args.push(Sql::Integer(s));
+        let t = format!(" AND s.created_at >= {}", sql.arg(s));
+        sql.push(&t);
     }
     if let Some(u) = until {
-        sql.push_str(" AND s.created_at < ?");
-        args.push(Sql::Integer(u));
+        let t = format!(" AND s.created_at < {}", sql.arg(u));
+        sql.push(&t);
     }
-    sql.push_str(" ORDER BY r.created_at, r.id");
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(params_from_iter(args), |r| {
-            Ok(OpenReport {
-                id: r.get(0)?,
-                lon: r.get(1)?,
-                lat: r.get(2)?,
-                category: category_of(&r.get::<_, String>(3)?),
-                status: r.get::<_, String>(4)?.parse().unwrap_or(Status::Reported),
-                note: r.get(5)?,
-                created_at: r.get(6)?,
-                zone_id: r.get(7)?,
-                zone_name: r.get(8)?,
-                photo_id: r.get(9)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    sql.push(" ORDER BY r.created_at, r.id");
+    Ok(conn.query_vec(&sql.text, &sql.args, |r| {
+        Ok(OpenReport {
+            id: r.get(0)?,
+            lon: r.get(1)?,
+            lat: r.get(2)?,
+            category: category_of(r.str(3)?.unwrap_or("")),
+            status: r
+                .str(4)?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(Status::Reported),
+            note: r.get(5)?,
+            created_at: r.get(6)?,
+            zone_id: r.get(7)?,
+            zone_name: r.get(8)?,
+            photo_id: r.get(9)?,
+        })
+    })?)
 }
 
 /// How many reports (any status, any time) name `owner` as responsible.
-pub fn reports_of_owner(conn: &Connection, owner: &str) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM stat_reports WHERE owner = ?1",
-        [owner],
-        |r| r.get(0),
+pub fn reports_of_owner(conn: &dyn Conn, owner: &str) -> Result<i64> {
+    Ok(conn.query_scalar(
+        "SELECT count(*) FROM stat_reports WHERE owner = $1",
+        args![owner],
     )?)
 }
 
 /// Streams the per-report facts of one stored responsible owner matching `f`.
 pub fn scan_owner(
-    conn: &Connection,
+    conn: &dyn Conn,
     owner: &str,
     f: &ReportFilter,
     each: impl FnMut(FactRow),
 ) -> Result<()> {
-    let mut sql = String::from(
-        "SELECT owner, created_at, category, status, closed_at FROM stat_reports s WHERE s.owner = ?",
+    let mut sql = Sql::new(
+        "SELECT owner, created_at, category, status, closed_at FROM stat_reports s WHERE s.owner = ",
     );
-    let mut args = vec![Sql::Text(owner.into())];
-    f.push_sql("s.", &mut sql, &mut args);
-    stream_facts(conn, &sql, args, each)
+    let o = sql.arg(owner);
+    sql.push(&o);
+    f.push_sql("s.", &mut sql);
+    stream_facts(conn, sql, each)
 }

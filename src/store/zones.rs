@@ -1,38 +1,39 @@
 //! Zone rows and their history.
 
+use super::db::{Conn, DbError, Row};
 use super::{Result, StoreError};
+use crate::args;
 use crate::zone::{
     geometry_to_json, stored_geometry, zone_to_feature, Owner, Zone, ZoneDraft, ZoneGeometry,
     ZoneKind,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 const COLUMNS: &str =
     "id, kind, name, owner_name, owner_sector, owner_contact, parent, properties, \
                        geometry, width_m, version, created_at, created_by, updated_at, updated_by, \
                        retired_at, retired_by";
 
-fn from_row(r: &Row) -> rusqlite::Result<Result<Zone>> {
+fn from_row(r: &dyn Row) -> Result<Zone> {
     let id: String = r.get(0)?;
     let kind: String = r.get(1)?;
     let owner_name: Option<String> = r.get(3)?;
     let owner_sector: Option<String> = r.get(4)?;
-    let properties: String = r.get(7)?;
-    let geometry: String = r.get(8)?;
+    let properties = r.str(7)?.unwrap_or("{}");
+    let geometry = r.str(8)?.unwrap_or("null");
     let width_m: Option<f64> = r.get(9)?;
-    let zone = (|| -> Result<Zone> {
+    {
         let corrupt = |what: String| StoreError::Corrupt(format!("zone {id:?}: {what}"));
         let kind: ZoneKind = kind.parse().map_err(corrupt)?;
         let owner = match (owner_name, owner_sector) {
             (Some(name), Some(sector)) => Some(Owner {
                 name,
                 sector: sector.parse().map_err(corrupt)?,
-                contact: r.get(5).map_err(StoreError::from)?,
+                contact: r.get(5)?,
             }),
             _ => None,
         };
         let geometry: serde_json::Value =
-            serde_json::from_str(&geometry).map_err(|e| corrupt(e.to_string()))?;
+            serde_json::from_str(geometry).map_err(|e| corrupt(e.to_string()))?;
         let geometry = stored_geometry(kind, &geometry, width_m).map_err(|e| corrupt(e.reason))?;
         Ok(Zone {
             id: id.clone(),
@@ -40,7 +41,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Result<Zone>> {
             name: r.get(2)?,
             owner,
             parent: r.get(6)?,
-            properties: serde_json::from_str(&properties).map_err(|e| corrupt(e.to_string()))?,
+            properties: serde_json::from_str(properties).map_err(|e| corrupt(e.to_string()))?,
             geometry,
             version: r.get(10)?,
             created_at: r.get(11)?,
@@ -50,28 +51,64 @@ fn from_row(r: &Row) -> rusqlite::Result<Result<Zone>> {
             retired_at: r.get(15)?,
             retired_by: r.get(16)?,
         })
-    })();
-    Ok(zone)
+    }
 }
 
 /// A zone by id, live or retired.
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Zone>> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM zones WHERE id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()?
-    .transpose()
+pub fn get(conn: &dyn Conn, id: &str) -> Result<Option<Zone>> {
+    let mut out = None;
+    conn.for_each(
+        &format!("SELECT {COLUMNS} FROM zones WHERE id = $1"),
+        args![id],
+        &mut |r| {
+            out = Some(from_row(r));
+            Ok(())
+        },
+    )?;
+    out.transpose()
 }
 
 /// Every live zone, optionally of one kind, ordered by id.
-pub fn list_live(conn: &Connection, kind: Option<ZoneKind>) -> Result<Vec<Zone>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM zones WHERE retired_at IS NULL AND (?1 IS NULL OR kind = ?1) ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([kind.map(|k| k.as_str())], from_row)?;
-    rows.map(|r| r?).collect()
+pub fn list_live(conn: &dyn Conn, kind: Option<ZoneKind>) -> Result<Vec<Zone>> {
+    let mut out = Vec::new();
+    let mut failed = None;
+    let (sql, a) = match kind {
+        Some(k) => (
+            format!(
+                "SELECT {COLUMNS} FROM zones WHERE retired_at IS NULL AND kind = $1 ORDER BY id"
+            ),
+            vec![k.as_str().into()],
+        ),
+        None => (
+            format!("SELECT {COLUMNS} FROM zones WHERE retired_at IS NULL ORDER BY id"),
+            vec![],
+        ),
+    };
+    conn.for_each(&sql, &a, &mut |r| {
+        match from_row(r) {
+            Ok(z) => out.push(z),
+            Err(e) => failed = failed.take().or(Some(e)),
+        }
+        Ok(())
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// Every zone (live and retired) with its id.
+pub fn list_all(conn: &dyn Conn) -> Result<Vec<Zone>> {
+    let mut out = Vec::new();
+    conn.for_each(
+        &format!("SELECT {COLUMNS} FROM zones ORDER BY id"),
+        &[],
+        &mut |r| {
+            out.push(from_row(r));
+            Ok(())
+        },
+    )?;
+    out.into_iter().collect()
 }
 
 fn width_of(g: &ZoneGeometry) -> Option<f64> {
@@ -81,21 +118,24 @@ fn width_of(g: &ZoneGeometry) -> Option<f64> {
     }
 }
 
-fn history(conn: &Connection, z: &Zone, action: &str, user: &str, at: i64) -> Result<()> {
+fn history(conn: &dyn Conn, z: &Zone, action: &str, user: &str, at: i64) -> Result<()> {
     conn.execute(
-        "INSERT INTO zone_history (zone_id, version, action, at, user, feature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![z.id, z.version, action, at, user, zone_to_feature(z).to_string()],
+        "INSERT INTO zone_history (zone_id, version, action, at, username, feature) VALUES ($1, $2, $3, $4, $5, $6)",
+        args![z.id.as_str(), z.version, action, at, user, zone_to_feature(z).to_string()],
     )?;
     Ok(())
 }
 
 /// Checks that `parent` names a stored zone (live or retired) or one of `batch_ids`.
-fn check_parent(conn: &Connection, parent: &Option<String>, batch_ids: &[&str]) -> Result<()> {
+fn check_parent(conn: &dyn Conn, parent: &Option<String>, batch_ids: &[&str]) -> Result<()> {
     if let Some(p) = parent {
         let known = batch_ids.contains(&p.as_str())
             || conn
-                .query_row("SELECT 1 FROM zones WHERE id = ?1", [p], |_| Ok(()))
-                .optional()?
+                .query_opt(
+                    "SELECT 1 FROM zones WHERE id = $1",
+                    args![p.as_str()],
+                    |_| Ok(()),
+                )?
                 .is_some();
         if !known {
             return Err(StoreError::NotFound {
@@ -110,36 +150,37 @@ fn check_parent(conn: &Connection, parent: &Option<String>, batch_ids: &[&str]) 
 /// Inserts new zones (ids already assigned) and records their history.
 /// Fails as a whole on a duplicate id or an unknown parent.
 pub fn insert(
-    conn: &Connection,
+    conn: &dyn Conn,
     drafts: &[(String, ZoneDraft)],
     user: &str,
     now: i64,
 ) -> Result<Vec<Zone>> {
     let ids: Vec<&str> = drafts.iter().map(|(id, _)| id.as_str()).collect();
     let mut out = Vec::with_capacity(drafts.len());
-    let mut stmt = conn.prepare_cached(&format!(
-        "INSERT INTO zones ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12, ?11, ?12, NULL, NULL)"
-    ))?;
+    let sql = format!(
+        "INSERT INTO zones ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $11, $12, NULL, NULL)"
+    );
     for (id, d) in drafts {
         check_parent(conn, &d.parent, &ids)?;
-        let res = stmt.execute(params![
-            id,
-            d.kind.as_str(),
-            d.name,
-            d.owner.as_ref().map(|o| o.name.as_str()),
-            d.owner.as_ref().map(|o| o.sector.as_str()),
-            d.owner.as_ref().and_then(|o| o.contact.as_deref()),
-            d.parent,
-            serde_json::Value::Object(d.properties.clone()).to_string(),
-            geometry_to_json(&d.geometry).to_string(),
-            width_of(&d.geometry),
-            now,
-            user,
-        ]);
+        let res = conn.execute(
+            &sql,
+            args![
+                id.as_str(),
+                d.kind.as_str(),
+                d.name.as_str(),
+                d.owner.as_ref().map(|o| o.name.as_str()),
+                d.owner.as_ref().map(|o| o.sector.as_str()),
+                d.owner.as_ref().and_then(|o| o.contact.as_deref()),
+                d.parent.as_deref(),
+                serde_json::Value::Object(d.properties.clone()).to_string(),
+                geometry_to_json(&d.geometry).to_string(),
+                width_of(&d.geometry),
+                now,
+                user,
+            ],
+        );
         match res {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            Err(DbError::Unique(_)) => {
                 return Err(StoreError::Conflict(format!(
                     "a zone with id {id:?} already exists"
                 )));
@@ -153,7 +194,7 @@ pub fn insert(
     Ok(out)
 }
 
-fn current_live(conn: &Connection, id: &str, expected: i64) -> Result<Zone> {
+fn current_live(conn: &dyn Conn, id: &str, expected: i64) -> Result<Zone> {
     let z = get(conn, id)?.ok_or_else(|| StoreError::NotFound {
         what: "zone",
         id: id.into(),
@@ -175,7 +216,7 @@ fn current_live(conn: &Connection, id: &str, expected: i64) -> Result<Zone> {
 
 /// Replaces a live zone's content if it is still at `expected` version; bumps the version.
 pub fn update(
-    conn: &Connection,
+    conn: &dyn Conn,
     id: &str,
     expected: i64,
     d: &ZoneDraft,
@@ -201,34 +242,42 @@ pub fn update(
         updated_by: user.into(),
         ..old
     };
-    conn.execute(
-        "UPDATE zones SET kind = ?2, name = ?3, owner_name = ?4, owner_sector = ?5, owner_contact = ?6,
-                parent = ?7, properties = ?8, geometry = ?9, width_m = ?10, version = ?11,
-                updated_at = ?12, updated_by = ?13
-         WHERE id = ?1",
-        params![
+    // The version test in the statement itself decides between two servers editing at once.
+    let changed = conn.execute(
+        "UPDATE zones SET kind = $2, name = $3, owner_name = $4, owner_sector = $5, owner_contact = $6,
+                parent = $7, properties = $8, geometry = $9, width_m = $10, version = $11,
+                updated_at = $12, updated_by = $13
+         WHERE id = $1 AND version = $14 AND retired_at IS NULL",
+        args![
             id,
             z.kind.as_str(),
-            z.name,
+            z.name.as_str(),
             z.owner.as_ref().map(|o| o.name.as_str()),
             z.owner.as_ref().map(|o| o.sector.as_str()),
             z.owner.as_ref().and_then(|o| o.contact.as_deref()),
-            z.parent,
+            z.parent.as_deref(),
             serde_json::Value::Object(z.properties.clone()).to_string(),
             geometry_to_json(&z.geometry).to_string(),
             width_of(&z.geometry),
             z.version,
             now,
             user,
+            expected,
         ],
     )?;
+    if changed != 1 {
+        current_live(conn, id, expected)?;
+        return Err(StoreError::Conflict(format!(
+            "zone {id:?} changed while it was being edited; reload it"
+        )));
+    }
     history(conn, &z, "update", user, now)?;
     Ok(z)
 }
 
 /// Retires a live zone (kept for history); `expected` is checked when given.
 pub fn retire(
-    conn: &Connection,
+    conn: &dyn Conn,
     id: &str,
     expected: Option<i64>,
     user: &str,
@@ -247,10 +296,16 @@ pub fn retire(
         retired_by: Some(user.into()),
         ..old
     };
-    conn.execute(
-        "UPDATE zones SET version = ?2, updated_at = ?3, updated_by = ?4, retired_at = ?3, retired_by = ?4 WHERE id = ?1",
-        params![id, z.version, now, user],
+    let changed = conn.execute(
+        "UPDATE zones SET version = $2, updated_at = $3, updated_by = $4, retired_at = $3, retired_by = $4
+         WHERE id = $1 AND version = $5 AND retired_at IS NULL",
+        args![id, z.version, now, user, old.version],
     )?;
+    if changed != 1 {
+        return Err(StoreError::Conflict(format!(
+            "zone {id:?} changed while it was being retired; reload it"
+        )));
+    }
     history(conn, &z, "retire", user, now)?;
     Ok(z)
 }
@@ -266,19 +321,19 @@ pub struct HistoryEntry {
 }
 
 /// A zone's changes, oldest first.
-pub fn history_of(conn: &Connection, id: &str) -> Result<Vec<HistoryEntry>> {
-    let mut stmt = conn.prepare(
-        "SELECT version, action, at, user, feature FROM zone_history WHERE zone_id = ?1 ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([id], |r| {
-        let feature: String = r.get(4)?;
-        Ok(HistoryEntry {
-            version: r.get(0)?,
-            action: r.get(1)?,
-            at: crate::time::to_rfc3339(r.get(2)?),
-            user: r.get(3)?,
-            feature: serde_json::from_str(&feature).unwrap_or(serde_json::Value::Null),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub fn history_of(conn: &dyn Conn, id: &str) -> Result<Vec<HistoryEntry>> {
+    Ok(conn.query_vec(
+        "SELECT version, action, at, username, feature FROM zone_history WHERE zone_id = $1 ORDER BY seq",
+        args![id],
+        |r| {
+            Ok(HistoryEntry {
+                version: r.get(0)?,
+                action: r.get(1)?,
+                at: crate::time::to_rfc3339(r.get(2)?),
+                user: r.get(3)?,
+                feature: serde_json::from_str(r.str(4)?.unwrap_or("null"))
+                    .unwrap_or(serde_json::Value::Null),
+            })
+        },
+    )?)
 }

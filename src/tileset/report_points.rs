@@ -35,38 +35,34 @@ impl ReportPoints {
     /// Replaces the points with what the store holds (after a bulk load such as the demo).
     pub fn reload(&self, store: &Store) -> Result<usize, StoreError> {
         let points = store.read_sync(|c| {
-            let mut stmt =
-                c.prepare("SELECT id, lon, lat, category, status, created_at FROM reports")?;
-            let rows = stmt.query_map([], |r| {
-                let category: String = r.get(3)?;
-                let status: String = r.get(4)?;
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    category,
-                    status,
-                    r.get(5)?,
-                ))
-            })?;
             let mut out = Vec::new();
-            for row in rows {
-                let (id, lon, lat, category, status, created_at) = row?;
-                let (Ok(category), Ok(status)) =
-                    (category.parse::<Category>(), status.parse::<Status>())
-                else {
-                    return Err(StoreError::Corrupt(format!(
-                        "report {id} has an unknown category or status"
-                    )));
-                };
-                out.push(ReportPoint {
-                    id,
-                    lon,
-                    lat,
-                    category: category.as_str(),
-                    status: status.as_str(),
-                    created_at,
-                });
+            let mut bad = None;
+            c.for_each(
+                "SELECT id, lon, lat, category, status, created_at FROM reports",
+                &[],
+                &mut |r| {
+                    let id: i64 = r.get(0)?;
+                    let category = r.str(3)?.and_then(|s| s.parse::<Category>().ok());
+                    let status = r.str(4)?.and_then(|s| s.parse::<Status>().ok());
+                    let (Some(category), Some(status)) = (category, status) else {
+                        bad = Some(id);
+                        return Ok(());
+                    };
+                    out.push(ReportPoint {
+                        id,
+                        lon: r.get(1)?,
+                        lat: r.get(2)?,
+                        category: category.as_str(),
+                        status: status.as_str(),
+                        created_at: r.get(5)?,
+                    });
+                    Ok(())
+                },
+            )?;
+            if let Some(id) = bad {
+                return Err(StoreError::Corrupt(format!(
+                    "report {id} has an unknown category or status"
+                )));
             }
             Ok(out)
         })?;
@@ -92,7 +88,7 @@ impl ReportPoints {
     }
 
     /// Adds new reports and updates changed ones.
-    pub fn apply(&self, changes: &[ReportChange], now_ms: i64) {
+    pub fn apply(&self, changes: &[ReportChange]) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         for c in changes {
             match inner.by_id.get(&c.id).copied() {
@@ -109,7 +105,7 @@ impl ReportPoints {
                         lat: c.lat,
                         category: c.category.as_str(),
                         status: c.status.as_str(),
-                        created_at: now_ms,
+                        created_at: c.created_at,
                     });
                     inner.by_id.insert(c.id, i);
                     inner.tree.insert(GeomWithData::new([c.lon, c.lat], i));

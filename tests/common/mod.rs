@@ -20,6 +20,112 @@ pub struct Srv {
     _stop: tokio::sync::oneshot::Sender<()>,
 }
 
+/// The PostgreSQL server the suite runs against, when `XUNCHA_TEST_DATABASE_URL` names one (its
+/// maintenance database, e.g. `postgres://postgres@127.0.0.1:55432/postgres`); `None` runs the
+/// suite on SQLite.
+pub fn test_postgres() -> Option<String> {
+    std::env::var("XUNCHA_TEST_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A new, empty PostgreSQL database (with PostGIS) for one test when the suite runs against
+/// PostgreSQL, else `None`.
+pub fn fresh_database() -> Option<String> {
+    let admin = test_postgres()?;
+    // The blocking client must not run on an async runtime's thread.
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+            .expect("connect to XUNCHA_TEST_DATABASE_URL");
+        // A template with PostGIS installed makes each test's database cheap to create. Test
+        // processes run at once: one makes it under a lock, under a temporary name, and renames
+        // it when it is complete.
+        c.batch_execute("SELECT pg_advisory_lock(7367823099)")
+            .unwrap();
+        let has_template = c
+            .query_opt(
+                "SELECT 1 FROM pg_database WHERE datname = 'xuncha_test_template'",
+                &[],
+            )
+            .unwrap()
+            .is_some();
+        if !has_template {
+            c.batch_execute("DROP DATABASE IF EXISTS xuncha_test_template_new")
+                .unwrap();
+            c.batch_execute("CREATE DATABASE xuncha_test_template_new")
+                .unwrap();
+            let url = with_database(&admin, "xuncha_test_template_new");
+            let mut t = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            t.batch_execute("CREATE EXTENSION postgis").unwrap();
+            drop(t);
+            c.batch_execute(
+                "ALTER DATABASE xuncha_test_template_new RENAME TO xuncha_test_template",
+            )
+            .unwrap();
+        }
+        c.batch_execute("SELECT pg_advisory_unlock(7367823099)")
+            .unwrap();
+        let name = format!("xt_{}", uuid::Uuid::new_v4().simple());
+        // The template must have no other session; retry while another test copies it.
+        for attempt in 0.. {
+            match c.batch_execute(&format!(
+                "CREATE DATABASE {name} TEMPLATE xuncha_test_template"
+            )) {
+                Ok(()) => break,
+                Err(e) if attempt < 100 => {
+                    let _ = e;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                Err(e) => panic!("create database {name}: {e}"),
+            }
+        }
+        Some(with_database(&admin, &name))
+    })
+    .join()
+    .unwrap()
+}
+
+/// `url` with its database name replaced by `db`.
+pub fn with_database(url: &str, db: &str) -> String {
+    let base = url.rsplit_once('/').map_or(url, |(b, _)| b);
+    format!("{base}/{db}")
+}
+
+/// `--database URL` for a child `xuncha` process using the data folder `data`, when the suite
+/// runs against PostgreSQL: each data folder is one deployment with a database of its own.
+pub fn database_args(data: &Path) -> Vec<String> {
+    deployment_database(data)
+        .into_iter()
+        .flat_map(|u| ["--database".to_string(), u])
+        .collect()
+}
+
+/// The database of the deployment whose data folder is `data` (made on first use).
+pub fn deployment_database(data: &Path) -> Option<String> {
+    static DBS: std::sync::Mutex<Option<HashMap<PathBuf, Option<String>>>> =
+        std::sync::Mutex::new(None);
+    let mut dbs = DBS.lock().unwrap();
+    dbs.get_or_insert_with(HashMap::new)
+        .entry(data.to_path_buf())
+        .or_insert_with(fresh_database)
+        .clone()
+}
+
+/// The store on PostgreSQL `url` with photos in `data`.
+pub fn open_store_at(url: &str, data: &Path) -> xuncha::store::Store {
+    xuncha::store::Store::open_at(&xuncha::store::Location::Postgres(url.to_string()), data)
+        .unwrap()
+}
+
+/// The store of the deployment whose data folder is `data`.
+pub fn open_store(data: &Path) -> xuncha::store::Store {
+    let location = match deployment_database(data) {
+        Some(url) => xuncha::store::Location::Postgres(url),
+        None => xuncha::store::Location::Sqlite(data.to_path_buf()),
+    };
+    xuncha::store::Store::open_at(&location, data).unwrap()
+}
+
 pub fn geodata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata/baishan")
 }
@@ -30,6 +136,7 @@ pub async fn start_with(zones: bool, tweak: impl FnOnce(&mut Config)) -> Srv {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config {
         data_dir: dir.path().to_path_buf(),
+        database: fresh_database(),
         ..Config::default()
     };
     tweak(&mut config);
@@ -325,6 +432,7 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             data_dir: dir.path().join("data"),
+            database: fresh_database(),
             ..Config::default()
         };
         tweak(&mut config);
