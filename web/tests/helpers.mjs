@@ -61,7 +61,10 @@ export async function startServer() {
     } catch {
       /* not up yet */
     }
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL'); // or the test file never exits, waiting on the child
+      throw new Error(`server did not start:\n${log}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
