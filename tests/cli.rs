@@ -75,6 +75,7 @@ fn user_add_stdin(data: &std::path::Path, name: &str, stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
         .arg("--data")
         .arg(data)
+        .args(common::database_args(data))
         .args(["user", "add", name, "--role", "admin"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
