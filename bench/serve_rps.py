@@ -6,7 +6,7 @@
 
 Setup (not timed): `apt-get install -y wrk` when wrk is missing; a release build of `xuncha`;
 a fresh data folder target/bench-serve/data with geodata/baishan/zones.geojson imported
-(`xuncha import`) and a user made with `xuncha user add bench --role office --password x` (its
+(`xuncha import`) and a user made with `xuncha user add bench --role office --password tiles-office-2026` (its
 last stdout line is the API token); the server
     xuncha --data DIR serve --addr 127.0.0.1:PORT --geodata geodata/baishan
 with its default logging (RUST_LOG unset: xuncha=info, tower_http=warn). The tile set is every
@@ -92,7 +92,7 @@ def main():
     os.makedirs(data)
     sh([XUNCHA, "--data", data, "import", os.path.join(GEO, "zones.geojson")], cwd=ROOT,
        stdout=subprocess.DEVNULL)
-    out = sh([XUNCHA, "--data", data, "user", "add", "bench", "--role", "office", "--password", "x"],
+    out = sh([XUNCHA, "--data", data, "user", "add", "bench", "--role", "office", "--password", "tiles-office-2026"],
              cwd=ROOT, capture_output=True, text=True).stdout
     token = out.strip().splitlines()[-1]
     port = free_port()

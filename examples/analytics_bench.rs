@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 created
             };
-            let m = index.match_point(lon, lat, 5.0);
+            let m = xuncha::responsibility::answer(&index, lon, lat, 5.0);
             let report = xuncha::store::reports::NewReport {
                 client_id: None,
                 lon,
@@ -116,17 +116,8 @@ async fn main() -> anyhow::Result<()> {
                 captured_at: created,
                 created_at: created,
                 created_by: "bench".into(),
-                zones: serde_json::Value::Array(vec![]),
-                zone_ids: m
-                    .matches
-                    .iter()
-                    .map(|z| (z.zone.id.clone(), z.inside))
-                    .collect(),
-                responsible: m
-                    .responsible
-                    .as_ref()
-                    .and_then(|r| serde_json::to_value(r).ok()),
-                ambiguous: m.ambiguous,
+                matched: (&m).into(),
+                due_at: None,
                 photos: vec![],
             };
             let xuncha::store::reports::Inserted::Created(id) =
@@ -147,6 +138,9 @@ async fn main() -> anyhow::Result<()> {
                         reason: None,
                         photos: &[],
                         at: updated,
+                        due_at: None,
+                        assign_to: None,
+                        duplicate_of: None,
                     },
                 )?;
             }

@@ -126,8 +126,16 @@ pub fn create(
 ) -> Result<(User, Option<String>), AccountError> {
     check_username(&new.username)?;
     check_password(&new.username, &new.password)?;
-    let owner = new.owner.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let scope = new.scope.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let owner = new
+        .owner
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let scope = new
+        .scope
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     check_binding(app, new.role, owner, scope)?;
     let binding = Binding {
         owner: owner.map(String::from),
@@ -242,7 +250,11 @@ pub fn set_password(
         audit::record(
             tx,
             actor,
-            if own { "user.password" } else { "user.password_reset" },
+            if own {
+                "user.password"
+            } else {
+                "user.password_reset"
+            },
             Some(&format!("user:{id}")),
             json!({}),
         )?;

@@ -111,19 +111,76 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// Whether `password` matches the stored hash, computing in `memory` (grown to the hash's
+/// memory cost if smaller). Reusing one buffer per concurrent check keeps memory flat: the
+/// allocator is never asked for argon2's 19 MiB again.
+pub fn verify_password_in(hash: &str, password: &str, memory: &mut Vec<argon2::Block>) -> bool {
+    let Ok(h) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (h.hash, h.salt) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        argon2::Params::try_from(&h),
+        argon2::Algorithm::try_from(h.algorithm),
+    ) else {
+        return false;
+    };
+    let version = match h.version.map(argon2::Version::try_from) {
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+        None => argon2::Version::default(),
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::new());
+    }
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
+        .is_ok()
+        && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
+}
+
 /// Fewest characters a new password may have.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
-/// Checks a new password: at least [`MIN_PASSWORD_CHARS`] characters, not the username.
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+/// Checks a new password for `username`: at least [`MIN_PASSWORD_CHARS`] characters, not one
+/// of the commonest passwords, not the username, not one character repeated. The error says
+/// what to change.
 pub fn check_new_password(username: &str, password: &str) -> Result<(), String> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
         return Err(format!(
-            "the password has {chars} characters; use at least {MIN_PASSWORD_CHARS}"
+            "the password has {chars} characters; use at least {MIN_PASSWORD_CHARS} (a few words are easier to remember than symbols)"
         ));
     }
-    if username.chars().count() >= 3 && password.to_lowercase().contains(&username.to_lowercase()) {
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .any(|l| l.trim() == lower)
+    {
+        return Err(
+            "this password is one of the commonest in leaked-password lists; choose another".into(),
+        );
+    }
+    let name = username.trim().to_lowercase();
+    if name.chars().count() >= 3 && lower.contains(&name) {
         return Err("the password contains the username; choose one that does not".into());
+    }
+    let mut cs = lower.chars();
+    if let Some(first) = cs.next() {
+        if cs.all(|c| c == first) {
+            return Err("the password is one character repeated; choose another".into());
+        }
     }
     Ok(())
 }
@@ -157,6 +214,36 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password(&h, "巡查-2026"));
         assert!(!verify_password(&h, "wrong"));
+    }
+
+    #[test]
+    fn verify_in_reused_memory_agrees() {
+        let h = hash_password("巡查-2026");
+        let mut mem = Vec::new();
+        assert!(verify_password_in(&h, "巡查-2026", &mut mem));
+        assert!(!verify_password_in(&h, "巡查-2027", &mut mem));
+        assert!(verify_password_in(&h, "巡查-2026", &mut mem));
+        assert!(!verify_password_in("x", "巡查-2026", &mut mem));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused() {
+        assert!(check_new_password("bob", "").is_err());
+        assert!(check_new_password("bob", "short-pw").is_err());
+        assert!(check_new_password("bob", "Password123").is_err());
+        assert!(check_new_password("bob", "1234567890").is_err());
+        assert!(check_new_password("bob", "WoAiNi1314").is_err());
+        assert!(check_new_password("zhangsan", "zhangsan-2026!").is_err());
+        assert!(check_new_password("bob", "xxxxxxxxxxxx").is_err());
+        assert!(check_new_password("bob", "浑江河畔巡查每日两次").is_ok());
+        assert!(check_new_password("admin", "admin-2026").is_err());
+        assert!(check_new_password("bob", "correct horse battery").is_ok());
+        // Every list entry is refused as it stands.
+        for l in COMMON_PASSWORDS.lines().filter(|l| !l.starts_with('#')) {
+            if l.chars().count() >= MIN_PASSWORD_CHARS {
+                assert!(check_new_password("someone", l).is_err(), "{l}");
+            }
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Server settings. Every field's doc states its default.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -63,6 +64,57 @@ pub struct Config {
     /// The Open311 `jurisdiction_id` this server answers for; when set, a request naming another
     /// one is refused. Default none (any or no `jurisdiction_id` is accepted).
     pub open311_jurisdiction_id: Option<String>,
+    /// The server's public origin as browsers see it, like `https://xuncha.example.cn`
+    /// (scheme, host and port; see [`normalize_public_url`]). Requests that change something
+    /// with the session cookie must come from it; TileJSON and style URLs are built from it;
+    /// `https` turns on HSTS. Default none: `http://` and the request's `Host`.
+    pub public_url: Option<String>,
+    /// Believe `X-Forwarded-For`, `X-Forwarded-Proto` and `X-Forwarded-Host` (set by a reverse
+    /// proxy in front of the server) for the client address and the public origin. Default false.
+    pub trust_proxy: bool,
+    /// Time for a new connection's request headers, and for any request's headers from their
+    /// first byte. Default 15 s.
+    pub header_timeout: Duration,
+    /// Time for a whole request body to arrive. Default 120 s (six full-size photos at
+    /// about 1 Mbit/s).
+    pub body_timeout: Duration,
+    /// Time an idle keep-alive connection is kept, and the longest a response write may make no
+    /// progress. Default 60 s.
+    pub idle_timeout: Duration,
+    /// Most connections open at once; at the cap, the longest-waiting idle one is closed for a
+    /// new one. Default 4096.
+    pub max_connections: usize,
+    /// Largest body of `POST /api/login`, bytes. Default 4 KiB.
+    pub max_login_body: usize,
+    /// Largest JSON body of report submissions, status changes and other small edits, bytes.
+    /// Default 64 KiB.
+    pub max_json_body: usize,
+    /// Password checks run at once (each argon2 hash takes 19 MiB of memory). Default 2.
+    pub login_concurrency: usize,
+    /// Failed-login throttling.
+    pub login_throttle: crate::login::ThrottleSettings,
+}
+
+/// Checks a public URL and returns its origin (`scheme://host[:port]`, lower case, no
+/// trailing slash, default ports dropped).
+pub fn normalize_public_url(url: &str) -> Result<String, String> {
+    let url = url.trim().trim_end_matches('/');
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("{url:?} is not a URL; expected like https://xuncha.example.cn"))?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("{url:?}: the scheme must be http or https"));
+    }
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@', ' ']) {
+        return Err(format!(
+            "{url:?}: give only scheme, host and port (no path, query or user), like https://xuncha.example.cn"
+        ));
+    }
+    let host = rest.to_ascii_lowercase();
+    let default_port = if scheme == "http" { ":80" } else { ":443" };
+    let host = host.strip_suffix(default_port).unwrap_or(&host);
+    Ok(format!("{scheme}://{host}"))
 }
 
 impl Default for Config {
@@ -92,6 +144,40 @@ impl Default for Config {
             public_zones: false,
             city_utc_offset_s: 8 * 3600,
             open311_jurisdiction_id: None,
+            public_url: None,
+            trust_proxy: false,
+            header_timeout: Duration::from_secs(15),
+            body_timeout: Duration::from_secs(120),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_login_body: 4 << 10,
+            max_json_body: 64 << 10,
+            login_concurrency: 2,
+            login_throttle: crate::login::ThrottleSettings::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_url_is_an_origin() {
+        assert_eq!(
+            normalize_public_url("HTTPS://Xuncha.Example.cn/").unwrap(),
+            "https://xuncha.example.cn"
+        );
+        assert_eq!(
+            normalize_public_url("https://x.cn:443").unwrap(),
+            "https://x.cn"
+        );
+        assert_eq!(
+            normalize_public_url("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(normalize_public_url("https://x.cn/app").is_err());
+        assert!(normalize_public_url("ftp://x.cn").is_err());
+        assert!(normalize_public_url("x.cn").is_err());
     }
 }

@@ -436,7 +436,7 @@ impl From<&ReportView> for ReportRow {
 
 impl Record for ReportRow {
     fn field(&self, name: &str) -> FieldValue<'_> {
-        let resp = |k: &str| match self.responsible.as_ref().and_then(|r| r.get(k)) {
+        let resp = |k: &str| match self.responsible.as_ref().and_then(|r| r.pointer(k)) {
             Some(Value::String(s)) => FieldValue::Str(Cow::Borrowed(s.as_str())),
             _ => FieldValue::Null,
         };
@@ -452,10 +452,10 @@ impl Record for ReportRow {
             "captured_at" => FieldValue::Time(self.captured_at),
             "created_at" => FieldValue::Time(self.created_at),
             "updated_at" => self.updated_at.map_or(FieldValue::Null, FieldValue::Time),
-            "responsible_name" => resp("name"),
-            "responsible_sector" => resp("sector"),
-            "responsible_contact" => resp("contact"),
-            "responsible_zone_id" => resp("zone_id"),
+            "responsible_name" => resp("/owner/name"),
+            "responsible_sector" => resp("/owner/sector"),
+            "responsible_contact" => resp("/owner/contact"),
+            "responsible_zone_id" => resp("/zone_id"),
             "ambiguous" => FieldValue::Bool(self.ambiguous),
             "zone_ids" => FieldValue::Str(Cow::Owned(self.zone_ids.join(","))),
             "photo_count" => FieldValue::Int(self.photo_count as i64),

@@ -15,6 +15,11 @@
 //! - [`tileset`]: which features go into a vector tile; the tile cache; TileJSON and style.
 //! - [`http`]: the axum router, one file per resource, `ApiError`; `http::ogc` (OGC API –
 //!   Features under `/ogc`) and `http::open311` (GeoReport v2 under `/open311/v2`).
+//! - [`http`]: the axum router, one file per resource, `ApiError`; [`http::guard`] the CSRF,
+//!   body and security-header layers.
+//! - [`serve`]: the connection loop (hyper-util) with header, body and idle timeouts and a
+//!   connection cap.
+//! - [`login`]: signing in: bounded password hashing, failed-login throttling.
 //! - [`cli`]: the work behind `xuncha import|export|match|user`.
 //! - [`export`]: PMTiles v3 archives for offline use.
 //! - [`demo`]: loads the Baishan demo city from `geodata/`; [`demo_reports`] its seeded reports.
@@ -45,6 +50,7 @@ pub mod geodesy;
 pub mod http;
 pub mod index;
 pub mod jobs;
+pub mod login;
 pub mod migrate;
 pub mod open311;
 pub mod photo;
@@ -53,13 +59,14 @@ pub mod report;
 pub mod report_service;
 pub mod responsibility;
 pub mod scope;
+pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod store;
 pub mod tileset;
+pub mod time;
 pub mod webhooks;
 pub mod workflow;
-pub mod time;
 pub mod zone;
 
 pub use config::Config;
@@ -74,6 +81,7 @@ pub fn app(state: AppState) -> axum::Router {
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes in-flight requests.
+/// Connections are timed and capped by the settings in `state.config` (see [`serve`]).
 pub async fn run(
     listener: TcpListener,
     state: AppState,
@@ -81,12 +89,8 @@ pub async fn run(
 ) -> std::io::Result<()> {
     feed::spawn(&state);
     jobs::spawn(&state);
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-        .await
+    let limits = serve::ServeLimits::from_config(&state.config);
+    serve::serve(listener, app(state), limits, shutdown).await
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

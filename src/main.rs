@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use xuncha::auth::Role;
 use xuncha::zone::ZoneKind;
 use xuncha::{App, Config};
@@ -47,6 +48,29 @@ enum Command {
         /// The Open311 jurisdiction_id to answer for (requests naming another are refused).
         #[arg(long)]
         jurisdiction: Option<String>,
+        /// The server's public origin as browsers see it (e.g. https://xuncha.example.cn behind a
+        /// proxy): changes with the session cookie must come from it; TileJSON and style URLs
+        /// use it; https turns on HSTS and Secure cookies.
+        #[arg(long, value_parser = xuncha::config::normalize_public_url)]
+        public_url: Option<String>,
+        /// Believe X-Forwarded-For/-Proto/-Host from the reverse proxy in front of the server.
+        #[arg(long)]
+        trust_proxy: bool,
+        /// Seconds a client has to send a request's headers.
+        #[arg(long, default_value_t = 15.0, value_parser = seconds)]
+        header_timeout: f64,
+        /// Seconds a client has to send a whole request body.
+        #[arg(long, default_value_t = 120.0, value_parser = seconds)]
+        body_timeout: f64,
+        /// Seconds an idle keep-alive connection is kept (and a stalled response write waits).
+        #[arg(long, default_value_t = 60.0, value_parser = seconds)]
+        idle_timeout: f64,
+        /// Most connections open at once.
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
+        /// Password checks run at once (19 MiB of memory each).
+        #[arg(long, default_value_t = 2)]
+        login_concurrency: usize,
     },
     /// Import zones from a GeoJSON file.
     Import {
@@ -105,6 +129,13 @@ enum TilesCommand {
     },
 }
 
+fn seconds(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 86_400.0)
+        .ok_or_else(|| format!("{s:?} is not a number of seconds between 0 and 86400"))
+}
+
 #[derive(Clone, Copy)]
 struct Bbox([f64; 4]);
 
@@ -139,10 +170,34 @@ enum UserCommand {
         name: String,
         #[arg(long)]
         role: Role,
-        /// Password for signing in (a random one is made and printed when omitted).
-        #[arg(long)]
+        /// Password for signing in. Visible to other users of the machine (`ps`) and kept in
+        /// shell history: prefer the prompt (a terminal) or standard input (the first line).
+        #[arg(long, conflicts_with = "generate_password")]
         password: Option<String>,
+        /// Make a random password and print it.
+        #[arg(long)]
+        generate_password: bool,
     },
+}
+
+/// A new password: typed twice at a terminal (not echoed), or the first line of standard input.
+fn read_password(name: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password(format!("password for {name}: "))?;
+        let again = rpassword::prompt_password("again: ")?;
+        if first != again {
+            anyhow::bail!("the two passwords differ; nothing was created");
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let pw = line.trim_end_matches(['\n', '\r']).to_string();
+    if pw.is_empty() {
+        anyhow::bail!("no password: type it at the prompt, send it as the first line of standard input, or use --generate-password");
+    }
+    Ok(pw)
 }
 
 #[tokio::main]
@@ -178,6 +233,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             web,
             public_zones,
             jurisdiction,
+            public_url,
+            trust_proxy,
+            header_timeout,
+            body_timeout,
+            idle_timeout,
+            max_connections,
+            login_concurrency,
         } => {
             if demo && !addr.ip().is_loopback() {
                 anyhow::bail!(
@@ -188,6 +250,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.geodata_dir = geodata.clone();
             config.public_zones = public_zones;
             config.open311_jurisdiction_id = jurisdiction;
+            config.public_url = public_url;
+            config.trust_proxy = trust_proxy;
+            config.header_timeout = Duration::from_secs_f64(header_timeout);
+            config.body_timeout = Duration::from_secs_f64(body_timeout);
+            config.idle_timeout = Duration::from_secs_f64(idle_timeout);
+            config.max_connections = max_connections;
+            config.login_concurrency = login_concurrency;
             let state = App::open(config)?;
             if demo {
                 if xuncha::demo::load(&state, &geodata).await? {
@@ -327,13 +396,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     name,
                     role,
                     password,
+                    generate_password,
                 },
         } => {
-            let state = App::open(config)?;
-            let (pw, generated) = match password {
-                Some(p) => (p, false),
-                None => (xuncha::auth::new_password(), true),
+            let (pw, generated) = match (password, generate_password) {
+                (Some(p), _) => {
+                    eprintln!("warning: a password on the command line is visible to other users (ps) and kept in shell history; type it at the prompt or pipe it on standard input instead");
+                    (p, false)
+                }
+                (None, true) => (xuncha::auth::new_password(), true),
+                (None, false) => (read_password(&name)?, false),
             };
+            if !generated {
+                if let Err(e) = xuncha::auth::check_new_password(&name, &pw) {
+                    anyhow::bail!("{e}");
+                }
+            }
+            let state = App::open(config)?;
             let (user, token) = state.add_user(&name, role, &pw)?;
             println!("created user {} with role {}", user.username, user.role);
             if generated {

@@ -114,7 +114,7 @@ pub fn request(v: &ReportView, offset_s: i32, origin: &str) -> Value {
         "service_name": v.category.label_zh(),
         "service_code": v.category.as_str(),
         "description": v.note,
-        "agency_responsible": responsible.and_then(|r| r["name"].as_str()),
+        "agency_responsible": responsible.and_then(|r| r["owner"]["name"].as_str()),
         "zone_responsible": responsible.and_then(|r| r["zone_id"].as_str()),
         "service_notice": null,
         "requested_datetime": t(&v.created_at),
@@ -206,7 +206,12 @@ pub async fn submit(
     Ok(
         match state
             .reports
-            .submit(&state.zones, &crate::audit::Actor::user(user, None), draft, r.photos)
+            .submit(
+                &state.zones,
+                &crate::audit::Actor::user(user, None),
+                draft,
+                r.photos,
+            )
             .await?
         {
             Submitted::Created(v) => (v, true),

@@ -229,7 +229,11 @@ const ANSWER: &[Role] = &[Role::Patrol, Role::Office, Role::Unit];
 const TRANSITIONS: &[(Status, Status, &[Role])] = &[
     (Status::Reported, Status::Dispatched, OFFICE),
     (Status::Reported, Status::InProgress, OFFICE),
-    (Status::Reported, Status::Resolved, &[Role::Patrol, Role::Office]),
+    (
+        Status::Reported,
+        Status::Resolved,
+        &[Role::Patrol, Role::Office],
+    ),
     (Status::Reported, Status::Rejected, OFFICE),
     (Status::Dispatched, Status::InProgress, OFFICE_OR_UNIT),
     (Status::Dispatched, Status::Resolved, ANSWER),
@@ -241,7 +245,11 @@ const TRANSITIONS: &[(Status, Status, &[Role])] = &[
     (Status::Rejected, Status::Reopened, OFFICE),
     (Status::Reopened, Status::Dispatched, OFFICE),
     (Status::Reopened, Status::InProgress, OFFICE),
-    (Status::Reopened, Status::Resolved, &[Role::Patrol, Role::Office]),
+    (
+        Status::Reopened,
+        Status::Resolved,
+        &[Role::Patrol, Role::Office],
+    ),
     (Status::Reopened, Status::Rejected, OFFICE),
 ];
 

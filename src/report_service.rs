@@ -7,22 +7,23 @@
 //! waiter. Under light load a batch is one report and nothing waits for company.
 
 use crate::audit::Actor;
-use crate::responsibility;
-use crate::scope::Visibility;
-use crate::settings::Settings;
-use crate::webhooks::Hooks;
-use crate::workflow;
-use std::sync::Arc;
+use crate::auth::User;
 use crate::gcj02;
 use crate::photo::{self, PhotoError, PhotoLimits};
 use crate::registry::ZoneRegistry;
 use crate::report::{Category, RejectReason, Status, TransitionError};
+use crate::responsibility;
+use crate::scope::Visibility;
+use crate::settings::Settings;
 use crate::store::changes::{self, ChangeKind};
 use crate::store::photos::{Kind, PhotoFiles, PhotoRow};
 use crate::store::reports::{self, DuplicateRule, Inserted, NewReport, ReportView};
 use crate::store::{Store, StoreError};
+use crate::webhooks::Hooks;
+use crate::workflow;
 use axum::body::Bytes;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::{mpsc, RwLock};
 
 /// Unreferenced photo files in a folder shared with other servers are removed at start only
@@ -47,13 +48,13 @@ pub enum ReportError {
         index: usize,
         source: PhotoError,
     },
+    /// The user's role may make this change, but not on this report.
+    #[error("{0}")]
+    NotYours(String),
     #[error(transparent)]
     Transition(#[from] TransitionError),
     #[error(transparent)]
     Store(#[from] StoreError),
-    /// The user's role may make this change, but not on this report.
-    #[error("{0}")]
-    NotYours(String),
     /// The writer thread is gone (the server is shutting down or it panicked).
     #[error("the report writer has stopped")]
     WriterStopped,
@@ -353,12 +354,8 @@ impl ReportService {
             .captured_at
             .or_else(|| stored.iter().find_map(|p| p.exif_taken_at))
             .unwrap_or(now);
-        let answer = responsibility::answer(
-            &zones.index(),
-            lon,
-            lat,
-            draft.accuracy_m.unwrap_or(0.0),
-        );
+        let answer =
+            responsibility::answer(&zones.index(), lon, lat, draft.accuracy_m.unwrap_or(0.0));
         let report = NewReport {
             client_id: draft.client_id,
             lon,
@@ -578,14 +575,16 @@ impl ReportService {
                 let at = crate::time::now_ms();
                 reports::add_event(
                     tx,
-                    id,
-                    "update",
-                    wf.status,
-                    &user.username,
-                    note.as_deref(),
-                    None,
-                    &stored,
-                    at,
+                    &reports::NewEvent {
+                        report: id,
+                        kind: "update",
+                        status: wf.status,
+                        user: &user.username,
+                        note: note.as_deref(),
+                        data: None,
+                        photos: &stored,
+                        at,
+                    },
                 )?;
                 changes::record(tx, &origin, ChangeKind::Report, &id.to_string(), at)?;
                 crate::audit::record(
@@ -623,11 +622,7 @@ impl ReportService {
     }
 
     /// A report the asker may see, with its events.
-    pub async fn get_visible(
-        &self,
-        id: i64,
-        vis: &Visibility,
-    ) -> Result<ReportView, ReportError> {
+    pub async fn get_visible(&self, id: i64, vis: &Visibility) -> Result<ReportView, ReportError> {
         let vis = vis.clone();
         self.store
             .read(move |c| {
@@ -732,6 +727,15 @@ impl ReportService {
             (self.files.path(id, kind), mime)
         }))
     }
+}
+
+/// Whether a patrol user may act on `report`: only on reports it filed. (Reports assigned to a
+/// patrol would be allowed here too once dispatching can name a person; today it names an
+/// organisation.)
+/// Whether `user` may see who filed and who changed reports (office and admin only); others
+/// see their own name and nothing of anyone else's.
+pub fn sees_reporters(user: &User) -> bool {
+    user.has_role(&[crate::auth::Role::Office])
 }
 
 /// Processes photos (reusing ones already stored with the same SHA-256), then writes their files

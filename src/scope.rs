@@ -22,10 +22,7 @@ impl Visibility {
         match user.role {
             // A unit without an owner sees nothing rather than everything.
             Role::Unit => Visibility::Owner(user.owner.clone().unwrap_or_default()),
-            Role::Office => user
-                .scope
-                .clone()
-                .map_or(Visibility::All, Visibility::Zone),
+            Role::Office => user.scope.clone().map_or(Visibility::All, Visibility::Zone),
             _ => Visibility::All,
         }
     }

@@ -59,7 +59,13 @@ impl Settings {
         let origin = self.store.origin().to_string();
         self.store.write_sync(|c: &dyn Conn| {
             store::settings::put(c, TIME_LIMITS, &v)?;
-            changes::record(c, &origin, ChangeKind::Settings, TIME_LIMITS, crate::time::now_ms())?;
+            changes::record(
+                c,
+                &origin,
+                ChangeKind::Settings,
+                TIME_LIMITS,
+                crate::time::now_ms(),
+            )?;
             crate::audit::record(
                 c,
                 actor,

@@ -17,6 +17,8 @@ pub struct App {
     pub tiles: crate::tileset::Tiles,
     /// Reports and photos (with the group-commit writer).
     pub reports: crate::report_service::ReportService,
+    /// Signing in: bounded password checks and the failed-login throttle.
+    pub login: crate::login::Login,
     /// Token hash → user and expiry (Unix ms), so a request does not hit SQLite to authenticate.
     pub(crate) token_cache: RwLock<HashMap<String, (crate::auth::User, Option<i64>)>>,
     /// Where this server is in the change feed of a shared database.
@@ -78,7 +80,9 @@ impl App {
             cache,
             report_points,
         };
+        let login = crate::login::Login::new(config.login_concurrency, config.login_throttle);
         let app = Arc::new(App {
+            login,
             config,
             store,
             zones,

@@ -114,7 +114,10 @@ impl NewWebhook {
             return Err(format!("url {u:?} has no host"));
         }
         if self.events.is_empty() {
-            return Err(format!("events is empty; choose from {}", EVENTS.join(", ")));
+            return Err(format!(
+                "events is empty; choose from {}",
+                EVENTS.join(", ")
+            ));
         }
         for e in &self.events {
             if !EVENTS.contains(&e.as_str()) {
@@ -176,10 +179,7 @@ impl Hooks {
     }
 
     pub fn all(&self) -> Arc<Vec<Webhook>> {
-        self.cache
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.cache.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Registers a webhook (audited; other servers reload theirs).
@@ -227,7 +227,13 @@ impl Hooks {
         let done = self.store.write_sync(|c| {
             let done = delete(c, id, now)?;
             if done {
-                crate::audit::record(c, actor, "webhook.delete", Some(&format!("webhook:{id}")), json!({}))?;
+                crate::audit::record(
+                    c,
+                    actor,
+                    "webhook.delete",
+                    Some(&format!("webhook:{id}")),
+                    json!({}),
+                )?;
                 crate::store::changes::record(
                     c,
                     &origin,
@@ -510,10 +516,7 @@ pub async fn deliver_due(
                     }
                 }
             };
-            if let Err(e) = store
-                .write(move |c| Ok(c.execute(sql, &a)?))
-                .await
-            {
+            if let Err(e) = store.write(move |c| Ok(c.execute(sql, &a)?)).await {
                 // Still claimed: sent again after the lease, which receivers de-duplicate.
                 tracing::warn!(error = %e, delivery = %d.delivery, "could not record a webhook delivery");
             }
@@ -531,7 +534,10 @@ async fn send(http: &reqwest::Client, d: &Due) -> Result<i64, (Option<i64>, Stri
         .header("content-type", "application/json")
         .header("x-xuncha-event", &d.event)
         .header("x-xuncha-delivery", &d.delivery)
-        .header("x-xuncha-signature", signature(&d.secret, d.body.as_bytes()))
+        .header(
+            "x-xuncha-signature",
+            signature(&d.secret, d.body.as_bytes()),
+        )
         .body(d.body.clone())
         .send()
         .await;

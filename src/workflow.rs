@@ -7,7 +7,7 @@ use crate::auth::{Role, User};
 use crate::report::{check_transition, RejectReason, Status};
 use crate::report_service::{ChangeDraft, ReportError};
 use crate::store::changes::{self, ChangeKind};
-use crate::store::reports::{self, ReportView, Workflow};
+use crate::store::reports::{self, NewEvent, ReportView, Workflow};
 use crate::store::{Conn, StoreError};
 use crate::webhooks::{Event, Hooks};
 use serde_json::json;
@@ -25,8 +25,8 @@ pub fn check_change(
     match user.role {
         Role::Unit => {
             let me = user.owner.as_deref().unwrap_or_default();
-            let mine = wf.assigned_owner.as_deref() == Some(me)
-                || wf.escalated_to.as_deref() == Some(me);
+            let mine =
+                wf.assigned_owner.as_deref() == Some(me) || wf.escalated_to.as_deref() == Some(me);
             if !mine {
                 return Err(ReportError::NotYours(format!(
                     "report is not dispatched to {me}; only the organisation it was dispatched to may answer it"
@@ -35,7 +35,7 @@ pub fn check_change(
         }
         Role::Patrol if user.username != wf.created_by => {
             return Err(ReportError::NotYours(
-                "patrols may resolve only reports they filed themselves".into(),
+                "this report was filed by someone else; a patrol resolves only the reports it filed itself".into(),
             ));
         }
         _ => {}
@@ -191,29 +191,19 @@ pub fn mark_overdue(
     }
     let stage = crate::deadlines::Stage::of(wf.status).map(|s| s.as_str());
     let due = wf.due_at.map(crate::time::to_rfc3339);
-    reports::add_event(
-        c,
-        id,
-        "overdue",
-        wf.status,
-        "system",
-        None,
-        Some(&json!({"stage": stage, "due_at": due})),
-        &[],
-        now,
-    )?;
+    let event = |kind, data| NewEvent {
+        report: id,
+        kind,
+        status: wf.status,
+        user: "system",
+        note: None,
+        data: Some(data),
+        photos: &[],
+        at: now,
+    };
+    reports::add_event(c, &event("overdue", json!({"stage": stage, "due_at": due})))?;
     if let Some(to) = &next {
-        reports::add_event(
-            c,
-            id,
-            "escalated",
-            wf.status,
-            "system",
-            None,
-            Some(&json!({"from": current, "to": to})),
-            &[],
-            now,
-        )?;
+        reports::add_event(c, &event("escalated", json!({"from": current, "to": to})))?;
     }
     changes::record(c, origin, ChangeKind::Report, &id.to_string(), now)?;
     audit::record(

@@ -54,8 +54,8 @@ fn raw_reports(s: &Srv) -> Vec<Raw> {
                         created_at: r.get(1)?,
                         category: r.get(2)?,
                         status: r.get(3)?,
-                        owner: resp.as_ref().and_then(|v| v["name"].as_str().map(String::from)),
-                        sector: resp.as_ref().and_then(|v| v["sector"].as_str().map(String::from)),
+                        owner: resp.as_ref().and_then(|v| v["owner"]["name"].as_str().map(String::from)),
+                        sector: resp.as_ref().and_then(|v| v["owner"]["sector"].as_str().map(String::from)),
                         zones: Vec::new(),
                         closed_at: r.get(5)?,
                     })
@@ -579,7 +579,7 @@ async fn a_work_order_lists_exactly_the_open_reports_of_its_owner() {
         )
         .await;
     assert_eq!(st, 201, "{v}");
-    if v["responsible"]["name"] == owner.as_str() {
+    if v["responsible"]["owner"]["name"] == owner.as_str() {
         want.push(v["id"].as_i64().unwrap());
     }
     let enc = urlencode(&owner);

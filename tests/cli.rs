@@ -42,18 +42,78 @@ fn user_add_prints_a_working_token_last() {
             "--role",
             "planner",
             "--password",
-            "pw-123456",
+            "river-bank-patrol-7",
         ],
     );
     assert!(o.status.success());
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("visible to other users"),
+        "a password on the command line is warned about"
+    );
     let out = text(&o);
     let token = out.lines().last().unwrap();
     assert!(token.starts_with("xc_") && token.len() == 67, "{out}");
-    let dup = xuncha(dir.path(), &["user", "add", "li", "--role", "planner"]);
+    let dup = xuncha(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "li",
+            "--role",
+            "planner",
+            "--generate-password",
+        ],
+    );
     assert!(!dup.status.success());
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
     let bad = xuncha(dir.path(), &["user", "add", "wang", "--role", "mayor"]);
     assert!(!bad.status.success());
+}
+
+/// Runs `xuncha user add` with `stdin` as its standard input.
+fn user_add_stdin(data: &std::path::Path, name: &str, stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xuncha"))
+        .arg("--data")
+        .arg(data)
+        .args(common::database_args(data))
+        .args(["user", "add", name, "--role", "admin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_refuses_weak_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    for (pw, why) in [
+        ("", "no password"),
+        ("short\n", "at least 10"),
+        ("password123\n", "commonest"),
+        ("bob-is-admin-2026\n", "username"),
+    ] {
+        let o = user_add_stdin(dir.path(), "bob", pw);
+        assert!(!o.status.success(), "{pw:?} was accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{pw:?}: {err}");
+    }
+    let empty = xuncha(
+        dir.path(),
+        &["user", "add", "bob", "--role", "admin", "--password", ""],
+    );
+    assert!(!empty.status.success());
+    let o = user_add_stdin(dir.path(), "bob", "浑江河畔每日两次巡查\n");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("visible to other users"));
+    assert!(text(&o).lines().last().unwrap().starts_with("xc_"));
 }
 
 #[test]

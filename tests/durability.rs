@@ -36,7 +36,7 @@ fn add_user(data: &Path) -> String {
             "--role",
             "patrol",
             "--password",
-            "pw-walker",
+            "night-shift-2026",
         ])
         .output()
         .unwrap();

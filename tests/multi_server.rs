@@ -386,7 +386,7 @@ fn add_user(database: &str, data: &Path) -> String {
             "--role",
             "patrol",
             "--password",
-            "pw-walker-2026",
+            "pw-night-shift-2026",
         ])
         .output()
         .unwrap();

@@ -111,7 +111,10 @@ async fn a_hotline_files_a_request_and_sees_it_closed() {
     assert!((r["location"]["lon"].as_f64().unwrap() - lon).abs() < 1e-9);
     assert!((r["location"]["lat"].as_f64().unwrap() - lat).abs() < 1e-9);
     assert_eq!(r["responsible"]["zone_id"], "rz-0011");
-    let owner = r["responsible"]["name"].as_str().unwrap().to_string();
+    let owner = r["responsible"]["owner"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let note = r["note"].as_str().unwrap();
     assert!(
         note.starts_with("东兴小学门口垃圾堆积")

@@ -30,7 +30,10 @@ async fn json_submission_is_matched_to_the_responsible_zone() {
     assert!((v["location"]["lon"].as_f64().unwrap() - lon).abs() < 1e-9);
     assert!((v["location"]["lat"].as_f64().unwrap() - lat).abs() < 1e-9);
     assert_eq!(v["responsible"]["zone_id"], "rz-0001");
-    assert_eq!(v["responsible"]["name"], "浑江区人力资源和社会保障局");
+    assert_eq!(
+        v["responsible"]["owner"]["name"],
+        "浑江区人力资源和社会保障局"
+    );
     assert_eq!(v["ambiguous"], false);
     // The zones are exactly what /api/match says for the same point.
     let (_, m) = s
@@ -637,7 +640,20 @@ async fn the_lifecycle_enforces_transitions_and_roles_and_keeps_every_event() {
     assert_eq!(st, 200, "{v}");
     assert_eq!(v["reject_reason"], "not_responsible");
 
+    // The patrol sees its own name and nobody else's.
     let (_, g) = s.get_json("patrol", &format!("/api/reports/{id}")).await;
+    let users: Vec<Value> = g["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["user"].clone())
+        .collect();
+    assert_eq!(users[0], "patrol");
+    assert!(
+        users[1..].iter().all(|u| u.is_null() || u == "patrol"),
+        "{users:?}"
+    );
+    let (_, g) = s.get_json("office", &format!("/api/reports/{id}")).await;
     let events = g["events"].as_array().unwrap();
     let steps: Vec<(Value, Value, Value)> = events
         .iter()
@@ -999,8 +1015,8 @@ fn bomb_png() -> Vec<u8> {
 async fn a_body_over_the_limit_is_413_saying_the_limit() {
     // Small limits so the test sends megabytes, not the default 121 MiB.
     let s = start_with(true, |c| c.max_photo_bytes = 1 << 20).await;
-    // 6 × 1 MiB + 1 MiB = 7 MiB for the whole body.
-    let padding = "x".repeat(8 << 20);
+    // JSON (no photos) is small: 64 KiB.
+    let padding = "x".repeat(100 << 10);
     let r = s
         .http
         .post(s.url("/api/reports"))
@@ -1014,6 +1030,13 @@ async fn a_body_over_the_limit_is_413_saying_the_limit() {
         .unwrap();
     assert_eq!(r.status(), 413);
     let v: Value = r.json().await.unwrap();
+    assert!(v["error"].as_str().unwrap().contains("64 KiB"), "{v}");
+    // Multipart: 6 × 1 MiB + 1 MiB = 7 MiB for the whole body.
+    let form = Form::new()
+        .text("category", "garbage")
+        .text("note", "x".repeat(8 << 20));
+    let (st, v) = s.post_form("patrol", form).await;
+    assert_eq!(st, 413, "{v}");
     assert!(v["error"].as_str().unwrap().contains("7 MiB"), "{v}");
 
     // One photo over the per-photo limit.

@@ -506,6 +506,10 @@ async fn login_cookie_and_logout() {
     let session = cookie.split(';').next().unwrap().to_string();
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["role"], "office");
+    assert!(
+        body.get("token").is_none(),
+        "a browser login gets only the cookie: {body}"
+    );
     let me: Value = s
         .http
         .get(s.url("/api/me"))
@@ -517,10 +521,20 @@ async fn login_cookie_and_logout() {
         .await
         .unwrap();
     assert_eq!(me["username"], "office");
+    // The browser names its origin on every POST; without it the cookie is not enough (CSRF).
     let r = s
         .http
         .post(s.url("/api/logout"))
         .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = s
+        .http
+        .post(s.url("/api/logout"))
+        .header("cookie", &session)
+        .header("origin", &s.base)
         .send()
         .await
         .unwrap();

@@ -1,11 +1,11 @@
 //! Sign-in, sign-out, and the `Auth` extractor that every `/api` route except login uses.
 
 use super::error::{parse_json, ApiError, ApiResult};
+use super::guard::BodyBytes;
 use crate::auth::{self, Role, User, SESSION_TTL_MS};
 use crate::state::AppState;
 use crate::store::users;
-use axum::body::Bytes;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
+use std::net::{IpAddr, SocketAddr};
 
 /// Name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "xuncha_session";
@@ -26,20 +27,14 @@ pub struct Who {
     pub actor: crate::audit::Actor,
 }
 
-/// The client's address as the socket saw it (`None` when the router runs without one, in tests).
-pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-}
-
 impl FromRequestParts<AppState> for Who {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let auth = Auth::from_request_parts(parts, state).await?;
-        let actor = crate::audit::Actor::user(&auth.0, client_ip(parts));
+        let ClientAddr(ip) = ClientAddr::from_request_parts(parts, state).await?;
+        let ip = (!ip.is_unspecified()).then(|| ip.to_string());
+        let actor = crate::audit::Actor::user(&auth.0, ip);
         Ok(Who { auth, actor })
     }
 }
@@ -207,25 +202,62 @@ impl FromRequestParts<AppState> for MaybeAuth {
     }
 }
 
+/// The address of the client: the peer of the connection, or with `trust_proxy` the last
+/// address the proxy put in `X-Forwarded-For`. Unspecified when neither is known (the router
+/// called without a socket).
+pub struct ClientAddr(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if state.config.trust_proxy {
+            // The proxy appends the address it saw; earlier entries are the client's word.
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(str::trim)
+                .rfind(|a| !a.is_empty())
+                .and_then(|a| a.parse::<IpAddr>().ok());
+            if let Some(ip) = forwarded {
+                return Ok(ClientAddr(ip));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        Ok(ClientAddr(peer))
+    }
+}
+
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct LoginBody {
     username: String,
     password: String,
+    /// An API client asks for the token in the answer (and gets no cookie).
+    #[serde(default)]
+    token: bool,
 }
 
-/// `POST /api/login {"username","password"}` → `{"token","role","username","expires_at"}` and a
-/// session cookie.
-pub async fn login(State(state): State<AppState>, body: Bytes) -> ApiResult<Response> {
+/// `POST /api/login {"username","password"}` → `{"role","username","expires_at"}` and the
+/// HttpOnly session cookie (browsers: page scripts never see the token). With `"token": true`
+/// → `{"token","role","username","expires_at"}` and no cookie (API clients).
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    BodyBytes(body): BodyBytes,
+) -> ApiResult<Response> {
     let body: LoginBody = parse_json(&body)?;
-    let name = body.username.clone();
-    let found = state.store.read(move |c| users::by_name(c, &name)).await?;
-    let user = tokio::task::spawn_blocking(move || match found {
-        Some((user, Some(hash))) if auth::verify_password(&hash, &body.password) => Some(user),
-        _ => None,
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .ok_or_else(|| ApiError::Unauthorized("wrong username or password".into()))?;
+    let user = state
+        .login
+        .sign_in(&state.store, client, &body.username, body.password)
+        .await?;
     let token = auth::new_token();
     let hash = auth::token_hash(&token);
     let now = crate::time::now_ms();
@@ -235,20 +267,30 @@ pub async fn login(State(state): State<AppState>, body: Bytes) -> ApiResult<Resp
         .store
         .write(move |tx| users::add_token(tx, &hash, uid, "session", now, Some(expires)))
         .await?;
+    let mut answer = json!({
+        "role": user.role,
+        "username": user.username,
+        "expires_at": crate::time::to_rfc3339(expires),
+    });
+    if body.token {
+        answer["token"] = json!(token);
+        return Ok(Json(answer).into_response());
+    }
     let cookie = format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_TTL_MS / 1000
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_TTL_MS / 1000,
+        if state
+            .config
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+        {
+            "; Secure"
+        } else {
+            ""
+        }
     );
-    Ok((
-        [(SET_COOKIE, cookie)],
-        Json(json!({
-            "token": token,
-            "role": user.role,
-            "username": user.username,
-            "expires_at": crate::time::to_rfc3339(expires),
-        })),
-    )
-        .into_response())
+    Ok(([(SET_COOKIE, cookie)], Json(answer)).into_response())
 }
 
 /// `POST /api/logout`: forgets the session token and clears the cookie.

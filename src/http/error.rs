@@ -23,6 +23,11 @@ pub enum ApiError {
     PayloadTooLarge(String),
     UnsupportedMediaType(String),
     Unprocessable(String, Vec<Value>),
+    RequestTimeout(String),
+    /// 429 with `Retry-After` (seconds).
+    TooManyRequests(String, u64),
+    /// Too busy to take this now: 503 with `Retry-After` (seconds) and the message as it is.
+    Busy(String, u64),
     /// The database is away (503, retry shortly).
     Unavailable(String),
     /// The disk or the database's storage is full (507, retry later).
@@ -42,6 +47,17 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// Seconds a client should wait before retrying (a lost database comes back in seconds; a
+    /// full disk needs someone to free space; throttles say their own).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            ApiError::TooManyRequests(_, s) | ApiError::Busy(_, s) => Some((*s).max(1)),
+            ApiError::Unavailable(_) => Some(5),
+            ApiError::InsufficientStorage(_) => Some(60),
+            _ => None,
+        }
+    }
+
     /// The status, the message and the details: what every error encoding (this API's, OGC's,
     /// Open311's) shows.
     pub fn parts(self) -> (StatusCode, String, Vec<Value>) {
@@ -56,6 +72,9 @@ impl ApiError {
             ApiError::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m, vec![]),
             ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m, vec![]),
             ApiError::Unprocessable(m, d) => (StatusCode::UNPROCESSABLE_ENTITY, m, d),
+            ApiError::RequestTimeout(m) => (StatusCode::REQUEST_TIMEOUT, m, vec![]),
+            ApiError::TooManyRequests(m, _) => (StatusCode::TOO_MANY_REQUESTS, m, vec![]),
+            ApiError::Busy(m, _) => (StatusCode::SERVICE_UNAVAILABLE, m, vec![]),
             ApiError::Unavailable(m) => {
                 tracing::warn!(error = %m, "database unavailable");
                 (
@@ -85,27 +104,16 @@ impl ApiError {
     }
 }
 
-/// Seconds a client should wait before retrying after `status` (a lost database comes back in
-/// seconds; a full disk needs someone to free space).
-pub fn retry_after(status: StatusCode) -> Option<&'static str> {
-    match status {
-        StatusCode::SERVICE_UNAVAILABLE => Some("5"),
-        StatusCode::INSUFFICIENT_STORAGE => Some("60"),
-        _ => None,
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = self.retry_after_secs();
         let (status, msg, details) = self.parts();
-        let mut r = (status, Json(json!({"error": msg, "details": details}))).into_response();
-        if let Some(secs) = retry_after(status) {
-            r.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static(secs),
-            );
+        let mut resp = (status, Json(json!({"error": msg, "details": details}))).into_response();
+        if let Some(s) = retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
         }
-        r
+        resp
     }
 }
 
@@ -172,6 +180,7 @@ impl From<crate::report_service::ReportError> for ApiError {
         match e {
             ReportError::BadInput(m) => ApiError::BadRequest(m),
             ReportError::Unprocessable(m) => ApiError::Unprocessable(m, vec![]),
+            ReportError::NotYours(m) => ApiError::Forbidden(m),
             ReportError::Photo { source, .. } => match source {
                 PhotoError::Unsupported(_) => ApiError::UnsupportedMediaType(msg),
                 PhotoError::TooLarge { .. } => ApiError::PayloadTooLarge(msg),
@@ -199,8 +208,22 @@ impl From<crate::report_service::ReportError> for ApiError {
             },
             ReportError::Store(s) => s.into(),
             ReportError::WriterStopped => ApiError::Unavailable(msg),
-            ReportError::NotYours(m) => ApiError::Forbidden(m),
             ReportError::TaskFailed(_) => ApiError::Internal(msg),
+        }
+    }
+}
+
+impl From<crate::login::LoginError> for ApiError {
+    fn from(e: crate::login::LoginError) -> Self {
+        use crate::login::LoginError;
+        let msg = e.to_string();
+        match e {
+            LoginError::Wrong => ApiError::Unauthorized(msg),
+            LoginError::Throttled { retry_after_s, .. } => {
+                ApiError::TooManyRequests(msg, retry_after_s)
+            }
+            LoginError::Busy => ApiError::Busy(msg, 5),
+            LoginError::Store(s) => s.into(),
         }
     }
 }

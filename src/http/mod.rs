@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod guard;
 mod heatmap;
 mod hotspots;
 mod matching;
@@ -19,22 +20,39 @@ use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use guard::Accept;
 use serde_json::json;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::TraceLayer;
 
 /// Builds the router; tests call it directly or serve it on `127.0.0.1:0`.
 pub fn router(state: AppState) -> Router {
-    // Reports carry photos: their own limit (6 × 20 MiB + fields), not the zone upload limit.
-    let report_limit = DefaultBodyLimit::max(reports::body_limit(&state));
+    let c = &state.config;
+    let body = |a: Accept| axum::middleware::from_fn_with_state(a, guard::accept);
+    let login_body = body(Accept::json(c.max_login_body));
+    let small_json = body(Accept::json(c.max_json_body));
+    // Zone uploads may be large; report submissions and changes carry photos only as multipart.
+    let zone_body = body(Accept::json(c.max_zone_body));
+    let report_body = body(Accept {
+        json: Some(c.max_json_body),
+        multipart: Some(reports::body_limit(&state)),
+    });
     let api = Router::new()
-        .route("/login", post(auth::login))
-        .route("/logout", post(auth::logout))
+        .route("/login", post(auth::login).layer(login_body))
+        .route("/logout", post(auth::logout).layer(small_json.clone()))
         .route("/me", get(auth::me))
-        .route("/zones", get(zones::list).post(zones::create))
+        .route(
+            "/zones",
+            get(zones::list)
+                .post(zones::create)
+                .layer(zone_body.clone()),
+        )
         .route(
             "/zones/{id}",
-            get(zones::get).put(zones::update).delete(zones::retire),
+            get(zones::get)
+                .put(zones::update)
+                .delete(zones::retire)
+                .layer(zone_body),
         )
         .route("/zones/{id}/history", get(zones::history))
         .route("/match", get(matching::match_point))
@@ -43,25 +61,26 @@ pub fn router(state: AppState) -> Router {
             "/reports",
             get(reports::query)
                 .post(reports::create)
-                .layer(report_limit),
+                .layer(report_body.clone()),
         )
         .route("/reports/nearby", get(reports::nearby))
         .route(
             "/reports/{id}/updates",
-            post(reports::add_update).layer(report_limit),
+            post(reports::add_update).layer(report_body.clone()),
         )
         .route(
             "/reports/{id}",
-            get(reports::get).patch(reports::change).layer(report_limit),
+            get(reports::get).patch(reports::change).layer(report_body),
         )
         .route("/photos/{id}", get(photos::normal))
         .route("/photos/{id}/thumb", get(photos::thumb))
         .route("/photos/{id}/original", get(photos::original))
         .route("/stats", get(stats::stats))
-        .route("/hotspots/detect", post(hotspots::detect))
+        .route("/hotspots/detect", post(hotspots::detect).layer(small_json))
         .route("/workorders/{owner}", get(workorders::get))
         .fallback(api_not_found)
-        .layer(DefaultBodyLimit::max(state.config.max_zone_body));
+        // Routes without an `Accept` read no body; this bounds any that would.
+        .layer(DefaultBodyLimit::max(c.max_json_body));
     let web = &state.config.web_dir;
     let static_files = ServeDir::new(web).fallback(ServeFile::new(web.join("index.html")));
     Router::new()
@@ -74,6 +93,14 @@ pub fn router(state: AppState) -> Router {
         .merge(ogc::router(&state))
         .merge(open311::router(&state))
         .fallback_service(static_files)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::csrf,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::security_headers,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

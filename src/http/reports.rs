@@ -6,13 +6,14 @@
 
 use super::auth::{Auth, Who};
 use super::error::{parse_json, ApiError, ApiResult};
+use super::guard::{body_error, BodyBytes, BodyLimit};
 use super::params::Params;
 use crate::auth::Role;
 use crate::report::{Category, RejectReason, Status};
-use crate::report_service::{ChangeDraft, Crs, Draft, Submitted};
+use crate::report_service::{sees_reporters, ChangeDraft, Crs, Draft, Submitted};
 use crate::scope::Visibility;
 use crate::state::AppState;
-use crate::store::reports::{Query, Summary};
+use crate::store::reports::{Query, ReportView, Summary};
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
@@ -58,16 +59,20 @@ fn too_large(state: &AppState) -> ApiError {
     ))
 }
 
-fn multipart_error(state: &AppState, e: MultipartError) -> ApiError {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        too_large(state)
-    } else {
-        ApiError::bad_request(format!(
+fn multipart_error(state: &AppState, limit: Option<BodyLimit>, e: MultipartError) -> ApiError {
+    match body_error(limit, &e) {
+        ApiError::PayloadTooLarge(_) => too_large(state),
+        ApiError::BadRequest(_) => ApiError::bad_request(format!(
             "the multipart body is malformed: {}",
             e.body_text()
-        ))
+        )),
+        other => other,
     }
 }
+
+/// Bytes of a photo part read before its format is checked: enough for every signature
+/// [`crate::photo::sniff`] knows.
+const SNIFF_BYTES: usize = 16;
 
 /// A form: its text fields and its photos, in order.
 struct Form {
@@ -88,14 +93,9 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let limit = req.extensions().get::<BodyLimit>().copied();
     if ctype.starts_with("application/json") {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                too_large(state)
-            } else {
-                ApiError::bad_request(e.body_text())
-            }
-        })?;
+        let BodyBytes(bytes) = BodyBytes::from_request(req, state).await?;
         return Ok(Body::Json(bytes));
     }
     if !ctype.starts_with("multipart/form-data") {
@@ -120,7 +120,7 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
     while let Some(mut field) = mp
         .next_field()
         .await
-        .map_err(|e| multipart_error(state, e))?
+        .map_err(|e| multipart_error(state, limit, e))?
     {
         let name = field.name().unwrap_or("").to_string();
         if name == "photo" {
@@ -131,7 +131,12 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
             }
             let index = form.photos.len() + 1;
             let mut buf = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(state, e))? {
+            let mut sniffed = false;
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| multipart_error(state, limit, e))?
+            {
                 if buf.len() + chunk.len() > max_bytes {
                     return Err(ApiError::PayloadTooLarge(format!(
                         "photo {index} is over the limit of {} bytes ({:.0} MiB) per photo",
@@ -140,11 +145,23 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
                     )));
                 }
                 buf.extend_from_slice(&chunk);
+                // Refuse what is not a photo on its first bytes, before the rest is read.
+                if !sniffed && buf.len() >= SNIFF_BYTES {
+                    sniff_part(index, &buf)?;
+                    sniffed = true;
+                }
+            }
+            if !sniffed {
+                sniff_part(index, &buf)?;
             }
             form.photos.push(Bytes::from(buf));
         } else if allowed.contains(&name.as_str()) {
             let mut buf = Vec::new();
-            while let Some(chunk) = field.chunk().await.map_err(|e| multipart_error(state, e))? {
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| multipart_error(state, limit, e))?
+            {
                 buf.extend_from_slice(&chunk);
                 if buf.len() > MAX_FIELD_BYTES {
                     return Err(ApiError::PayloadTooLarge(format!(
@@ -164,6 +181,12 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
         }
     }
     Ok(Body::Form(form))
+}
+
+fn sniff_part(index: usize, head: &[u8]) -> ApiResult<()> {
+    crate::photo::sniff(head)
+        .map(|_| ())
+        .map_err(|source| crate::report_service::ReportError::Photo { index, source }.into())
 }
 
 fn number(key: &str, s: &str) -> ApiResult<f64> {
@@ -249,11 +272,7 @@ fn draft_from(fields: &HashMap<String, String>) -> ApiResult<Draft> {
 
 /// `POST /api/reports`: 201 with the new report, or 200 with the first one for a known
 /// `client_id`.
-pub async fn create(
-    State(state): State<AppState>,
-    who: Who,
-    req: Request,
-) -> ApiResult<Response> {
+pub async fn create(State(state): State<AppState>, who: Who, req: Request) -> ApiResult<Response> {
     who.require(&[Role::Patrol, Role::Office])?;
     let (fields, photos) = match read_body(&state, req, &REPORT_FIELDS).await? {
         Body::Form(f) => (f.fields, f.photos),
@@ -265,9 +284,34 @@ pub async fn create(
         .submit(&state.zones, &who.actor, draft, photos)
         .await?;
     Ok(match out {
-        Submitted::Created(v) => (StatusCode::CREATED, Json(v)).into_response(),
-        Submitted::Existing(v) => (StatusCode::OK, Json(v)).into_response(),
+        Submitted::Created(v) => (StatusCode::CREATED, view_for(&who.auth, v)).into_response(),
+        Submitted::Existing(v) => (StatusCode::OK, view_for(&who.auth, v)).into_response(),
     })
+}
+
+/// A report as `auth`'s user may see it: who filed it and who changed it only for office and
+/// admin (others see their own name, and `null` for anyone else).
+fn view_for(auth: &Auth, view: ReportView) -> Json<Value> {
+    let mut v = serde_json::to_value(view).unwrap_or_default();
+    if !sees_reporters(&auth.0) {
+        let me = auth.0.username.as_str();
+        let hide = |u: &mut Value| {
+            if u.as_str() != Some(me) {
+                *u = Value::Null;
+            }
+        };
+        if let Some(u) = v.get_mut("created_by") {
+            hide(u);
+        }
+        if let Some(events) = v.get_mut("events").and_then(Value::as_array_mut) {
+            for e in events {
+                if let Some(u) = e.get_mut("user") {
+                    hide(u);
+                }
+            }
+        }
+    }
+    Json(v)
 }
 
 fn report_id(s: &str) -> ApiResult<i64> {
@@ -283,7 +327,7 @@ pub async fn get(
 ) -> ApiResult<Response> {
     let id = report_id(&id)?;
     let vis = Visibility::of(&auth.0);
-    Ok(Json(state.reports.get_visible(id, &vis).await?).into_response())
+    Ok(view_for(&auth, state.reports.get_visible(id, &vis).await?).into_response())
 }
 
 /// `POST /api/reports/{id}/updates` `{"note"}` or multipart with `photo`s: the same problem seen
@@ -304,7 +348,7 @@ pub async fn add_update(
         .reports
         .add_update(&who.actor, id, fields.get("note").cloned(), photos)
         .await?;
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    Ok((StatusCode::CREATED, view_for(&who.auth, view)).into_response())
 }
 
 /// `PATCH /api/reports/{id}` `{"status", "note", "reason"}` (JSON, or multipart with `photo`
@@ -344,7 +388,7 @@ pub async fn change(
         duplicate_of,
     };
     let view = state.reports.change(&who.actor, id, draft, photos).await?;
-    Ok(Json(view).into_response())
+    Ok(view_for(&who.auth, view).into_response())
 }
 
 /// `GET /api/reports/nearby?lon=&lat=&category=[&crs=gcj02]`: open reports of that category

@@ -3,15 +3,17 @@
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
+use crate::serve::LocalAddr;
 use crate::state::AppState;
 use crate::tileset::{style, CachedTile, Layers, ReportFilter, TileKey};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{
-    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, HOST, IF_NONE_MATCH, VARY,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
 };
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use std::sync::Arc;
 use xuncha_tiles::TileCoord;
@@ -156,17 +158,16 @@ pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
     resp
 }
 
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1:8080");
-    let proto = headers
-        .get("x-forwarded-proto")
-        .and_then(|h| h.to_str().ok())
-        .filter(|p| *p == "https")
-        .unwrap_or("http");
-    format!("{proto}://{host}")
+/// The origin TileJSON and style URLs are built on: the configured public URL; with
+/// `trust_proxy`, what the proxy's `X-Forwarded-*` headers say; else the address this
+/// connection reached (never a client-sent `Host`); else nothing (relative URLs).
+fn origin(state: &AppState, local: Option<&LocalAddr>, headers: &HeaderMap) -> String {
+    if state.config.public_url.is_some() || state.config.trust_proxy {
+        if let Some(o) = super::guard::site_origin(state, headers) {
+            return o;
+        }
+    }
+    local.map(|l| format!("http://{}", l.0)).unwrap_or_default()
 }
 
 fn bounds(state: &AppState) -> [f64; 4] {
@@ -177,10 +178,11 @@ fn bounds(state: &AppState) -> [f64; 4] {
 pub async fn tilejson(
     State(state): State<AppState>,
     _auth: Auth,
+    local: Option<Extension<LocalAddr>>,
     headers: HeaderMap,
 ) -> Json<serde_json::Value> {
     Json(style::tilejson(
-        &origin(&headers),
+        &origin(&state, local.as_deref(), &headers),
         bounds(&state),
         state.tiles.set.aggregate_below,
     ))
@@ -190,10 +192,11 @@ pub async fn tilejson(
 pub async fn style_json(
     State(state): State<AppState>,
     _auth: Auth,
+    local: Option<Extension<LocalAddr>>,
     headers: HeaderMap,
 ) -> Json<serde_json::Value> {
     Json(style::style(
-        &origin(&headers),
+        &origin(&state, local.as_deref(), &headers),
         bounds(&state),
         state.tiles.set.aggregate_below,
     ))

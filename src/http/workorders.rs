@@ -8,11 +8,15 @@ use crate::analytics::{heatmap, workorder};
 use crate::auth::Role;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 /// `GET /api/workorders/{owner}?since=&until=&format=html|png|json` (office, admin). `owner` is
+/// The work order page: styles and pictures inline, nothing else, no script at all.
+const WORK_ORDER_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
 /// the organisation's name as stored on its zones (URL-encoded).
 pub async fn get(
     State(state): State<AppState>,
@@ -70,6 +74,8 @@ pub async fn get(
                     [
                         (CONTENT_TYPE, "text/html; charset=utf-8"),
                         (CACHE_CONTROL, "no-store"),
+                        // A printable page with its own CSS and images inline, and no script.
+                        (CONTENT_SECURITY_POLICY, WORK_ORDER_CSP),
                     ],
                     html,
                 )

@@ -2,13 +2,13 @@
 
 use super::auth::Auth;
 use super::error::{parse_json, ApiError, ApiResult};
+use super::guard::BodyBytes;
 use super::params::Params;
 use crate::auth::Role;
 use crate::registry::RegistryError;
 use crate::state::AppState;
 use crate::store;
 use crate::zone::{parse_features, zone_to_feature, ParseOptions, ZoneDraft, ZoneKind};
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, StatusCode};
@@ -85,7 +85,11 @@ fn drafts_from_body(state: &AppState, body: &[u8]) -> ApiResult<Vec<ZoneDraft>> 
 
 /// `POST /api/zones` with a Feature or FeatureCollection → 201 with the stored features and the
 /// overlaps with existing zones of the same kind. All or nothing.
-pub async fn create(State(state): State<AppState>, auth: Auth, body: Bytes) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    BodyBytes(body): BodyBytes,
+) -> ApiResult<Response> {
     let user = auth.require(PLANNERS)?;
     let drafts = drafts_from_body(&state, &body)?;
     let (zones, overlaps) = state.zones.create(drafts, &user.username).await?;
@@ -135,7 +139,7 @@ pub async fn update(
     auth: Auth,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    BodyBytes(body): BodyBytes,
 ) -> ApiResult<Response> {
     let user = auth.require(PLANNERS)?;
     let expected = if_match(&headers)?.ok_or_else(|| {

@@ -863,19 +863,32 @@ pub fn workflow(conn: &dyn Conn, id: i64) -> Result<Workflow> {
     })
 }
 
-/// Records an event that does not change the status (`overdue`, `escalated`, `update`),
-/// with photos; returns its id.
-pub fn add_event(
-    conn: &dyn Conn,
-    report: i64,
-    kind: &str,
-    status: Status,
-    user: &str,
-    note: Option<&str>,
-    data: Option<&Value>,
-    photos: &[PhotoRow],
-    at: i64,
-) -> Result<i64> {
+/// An event that does not change the status (`overdue`, `escalated`, `update`).
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub report: i64,
+    pub kind: &'a str,
+    /// The report's status, unchanged.
+    pub status: Status,
+    pub user: &'a str,
+    pub note: Option<&'a str>,
+    pub data: Option<Value>,
+    pub photos: &'a [PhotoRow],
+    pub at: i64,
+}
+
+/// Records `e` with its photos; returns the event id.
+pub fn add_event(conn: &dyn Conn, e: &NewEvent) -> Result<i64> {
+    let NewEvent {
+        report,
+        kind,
+        status,
+        user,
+        note,
+        ref data,
+        photos,
+        at,
+    } = *e;
     let id: i64 = conn.query_scalar(
         "INSERT INTO report_events (report_id, at, username, from_status, to_status, note, kind, data)
          VALUES ($1, $2, $3, $4, $4, $5, $6, $7) RETURNING id",
@@ -886,7 +899,7 @@ pub fn add_event(
             status.as_str(),
             note,
             kind,
-            data.map(|d| d.to_string())
+            data.as_ref().map(|d| d.to_string())
         ],
     )?;
     attach_photos(conn, report, Some(id), photos, at)?;
@@ -909,12 +922,7 @@ pub fn due_for_sweep(conn: &dyn Conn, now: i64, limit: i64) -> Result<Vec<i64>> 
 
 /// Marks report `id` overdue once (nothing when another sweep got there first or the stage
 /// moved on); escalates it to `escalate_to` when given. Returns whether this call marked it.
-pub fn mark_overdue(
-    conn: &dyn Conn,
-    id: i64,
-    now: i64,
-    escalate_to: Option<&str>,
-) -> Result<bool> {
+pub fn mark_overdue(conn: &dyn Conn, id: i64, now: i64, escalate_to: Option<&str>) -> Result<bool> {
     let n = conn.execute(
         "UPDATE reports SET sweep_at = NULL, overdue = $3,
                 escalated_to = COALESCE($4, escalated_to),

@@ -23,7 +23,14 @@ pub fn add(
     password_hash: &str,
     now: i64,
 ) -> Result<User> {
-    add_bound(conn, username, role, &Binding::default(), password_hash, now)
+    add_bound(
+        conn,
+        username,
+        role,
+        &Binding::default(),
+        password_hash,
+        now,
+    )
 }
 
 /// Creates a user bound to an owner or scope.
@@ -129,7 +136,9 @@ fn account_of(r: &dyn Row) -> Result<Account> {
 pub fn list(conn: &dyn Conn) -> Result<Vec<Account>> {
     let mut out = Vec::new();
     conn.for_each(
-        &format!("SELECT {USER_COLUMNS}, u.created_at, u.disabled_at FROM users u ORDER BY u.username"),
+        &format!(
+            "SELECT {USER_COLUMNS}, u.created_at, u.disabled_at FROM users u ORDER BY u.username"
+        ),
         &[],
         &mut |r| {
             out.push(account_of(r));

@@ -39,6 +39,17 @@ impl Default for ParseOptions {
     }
 }
 
+/// A number for an error message: as written when short, in exponent form when huge or tiny
+/// (`1e300` would otherwise print as 301 digits).
+fn num(v: f64) -> String {
+    let plain = v.to_string();
+    if plain.len() <= 24 {
+        plain
+    } else {
+        format!("{v:e}")
+    }
+}
+
 /// Parses a Feature or FeatureCollection into drafts; one result per feature, in order.
 /// Returns `Err` only when the document as a whole is not a Feature or FeatureCollection.
 pub fn parse_features(
@@ -241,7 +252,8 @@ fn parse_geometry(
         };
         if !(width_m.is_finite() && width_m > 0.0 && width_m <= 1000.0) {
             return Err(GeometryError::new(format!(
-                "properties.width_m must be between 0 and 1000 metres, got {width_m}"
+                "properties.width_m must be between 0 and 1000 metres, got {}",
+                num(width_m)
             )));
         }
         if validate {
@@ -317,7 +329,11 @@ fn parse_position(v: &Value) -> Result<Coord<f64>, GeometryError> {
             ""
         };
         return Err(GeometryError {
-            reason: format!("position [{lon}, {lat}] is outside lon ±180 / lat ±90{hint}"),
+            reason: format!(
+                "position [{}, {}] is outside lon ±180 / lat ±90{hint}",
+                num(lon),
+                num(lat)
+            ),
             location: None,
         });
     }
@@ -426,4 +442,16 @@ fn polygon_coords(p: &Polygon<f64>) -> Vec<Vec<[f64; 2]>> {
         .chain(p.interiors())
         .map(line_coords)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_numbers_are_short_in_errors() {
+        assert_eq!(num(126.5), "126.5");
+        assert_eq!(num(1e300), "1e300");
+        assert_eq!(num(-1e-30), "-1e-30");
+    }
 }

@@ -31,7 +31,7 @@ def main():
         data = os.path.join(d, "data")
         run = lambda *a: subprocess.run([BIN, "--data", data, *a], capture_output=True, text=True, check=True, cwd=ROOT)
         run("import", os.path.join(ROOT, "geodata", "baishan", "zones.geojson"))
-        token = run("user", "add", "reader", "--role", "office", "--password", "pw-123456").stdout.strip().splitlines()[-1]
+        token = run("user", "add", "reader", "--role", "office", "--password", "tile-check-2026").stdout.strip().splitlines()[-1]
         archive = os.path.join(d, "demo.pmtiles")
         out = run("tiles", "export", archive, "--maxzoom", str(MAXZOOM)).stdout
         print(out.strip())

@@ -54,6 +54,28 @@ export function el(markup) {
   return t.content.firstElementChild;
 }
 
+/**
+ * Applies `data-bg` / `data-border` colours through the CSSOM. Markup carries no `style`
+ * attributes: the Content-Security-Policy (`style-src 'self'`) refuses them.
+ */
+export function paint(root) {
+  if (!root || root.nodeType !== 1) return;
+  const nodes = root.matches('[data-bg],[data-border]') ? [root] : [];
+  nodes.push(...root.querySelectorAll('[data-bg],[data-border]'));
+  for (const n of nodes) {
+    if (n.dataset.bg) n.style.background = n.dataset.bg;
+    if (n.dataset.border) n.style.borderColor = n.dataset.border;
+  }
+}
+
+/** Paints every element added to the page from now on (see `paint`). */
+export function paintAdded(root = document.body) {
+  paint(root);
+  new MutationObserver((changes) => {
+    for (const c of changes) c.addedNodes.forEach(paint);
+  }).observe(root, { childList: true, subtree: true });
+}
+
 let toastTimer;
 /** A short message at the top of the screen; kind is 'ok', 'error' or 'info'. */
 export function toast(message, kind = 'info', ms = 4000) {

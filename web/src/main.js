@@ -3,7 +3,7 @@
 import './style.css';
 import { api, onUnauthorized, errorText } from './api.js';
 import { t, getLang, setLang } from './i18n.js';
-import { html, el, $, toast } from './dom.js';
+import { html, el, $, toast, paintAdded } from './dom.js';
 import { createMap, layerSwitcher, showStatus } from './map.js';
 import { handleMapClick, closePopup } from './popups.js';
 import { session, loadCategories } from './session.js';
@@ -17,6 +17,7 @@ let ctrl = null;
 window.xuncha = { session, get ctrl() { return ctrl; }, ready: false };
 
 setLang(getLang());
+paintAdded();
 onUnauthorized((e) => {
   if (!session.user) return;
   signedOut(/expired/i.test(e.message) ? t('session_expired') : t('session_expired'));
@@ -88,6 +89,7 @@ function showLogin(message = '', kind = 'error') {
         json: { username: form.username.value.trim(), password: form.password.value },
         noAuthRedirect: true,
       });
+      // The token stays in the HttpOnly cookie; the answer names only who signed in.
       session.user = { username: body.username, role: body.role };
       remember(true);
       await start();

@@ -361,12 +361,12 @@ export function layerSwitcher(ctrl, extra = []) {
     ${extra.map((x) => html`<label><input type="checkbox" data-extra="${x.id}" ${x.checked === false ? '' : 'checked'}> ${x.label}</label>`)}
     <details class="key"><summary>${t('legend')}</summary>
       <ul>
-        ${Object.entries(SECTOR_COLORS).map(([k, c]) => html`<li><i class="sw" style="background:${c}"></i>${t('kind_responsibility_short')} · ${t(`sector_${k}`)}</li>`)}
-        <li><i class="sw" style="background:${KIND_COLORS.green_adoption}"></i>${t('kind_green_adoption')}</li>
-        <li><i class="sw dash" style="border-color:${KIND_COLORS.hotspot}"></i>${t('kind_hotspot')}</li>
-        <li><i class="sw line" style="background:${KIND_COLORS.grid}"></i>${t('kind_grid')}</li>
-        <li><i class="sw band" style="background:${KIND_COLORS.patrol_route}"></i>${t('kind_patrol_route')}</li>
-        ${REPORT_STATUS_COLORS.map(([st, c]) => html`<li><i class="sw dot" style="background:${c}"></i>${t(`status_${st}`)}</li>`)}
+        ${Object.entries(SECTOR_COLORS).map(([k, c]) => html`<li><i class="sw" data-bg="${c}"></i>${t('kind_responsibility_short')} · ${t(`sector_${k}`)}</li>`)}
+        <li><i class="sw" data-bg="${KIND_COLORS.green_adoption}"></i>${t('kind_green_adoption')}</li>
+        <li><i class="sw dash" data-border="${KIND_COLORS.hotspot}"></i>${t('kind_hotspot')}</li>
+        <li><i class="sw line" data-bg="${KIND_COLORS.grid}"></i>${t('kind_grid')}</li>
+        <li><i class="sw band" data-bg="${KIND_COLORS.patrol_route}"></i>${t('kind_patrol_route')}</li>
+        ${REPORT_STATUS_COLORS.map(([st, c]) => html`<li><i class="sw dot" data-bg="${c}"></i>${t(`status_${st}`)}</li>`)}
       </ul>
     </details>
   </details>`);

@@ -71,7 +71,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     </form>
     <div class="legend">
       <h3>${t('legend')}</h3>
-      <div class="heat-ramp" style="background: linear-gradient(90deg, ${HEAT_COLORS.slice(1).join(', ')})"></div>
+      <div class="heat-ramp" data-bg="linear-gradient(90deg, ${HEAT_COLORS.slice(1).join(', ')})"></div>
       <div class="ramp-labels"><span>${t('legend_heat_low')}</span><span>${t('legend_heat_high')}</span></div>
     </div>
     <h3>${t('ranking')}</h3>
@@ -270,7 +270,7 @@ function dayChart(tb) {
     <text x="${pad.l}" y="${H - 3}">${rows[0].key}</text>
     <text x="${W - pad.r}" y="${H - 3}" text-anchor="end">${rows[rows.length - 1].key}</text>
   </svg>
-  <div class="chart-key"><i class="sw" style="background:#d6604d"></i>${t('stats_open')} <i class="sw" style="background:#9fbfb2"></i>${t('stats_other')}</div>`.toString();
+  <div class="chart-key"><i class="sw" data-bg="#d6604d"></i>${t('stats_open')} <i class="sw" data-bg="#9fbfb2"></i>${t('stats_other')}</div>`.toString();
 }
 
 /** A GeoJSON overlay outlining the hotspots the last detection found (the tiles fill them). */

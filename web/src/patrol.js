@@ -36,15 +36,12 @@ export async function shrinkPhoto(file) {
   return { blob: blob || file, name, width: w, height: h, shrunk: true };
 }
 
-/** Without a responsibility zone, the grid cell (most specific level) and its street office. */
-const GRID_LEVEL = ['cell', 'community', 'street'];
-function gridOwner(zones) {
-  const grids = zones.filter((z) => z.kind === 'grid' && z.inside !== false && z.owner && z.owner.name);
-  const rank = (z) => {
-    const i = GRID_LEVEL.findIndex((l) => String(z.id).startsWith(l === 'cell' ? 'grid-' : l === 'community' ? 'comm-' : 'street-'));
-    return i < 0 ? 0 : i;
-  };
-  return grids.sort((a, b) => rank(a) - rank(b))[0] || null;
+/** The responsible party as the server named it, with the rule that named it. */
+export function responsibleHtml(resp) {
+  if (!resp) return html`<p class="responsible none">${t('no_responsible')}</p>`;
+  const o = resp.owner || {};
+  const how = resp.via === 'nearest' ? t('via_nearest', { m: Math.round(resp.distance_m ?? 0) }) : t(`via_${resp.via}`);
+  return html`<p class="responsible via-${resp.via}"><strong>${t('responsible')}：</strong><span class="owner">${o.name}</span>${o.sector ? html` · ${t(`sector_${o.sector}`)}` : ''}<br><small>${how} · ${resp.zone_name || ''}${o.contact ? html` · ${o.contact}` : ''}</small></p>`;
 }
 
 export async function mount({ ctrl, panel }) {
@@ -224,9 +221,7 @@ export async function mount({ ctrl, panel }) {
     result.className = 'result ok';
     result.innerHTML = html`
       <h3>✓ ${later ? t('sent_later') : t('sent_ok')} <small>${t('report_no')} ${body.id}</small></h3>
-      ${resp
-        ? html`<p class="responsible"><strong>${t('responsible')}：</strong><span class="owner">${resp.name}</span>${resp.sector ? html` · ${t(`sector_${resp.sector}`)}` : ''}<br><small>${resp.zone_name || ''}${resp.contact ? html` · ${resp.contact}` : ''}</small></p>`
-        : html`<p class="responsible none">${t('no_responsible')}</p>${gridOwner(zones) ? html`<p class="grid-owner"><strong>${t('grid_manager')}：</strong><span class="owner">${gridOwner(zones).owner.name}</span><br><small>${gridOwner(zones).name}${gridOwner(zones).owner.contact ? html` · ${gridOwner(zones).owner.contact}` : ''}</small></p>` : ''}`}
+      ${responsibleHtml(resp)}
       ${body.ambiguous ? html`<p class="ambiguous">! ${t('ambiguous')}</p><ul>${zones.filter((z) => z.inside !== false).map((z) => html`<li>${z.name} · ${z.owner?.name || ''}</li>`)}</ul>` : ''}
       ${dups.length ? html`<p class="muted">${t('duplicate_hint')}${dups.join(', ')}</p>` : ''}
       <button type="button" class="again">${t('new_report')}</button>`.toString();

@@ -185,7 +185,7 @@ function renderReport(ctrl, node, r) {
       <dt>${t('time')}</dt><dd>${fmtTime(r.captured_at || r.created_at)}</dd>
       ${r.note ? html`<dt>${t('note')}</dt><dd class="note">${r.note}</dd>` : ''}
       ${r.reject_reason ? html`<dt>${t('reason')}</dt><dd>${t(`reason_${r.reject_reason}`)}</dd>` : ''}
-      <dt>${t('responsible')}</dt><dd class="resp">${resp ? html`${resp.name}${resp.zone_name ? html` <small>（${resp.zone_name}）</small>` : ''}${resp.contact ? html`<br><small>${resp.contact}</small>` : ''}` : r.ambiguous ? t('ambiguous') : t('no_responsible')}</dd>
+      <dt>${t('responsible')}</dt><dd class="resp">${resp ? html`${resp.owner?.name}${resp.zone_name ? html` <small>（${resp.zone_name}）</small>` : ''}${resp.owner?.contact ? html`<br><small>${resp.owner.contact}</small>` : ''}<br><small>${resp.via === 'nearest' ? t('via_nearest', { m: Math.round(resp.distance_m ?? 0) }) : t(`via_${resp.via}`)}</small>` : r.ambiguous ? t('ambiguous') : t('no_responsible')}</dd>
     </dl>
     ${photos.length ? html`<div class="thumbs">${photos.map(thumb)}</div>` : ''}
     ${events.length ? html`<h4>${t('events')}</h4><ol class="events">${events.map((ev) => html`<li>${fmtTime(ev.at || ev.created_at || ev.time)} · ${t(`status_${ev.status || ev.to}`)} · ${ev.user || ev.username || ev.by || ''}${ev.note ? html` — <span class="note">${ev.note}</span>` : ''}${ev.reason ? html` (${t(`reason_${ev.reason}`)})` : ''}${(ev.photos || []).length ? html`<div class="thumbs">${ev.photos.map(thumb)}</div>` : ''}</li>`)}</ol>` : ''}

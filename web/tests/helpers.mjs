@@ -51,7 +51,8 @@ export async function startServer() {
   proc.stdout.on('data', (d) => (log += d));
   proc.stderr.on('data', (d) => (log += d));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  // Loading the demo city (400 reports with photos) takes a while in a debug build on a busy machine.
+  const deadline = Date.now() + 180_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited ${proc.exitCode}:\n${log}`);
     try {
@@ -60,7 +61,10 @@ export async function startServer() {
     } catch {
       /* not up yet */
     }
-    if (Date.now() > deadline) throw new Error(`server did not start:\n${log}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL'); // or the test file never exits, waiting on the child
+      throw new Error(`server did not start:\n${log}`);
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
@@ -77,12 +81,17 @@ export async function startServer() {
   };
 }
 
-/** Signs in over the API (not the browser) and returns the bearer token. */
+/** Signs in over the API (not the browser), asking for a bearer token (`"token": true`). */
 export async function apiToken(base, user) {
-  const r = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password: USERS[user] }) });
+  const r = await fetch(`${base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: user, password: USERS[user], token: true }) });
   if (!r.ok) throw new Error(`login ${user}: ${r.status}`);
-  return (await r.json()).token;
+  const body = await r.json();
+  if (!body.token) throw new Error(`login ${user}: no token in ${JSON.stringify(body)}`);
+  return body.token;
 }
+
+/** The policy every page must be served under (see src/http/guard.rs). */
+const CSP_MUST = ["default-src 'self'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"];
 
 export async function launch() {
   return chromium.launch({
@@ -107,6 +116,12 @@ export async function openPage(browser, base, { viewport = DESKTOP, geolocation 
     isMobile: viewport.width < 700,
     hasTouch: viewport.width < 700,
   });
+  // Every Content-Security-Policy violation becomes a console error that no allowConsole hides.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
+    });
+  });
   const page = await context.newPage();
   const requests = [];
   const errors = [];
@@ -114,11 +129,15 @@ export async function openPage(browser, base, { viewport = DESKTOP, geolocation 
   page.on('console', (m) => {
     if (m.type() !== 'error') return;
     const text = `${m.text()} @ ${m.location()?.url || ''}`;
-    if (allowConsole.some((re) => re.test(text))) return;
+    const csp = /CSP violation|Content Security Policy/i.test(text);
+    if (!csp && allowConsole.some((re) => re.test(text))) return;
     errors.push(text);
   });
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  await page.goto(base);
+  const resp = await page.goto(base);
+  const csp = resp.headers()['content-security-policy'] || '';
+  const missing = CSP_MUST.filter((d) => !csp.includes(d));
+  if (missing.length) throw new Error(`the page is not served under the CSP (missing ${missing.join(', ')}): ${csp}`);
   return { context, page, requests, errors };
 }
 

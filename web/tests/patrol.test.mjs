@@ -64,7 +64,7 @@ async function frontageSpot() {
     const lon = ring.reduce((s, p) => s + p[0], 0) / ring.length;
     const lat = ring.reduce((s, p) => s + p[1], 0) / ring.length;
     const m = await (await fetch(`${srv.base}/api/match?lon=${lon}&lat=${lat}&accuracy_m=5`, { headers: h })).json();
-    if (m.responsible && !m.ambiguous) return { lon, lat, owner: m.responsible.name, zone: m.responsible.zone_name };
+    if (m.responsible && !m.ambiguous) return { lon, lat, owner: m.responsible.owner.name, zone: m.responsible.zone_name };
   }
   throw new Error('no frontage zone with a clear owner');
 }

@@ -118,3 +118,29 @@ test('English switch', async () => {
     await context.close();
   }
 });
+
+test('the page runs under the CSP: an inline script or style is refused and reported', async () => {
+  const { context, page, errors } = await openPage(browser, srv.base);
+  try {
+    await page.evaluate(() => {
+      const d = document.createElement('div');
+      d.innerHTML = '<p style="color: red">x</p><img src="x" onerror="window.__ran = 1">';
+      document.body.appendChild(d);
+      const s = document.createElement('script');
+      s.textContent = 'window.__ran = 2';
+      document.body.appendChild(s);
+    });
+    await page.waitForFunction(() => true, null, { timeout: 1000 });
+    await page.waitForTimeout(500);
+    assert.equal(await page.evaluate(() => window.__ran), undefined, 'no inline script ran');
+    assert.ok(errors.some((e) => /CSP violation: style-src/.test(e)), `an inline style is reported: ${errors.join('\n')}`);
+    assert.ok(errors.some((e) => /CSP violation: script-src/.test(e)), `an inline script is reported: ${errors.join('\n')}`);
+    const headers = (await page.request.get(`${srv.base}/api/categories`)).headers();
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['referrer-policy'], 'same-origin');
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['cache-control'], 'no-store');
+  } finally {
+    await context.close();
+  }
+});
