@@ -47,8 +47,9 @@ pub const MERGE_AT: usize = 4096;
 /// One applied change: the zones upserted and the ids removed.
 type Change = (Vec<Arc<IndexedZone>>, Vec<String>);
 
-/// The live index and the background compaction's state, shared with the compaction thread.
-struct Live {
+/// The live index: the current snapshot, swapped on every change, and the background
+/// compaction that keeps its overlay small. Cheap to share (`Arc`).
+pub struct LiveIndex {
     index: ArcSwap<ZoneIndex>,
     /// `Some` while a compaction runs: the changes applied since its snapshot, to replay.
     merging: std::sync::Mutex<Option<Vec<Change>>>,
@@ -56,10 +57,31 @@ struct Live {
     merge_at: usize,
 }
 
-impl Live {
+impl LiveIndex {
+    pub fn new(index: ZoneIndex) -> Arc<Self> {
+        Arc::new(LiveIndex {
+            index: ArcSwap::from_pointee(index),
+            merging: std::sync::Mutex::new(None),
+            merge_at: MERGE_AT,
+        })
+    }
+
+    /// The current snapshot.
+    pub fn load(&self) -> Arc<ZoneIndex> {
+        self.index.load_full()
+    }
+
+    /// Whether a background compaction is running.
+    pub fn compacting(&self) -> bool {
+        self.merging
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     /// Applies a change and swaps the new snapshot in; starts a compaction when the overlay is
     /// large enough and none is running.
-    fn apply(self: &Arc<Self>, upserts: Vec<Arc<IndexedZone>>, removed: Vec<String>) {
+    pub fn apply(self: &Arc<Self>, upserts: Vec<Arc<IndexedZone>>, removed: Vec<String>) {
         let mut merging = self.merging.lock().unwrap_or_else(|e| e.into_inner());
         let next = Arc::new(self.index.load().with_changes(upserts.clone(), &removed));
         if let Some(log) = merging.as_mut() {
@@ -83,14 +105,22 @@ impl Live {
         let started = std::time::Instant::now();
         let mut merged = snapshot.compacted();
         drop(snapshot);
-        let mut merging = self.merging.lock().unwrap_or_else(|e| e.into_inner());
-        let log = merging.take().unwrap_or_default();
-        let replayed = log.len();
-        for (upserts, removed) in log {
-            merged = merged.with_changes(upserts, &removed);
+        // Catch up with the edits made meanwhile outside the lock, then take the last few (and
+        // swap) under it, so edits never wait for more than a short replay.
+        let mut replayed = 0;
+        loop {
+            let mut merging = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+            let log = std::mem::take(merging.as_mut().unwrap_or(&mut Vec::new()));
+            replayed += log.len();
+            if log.len() <= 64 {
+                merged = replay(merged, log);
+                self.index.store(Arc::new(merged));
+                *merging = None;
+                break;
+            }
+            drop(merging);
+            merged = replay(merged, log);
         }
-        self.index.store(Arc::new(merged));
-        drop(merging);
         tracing::debug!(
             replayed,
             ms = started.elapsed().as_millis() as u64,
@@ -99,9 +129,29 @@ impl Live {
     }
 }
 
+/// Applies logged changes in one step: the last state of each zone wins.
+fn replay(index: ZoneIndex, log: Vec<Change>) -> ZoneIndex {
+    if log.is_empty() {
+        return index;
+    }
+    let mut last: std::collections::HashMap<String, Arc<IndexedZone>> = Default::default();
+    let mut removed: Vec<String> = Vec::new();
+    for (upserts, gone) in log {
+        for u in upserts {
+            last.insert(u.zone.id.clone(), u);
+        }
+        for id in gone {
+            last.remove(&id);
+            removed.push(id);
+        }
+    }
+    // A zone removed and later upserted again is in both: `with_changes` keeps the upsert.
+    index.with_changes(last.into_values().collect(), &removed)
+}
+
 pub struct ZoneRegistry {
     store: Store,
-    live: Arc<Live>,
+    live: Arc<LiveIndex>,
     edit: tokio::sync::Mutex<()>,
     listeners: std::sync::RwLock<Vec<ChangeListener>>,
 }
@@ -112,11 +162,7 @@ impl ZoneRegistry {
         let zones = store.read_sync(|c| store::zones::list_live(c, None))?;
         Ok(ZoneRegistry {
             store,
-            live: Arc::new(Live {
-                index: ArcSwap::from_pointee(ZoneIndex::from_zones(zones)),
-                merging: std::sync::Mutex::new(None),
-                merge_at: MERGE_AT,
-            }),
+            live: LiveIndex::new(ZoneIndex::from_zones(zones)),
             edit: tokio::sync::Mutex::new(()),
             listeners: Default::default(),
         })
@@ -330,7 +376,7 @@ mod tests {
 
     #[test]
     fn background_compaction_keeps_every_edit() {
-        let live = Arc::new(Live {
+        let live = Arc::new(LiveIndex {
             index: ArcSwap::from_pointee(ZoneIndex::new(
                 (0..500).map(|i| zone(i, 0.0, true)).collect(),
             )),

@@ -52,6 +52,8 @@ pub struct IndexedZone {
     shape: Shape,
     /// `[min_lon, min_lat, max_lon, max_lat]`, corridor included.
     pub envelope: [f64; 4],
+    /// The geometry's own bounding box (for a corridor, its centre line's).
+    line_bbox: [f64; 4],
     /// Projected on first use by the tile engine, then reused for every tile.
     world: std::sync::OnceLock<WorldGeometry>,
 }
@@ -92,6 +94,7 @@ impl IndexedZone {
             }
         };
         IndexedZone {
+            line_bbox: bbox,
             zone,
             shape,
             envelope,
@@ -111,6 +114,17 @@ impl IndexedZone {
         })
     }
 
+    /// Heap bytes of this entry beyond the zone itself: the struct and its prepared shape.
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + match &self.shape {
+                Shape::Area { prepared, .. } => prepared.heap_bytes(),
+                Shape::Corridor { line, .. } => {
+                    line.0.iter().map(|l| 24 + l.0.len() * 16).sum::<usize>()
+                }
+            }
+    }
+
     /// How the zone lies relative to a rectangle (conservatively; corridors by envelope).
     fn classify_rect(&self, r: [f64; 4]) -> RectClass {
         let b = self.envelope;
@@ -119,7 +133,30 @@ impl IndexedZone {
         }
         match &self.shape {
             Shape::Area { prepared, .. } => prepared.classify_rect(r),
-            Shape::Corridor { .. } => RectClass::Boundary,
+            Shape::Corridor { line, .. } => {
+                // The rectangle widened by the corridor (as the envelope was): no centre-line
+                // segment reaching it means no point of the rectangle is in the corridor.
+                let (mx, my) = (
+                    (b[2] - b[0]) - self.line_bbox[2] + self.line_bbox[0],
+                    (b[3] - b[1]) - self.line_bbox[3] + self.line_bbox[1],
+                );
+                let w = [
+                    r[0] - mx / 2.0,
+                    r[1] - my / 2.0,
+                    r[2] + mx / 2.0,
+                    r[3] + my / 2.0,
+                ];
+                let near = line
+                    .0
+                    .iter()
+                    .flat_map(|l| l.0.windows(2))
+                    .any(|s| prepared::segment_meets_rect_xy(s[0], s[1], w));
+                if near {
+                    RectClass::Boundary
+                } else {
+                    RectClass::Disjoint
+                }
+            }
         }
     }
 
@@ -995,5 +1032,57 @@ mod tests {
             assert_same(&idx, &fresh, &probes, step);
         }
         assert!(idx.overlay_len() > 0);
+    }
+
+    #[test]
+    fn cell_index_agrees_with_testing_every_zone() {
+        let mut s = 0x0bad_cafe_u64;
+        let mut r = move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut zones: Vec<Zone> = (0..400)
+            .map(|i| {
+                let (x, y) = (126.40 + r() * 0.02, 41.93 + r() * 0.015);
+                let (w, h) = (0.0001 + r() * 0.002, 0.0001 + r() * 0.001);
+                zone(
+                    &format!("a{i}"),
+                    ZoneKind::Responsibility,
+                    rect(x, y, x + w, y + h),
+                )
+            })
+            .collect();
+        for i in 0..4 {
+            let pts: Vec<(f64, f64)> = (0..6)
+                .map(|_| (126.40 + r() * 0.02, 41.93 + r() * 0.015))
+                .collect();
+            zones.push(zone(
+                &format!("route{i}"),
+                ZoneKind::PatrolRoute,
+                ZoneGeometry::Route {
+                    line: MultiLineString(vec![LineString::from(pts)]),
+                    width_m: 40.0,
+                },
+            ));
+        }
+        let idx = ZoneIndex::from_zones(zones);
+        for _ in 0..3000 {
+            let p = Coord {
+                x: 126.399 + r() * 0.022,
+                y: 41.929 + r() * 0.017,
+            };
+            let mut got: Vec<String> = Vec::new();
+            idx.covering(p, |z, _, _| got.push(z.id.clone()));
+            got.sort();
+            let mut want: Vec<String> = idx
+                .iter()
+                .filter(|e| e.test(p).is_some())
+                .map(|e| e.zone.id.clone())
+                .collect();
+            want.sort();
+            assert_eq!(got, want, "at {p:?}");
+        }
     }
 }

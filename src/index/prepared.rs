@@ -204,6 +204,19 @@ impl Grid {
     }
 }
 
+/// Whether the segment `a`–`b` meets the closed rectangle `[x0, y0, x1, y1]`.
+pub(crate) fn segment_meets_rect_xy(a: Coord<f64>, b: Coord<f64>, r: [f64; 4]) -> bool {
+    segment_meets_rect(
+        &Edge {
+            ax: a.x,
+            ay: a.y,
+            bx: b.x,
+            by: b.y,
+        },
+        r,
+    )
+}
+
 /// Whether segment `e` meets the closed rectangle `[x0, y0, x1, y1]` (separating axes: the
 /// rectangle's two and the segment's normal, the last with the exact orientation predicate).
 fn segment_meets_rect(e: &Edge, r: [f64; 4]) -> bool {
