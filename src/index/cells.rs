@@ -93,7 +93,7 @@ impl CellIndex {
             classify,
         };
         let all: Vec<u32> = (0..envelopes.len() as u32).map(|i| i << 1).collect();
-        b.split(0, 0, 0, all, usize::MAX, 0);
+        b.split(0, 0, 0, all, 0);
         let mut index = b.index;
         // Radix table over the top bits: about one slot per leaf, at most 2^16.
         let leaves = index.leaves.len().max(1);
@@ -163,24 +163,10 @@ impl<F: Fn(u32, [f64; 4]) -> RectClass> Builder<'_, F> {
     }
 
     /// Splits the cell at level `level` with corner `(qx, qy)` listing `refs`, or makes it a leaf.
-    /// `parent_boundary` is how many boundary zones the parent had; `stalled` how many levels in
-    /// a row splitting did not reduce that number.
-    fn split(
-        &mut self,
-        level: u32,
-        qx: u64,
-        qy: u64,
-        refs: Vec<u32>,
-        parent_boundary: usize,
-        stalled: u32,
-    ) {
+    /// `stalled` counts the levels above in a row where splitting separated nothing (every
+    /// child kept every boundary zone, as along an edge shared by several zones).
+    fn split(&mut self, level: u32, qx: u64, qy: u64, refs: Vec<u32>, stalled: u32) {
         let boundary = refs.iter().filter(|&&c| c & 1 == 0).count();
-        let stalled = if boundary >= parent_boundary {
-            stalled + 1
-        } else {
-            0
-        };
-        // Along a boundary shared by several zones splitting never helps: stop after two tries.
         if boundary <= LEAF_BOUNDARY_MAX || level == BITS || stalled >= 2 {
             let ix = &mut self.index;
             let payload = match refs[..] {
@@ -197,23 +183,34 @@ impl<F: Fn(u32, [f64; 4]) -> RectClass> Builder<'_, F> {
             return;
         }
         let half = 1u64 << (BITS - level - 1);
-        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-            let (cx, cy) = (qx + dx * half, qy + dy * half);
-            let r = self.rect(cx, cy, half);
-            let child: Vec<u32> = refs
-                .iter()
-                .filter_map(|&c| {
-                    if c & 1 == 1 {
-                        return Some(c);
-                    }
-                    match (self.classify)(c >> 1, r) {
-                        RectClass::Disjoint => None,
-                        RectClass::Boundary => Some(c),
-                        RectClass::Inside => Some(c | 1),
-                    }
-                })
-                .collect();
-            self.split(level + 1, cx, cy, child, boundary, stalled);
+        let children: Vec<(u64, u64, Vec<u32>)> = [(0, 0), (1, 0), (0, 1), (1, 1)]
+            .into_iter()
+            .map(|(dx, dy)| {
+                let (cx, cy) = (qx + dx * half, qy + dy * half);
+                let r = self.rect(cx, cy, half);
+                let child: Vec<u32> = refs
+                    .iter()
+                    .filter_map(|&c| {
+                        if c & 1 == 1 {
+                            return Some(c);
+                        }
+                        match (self.classify)(c >> 1, r) {
+                            RectClass::Disjoint => None,
+                            RectClass::Boundary => Some(c),
+                            RectClass::Inside => Some(c | 1),
+                        }
+                    })
+                    .collect();
+                (cx, cy, child)
+            })
+            .collect();
+        drop(refs);
+        let separated = children
+            .iter()
+            .any(|(_, _, c)| c.iter().filter(|&&r| r & 1 == 0).count() < boundary);
+        let stalled = if separated { 0 } else { stalled + 1 };
+        for (cx, cy, child) in children {
+            self.split(level + 1, cx, cy, child, stalled);
         }
     }
 }

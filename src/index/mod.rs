@@ -254,12 +254,19 @@ const COMPACT_AT: usize = 65_536;
 /// from one small array without touching the zone itself.
 #[derive(Debug, Default)]
 struct Quick {
-    /// Per entry: its grid in `grids`, or `u32::MAX`.
+    /// Per entry: its grid in `grids`, or (with `SMALL`) its edges in `small`, or `u32::MAX`.
     of: Vec<u32>,
+    /// `(offset, count)` of small areas' edges in `edges`.
+    small: Vec<(u32, u32)>,
+    edges: Vec<prepared::Edge>,
     /// Grid parameters and the offset of the grid's cells in `cells`.
     grids: Vec<(GridParams, u32)>,
     cells: Vec<u8>,
 }
+
+/// Areas with at most this many edges are tested from `Quick::edges`.
+const SMALL_EDGES: usize = 12;
+const SMALL: u32 = 1 << 31;
 
 impl Quick {
     fn new(entries: &[Arc<IndexedZone>]) -> Self {
@@ -272,24 +279,40 @@ impl Quick {
                 Shape::Area { prepared, .. } => prepared.grid(),
                 Shape::Corridor { .. } => None,
             };
-            match grid {
-                Some((params, cells)) => {
+            let small = match (&e.shape, &grid) {
+                (Shape::Area { prepared, .. }, None) => prepared.small_edges(SMALL_EDGES),
+                _ => None,
+            };
+            match (grid, small) {
+                (Some((params, cells)), _) => {
                     q.of.push(q.grids.len() as u32);
                     q.grids.push((params, q.cells.len() as u32));
                     q.cells.extend_from_slice(cells);
                 }
-                None => q.of.push(u32::MAX),
+                (None, Some(edges)) => {
+                    q.of.push(q.small.len() as u32 | SMALL);
+                    q.small.push((q.edges.len() as u32, edges.len() as u32));
+                    q.edges.extend_from_slice(&edges);
+                }
+                (None, None) => q.of.push(u32::MAX),
             }
         }
         q
     }
 
-    /// `Some` when entry `i`'s grid alone answers (never `Boundary`).
+    /// `Some` when entry `i`'s grid alone answers (then never `Boundary`), or its edges (exact).
     #[inline]
     fn locate(&self, i: u32, p: Coord<f64>) -> Option<Location> {
         let g = self.of[i as usize];
         if g == u32::MAX {
             return None;
+        }
+        if g & SMALL != 0 {
+            let (at, n) = self.small[(g & !SMALL) as usize];
+            return Some(prepared::locate_by_edges(
+                &self.edges[at as usize..(at + n) as usize],
+                p,
+            ));
         }
         let (params, offset) = &self.grids[g as usize];
         params.locate(&self.cells[*offset as usize..], p.x, p.y)
@@ -297,6 +320,8 @@ impl Quick {
 
     fn heap_bytes(&self) -> usize {
         self.of.capacity() * 4
+            + self.small.capacity() * 8
+            + self.edges.capacity() * std::mem::size_of::<prepared::Edge>()
             + self.grids.capacity() * std::mem::size_of::<(GridParams, u32)>()
             + self.cells.capacity()
     }

@@ -16,7 +16,7 @@ use crate::geodesy::LocalMetres;
 use geo::{Coord, MultiPolygon};
 
 #[derive(Debug, Clone, Copy)]
-struct Edge {
+pub(crate) struct Edge {
     ax: f64,
     ay: f64,
     bx: f64,
@@ -427,9 +427,40 @@ impl PreparedArea {
         if !(p.y >= self.min_y && p.y <= self.max_y) {
             return Location::Outside;
         }
+        locate_by_edges(self.band(self.band_of(p.y)), p)
+    }
+
+    /// The edges of an area small enough to be tested edge by edge (`None` when it has more
+    /// than `max`); every edge once.
+    pub(crate) fn small_edges(&self, max: usize) -> Option<Vec<Edge>> {
+        if self.band_edges.len() > 2 * max {
+            return None;
+        }
+        // Bands repeat an edge that spans several of them.
+        let mut out: Vec<Edge> = Vec::new();
+        for e in &self.band_edges {
+            let same = |o: &Edge| o.ax == e.ax && o.ay == e.ay && o.bx == e.bx && o.by == e.by;
+            if !out.iter().any(same) {
+                out.push(*e);
+            }
+        }
+        (out.len() <= max).then_some(out)
+    }
+
+    /// Whether `[lon, lat]` is inside or on the boundary.
+    #[inline]
+    pub fn covers(&self, p: Coord<f64>) -> bool {
+        self.locate(p) != Location::Outside
+    }
+}
+
+/// The exact crossing test of `p` against `edges` (all edges whose y-range may hold `p.y`).
+#[inline]
+pub(crate) fn locate_by_edges(edges: &[Edge], p: Coord<f64>) -> Location {
+    {
         let (px, py) = (p.x, p.y);
         let mut inside = false;
-        for e in self.band(self.band_of(py)) {
+        for e in edges {
             let (ylo, yhi) = if e.ay < e.by {
                 (e.ay, e.by)
             } else {
@@ -471,13 +502,9 @@ impl PreparedArea {
             Location::Outside
         }
     }
+}
 
-    /// Whether `[lon, lat]` is inside or on the boundary.
-    #[inline]
-    pub fn covers(&self, p: Coord<f64>) -> bool {
-        self.locate(p) != Location::Outside
-    }
-
+impl PreparedArea {
     /// Distance in metres from `p` to the area: 0 when covered, else to the nearest edge.
     /// Only edges within `max_m` are looked at; returns `None` when none is that close.
     pub fn distance_m(&self, p: Coord<f64>, max_m: f64) -> Option<f64> {
