@@ -87,7 +87,7 @@ def run(n):
         rows.append((name, len(polys), shapely_rate, ours["per_sec"], ratio, shapely_pairs, ours["inside_pairs"]))
         print(f"{name}: {len(polys)} polygons")
         print(f"  shapely STRtree.query(covered_by): {shapely_rate:,.0f} points/s ({best:.3f} s), {shapely_pairs} pairs")
-        print(f"  xuncha ZoneIndex.match_point:  {ours['per_sec']:,.0f} points/s ({ours['seconds']:.3f} s), {ours['inside_pairs']} pairs")
+        print(f"  xuncha ZoneIndex.match_point:  {ours['per_sec']:,.0f} points/s ({ours['seconds']:.3f} s), {ours['inside_pairs']} pairs, index built in {ours['index_build_s']:.2f} s")
         print(f"  ratio xuncha/shapely: {ratio:.1f}x (load average {load:.1f} on {os.cpu_count()} cores)\n")
     print("| polygons | count | shapely points/s | xuncha points/s | ratio | pairs (shapely / xuncha) |")
     print("|---|---|---|---|---|---|")
