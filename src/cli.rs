@@ -164,7 +164,8 @@ pub fn match_csv(
             }
             ids.push_str(&m.zone.id);
         }
-        let resp = r
+        let answer = crate::responsibility::resolve(index, &r);
+        let resp = answer
             .responsible
             .as_ref()
             .map(|r| r.zone_id.as_str())

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - [`zone`]: `Zone`, `ZoneKind`, `Owner`, `Sector`; GeoJSON parsing and OGC validation.
-//! - [`index`]: `ZoneIndex`, the R-tree + prepared polygons behind `match_point`.
+//! - [`index`]: `ZoneIndex`: a cell index, packed R-trees and prepared polygons behind
+//!   `match_point`; edits go to an overlay that the registry compacts in the background.
 //! - [`geodesy`]: metres on the ground (local projection on the WGS84 ellipsoid).
 //! - [`store`]: SQLite (migrations, zones, users, tokens).
 //! - [`registry`]: the store and the index kept in step; edits swap in a new index snapshot.

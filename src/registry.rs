@@ -1,8 +1,14 @@
 //! `ZoneRegistry`: the zone store and the live `ZoneIndex` kept in step.
 //!
 //! Every edit runs under one async mutex: the store transaction commits first, then a new index
-//! snapshot (reusing every unchanged prepared zone) is swapped in with `ArcSwap`. Readers load the
-//! current snapshot without locking and never see a half-applied edit.
+//! snapshot (reusing every unchanged prepared zone and the base R-tree; see [`ZoneIndex`]) is
+//! swapped in with `ArcSwap`. Readers load the current snapshot without locking and never see a
+//! half-applied edit.
+//!
+//! Each edit adds to the index's overlay; once the overlay holds [`MERGE_AT`] zones, a background
+//! thread compacts a snapshot into a new base while edits go on, then replays the edits made
+//! meanwhile onto it and swaps it in. Edits therefore cost the same at a thousand zones or a
+//! million.
 
 use crate::index::{IndexedZone, ZoneIndex};
 use crate::store::changes::ChangeKind;
@@ -36,9 +42,117 @@ pub struct Overlap {
 /// Something that wants to know which areas changed (e.g. the tile cache).
 pub type ChangeListener = Box<dyn Fn(&[[f64; 4]]) + Send + Sync>;
 
+/// Overlay size at which the registry starts compacting the index in the background.
+pub const MERGE_AT: usize = 4096;
+
+/// One applied change: the zones upserted and the ids removed.
+type Change = (Vec<Arc<IndexedZone>>, Vec<String>);
+
+/// The live index: the current snapshot, swapped on every change, and the background
+/// compaction that keeps its overlay small. Cheap to share (`Arc`).
+pub struct LiveIndex {
+    index: ArcSwap<ZoneIndex>,
+    /// `Some` while a compaction runs: the changes applied since its snapshot, to replay.
+    merging: std::sync::Mutex<Option<Vec<Change>>>,
+    /// [`MERGE_AT`] but for tests.
+    merge_at: usize,
+}
+
+impl LiveIndex {
+    pub fn new(index: ZoneIndex) -> Arc<Self> {
+        Arc::new(LiveIndex {
+            index: ArcSwap::from_pointee(index),
+            merging: std::sync::Mutex::new(None),
+            merge_at: MERGE_AT,
+        })
+    }
+
+    /// The current snapshot.
+    pub fn load(&self) -> Arc<ZoneIndex> {
+        self.index.load_full()
+    }
+
+    /// Whether a background compaction is running.
+    pub fn compacting(&self) -> bool {
+        self.merging
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Applies a change and swaps the new snapshot in; starts a compaction when the overlay is
+    /// large enough and none is running.
+    pub fn apply(self: &Arc<Self>, upserts: Vec<Arc<IndexedZone>>, removed: Vec<String>) {
+        let mut merging = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+        let next = Arc::new(self.index.load().with_changes(upserts.clone(), &removed));
+        if let Some(log) = merging.as_mut() {
+            log.push((upserts, removed));
+        }
+        self.index.store(next.clone());
+        if merging.is_none() && next.overlay_len() >= self.merge_at {
+            *merging = Some(Vec::new());
+            let live = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name("zone-index-merge".into())
+                .spawn(move || live.compact(next));
+            if spawned.is_err() {
+                // No thread: the overlay keeps growing until `with_changes` compacts it inline.
+                *merging = None;
+            }
+        }
+    }
+
+    fn compact(&self, snapshot: Arc<ZoneIndex>) {
+        let started = std::time::Instant::now();
+        let mut merged = snapshot.compacted();
+        drop(snapshot);
+        // Catch up with the edits made meanwhile outside the lock, then take the last few (and
+        // swap) under it, so edits never wait for more than a short replay.
+        let mut replayed = 0;
+        loop {
+            let mut merging = self.merging.lock().unwrap_or_else(|e| e.into_inner());
+            let log = std::mem::take(merging.as_mut().unwrap_or(&mut Vec::new()));
+            replayed += log.len();
+            if log.len() <= 64 {
+                merged = replay(merged, log);
+                self.index.store(Arc::new(merged));
+                *merging = None;
+                break;
+            }
+            drop(merging);
+            merged = replay(merged, log);
+        }
+        tracing::debug!(
+            replayed,
+            ms = started.elapsed().as_millis() as u64,
+            "zone index compacted"
+        );
+    }
+}
+
+/// Applies logged changes in one step: the last state of each zone wins.
+fn replay(index: ZoneIndex, log: Vec<Change>) -> ZoneIndex {
+    if log.is_empty() {
+        return index;
+    }
+    let mut last: std::collections::HashMap<String, Arc<IndexedZone>> = Default::default();
+    let mut removed: Vec<String> = Vec::new();
+    for (upserts, gone) in log {
+        for u in upserts {
+            last.insert(u.zone.id.clone(), u);
+        }
+        for id in gone {
+            last.remove(&id);
+            removed.push(id);
+        }
+    }
+    // A zone removed and later upserted again is in both: `with_changes` keeps the upsert.
+    index.with_changes(last.into_values().collect(), &removed)
+}
+
 pub struct ZoneRegistry {
     store: Store,
-    index: ArcSwap<ZoneIndex>,
+    live: Arc<LiveIndex>,
     edit: tokio::sync::Mutex<()>,
     listeners: std::sync::RwLock<Vec<ChangeListener>>,
 }
@@ -49,7 +163,7 @@ impl ZoneRegistry {
         let zones = store.read_sync(|c| store::zones::list_live(c, None))?;
         Ok(ZoneRegistry {
             store,
-            index: ArcSwap::from_pointee(ZoneIndex::from_zones(zones)),
+            live: LiveIndex::new(ZoneIndex::from_zones(zones)),
             edit: tokio::sync::Mutex::new(()),
             listeners: Default::default(),
         })
@@ -57,7 +171,7 @@ impl ZoneRegistry {
 
     /// The current index snapshot.
     pub fn index(&self) -> Arc<ZoneIndex> {
-        self.index.load_full()
+        self.live.index.load_full()
     }
 
     pub fn store(&self) -> &Store {
@@ -252,8 +366,7 @@ impl ZoneRegistry {
             .collect();
         let mut boxes: Vec<[f64; 4]> = upserts.iter().map(|u| u.envelope).collect();
         boxes.extend_from_slice(extra_boxes);
-        let next = self.index().with_changes(upserts, &removed);
-        self.index.store(Arc::new(next));
+        self.live.apply(upserts, removed);
         self.notify(&boxes);
     }
 }
@@ -264,4 +377,100 @@ pub fn new_zone_id() -> String {
     let mut b = [0u8; 6];
     rand::thread_rng().fill_bytes(&mut b);
     format!("z{}", hex::encode(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zone::{Owner, Sector, ZoneKind};
+    use geo::{polygon, MultiPolygon};
+
+    fn zone(i: usize, shift: f64, live: bool) -> Arc<IndexedZone> {
+        let (x, y) = (
+            126.0 + (i % 50) as f64 * 0.001 + shift,
+            41.0 + (i / 50) as f64 * 0.001,
+        );
+        let (x1, y1) = (x + 0.0008, y + 0.0008);
+        Arc::new(IndexedZone::new(Arc::new(Zone {
+            id: format!("z{i}"),
+            kind: ZoneKind::Responsibility,
+            name: format!("z{i}"),
+            owner: Some(Owner {
+                name: "o".into(),
+                sector: Sector::School,
+                contact: None,
+            }),
+            parent: None,
+            properties: Default::default(),
+            geometry: ZoneGeometry::Area(MultiPolygon(vec![polygon![
+                (x: x, y: y), (x: x1, y: y), (x: x1, y: y1), (x: x, y: y1), (x: x, y: y)
+            ]])),
+            version: 1,
+            created_at: 0,
+            created_by: "t".into(),
+            updated_at: 0,
+            updated_by: "t".into(),
+            retired_at: (!live).then_some(1),
+            retired_by: None,
+        })))
+    }
+
+    #[test]
+    fn background_compaction_keeps_every_edit() {
+        let live = Arc::new(LiveIndex {
+            index: ArcSwap::from_pointee(ZoneIndex::new(
+                (0..500).map(|i| zone(i, 0.0, true)).collect(),
+            )),
+            merging: std::sync::Mutex::new(None),
+            merge_at: 16,
+        });
+        // Moves, retirements and new zones, many while compactions run.
+        for i in 0..400 {
+            match i % 4 {
+                0 | 1 => live.apply(vec![zone(i, 0.0004, true)], vec![]),
+                2 => live.apply(vec![zone(i, 0.0, false)], vec![format!("z{i}")]),
+                _ => live.apply(vec![zone(1000 + i, 0.0, true)], vec![]),
+            }
+        }
+        let t = std::time::Instant::now();
+        while live.merging.lock().unwrap().is_some() {
+            assert!(t.elapsed().as_secs() < 30, "compaction never finished");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let idx = live.index.load_full();
+        assert_eq!(idx.len(), 500 - 100 + 100);
+        for i in 0..400 {
+            let z = idx.get(&format!("z{i}"));
+            match i % 4 {
+                0 | 1 => assert_eq!(z.unwrap().envelope[0], zone(i, 0.0004, true).envelope[0]),
+                2 => assert!(z.is_none()),
+                _ => {
+                    assert!(z.is_some());
+                    assert!(idx.get(&format!("z{}", 1000 + i)).is_some());
+                }
+            }
+        }
+        // At least one compaction ran, and the overlay is far smaller than the edits made.
+        assert!(idx.overlay_len() < 300, "{}", idx.overlay_len());
+        let fresh = ZoneIndex::new(idx.iter().cloned().collect());
+        for i in 0..500 {
+            let (x, y) = (
+                126.0004 + (i % 50) as f64 * 0.001,
+                41.0004 + (i / 50) as f64 * 0.001,
+            );
+            let a: Vec<String> = idx
+                .match_point(x, y, 0.0)
+                .matches
+                .iter()
+                .map(|m| m.zone.id.clone())
+                .collect();
+            let b: Vec<String> = fresh
+                .match_point(x, y, 0.0)
+                .matches
+                .iter()
+                .map(|m| m.zone.id.clone())
+                .collect();
+            assert_eq!(a, b);
+        }
+    }
 }
