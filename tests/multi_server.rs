@@ -3,8 +3,9 @@
 //! ends on both, a server killed mid-upload loses nothing acknowledged, and a database outage
 //! answers 503 and heals by itself.
 //!
-//! Needs a PostgreSQL server: `XUNCHA_TEST_DATABASE_URL` (built only with `--features pg-tests`;
-//! `scripts/test.sh` starts a throw-away cluster and runs it).
+//! Needs a PostgreSQL server: `XUNCHA_TEST_DATABASE_URL`. The tests are `#[ignore]`d so that the
+//! SQLite pass of the suite leaves them out; `scripts/test.sh` starts a throw-away cluster and runs
+//! them with `--include-ignored`.
 
 mod common;
 
@@ -144,6 +145,7 @@ async fn tile_etag(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a PostgreSQL server: scripts/test.sh runs it with XUNCHA_TEST_DATABASE_URL and --include-ignored"]
 async fn an_edit_on_one_server_is_seen_by_the_other() {
     let (a, b, tokens, _dir) = pair().await;
     let http = reqwest::Client::new();
@@ -263,6 +265,7 @@ async fn an_edit_on_one_server_is_seen_by_the_other() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a PostgreSQL server: scripts/test.sh runs it with XUNCHA_TEST_DATABASE_URL and --include-ignored"]
 async fn one_client_id_posted_to_both_servers_at_once_is_one_report() {
     let (a, b, tokens, _dir) = pair().await;
     let http = reqwest::Client::new();
@@ -305,6 +308,7 @@ async fn one_client_id_posted_to_both_servers_at_once_is_one_report() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a PostgreSQL server: scripts/test.sh runs it with XUNCHA_TEST_DATABASE_URL and --include-ignored"]
 async fn a_session_ended_on_one_server_ends_on_the_other() {
     let (a, b, _tokens, _dir) = pair().await;
     let http = reqwest::Client::new();
@@ -412,6 +416,7 @@ struct Acked {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a PostgreSQL server: scripts/test.sh runs it with XUNCHA_TEST_DATABASE_URL and --include-ignored"]
 async fn killing_one_of_two_servers_mid_upload_loses_nothing_acknowledged() {
     let db = fresh_database().expect("XUNCHA_TEST_DATABASE_URL must name a PostgreSQL server");
     let dir = tempfile::tempdir().unwrap();
@@ -629,6 +634,7 @@ impl Drop for Cluster {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs a PostgreSQL server: scripts/test.sh runs it with XUNCHA_TEST_DATABASE_URL and --include-ignored"]
 async fn a_database_outage_answers_503_and_heals_by_itself() {
     let cluster = Cluster::start();
     let dir = tempfile::tempdir().unwrap();
@@ -707,6 +713,7 @@ async fn a_database_outage_answers_503_and_heals_by_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a PostgreSQL server: scripts/test.sh runs it with XUNCHA_TEST_DATABASE_URL and --include-ignored"]
 async fn migrate_copies_the_demo_city_into_postgres_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

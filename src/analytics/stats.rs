@@ -447,7 +447,7 @@ pub fn to_csv(t: &StatsTable) -> String {
 
 /// Quotes a CSV field when needed, and defuses a leading `=`, `+`, `-` or `@` so a spreadsheet
 /// does not run user text (an owner name) as a formula.
-fn csv_field(s: &str) -> String {
+pub fn csv_field(s: &str) -> String {
     let s = if s.starts_with(['=', '+', '-', '@']) {
         format!("'{s}")
     } else {

@@ -1,5 +1,6 @@
 //! The HTTP API. Handlers only extract → call the domain → respond; `ApiError` picks statuses.
 
+mod admin;
 pub mod auth;
 pub mod error;
 pub mod guard;
@@ -76,8 +77,47 @@ pub fn router(state: AppState) -> Router {
         .route("/photos/{id}/thumb", get(photos::thumb))
         .route("/photos/{id}/original", get(photos::original))
         .route("/stats", get(stats::stats))
-        .route("/hotspots/detect", post(hotspots::detect).layer(small_json))
+        .route(
+            "/hotspots/detect",
+            post(hotspots::detect).layer(small_json.clone()),
+        )
         .route("/workorders/{owner}", get(workorders::get))
+        .route(
+            "/users",
+            get(admin::list_users)
+                .post(admin::create_user)
+                .layer(small_json.clone()),
+        )
+        .route(
+            "/users/{id}",
+            axum::routing::patch(admin::update_user).layer(small_json.clone()),
+        )
+        .route(
+            "/users/{id}/password",
+            post(admin::reset_password).layer(small_json.clone()),
+        )
+        .route(
+            "/me/password",
+            post(admin::change_own_password).layer(small_json.clone()),
+        )
+        .route(
+            "/settings/time-limits",
+            get(admin::get_time_limits)
+                .put(admin::put_time_limits)
+                .layer(small_json.clone()),
+        )
+        .route(
+            "/webhooks",
+            get(admin::list_webhooks)
+                .post(admin::create_webhook)
+                .layer(small_json.clone()),
+        )
+        .route(
+            "/webhooks/{id}",
+            axum::routing::delete(admin::delete_webhook),
+        )
+        .route("/webhooks/{id}/deliveries", get(admin::deliveries))
+        .route("/audit", get(admin::audit))
         .fallback(api_not_found)
         // Routes without an `Accept` read no body; this bounds any that would.
         .layer(DefaultBodyLimit::max(c.max_json_body));
