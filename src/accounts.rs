@@ -163,6 +163,17 @@ pub fn create(
     Ok((user, token))
 }
 
+/// The id of the user called `username` (disabled or not).
+pub fn id_of(app: &App, username: &str) -> Result<i64, AccountError> {
+    let name = username.to_string();
+    app.store
+        .read_sync(users::list)?
+        .into_iter()
+        .find(|a| a.user.username == name)
+        .map(|a| a.user.id)
+        .ok_or_else(|| AccountError::Invalid(format!("there is no user called {username:?}")))
+}
+
 /// Every user.
 pub fn list(app: &App) -> Result<Vec<Account>, AccountError> {
     Ok(app.store.read_sync(users::list)?)

@@ -6,12 +6,43 @@ use crate::state::AppState;
 use crate::store::{self, StoreError};
 use std::path::Path;
 
-/// Demo accounts: (username, role, password). The README lists them.
-pub const DEMO_USERS: [(&str, Role, &str); 4] = [
-    ("patrol", Role::Patrol, "patrol-2026"),
-    ("office", Role::Office, "office-2026"),
-    ("planner", Role::Planner, "planner-2026"),
-    ("admin", Role::Admin, "admin-2026"),
+/// A demo account: username, role, password, and what it is bound to.
+pub struct DemoUser {
+    pub username: &'static str,
+    pub role: Role,
+    pub password: &'static str,
+    /// `unit`: the organisation it answers for.
+    pub owner: Option<&'static str>,
+    /// `office`: the zone it acts in.
+    pub scope: Option<&'static str>,
+}
+
+const fn demo(username: &'static str, role: Role, password: &'static str) -> DemoUser {
+    DemoUser {
+        username,
+        role,
+        password,
+        owner: None,
+        scope: None,
+    }
+}
+
+/// Demo accounts: one per role, a responsible organisation (a restaurant with open tasks in
+/// the seeded reports) and a street office that sees only its own streets. The README lists
+/// them.
+pub const DEMO_USERS: [DemoUser; 6] = [
+    demo("patrol", Role::Patrol, "patrol-2026"),
+    demo("office", Role::Office, "office-2026"),
+    DemoUser {
+        scope: Some("street-chengnan"),
+        ..demo("chengnan", Role::Office, "chengnan-2026")
+    },
+    DemoUser {
+        owner: Some("宏达酸菜馆"),
+        ..demo("unit", Role::Unit, "unit-2026")
+    },
+    demo("planner", Role::Planner, "planner-2026"),
+    demo("admin", Role::Admin, "admin-2026"),
 ];
 
 /// Errors while loading the demo.
@@ -47,8 +78,12 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
             format!("feature {}: {}", e.index, e.reason),
         ));
     }
-    for (name, role, password) in DEMO_USERS {
-        state.add_user(name, role, password)?;
+    for u in &DEMO_USERS {
+        let binding = store::users::Binding {
+            owner: u.owner.map(String::from),
+            scope: u.scope.map(String::from),
+        };
+        state.add_bound_user(u.username, u.role, &binding, u.password)?;
     }
     let seeded = geodata.join("reports.json");
     let reports = if seeded.exists() {

@@ -177,6 +177,29 @@ enum UserCommand {
         /// Make a random password and print it.
         #[arg(long)]
         generate_password: bool,
+        /// For `--role unit`: the organisation (owner name) the user answers for.
+        #[arg(long)]
+        owner: Option<String>,
+        /// For `--role office`: the zone (street office or community) the user acts in.
+        #[arg(long)]
+        scope: Option<String>,
+    },
+    /// List users with role, binding and whether disabled.
+    List,
+    /// Disable a user: their sessions and tokens stop working at once.
+    Disable {
+        name: String,
+        /// Enable the user again instead.
+        #[arg(long)]
+        enable: bool,
+    },
+    /// Set a new password (typed at the prompt, or the first line of standard input); signs
+    /// the user out everywhere.
+    Passwd {
+        name: String,
+        /// Make a random password and print it.
+        #[arg(long)]
+        generate_password: bool,
     },
 }
 
@@ -260,7 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = App::open(config)?;
             if demo {
                 if xuncha::demo::load(&state, &geodata).await? {
-                    eprintln!("Loaded the Baishan demo city. Sign in as patrol / office / planner / admin (see README).");
+                    eprintln!("Loaded the Baishan demo city. Sign in as patrol / office / chengnan / unit / planner / admin (passwords: NAME-2026, see README).");
                 } else {
                     eprintln!("The data folder already has data; serving it as it is.");
                 }
@@ -390,36 +413,113 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Command::User {
-            command:
-                UserCommand::Add {
-                    name,
-                    role,
-                    password,
-                    generate_password,
-                },
+        Command::User { command } => user_command(config, command),
+    }
+}
+
+/// `xuncha user …`: accounts made and changed from the command line go through the same
+/// service as the admin API (password policy, bindings checked, audited as `cli`).
+fn user_command(config: Config, command: UserCommand) -> anyhow::Result<ExitCode> {
+    use xuncha::accounts::{self, AccountPatch, NewAccount};
+    let actor = xuncha::audit::Actor::system("cli");
+    let new_password = |name: &str, generate: bool| -> anyhow::Result<(String, bool)> {
+        Ok(if generate {
+            (xuncha::auth::new_password(), true)
+        } else {
+            (read_password(name)?, false)
+        })
+    };
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            password,
+            generate_password,
+            owner,
+            scope,
         } => {
-            let (pw, generated) = match (password, generate_password) {
-                (Some(p), _) => {
+            let (pw, generated) = match password {
+                Some(p) => {
                     eprintln!("warning: a password on the command line is visible to other users (ps) and kept in shell history; type it at the prompt or pipe it on standard input instead");
                     (p, false)
                 }
-                (None, true) => (xuncha::auth::new_password(), true),
-                (None, false) => (read_password(&name)?, false),
+                None => new_password(&name, generate_password)?,
             };
-            if !generated {
-                if let Err(e) = xuncha::auth::check_new_password(&name, &pw) {
-                    anyhow::bail!("{e}");
-                }
-            }
             let state = App::open(config)?;
-            let (user, token) = state.add_user(&name, role, &pw)?;
-            println!("created user {} with role {}", user.username, user.role);
+            let (user, token) = accounts::create(
+                &state,
+                &actor,
+                NewAccount {
+                    username: name,
+                    role,
+                    password: pw.clone(),
+                    owner,
+                    scope,
+                    with_token: true,
+                },
+            )?;
+            let bound = match (&user.owner, &user.scope) {
+                (Some(o), _) => format!(" for {o}"),
+                (_, Some(z)) => format!(" in zone {z}"),
+                _ => String::new(),
+            };
+            println!(
+                "created user {} with role {}{bound}",
+                user.username, user.role
+            );
             if generated {
                 println!("password: {pw}");
             }
-            println!("{token}");
-            Ok(ExitCode::SUCCESS)
+            println!("{}", token.unwrap_or_default());
+        }
+        UserCommand::List => {
+            let state = App::open(config)?;
+            let list = accounts::list(&state)?;
+            println!(
+                "{:>5}  {:<20} {:<8} {:<9} binding",
+                "id", "username", "role", "state"
+            );
+            for a in list {
+                let binding = match (&a.user.owner, &a.user.scope) {
+                    (Some(o), _) => format!("owner {o}"),
+                    (_, Some(z)) => format!("scope {z}"),
+                    _ => String::new(),
+                };
+                println!(
+                    "{:>5}  {:<20} {:<8} {:<9} {binding}",
+                    a.user.id,
+                    a.user.username,
+                    a.user.role.as_str(),
+                    if a.disabled { "disabled" } else { "active" },
+                );
+            }
+        }
+        UserCommand::Disable { name, enable } => {
+            let state = App::open(config)?;
+            let id = accounts::id_of(&state, &name)?;
+            let patch = AccountPatch {
+                disabled: Some(!enable),
+                ..Default::default()
+            };
+            accounts::update(&state, &actor, id, patch)?;
+            println!(
+                "{} user {name}",
+                if enable { "enabled" } else { "disabled" }
+            );
+        }
+        UserCommand::Passwd {
+            name,
+            generate_password,
+        } => {
+            let (pw, generated) = new_password(&name, generate_password)?;
+            let state = App::open(config)?;
+            let id = accounts::id_of(&state, &name)?;
+            accounts::set_password(&state, &actor, id, &pw, None)?;
+            println!("changed the password of {name}; their sessions ended");
+            if generated {
+                println!("password: {pw}");
+            }
         }
     }
+    Ok(ExitCode::SUCCESS)
 }

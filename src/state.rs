@@ -112,12 +112,26 @@ impl App {
         role: crate::auth::Role,
         password: &str,
     ) -> Result<(User, String), StoreError> {
+        self.add_bound_user(username, role, &Default::default(), password)
+    }
+
+    /// Creates a user bound to an owner (`unit`) or a scope zone (`office`) and an API token
+    /// for them, without the password policy (the demo's and the tests' public passwords);
+    /// returns the token (shown once). Accounts made by people go through
+    /// [`crate::accounts::create`].
+    pub fn add_bound_user(
+        &self,
+        username: &str,
+        role: crate::auth::Role,
+        binding: &crate::store::users::Binding,
+        password: &str,
+    ) -> Result<(User, String), StoreError> {
         let hash = crate::auth::hash_password(password);
         let token = crate::auth::new_token();
         let th = crate::auth::token_hash(&token);
         let now = crate::time::now_ms();
         let user = self.store.write_sync(|tx| {
-            let u = crate::store::users::add(tx, username, role, &hash, now)?;
+            let u = crate::store::users::add_bound(tx, username, role, binding, &hash, now)?;
             crate::store::users::add_token(tx, &th, u.id, "api", now, None)?;
             Ok(u)
         })?;
