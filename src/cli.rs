@@ -49,6 +49,7 @@ pub async fn import(
     strict: bool,
     user: &str,
 ) -> Result<ImportReport, CliError> {
+    let actor = crate::audit::Actor::system(user);
     let p = path.display().to_string();
     let text = std::fs::read(path).map_err(|source| CliError::Read {
         path: p.clone(),
@@ -88,7 +89,7 @@ pub async fn import(
     }
     for chunk in chunks {
         let n = chunk.len();
-        let (zones, _) = state.zones.create_unchecked_overlaps(chunk, user).await?;
+        let (zones, _) = state.zones.create_unchecked_overlaps(chunk, &actor).await?;
         report.imported += zones.len();
         bar.inc(n as u64);
     }

@@ -254,6 +254,28 @@ impl Login {
             Ok(user) => tracing::info!(user = %user.username, %client, "signed in"),
             Err(e) => on_failure(client, username, e),
         }
+        if let Err(LoginError::Wrong) = &result {
+            // A checked, wrong password is audited (throttled attempts never reach the check,
+            // so a flood cannot fill the log faster than the throttle allows).
+            let name: String = username.chars().take(64).collect();
+            let actor = crate::audit::Actor {
+                user: None,
+                name: Some(name.clone()),
+                ip: Some(client.to_string()),
+            };
+            store
+                .write(move |tx| {
+                    crate::audit::record(
+                        tx,
+                        &actor,
+                        "auth.login_failed",
+                        None,
+                        serde_json::json!({"username": name}),
+                    )?;
+                    Ok(())
+                })
+                .await?;
+        }
         result
     }
 
@@ -305,7 +327,7 @@ impl Login {
     }
 }
 
-/// Every refused sign-in passes here: the log now, and the audit log's hook once it exists.
+/// Every refused sign-in passes here (the server's log; wrong passwords also go to the audit log).
 fn on_failure(client: IpAddr, username: &str, why: &LoginError) {
     match why {
         LoginError::Store(e) => {

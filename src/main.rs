@@ -71,6 +71,10 @@ enum Command {
         /// Password checks run at once (19 MiB of memory each).
         #[arg(long, default_value_t = 2)]
         login_concurrency: usize,
+        /// Seconds before the first retry of a failed webhook delivery (doubling each time, for
+        /// a day).
+        #[arg(long, default_value_t = 5.0, value_parser = seconds)]
+        webhook_retry: f64,
     },
     /// Import zones from a GeoJSON file.
     Import {
@@ -263,7 +267,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             idle_timeout,
             max_connections,
             login_concurrency,
+            webhook_retry,
         } => {
+            config.webhook_retry_base_ms = (webhook_retry * 1000.0).round() as i64;
             if demo && !addr.ip().is_loopback() {
                 anyhow::bail!(
                     "--demo has well-known passwords and only binds a loopback address (like 127.0.0.1), not {addr}"

@@ -232,6 +232,8 @@ pub struct Search {
     /// 1-based.
     pub page: usize,
     pub page_size: usize,
+    /// Whose requests the caller may see.
+    pub visibility: crate::scope::Visibility,
 }
 
 /// Reports matching `s`, newest first, one page.
@@ -247,20 +249,29 @@ pub async fn search(state: &AppState, s: Search) -> Result<Vec<ReportView>, Repo
             categories: s.categories,
             statuses: s.statuses,
             limit: skip + s.page_size,
+            visibility: s.visibility.clone(),
             ..Query::default()
         })
         .await?;
     let ids: Vec<i64> = page.rows.iter().skip(skip).map(|r| r.id).collect();
-    by_ids(state, ids).await
+    by_ids(state, ids, &s.visibility).await
 }
 
-/// The reports with these ids that exist, in order.
-pub async fn by_ids(state: &AppState, ids: Vec<i64>) -> Result<Vec<ReportView>, ReportError> {
+/// The reports with these ids that exist and `visibility` shows, in order.
+pub async fn by_ids(
+    state: &AppState,
+    ids: Vec<i64>,
+    visibility: &crate::scope::Visibility,
+) -> Result<Vec<ReportView>, ReportError> {
+    let visibility = visibility.clone();
     Ok(state
         .store
         .read(move |c| {
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
+                if !reports::visible(c, id, &visibility)? {
+                    continue;
+                }
                 if let Some(v) = reports::get(c, id, false)? {
                     out.push(v);
                 }

@@ -10,6 +10,7 @@
 //! meanwhile onto it and swaps it in. Edits therefore cost the same at a thousand zones or a
 //! million.
 
+use crate::audit::{self, Actor};
 use crate::index::{IndexedZone, ZoneIndex};
 use crate::store::changes::ChangeKind;
 use crate::store::{self, Store, StoreError};
@@ -235,24 +236,25 @@ impl ZoneRegistry {
     pub async fn create(
         &self,
         drafts: Vec<ZoneDraft>,
-        user: &str,
+        actor: &Actor,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
-        self.create_inner(drafts, user, true).await
+        self.create_inner(drafts, actor, true).await
     }
 
-    /// [`ZoneRegistry::create`] without the overlap report (bulk imports).
+    /// [`ZoneRegistry::create`] without the overlap report (bulk imports): one audit row per
+    /// call (`zone.import`, with the count and the ids) instead of one per zone.
     pub async fn create_unchecked_overlaps(
         &self,
         drafts: Vec<ZoneDraft>,
-        user: &str,
+        actor: &Actor,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
-        self.create_inner(drafts, user, false).await
+        self.create_inner(drafts, actor, false).await
     }
 
     async fn create_inner(
         &self,
         drafts: Vec<ZoneDraft>,
-        user: &str,
+        actor: &Actor,
         with_overlaps: bool,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
         let _guard = self.edit.lock().await;
@@ -267,15 +269,34 @@ impl ZoneRegistry {
             .into_iter()
             .map(|d| (d.id.clone().unwrap_or_else(new_zone_id), d))
             .collect();
-        let user = user.to_string();
+        let actor = actor.clone();
         let now = crate::time::now_ms();
         let origin = self.store.origin().to_string();
         let zones = self
             .store
             .write(move |tx| {
-                let zones = store::zones::insert(tx, &with_ids, &user, now)?;
+                let zones = store::zones::insert(tx, &with_ids, actor.username(), now)?;
                 for z in &zones {
                     store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                    if with_overlaps {
+                        audit::record(
+                            tx,
+                            &actor,
+                            "zone.create",
+                            Some(&format!("zone:{}", z.id)),
+                            zone_summary(z),
+                        )?;
+                    }
+                }
+                if !with_overlaps {
+                    let ids: Vec<&str> = zones.iter().map(|z| z.id.as_str()).collect();
+                    audit::record(
+                        tx,
+                        &actor,
+                        "zone.import",
+                        None,
+                        serde_json::json!({"count": zones.len(), "ids": ids}),
+                    )?;
                 }
                 Ok(zones)
             })
@@ -290,18 +311,28 @@ impl ZoneRegistry {
         id: &str,
         expected: i64,
         draft: ZoneDraft,
-        user: &str,
+        actor: &Actor,
     ) -> Result<(Zone, Vec<Overlap>), RegistryError> {
         let _guard = self.edit.lock().await;
         let overlaps = self.overlaps(id, Some(id), &draft);
-        let before = self.index().get(id).and_then(|e| e.zone.geometry.bbox());
-        let (id2, user, now) = (id.to_string(), user.to_string(), crate::time::now_ms());
+        let index = self.index();
+        let old = index.get(id);
+        let before = old.as_ref().and_then(|e| e.zone.geometry.bbox());
+        let old_summary = old.map(|e| zone_summary(&e.zone));
+        let (id2, actor, now) = (id.to_string(), actor.clone(), crate::time::now_ms());
         let origin = self.store.origin().to_string();
         let zone = self
             .store
             .write(move |tx| {
-                let z = store::zones::update(tx, &id2, expected, &draft, &user, now)?;
+                let z = store::zones::update(tx, &id2, expected, &draft, actor.username(), now)?;
                 store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                audit::record(
+                    tx,
+                    &actor,
+                    "zone.update",
+                    Some(&format!("zone:{}", z.id)),
+                    serde_json::json!({"before": old_summary, "after": zone_summary(&z)}),
+                )?;
                 Ok(z)
             })
             .await?;
@@ -314,16 +345,23 @@ impl ZoneRegistry {
         &self,
         id: &str,
         expected: Option<i64>,
-        user: &str,
+        actor: &Actor,
     ) -> Result<Zone, RegistryError> {
         let _guard = self.edit.lock().await;
-        let (id2, user, now) = (id.to_string(), user.to_string(), crate::time::now_ms());
+        let (id2, actor, now) = (id.to_string(), actor.clone(), crate::time::now_ms());
         let origin = self.store.origin().to_string();
         let zone = self
             .store
             .write(move |tx| {
-                let z = store::zones::retire(tx, &id2, expected, &user, now)?;
+                let z = store::zones::retire(tx, &id2, expected, actor.username(), now)?;
                 store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                audit::record(
+                    tx,
+                    &actor,
+                    "zone.retire",
+                    Some(&format!("zone:{}", z.id)),
+                    zone_summary(&z),
+                )?;
                 Ok(z)
             })
             .await?;
@@ -372,6 +410,16 @@ impl ZoneRegistry {
 }
 
 /// A new zone id: `z` and 12 hex digits.
+/// What the audit log keeps of a zone: enough to tell versions apart, not its geometry.
+fn zone_summary(z: &Zone) -> serde_json::Value {
+    serde_json::json!({
+        "kind": z.kind,
+        "name": z.name,
+        "owner": z.owner.as_ref().map(|o| &o.name),
+        "version": z.version,
+    })
+}
+
 pub fn new_zone_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 6];

@@ -134,6 +134,10 @@ pub struct ReportChange {
     pub status: Status,
     /// Unix ms.
     pub created_at: i64,
+    /// Ids of the zones it matched (for scoped views).
+    pub zones: Vec<String>,
+    /// The organisations it concerns: responsible, assigned, escalated to.
+    pub owners: Vec<String>,
 }
 
 /// Something that wants to know which reports were added or changed.
@@ -394,6 +398,8 @@ impl ReportService {
                     category,
                     status: Status::Reported,
                     created_at: now,
+                    zones: view.zone_ids(),
+                    owners: view.owners(),
                 }]);
                 Ok(Submitted::Created(view))
             }
@@ -515,7 +521,7 @@ impl ReportService {
                     tx,
                     &actor2,
                     &format!("report.{}", c.status),
-                    Some(&id.to_string()),
+                    Some(&format!("report:{id}")),
                     serde_json::json!({"from": wf.status, "to": c.status, "assigned_to": view.assigned_to, "reason": c.reason}),
                 )?;
                 if let Some(name) = workflow::event_of(c.status) {
@@ -534,6 +540,8 @@ impl ReportService {
             category: view.category,
             status: view.status,
             created_at: crate::time::parse_rfc3339(&view.created_at).unwrap_or_default(),
+            zones: view.zone_ids(),
+            owners: view.owners(),
         }]);
         Ok(view)
     }
@@ -591,7 +599,7 @@ impl ReportService {
                     tx,
                     &actor2,
                     "report.update",
-                    Some(&id.to_string()),
+                    Some(&format!("report:{id}")),
                     serde_json::json!({"photos": stored.len(), "note": note.is_some()}),
                 )?;
                 Ok(())

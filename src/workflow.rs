@@ -157,7 +157,7 @@ pub fn created(
         c,
         actor,
         "report.create",
-        Some(&id.to_string()),
+        Some(&format!("report:{id}")),
         json!({"category": view.category, "location": [view.location.lon, view.location.lat], "responsible": view.owners().first()}),
     )?;
     hooks.enqueue(c, &report_event("report.created", &view))?;
@@ -210,7 +210,7 @@ pub fn mark_overdue(
         c,
         &Actor::system("deadline-sweep"),
         "report.overdue",
-        Some(&id.to_string()),
+        Some(&format!("report:{id}")),
         json!({"stage": stage, "due_at": due, "escalated_to": next}),
     )?;
     let view = reports::get(c, id, false)?.ok_or_else(|| StoreError::NotFound {

@@ -253,7 +253,7 @@ async fn matched_zones_are_frozen_when_zones_change_later() {
     assert_eq!(v["responsible"]["zone_id"], "rz-0005");
     s.state
         .zones
-        .retire("rz-0005", None, "planner")
+        .retire("rz-0005", None, &xuncha::audit::Actor::system("planner"))
         .await
         .unwrap();
     let (_, m) = s

@@ -149,6 +149,7 @@ pub fn render_points(
 ) -> RgbaImage {
     let mut d = Density::new();
     let f = crate::tileset::ReportFilter {
+        scope: crate::tileset::scope_tag(&filter.visibility),
         since: filter.since,
         until: filter.until,
         categories: filter

@@ -178,14 +178,14 @@ pub async fn detect(
     zones: &ZoneRegistry,
     window: Window,
     settings: DetectSettings,
-    user: &str,
+    actor: &crate::audit::Actor,
 ) -> Result<Detection, DetectError> {
     let _one_at_a_time = DETECTING.lock().await;
     let filter = ReportFilter {
         since: window.since,
         until: window.until,
         categories: window.categories.clone(),
-        statuses: Vec::new(),
+        ..Default::default()
     };
     let points = store.read(move |c| sql::points(c, &filter)).await?;
     let n = points.len();
@@ -205,7 +205,7 @@ pub async fn detect(
         .map(|e| e.zone.id.clone())
         .collect();
     for id in &stale {
-        zones.retire(id, None, user).await?;
+        zones.retire(id, None, actor).await?;
     }
     let now = crate::time::now_ms();
     let drafts: Vec<ZoneDraft> = clusters
@@ -216,7 +216,7 @@ pub async fn detect(
     let (created, overlaps) = if drafts.is_empty() {
         (Vec::new(), Vec::new())
     } else {
-        zones.create(drafts, user).await?
+        zones.create(drafts, actor).await?
     };
     Ok(Detection {
         zones: created,

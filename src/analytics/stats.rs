@@ -92,6 +92,11 @@ pub struct Counts {
     pub closed_within_48h: u64,
     /// `closed_within_48h / (total - rejected)`; `None` when that is 0/0.
     pub closed_within_48h_share: Option<f64>,
+    /// Reports whose current stage is past its time limit (工作时限).
+    pub overdue: u64,
+    /// Share of the reports (rejected ones aside) none of whose stages ran late; `None` when
+    /// there are none.
+    pub on_time_share: Option<f64>,
 }
 
 /// One row of a statistic.
@@ -126,6 +131,9 @@ pub struct StatsTable {
 struct Acc {
     by_status: [u64; 7],
     within_48h: u64,
+    /// Not rejected and some stage ran late.
+    late: u64,
+    overdue: u64,
     durations_ms: Vec<i64>,
 }
 
@@ -139,6 +147,12 @@ impl Acc {
             return;
         };
         self.by_status[ix] += 1;
+        if r.late && Status::ALL[ix] != Status::Rejected {
+            self.late += 1;
+        }
+        if r.overdue && Status::ALL[ix].is_open() {
+            self.overdue += 1;
+        }
         if Status::ALL[ix] == Status::Closed {
             if let Some(c) = r.closed_at {
                 let d = (c - r.created_at).max(0);
@@ -155,6 +169,8 @@ impl Acc {
             self.by_status[i] += o.by_status[i];
         }
         self.within_48h += o.within_48h;
+        self.late += o.late;
+        self.overdue += o.overdue;
         self.durations_ms.extend_from_slice(&o.durations_ms);
     }
 
@@ -181,6 +197,10 @@ impl Acc {
             closed_within_48h: self.within_48h,
             closed_within_48h_share: (considered > 0)
                 .then(|| (self.within_48h as f64 / considered as f64 * 1000.0).round() / 1000.0),
+            overdue: self.overdue,
+            on_time_share: (considered > 0).then(|| {
+                ((considered - self.late) as f64 / considered as f64 * 1000.0).round() / 1000.0
+            }),
         }
     }
 }
@@ -394,6 +414,8 @@ pub fn to_csv(t: &StatsTable) -> String {
             "median_close_hours",
             "closed_within_48h",
             "closed_within_48h_share",
+            "overdue",
+            "on_time_share",
         ]
         .map(String::from),
     );
@@ -424,6 +446,8 @@ pub fn to_csv(t: &StatsTable) -> String {
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
         );
+        f.push(c.overdue.to_string());
+        f.push(c.on_time_share.map(|v| v.to_string()).unwrap_or_default());
         f.join(",") + "\r\n"
     };
     let zone = t.group == GroupBy::Zone;

@@ -50,6 +50,7 @@ pub fn gather(
     since: Option<i64>,
     until: Option<i64>,
     utc_offset_s: i32,
+    visibility: &crate::scope::Visibility,
 ) -> Result<Option<WorkOrder>, StoreError> {
     let mut zones: Vec<Arc<Zone>> = index
         .iter()
@@ -58,10 +59,11 @@ pub fn gather(
         .collect();
     zones.sort_by(|a, b| a.id.cmp(&b.id));
     let (reports, window, known) = store.read_sync(|c| {
-        let reports = sql::open_reports_of(c, owner, since, until)?;
+        let reports = sql::open_reports_of(c, owner, since, until, visibility)?;
         let f = ReportFilter {
             since,
             until,
+            visibility: visibility.clone(),
             ..Default::default()
         };
         let window = owner_counts(c, owner, &f)?;

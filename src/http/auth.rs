@@ -262,10 +262,22 @@ pub async fn login(
     let hash = auth::token_hash(&token);
     let now = crate::time::now_ms();
     let expires = now + SESSION_TTL_MS;
-    let uid = user.id;
+    let ip = (!client.is_unspecified()).then(|| client.to_string());
+    let actor = crate::audit::Actor::user(&user, ip);
+    let (uid, kind) = (user.id, if body.token { "token" } else { "cookie" });
     state
         .store
-        .write(move |tx| users::add_token(tx, &hash, uid, "session", now, Some(expires)))
+        .write(move |tx| {
+            users::add_token(tx, &hash, uid, "session", now, Some(expires))?;
+            crate::audit::record(
+                tx,
+                &actor,
+                "auth.login",
+                Some(&format!("user:{uid}")),
+                json!({"session": kind}),
+            )?;
+            Ok(())
+        })
         .await?;
     let mut answer = json!({
         "role": user.role,
@@ -294,7 +306,11 @@ pub async fn login(
 }
 
 /// `POST /api/logout`: forgets the session token and clears the cookie.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     if let Some(token) = token_from(&headers) {
         let hash = auth::token_hash(&token);
         state
@@ -309,6 +325,17 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> ApiRes
                 // Other servers sharing the database forget the session too.
                 if let Some(user) = users::delete_token(tx, &hash)? {
                     let now = crate::time::now_ms();
+                    if let Some(account) = users::by_id(tx, user)? {
+                        let ip = (!client.is_unspecified()).then(|| client.to_string());
+                        let actor = crate::audit::Actor::user(&account.user, ip);
+                        crate::audit::record(
+                            tx,
+                            &actor,
+                            "auth.logout",
+                            Some(&format!("user:{user}")),
+                            json!({}),
+                        )?;
+                    }
                     crate::store::changes::record(
                         tx,
                         &origin,

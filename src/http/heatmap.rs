@@ -29,13 +29,13 @@ fn parse_coord(z: &str, x: &str, y: &str) -> ApiResult<TileCoord> {
 /// role) → a 256 × 256 RGBA PNG, transparent where there are no reports.
 pub async fn tile(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path((z, x, y)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let coord = parse_coord(&z, &x, &y)?;
     let p = Params::from_query(q.as_deref())?;
-    let filter = super::stats::report_filter(&p)?;
+    let filter = super::stats::report_filter(&p, &auth.0)?;
     let style = HeatStyle {
         radius_m: p.f64("radius_m")?.unwrap_or(state.config.heatmap_radius_m),
         scale_per_ha: state.config.heatmap_scale_per_ha,

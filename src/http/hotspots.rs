@@ -1,6 +1,6 @@
 //! `POST /api/hotspots/detect`: find where reports cluster and store the places as hotspots.
 
-use super::auth::Auth;
+use super::auth::Who;
 use super::error::{ApiError, ApiResult};
 use super::params::Params;
 use crate::analytics::hotspots::{self, DetectError, DetectSettings, Window};
@@ -24,17 +24,22 @@ impl From<DetectError> for ApiError {
 /// admin) → 200 with the detected hotspot zones as a FeatureCollection.
 pub async fn detect(
     State(state): State<AppState>,
-    auth: Auth,
+    who: Who,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
-    let user = auth.require(&[Role::Office])?;
+    who.require(&[Role::Office])?;
+    if let Some(scope) = &who.auth.0.scope {
+        return Err(ApiError::Forbidden(format!(
+            "hotspot detection looks at the whole city and stores city-wide zones; your account acts in zone {scope} only: ask the city office"
+        )));
+    }
     let p = Params::from_query(q.as_deref())?;
     if p.str("status").is_some() {
         return Err(ApiError::bad_request(
             "status= is not a detection filter: every report except rejected ones counts",
         ));
     }
-    let f = super::stats::report_filter(&p)?;
+    let f = super::stats::report_filter(&p, &who.auth.0)?;
     let c = &state.config;
     let settings = DetectSettings {
         eps_m: p.f64("eps_m")?.unwrap_or(c.hotspot_eps_m),
@@ -59,7 +64,7 @@ pub async fn detect(
         "until": window.until.map(crate::time::to_rfc3339),
         "category": window.categories,
     });
-    let d = hotspots::detect(&state.store, &state.zones, window, settings, &user.username).await?;
+    let d = hotspots::detect(&state.store, &state.zones, window, settings, &who.actor).await?;
     Ok(Json(json!({
         "type": "FeatureCollection",
         "features": d.zones.iter().map(zone_to_feature).collect::<Vec<_>>(),

@@ -395,9 +395,11 @@ pub async fn change(
 /// close by (the duplicate rule), nearest first.
 pub async fn nearby(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
+    // The duplicate check before filing: for those who file reports, not for units.
+    auth.require(&[Role::Patrol, Role::Office, Role::Planner])?;
     let p = Params::from_query(q.as_deref())?;
     let (mut lon, mut lat) = p.lon_lat()?;
     if let Some(crs) = p.str("crs") {

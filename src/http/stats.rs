@@ -29,7 +29,8 @@ fn list<T: std::str::FromStr<Err = String>>(p: &Params, key: &str) -> ApiResult<
 
 /// `since`, `until` (RFC 3339), `category`, `status` (comma lists): the filter every analytics
 /// endpoint shares with the report list and the tile `reports` layer.
-pub(super) fn report_filter(p: &Params) -> ApiResult<ReportFilter> {
+/// Limited to the reports `user` may see.
+pub(super) fn report_filter(p: &Params, user: &crate::auth::User) -> ApiResult<ReportFilter> {
     let time = |k: &str| -> ApiResult<Option<i64>> {
         p.str(k)
             .map(|s| {
@@ -49,6 +50,7 @@ pub(super) fn report_filter(p: &Params) -> ApiResult<ReportFilter> {
         until,
         categories: list(p, "category")?,
         statuses: list(p, "status")?,
+        visibility: crate::scope::Visibility::of(user),
     })
 }
 
@@ -87,7 +89,7 @@ pub async fn stats(
     };
     let query = StatsQuery {
         group,
-        filter: report_filter(&p)?,
+        filter: report_filter(&p, &auth.0)?,
         zone_kind,
         utc_offset_s: state.config.exif_utc_offset_s,
     };

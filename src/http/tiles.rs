@@ -20,8 +20,9 @@ use xuncha_tiles::TileCoord;
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
 
-/// Parses the reports filter of a tile URL and its canonical form (the cache key part).
-pub fn report_filter(p: &Params) -> ApiResult<(ReportFilter, String)> {
+/// Parses the reports filter of a tile URL and its canonical form (the cache key part), limited
+/// to what `user` may see.
+pub fn report_filter(p: &Params, user: &crate::auth::User) -> ApiResult<(ReportFilter, String)> {
     let time = |k: &str| -> ApiResult<Option<i64>> {
         p.str(k)
             .map(|s| {
@@ -49,13 +50,16 @@ pub fn report_filter(p: &Params) -> ApiResult<(ReportFilter, String)> {
         until: time("until")?,
         categories: list("category"),
         statuses: list("status"),
+        scope: crate::tileset::scope_tag(&crate::scope::Visibility::of(user)),
     };
+    // The scope is part of the key: a scoped user's tile is never served to another.
     let key = format!(
-        "{}|{}|{}|{}",
+        "{}|{}|{}|{}|{}",
         f.since.map(|v| v.to_string()).unwrap_or_default(),
         f.until.map(|v| v.to_string()).unwrap_or_default(),
         f.categories.join(","),
-        f.statuses.join(",")
+        f.statuses.join(","),
+        f.scope.as_deref().unwrap_or("")
     );
     Ok((f, key))
 }
@@ -79,14 +83,14 @@ fn parse_coord(z: &str, x: &str, y: &str) -> ApiResult<TileCoord> {
 /// `GET /tiles/{z}/{x}/{y}.mvt?since=&until=&category=&status=`
 pub async fn tile(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path((z, x, y)): Path<(String, String, String)>,
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let coord = parse_coord(&z, &x, &y)?;
     let params = Params::from_query(q.as_deref())?;
-    let (filter, fkey) = report_filter(&params)?;
+    let (filter, fkey) = report_filter(&params, &auth.0)?;
     let layers = match params.str("layers") {
         Some(l) => Layers::parse(l).map_err(ApiError::BadRequest)?,
         None => Layers::ALL,

@@ -24,9 +24,14 @@ pub async fn get(
     Path(owner): Path<String>,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    auth.require(&[Role::Office])?;
+    auth.require(&[Role::Office, Role::Unit])?;
+    if auth.0.role == Role::Unit && auth.0.owner.as_deref() != Some(owner.as_str()) {
+        return Err(ApiError::NotFound(format!(
+            "there is no work order of {owner:?} for your account; yours is your own organisation's"
+        )));
+    }
     let p = Params::from_query(q.as_deref())?;
-    let f = super::stats::report_filter(&p)?;
+    let f = super::stats::report_filter(&p, &auth.0)?;
     if !f.categories.is_empty() || !f.statuses.is_empty() {
         return Err(ApiError::bad_request(
             "a work order lists every open report of the window; only since= and until= apply",
@@ -49,6 +54,7 @@ pub async fn get(
             f.since,
             f.until,
             st.config.exif_utc_offset_s,
+            &f.visibility,
         )?
         .ok_or_else(|| {
             ApiError::NotFound(format!(

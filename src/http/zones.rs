@@ -1,6 +1,6 @@
 //! `/api/zones`: list, create, read, edit (optimistic concurrency), retire, history.
 
-use super::auth::Auth;
+use super::auth::{Auth, Who};
 use super::error::{parse_json, ApiError, ApiResult};
 use super::guard::BodyBytes;
 use super::params::Params;
@@ -18,10 +18,19 @@ use serde_json::{json, Value};
 
 const PLANNERS: &[Role] = &[Role::Planner];
 
-/// `GET /api/zones?kind=&bbox=` → a FeatureCollection of live zones.
+/// Whether `user` may see `zone` here: a unit sees only its own organisation's zones.
+fn may_see(user: &crate::auth::User, zone: &crate::zone::Zone) -> bool {
+    user.role != Role::Unit
+        || zone
+            .owner
+            .as_ref()
+            .is_some_and(|o| Some(o.name.as_str()) == user.owner.as_deref())
+}
+
+/// `GET /api/zones?kind=&bbox=` → a FeatureCollection of live zones (a unit's own only).
 pub async fn list(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let p = Params::from_query(q.as_deref())?;
@@ -36,7 +45,7 @@ pub async fn list(
         Some(b) => index.in_bbox(b).collect(),
         None => index.iter().collect(),
     };
-    zones.retain(|e| kind.is_none_or(|k| e.zone.kind == k));
+    zones.retain(|e| kind.is_none_or(|k| e.zone.kind == k) && may_see(&auth.0, &e.zone));
     zones.sort_by(|a, b| a.zone.id.cmp(&b.zone.id));
     let features: Vec<Value> = zones.iter().map(|e| zone_to_feature(&e.zone)).collect();
     Ok(Json(
@@ -87,12 +96,12 @@ fn drafts_from_body(state: &AppState, body: &[u8]) -> ApiResult<Vec<ZoneDraft>> 
 /// overlaps with existing zones of the same kind. All or nothing.
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    who: Who,
     BodyBytes(body): BodyBytes,
 ) -> ApiResult<Response> {
-    let user = auth.require(PLANNERS)?;
+    who.require(PLANNERS)?;
     let drafts = drafts_from_body(&state, &body)?;
-    let (zones, overlaps) = state.zones.create(drafts, &user.username).await?;
+    let (zones, overlaps) = state.zones.create(drafts, &who.actor).await?;
     let features: Vec<Value> = zones.iter().map(zone_to_feature).collect();
     Ok((
         StatusCode::CREATED,
@@ -108,7 +117,7 @@ fn etag(version: i64) -> String {
 /// `GET /api/zones/{id}` → the Feature (retired zones too), with its version as `ETag`.
 pub async fn get(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let id2 = id.clone();
@@ -116,6 +125,7 @@ pub async fn get(
         .store
         .read(move |c| store::zones::get(c, &id2))
         .await?
+        .filter(|z| may_see(&auth.0, z))
         .ok_or_else(|| ApiError::NotFound(format!("zone {id:?} does not exist")))?;
     Ok(([(ETAG, etag(zone.version))], Json(zone_to_feature(&zone))).into_response())
 }
@@ -136,12 +146,12 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
 /// `PUT /api/zones/{id}` with `If-Match: "<version>"` and a Feature.
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    who: Who,
     Path(id): Path<String>,
     headers: HeaderMap,
     BodyBytes(body): BodyBytes,
 ) -> ApiResult<Response> {
-    let user = auth.require(PLANNERS)?;
+    who.require(PLANNERS)?;
     let expected = if_match(&headers)?.ok_or_else(|| {
         ApiError::PreconditionRequired(
             "send If-Match with the version you edited (the ETag of GET /api/zones/{id}) so that concurrent edits are not lost".into(),
@@ -157,10 +167,7 @@ pub async fn update(
             "the Feature's id {other:?} differs from the URL's {id:?}; a zone's id cannot change"
         )));
     }
-    let (zone, overlaps) = state
-        .zones
-        .update(&id, expected, draft, &user.username)
-        .await?;
+    let (zone, overlaps) = state.zones.update(&id, expected, draft, &who.actor).await?;
     let mut feature = zone_to_feature(&zone);
     feature["overlaps"] = json!(overlaps);
     Ok(([(ETAG, etag(zone.version))], Json(feature)).into_response())
@@ -169,22 +176,27 @@ pub async fn update(
 /// `DELETE /api/zones/{id}` retires the zone (optionally checking `If-Match`).
 pub async fn retire(
     State(state): State<AppState>,
-    auth: Auth,
+    who: Who,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let user = auth.require(PLANNERS)?;
+    who.require(PLANNERS)?;
     let expected = if_match(&headers)?;
-    let zone = state.zones.retire(&id, expected, &user.username).await?;
+    let zone = state.zones.retire(&id, expected, &who.actor).await?;
     Ok(([(ETAG, etag(zone.version))], Json(zone_to_feature(&zone))).into_response())
 }
 
 /// `GET /api/zones/{id}/history` → every change, oldest first.
 pub async fn history(
     State(state): State<AppState>,
-    _auth: Auth,
+    auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
+    if auth.0.role == Role::Unit {
+        return Err(ApiError::Forbidden(
+            "zone history is for planners and offices".into(),
+        ));
+    }
     let id2 = id.clone();
     let entries = state
         .store

@@ -672,8 +672,9 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
         until: q.until,
         categories: q.categories.clone(),
         statuses: q.statuses.clone(),
+        visibility: q.visibility.clone(),
     }
-    .push_sql("r.", &mut sql);
+    .push_sql("r.", "r.id", &mut sql);
     if let Some(z) = &q.zone {
         let s = format!(
             " AND r.id IN (SELECT report_id FROM report_zones WHERE zone_id = {})",
@@ -752,20 +753,36 @@ pub fn changes_of(
 ) -> Result<Vec<crate::report_service::ReportChange>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let mut sql =
-            Sql::new("SELECT id, lon, lat, category, status, created_at FROM reports WHERE 1 = 1");
+        let mut sql = Sql::new(
+            "SELECT id, lon, lat, category, status, created_at, responsible_owner, assigned_owner, escalated_to FROM reports WHERE 1 = 1",
+        );
         sql.push_in("id", chunk.iter().copied());
         let rows = conn.query_vec(&sql.text, &sql.args, |r| {
             Ok((
-                r.get::<i64>(0)?,
-                r.get::<f64>(1)?,
-                r.get::<f64>(2)?,
-                r.get::<String>(3)?,
-                r.get::<String>(4)?,
-                r.get::<i64>(5)?,
+                (
+                    r.get::<i64>(0)?,
+                    r.get::<f64>(1)?,
+                    r.get::<f64>(2)?,
+                    r.get::<String>(3)?,
+                    r.get::<String>(4)?,
+                    r.get::<i64>(5)?,
+                ),
+                [
+                    r.get::<Option<String>>(6)?,
+                    r.get::<Option<String>>(7)?,
+                    r.get::<Option<String>>(8)?,
+                ],
             ))
         })?;
-        for (id, lon, lat, category, status, created_at) in rows {
+        let mut zsql = Sql::new("SELECT report_id, zone_id FROM report_zones WHERE 1 = 1");
+        zsql.push_in("report_id", chunk.iter().copied());
+        let mut zones: std::collections::HashMap<i64, Vec<String>> = Default::default();
+        for (id, z) in conn.query_vec(&zsql.text, &zsql.args, |r| {
+            Ok((r.get::<i64>(0)?, r.get::<String>(1)?))
+        })? {
+            zones.entry(id).or_default().push(z);
+        }
+        for ((id, lon, lat, category, status, created_at), owners) in rows {
             out.push(crate::report_service::ReportChange {
                 id,
                 lon,
@@ -773,6 +790,8 @@ pub fn changes_of(
                 category: parse(&category)?,
                 status: parse(&status)?,
                 created_at,
+                zones: zones.remove(&id).unwrap_or_default(),
+                owners: owners.into_iter().flatten().collect(),
             });
         }
     }

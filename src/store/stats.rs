@@ -91,11 +91,15 @@ pub struct ReportFilter {
     pub categories: Vec<Category>,
     /// Empty: every status.
     pub statuses: Vec<Status>,
+    /// Whose reports: a unit's, a scoped office's zone, or all.
+    pub visibility: crate::scope::Visibility,
 }
 
 impl ReportFilter {
-    /// Appends ` AND …` conditions on the columns `created_at`, `category`, `status` of `alias`.
-    pub(crate) fn push_sql(&self, alias: &str, sql: &mut Sql) {
+    /// Appends ` AND …` conditions on the columns `created_at`, `category`, `status` of `alias`
+    /// and on the report id column `id_col` (the visibility).
+    pub(crate) fn push_sql(&self, alias: &str, id_col: &str, sql: &mut Sql) {
+        super::reports::push_visibility(&self.visibility, id_col, sql);
         if let Some(s) = self.since {
             let t = format!(" AND {alias}created_at >= {}", sql.arg(s));
             sql.push(&t);
@@ -122,6 +126,10 @@ pub struct FactRow<'a> {
     pub category: &'a str,
     pub status: &'a str,
     pub closed_at: Option<i64>,
+    /// Some stage of it ran past its time limit.
+    pub late: bool,
+    /// Its current stage is past its time limit.
+    pub overdue: bool,
 }
 
 /// What the statistics group by, at the storage level.
@@ -148,9 +156,9 @@ pub fn scan_reports(
         FactKey::None => "NULL",
     };
     let mut sql = Sql::new(format!(
-        "SELECT {key_col}, created_at, category, status, closed_at FROM stat_reports s WHERE 1 = 1"
+        "SELECT {key_col}, created_at, category, status, closed_at, late, overdue FROM stat_reports s WHERE 1 = 1"
     ));
-    f.push_sql("s.", &mut sql);
+    f.push_sql("s.", "s.report_id", &mut sql);
     stream_facts(conn, sql, each)
 }
 
@@ -164,7 +172,7 @@ pub fn scan_zone_matches(
 ) -> Result<()> {
     let sqlite = conn.backend() == Backend::Sqlite;
     let mut sql = Sql::new(
-        "SELECT zone_id, created_at, category, status, closed_at FROM stat_zone_reports s",
+        "SELECT zone_id, created_at, category, status, closed_at, late, overdue FROM stat_zone_reports s",
     );
     match kind {
         Some(k) => {
@@ -182,11 +190,11 @@ pub fn scan_zone_matches(
             sql.push(" WHERE 1 = 1");
         }
     }
-    f.push_sql("s.", &mut sql);
+    f.push_sql("s.", "s.report_id", &mut sql);
     stream_facts(conn, sql, each)
 }
 
-/// Runs `sql` (selecting key, created_at, category, status, closed_at) and streams the rows
+/// Runs `sql` (selecting key, created_at, category, status, closed_at, late, overdue) and streams the rows
 /// to `each` without allocating per row.
 fn stream_facts(conn: &dyn Conn, sql: Sql, mut each: impl FnMut(FactRow)) -> Result<()> {
     conn.for_each(&sql.text, &sql.args, &mut |r| {
@@ -196,6 +204,8 @@ fn stream_facts(conn: &dyn Conn, sql: Sql, mut each: impl FnMut(FactRow)) -> Res
             category: r.str(2)?.unwrap_or(""),
             status: r.str(3)?.unwrap_or(""),
             closed_at: r.get(4)?,
+            late: r.get(5)?,
+            overdue: r.get(6)?,
         });
         Ok(())
     })?;
@@ -240,7 +250,7 @@ fn category_of(s: &str) -> Category {
 /// Reports matching `f` (rejected ones excluded when `f.statuses` is empty) as points.
 pub fn points(conn: &dyn Conn, f: &ReportFilter) -> Result<Vec<PointRow>> {
     let mut sql = Sql::new("SELECT id, lon, lat, category FROM reports r WHERE 1 = 1");
-    f.push_sql("r.", &mut sql);
+    f.push_sql("r.", "r.id", &mut sql);
     if f.statuses.is_empty() {
         sql.push(" AND r.status <> 'rejected'");
     }
@@ -271,12 +281,14 @@ pub struct OpenReport {
     pub photo_id: Option<String>,
 }
 
-/// Open reports whose stored responsible owner is `owner`, created in the window, oldest first.
+/// Open reports whose stored responsible owner is `owner`, created in the window and visible
+/// to the asker, oldest first.
 pub fn open_reports_of(
     conn: &dyn Conn,
     owner: &str,
     since: Option<i64>,
     until: Option<i64>,
+    visibility: &crate::scope::Visibility,
 ) -> Result<Vec<OpenReport>> {
     let mut sql = Sql::new(
         "SELECT r.id, r.lon, r.lat, r.category, r.status, r.note, r.created_at,
@@ -288,6 +300,7 @@ pub fn open_reports_of(
     let o = sql.arg(owner);
     sql.push(&o);
     sql.push_in("s.status", Status::OPEN.iter().map(|s| s.as_str()));
+    super::reports::push_visibility(visibility, "s.report_id", &mut sql);
     if let Some(s) = since {
         let t = format!(" AND s.created_at >= {}", sql.arg(s));
         sql.push(&t);
@@ -332,10 +345,10 @@ pub fn scan_owner(
     each: impl FnMut(FactRow),
 ) -> Result<()> {
     let mut sql = Sql::new(
-        "SELECT owner, created_at, category, status, closed_at FROM stat_reports s WHERE s.owner = ",
+        "SELECT owner, created_at, category, status, closed_at, late, overdue FROM stat_reports s WHERE s.owner = ",
     );
     let o = sql.arg(owner);
     sql.push(&o);
-    f.push_sql("s.", &mut sql);
+    f.push_sql("s.", "s.report_id", &mut sql);
     stream_facts(conn, sql, each)
 }

@@ -35,6 +35,18 @@ pub struct ReportPoint {
     pub status: &'static str,
     /// Unix ms (when the server received it).
     pub created_at: i64,
+    /// Who may see it besides the unscoped: interned [`scope_tag`]s of the zones it matched
+    /// and the organisations it concerns.
+    pub tags: Box<[u32]>,
+}
+
+/// The tag a report carries for a visibility: `z:` a matched zone, `o:` an owner.
+pub fn scope_tag(v: &crate::scope::Visibility) -> Option<String> {
+    match v {
+        crate::scope::Visibility::All => None,
+        crate::scope::Visibility::Zone(z) => Some(format!("z:{z}")),
+        crate::scope::Visibility::Owner(o) => Some(format!("o:{o}")),
+    }
 }
 
 /// Which reports a tile shows (`since`/`until` Unix ms, inclusive/exclusive).
@@ -44,9 +56,13 @@ pub struct ReportFilter {
     pub until: Option<i64>,
     pub categories: Vec<String>,
     pub statuses: Vec<String>,
+    /// Only reports carrying this [`scope_tag`] (a scoped office, a unit); `None`: all.
+    pub scope: Option<String>,
 }
 
 impl ReportFilter {
+    /// Whether `r` passes the time, category and status conditions (the scope is checked by
+    /// the [`ReportSource`], which knows the interned tags).
     pub fn accepts(&self, r: &ReportPoint) -> bool {
         self.since.is_none_or(|s| r.created_at >= s)
             && self.until.is_none_or(|u| r.created_at < u)

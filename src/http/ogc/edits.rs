@@ -7,8 +7,10 @@
 
 use super::items::{etag, feature_links, live_zone};
 use super::{base_url, collection, require_read, Caller, OgcError, OgcResult, GEOJSON};
+use crate::audit::Actor;
 use crate::auth::{Role, User};
 use crate::features::{draft_from_feature, merge_patch, zone_flat_json, Collection, FeatureOut};
+use crate::http::auth::ClientAddr;
 use crate::http::error::ApiError;
 use crate::registry::RegistryError;
 use crate::state::AppState;
@@ -91,6 +93,7 @@ fn stored(
 pub async fn create(
     State(state): State<AppState>,
     auth: Caller,
+    client: ClientAddr,
     Path(cid): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -100,7 +103,8 @@ pub async fn create(
     let user = &auth.require(EDITORS)?;
     let doc = json_body(&headers, &body)?;
     let d = draft(&state, c, &doc, None)?;
-    let (mut zones, overlaps) = state.zones.create(vec![d], &user.username).await?;
+    let actor = actor_of(user, &client);
+    let (mut zones, overlaps) = state.zones.create(vec![d], &actor).await?;
     let zone = zones
         .pop()
         .ok_or_else(|| ApiError::Internal("the registry stored nothing".into()))?;
@@ -158,9 +162,17 @@ fn target(
     Ok((c, user, zone, expected))
 }
 
+/// The editor as the audit log records them.
+fn actor_of(user: &User, client: &ClientAddr) -> Actor {
+    Actor::user(
+        user,
+        (!client.0.is_unspecified()).then(|| client.0.to_string()),
+    )
+}
+
 async fn replace_with(
     state: &AppState,
-    user: &User,
+    user: &Actor,
     c: Collection,
     fid: &str,
     headers: &HeaderMap,
@@ -168,7 +180,7 @@ async fn replace_with(
     expected: i64,
 ) -> OgcResult<Response> {
     let d = draft(state, c, &doc, Some(fid))?;
-    let (zone, overlaps) = state.zones.update(fid, expected, d, &user.username).await?;
+    let (zone, overlaps) = state.zones.update(fid, expected, d, user).await?;
     stored(
         StatusCode::OK,
         &base_url(headers),
@@ -183,13 +195,15 @@ async fn replace_with(
 pub async fn replace(
     State(state): State<AppState>,
     auth: Caller,
+    client: ClientAddr,
     Path((cid, fid)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> OgcResult<Response> {
     let (c, user, _, expected) = target(&state, &auth, &cid, &fid, &headers, true)?;
     let doc = json_body(&headers, &body)?;
-    replace_with(&state, &user, c, &fid, &headers, doc, expected).await
+    let actor = actor_of(&user, &client);
+    replace_with(&state, &actor, c, &fid, &headers, doc, expected).await
 }
 
 /// `PATCH /ogc/collections/{id}/items/{featureId}`: a JSON Merge Patch (RFC 7396) of the flat
@@ -197,11 +211,13 @@ pub async fn replace(
 pub async fn patch(
     State(state): State<AppState>,
     auth: Caller,
+    client: ClientAddr,
     Path((cid, fid)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> OgcResult<Response> {
     let (c, user, zone, expected) = target(&state, &auth, &cid, &fid, &headers, true)?;
+    let actor = actor_of(&user, &client);
     let patch = json_body(&headers, &body)?;
     if !patch.is_object() {
         return Err(ApiError::unprocessable(
@@ -214,7 +230,7 @@ pub async fn patch(
     if let Some(m) = doc.as_object_mut() {
         m.remove("links");
     }
-    replace_with(&state, &user, c, &fid, &headers, doc, expected).await
+    replace_with(&state, &actor, c, &fid, &headers, doc, expected).await
 }
 
 /// `DELETE /ogc/collections/{id}/items/{featureId}`: retires the zone (history kept); 204.
@@ -222,13 +238,14 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     auth: Caller,
+    client: ClientAddr,
     Path((cid, fid)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> OgcResult<Response> {
     let (_, user, _, expected) = target(&state, &auth, &cid, &fid, &headers, false)?;
     state
         .zones
-        .retire(&fid, Some(expected), &user.username)
+        .retire(&fid, Some(expected), &actor_of(&user, &client))
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -444,6 +444,7 @@ pub async fn list(
                 .query(Query {
                     bbox: (req.boxes.len() == 1).then(|| req.boxes[0]),
                     limit: 1 << 40,
+                    visibility: visibility_of(&auth),
                     ..Query::default()
                 })
                 .await?;
@@ -464,6 +465,14 @@ pub async fn list(
     }
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(geojson_body(body))
+}
+
+/// The reports the caller may see (anonymous readers, where reading is open, see all).
+fn visibility_of(auth: &Caller) -> crate::scope::Visibility {
+    auth.0
+        .as_ref()
+        .map(crate::scope::Visibility::of)
+        .unwrap_or_default()
 }
 
 /// The strong ETag of a zone version.
@@ -501,7 +510,7 @@ pub async fn get(
                     "report {fid:?} does not exist (report ids are numbers)"
                 )))
             })?;
-            let view = state.reports.get(id, false).await?;
+            let view = state.reports.get_visible(id, &visibility_of(&auth)).await?;
             let row = ReportRow::from(&view);
             let body = serde_json::to_vec(&FeatureOut::report(&row, feature_links(&base, c, &fid)))
                 .map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -143,7 +143,8 @@ pub async fn top_get(
             )?;
             let get = |k: &str| p.get(k).map(String::as_str).filter(|v| !v.is_empty());
             check_jurisdiction(&state, get("jurisdiction_id")).map_err(fail)?;
-            caller(&state, auth, get("api_key")).await.map_err(fail)?;
+            let user = caller(&state, auth, get("api_key")).await.map_err(fail)?;
+            let visibility = crate::scope::Visibility::of(&user);
             let views = if let Some(ids) = get("service_request_id") {
                 let ids = ids
                     .split(',')
@@ -156,11 +157,12 @@ pub async fn top_get(
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(fail)?;
-                open311::by_ids(&state, ids)
+                open311::by_ids(&state, ids, &visibility)
                     .await
                     .map_err(|e| fail(e.into()))?
             } else {
-                let search = search_from(&p).map_err(fail)?;
+                let mut search = search_from(&p).map_err(fail)?;
+                search.visibility = visibility;
                 open311::search(&state, search)
                     .await
                     .map_err(|e| fail(e.into()))?
@@ -230,6 +232,7 @@ fn search_from(p: &HashMap<String, String>) -> Result<Search, ApiError> {
         statuses,
         page: number("page", 1, 1_000_000)?,
         page_size: number("page_size", MAX_PAGE_SIZE, MAX_PAGE_SIZE)?,
+        visibility: Default::default(),
     })
 }
 
@@ -268,10 +271,10 @@ pub async fn one(
 ) -> Result311<Response> {
     let (id, f) = split(&file)?;
     let fail = |e: ApiError| Open311Error(f, e);
-    guard(&state, auth, q.as_deref(), f).await?;
+    let user = guard(&state, auth, q.as_deref(), f).await?;
     let missing = || fail(ApiError::NotFound(format!("there is no request {id:?}")));
     let id = id.parse::<i64>().map_err(|_| missing())?;
-    let views = open311::by_ids(&state, vec![id])
+    let views = open311::by_ids(&state, vec![id], &crate::scope::Visibility::of(&user))
         .await
         .map_err(|e| fail(e.into()))?;
     let v = views.first().ok_or_else(missing)?;
@@ -288,11 +291,23 @@ pub async fn token(
 ) -> Result311<Response> {
     let (token, f) = split(&file)?;
     let fail = |e: ApiError| Open311Error(f, e);
-    guard(&state, auth, q.as_deref(), f).await?;
+    let user = guard(&state, auth, q.as_deref(), f).await?;
+    let visible = |id: &i64| {
+        let (st, vis, id) = (state.clone(), crate::scope::Visibility::of(&user), *id);
+        async move {
+            st.store
+                .read(move |c| crate::store::reports::visible(c, id, &vis))
+                .await
+        }
+    };
     let id = open311::by_token(&state, token)
         .await
-        .map_err(|e| fail(e.into()))?
-        .ok_or_else(|| fail(ApiError::NotFound(format!("there is no token {token:?}"))))?;
+        .map_err(|e| fail(e.into()))?;
+    let id = match id {
+        Some(id) if visible(&id).await.map_err(|e| fail(e.into()))? => Some(id),
+        _ => None,
+    }
+    .ok_or_else(|| fail(ApiError::NotFound(format!("there is no token {token:?}"))))?;
     Ok(encode(
         f,
         "service_requests",
