@@ -49,21 +49,30 @@ pub fn spawn(state: &Arc<App>) {
 /// Sends due webhook deliveries while this server leads: woken when something is enqueued, and
 /// every tick for retries that came due.
 async fn deliver(state: Weak<App>) {
-    let http = crate::webhooks::client();
-    let in_flight = Arc::new(tokio::sync::Semaphore::new(crate::webhooks::MAX_IN_FLIGHT));
+    let sender = crate::webhooks::Sender::default();
     loop {
         let Some(app) = state.upgrade() else { return };
         let hooks = app.hooks.clone();
+        let mut started = 0;
         if app.leader.is_leader() {
-            if let Err(e) =
-                crate::webhooks::deliver_due(&app.store, &http, hooks.retry_base_ms, &in_flight)
-                    .await
-            {
-                tracing::warn!(error = %e, "webhook deliveries: reading the outbox failed");
+            match crate::webhooks::deliver_due(&app.store, &sender, hooks.retry_base_ms).await {
+                Ok(n) => started = n,
+                Err(e) => {
+                    tracing::warn!(error = %e, "webhook deliveries: reading the outbox failed")
+                }
             }
         }
         drop(app);
-        let _ = tokio::time::timeout(Duration::from_millis(500), hooks.wake.notified()).await;
+        if started == 0 {
+            // Nothing to start: wait for new work, a free slot, or retries coming due.
+            let _ = tokio::time::timeout(Duration::from_millis(500), async {
+                tokio::select! {
+                    _ = hooks.wake.notified() => {}
+                    _ = sender.finished.notified() => {}
+                }
+            })
+            .await;
+        }
     }
 }
 

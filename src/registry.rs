@@ -153,6 +153,8 @@ fn replay(index: ZoneIndex, log: Vec<Change>) -> ZoneIndex {
 
 pub struct ZoneRegistry {
     store: Store,
+    /// The webhooks told of every zone change (set once the application has them).
+    hooks: std::sync::OnceLock<Arc<crate::webhooks::Hooks>>,
     live: Arc<LiveIndex>,
     edit: tokio::sync::Mutex<()>,
     listeners: std::sync::RwLock<Vec<ChangeListener>>,
@@ -164,6 +166,7 @@ impl ZoneRegistry {
         let zones = store.read_sync(|c| store::zones::list_live(c, None))?;
         Ok(ZoneRegistry {
             store,
+            hooks: Default::default(),
             live: LiveIndex::new(ZoneIndex::from_zones(zones)),
             edit: tokio::sync::Mutex::new(()),
             listeners: Default::default(),
@@ -231,6 +234,11 @@ impl ZoneRegistry {
         out
     }
 
+    /// Sends `zone.changed` to the webhooks from now on.
+    pub fn send_events_to(&self, hooks: Arc<crate::webhooks::Hooks>) {
+        let _ = self.hooks.set(hooks);
+    }
+
     /// Stores new zones all together (or none) and indexes them; reports overlaps with
     /// existing zones of the same kind.
     pub async fn create(
@@ -272,12 +280,16 @@ impl ZoneRegistry {
         let actor = actor.clone();
         let now = crate::time::now_ms();
         let origin = self.store.origin().to_string();
+        let hooks = self.hooks.get().cloned();
         let zones = self
             .store
             .write(move |tx| {
                 let zones = store::zones::insert(tx, &with_ids, actor.username(), now)?;
                 for z in &zones {
                     store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                    if let Some(h) = &hooks {
+                        h.enqueue(tx, &crate::webhooks::zone_event(z, "create"))?;
+                    }
                     if with_overlaps {
                         audit::record(
                             tx,
@@ -321,11 +333,15 @@ impl ZoneRegistry {
         let old_summary = old.map(|e| zone_summary(&e.zone));
         let (id2, actor, now) = (id.to_string(), actor.clone(), crate::time::now_ms());
         let origin = self.store.origin().to_string();
+        let hooks = self.hooks.get().cloned();
         let zone = self
             .store
             .write(move |tx| {
                 let z = store::zones::update(tx, &id2, expected, &draft, actor.username(), now)?;
                 store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                if let Some(h) = &hooks {
+                    h.enqueue(tx, &crate::webhooks::zone_event(&z, "update"))?;
+                }
                 audit::record(
                     tx,
                     &actor,
@@ -350,11 +366,15 @@ impl ZoneRegistry {
         let _guard = self.edit.lock().await;
         let (id2, actor, now) = (id.to_string(), actor.clone(), crate::time::now_ms());
         let origin = self.store.origin().to_string();
+        let hooks = self.hooks.get().cloned();
         let zone = self
             .store
             .write(move |tx| {
                 let z = store::zones::retire(tx, &id2, expected, actor.username(), now)?;
                 store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
+                if let Some(h) = &hooks {
+                    h.enqueue(tx, &crate::webhooks::zone_event(&z, "retire"))?;
+                }
                 audit::record(
                     tx,
                     &actor,

@@ -57,6 +57,7 @@ impl App {
             store.clone(),
             config.webhook_retry_base_ms,
         )?);
+        zones.send_events_to(hooks.clone());
         let reports = crate::report_service::ReportService::start(
             store.clone(),
             crate::report_service::ReportSettings::from_config(&config),

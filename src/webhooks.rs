@@ -29,7 +29,6 @@ pub const EVENTS: &[&str] = &[
     "report.overdue",
     "report.escalated",
     "zone.changed",
-    "patrol.missed",
 ];
 
 /// How long a receiver has to answer.
@@ -266,6 +265,28 @@ impl Hooks {
     }
 }
 
+/// The `zone.changed` event of a zone created, edited or retired (`action`).
+pub fn zone_event(z: &crate::zone::Zone, action: &str) -> Event {
+    let verb = match action {
+        "create" => "新增",
+        "retire" => "撤销",
+        _ => "修改",
+    };
+    let mut lines = vec![format!("区域：{}（{}）", z.name, z.id)];
+    if let Some(o) = &z.owner {
+        lines.push(format!("责任单位：{}", o.name));
+    }
+    lines.push(format!("版本：{}", z.version));
+    Event {
+        name: "zone.changed",
+        subject: serde_json::json!({"action": action, "zone": crate::zone::zone_to_feature(z)}),
+        owners: z.owner.iter().map(|o| o.name.clone()).collect(),
+        zone_ids: vec![z.id.clone()],
+        headline: format!("区域{verb}：{}", z.name),
+        lines,
+    }
+}
+
 fn wants(h: &Webhook, e: &Event) -> bool {
     h.events.iter().any(|x| x == e.name)
         && h.owner.as_ref().is_none_or(|o| e.owners.contains(o))
@@ -433,63 +454,150 @@ struct Due {
     created_at: i64,
 }
 
+/// Most deliveries in flight to one webhook: a slow receiver never holds up the others.
+pub const MAX_IN_FLIGHT_PER_HOOK: usize = 8;
+
+/// The delivery worker's state, shared with the sends it started.
+pub struct Sender {
+    http: reqwest::Client,
+    in_flight: Arc<tokio::sync::Semaphore>,
+    /// Sends in flight per webhook id.
+    per_hook: Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+    /// Notified whenever a send finishes (a slot is free again).
+    pub finished: Arc<tokio::sync::Notify>,
+}
+
+impl Default for Sender {
+    fn default() -> Self {
+        Sender {
+            http: client(),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
+            per_hook: Default::default(),
+            finished: Default::default(),
+        }
+    }
+}
+
+/// Releases a send's slots when it ends, however it ends.
+struct Slot {
+    hook: i64,
+    per_hook: Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+    finished: Arc<tokio::sync::Notify>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut m = self.per_hook.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = m.get_mut(&self.hook) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.remove(&self.hook);
+            }
+        }
+        drop(m);
+        self.finished.notify_one();
+    }
+}
+
 /// Claims the deliveries that are due and sends each in a task of its own; returns how many
-/// were started. Run by the leader only.
+/// were started. At most [`MAX_IN_FLIGHT`] at once, and [`MAX_IN_FLIGHT_PER_HOOK`] per
+/// webhook. Run by the leader only.
 pub async fn deliver_due(
     store: &Store,
-    http: &reqwest::Client,
+    sender: &Sender,
     retry_base_ms: i64,
-    in_flight: &Arc<tokio::sync::Semaphore>,
 ) -> Result<usize, StoreError> {
-    let free = in_flight.available_permits();
+    let free = sender.in_flight.available_permits();
     if free == 0 {
         return Ok(0);
     }
+    let busy: std::collections::HashMap<i64, usize> = sender
+        .per_hook
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     let now = crate::time::now_ms();
     let lease = now + TIMEOUT.as_millis() as i64 + 30_000;
-    let due: Vec<Due> = store
+    let due: Vec<(i64, Due)> = store
         .write(move |c| {
-            let rows = c.query_vec(
-                "SELECT o.id, w.url, w.secret, o.delivery_id, o.event, o.body, o.attempts, o.created_at, o.next_at
+            let mut sql = Sql::new(
+                "SELECT o.id, w.url, w.secret, o.delivery_id, o.event, o.body, o.attempts, o.created_at, o.next_at, o.webhook_id
                  FROM outbox o JOIN webhooks w ON w.id = o.webhook_id
-                 WHERE o.next_at IS NOT NULL AND o.next_at <= $1 ORDER BY o.next_at LIMIT $2",
-                args![now, free as i64],
-                |r| {
-                    Ok((
-                        Due {
-                            id: r.get(0)?,
-                            url: r.get(1)?,
-                            secret: r.get(2)?,
-                            delivery: r.get(3)?,
-                            event: r.get(4)?,
-                            body: r.get(5)?,
-                            attempts: r.get(6)?,
-                            created_at: r.get(7)?,
-                        },
-                        r.get::<i64>(8)?,
-                    ))
-                },
-            )?;
+                 WHERE o.next_at IS NOT NULL AND o.next_at <= ",
+            );
+            let a = sql.arg(now);
+            sql.push(&a);
+            let full: Vec<i64> = busy
+                .iter()
+                .filter(|(_, n)| **n >= MAX_IN_FLIGHT_PER_HOOK)
+                .map(|(h, _)| *h)
+                .collect();
+            if !full.is_empty() {
+                let marks: Vec<String> = full.into_iter().map(|h| sql.arg(h)).collect();
+                let t = format!(" AND o.webhook_id NOT IN ({})", marks.join(","));
+                sql.push(&t);
+            }
+            let t = format!(" ORDER BY o.next_at LIMIT {}", sql.arg((free * 4) as i64));
+            sql.push(&t);
+            let rows = c.query_vec(&sql.text, &sql.args, |r| {
+                Ok((
+                    Due {
+                        id: r.get(0)?,
+                        url: r.get(1)?,
+                        secret: r.get(2)?,
+                        delivery: r.get(3)?,
+                        event: r.get(4)?,
+                        body: r.get(5)?,
+                        attempts: r.get(6)?,
+                        created_at: r.get(7)?,
+                    },
+                    r.get::<i64>(8)?,
+                    r.get::<i64>(9)?,
+                ))
+            })?;
+            let mut taken = busy;
             let mut claimed = Vec::new();
-            for (d, next) in rows {
+            for (d, next, hook) in rows {
+                if claimed.len() >= free {
+                    break;
+                }
+                let n = taken.entry(hook).or_insert(0);
+                if *n >= MAX_IN_FLIGHT_PER_HOOK {
+                    continue;
+                }
                 // Claimed only if nobody else moved it meanwhile.
-                let n = c.execute(
+                let moved = c.execute(
                     "UPDATE outbox SET next_at = $2 WHERE id = $1 AND next_at = $3",
                     args![d.id, lease, next],
                 )?;
-                if n == 1 {
-                    claimed.push(d);
+                if moved == 1 {
+                    *n += 1;
+                    claimed.push((hook, d));
                 }
             }
             Ok(claimed)
         })
         .await?;
     let n = due.len();
-    for d in due {
-        let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+    for (hook, d) in due {
+        let Ok(permit) = sender.in_flight.clone().try_acquire_owned() else {
+            // Still claimed: sent after the lease runs out.
             break;
         };
-        let (store, http) = (store.clone(), http.clone());
+        *sender
+            .per_hook
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(hook)
+            .or_insert(0) += 1;
+        let slot = Slot {
+            hook,
+            per_hook: sender.per_hook.clone(),
+            finished: sender.finished.clone(),
+            _permit: permit,
+        };
+        let (store, http) = (store.clone(), sender.http.clone());
         tokio::spawn(async move {
             let outcome = send(&http, &d).await;
             let now = crate::time::now_ms();
@@ -520,7 +628,7 @@ pub async fn deliver_due(
                 // Still claimed: sent again after the lease, which receivers de-duplicate.
                 tracing::warn!(error = %e, delivery = %d.delivery, "could not record a webhook delivery");
             }
-            drop(permit);
+            drop(slot);
         });
     }
     Ok(n)

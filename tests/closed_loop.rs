@@ -762,7 +762,7 @@ async fn webhooks_are_signed_retried_and_delivered_exactly_once_after_success() 
     }
     let (st, v) = register(json!({
         "url": format!("http://127.0.0.1:{port}/hook"),
-        "events": ["report.created", "report.dispatched"],
+        "events": ["report.created", "report.dispatched", "zone.changed"],
         "secret": SECRET, "format": "json"
     }))
     .await;
@@ -801,6 +801,25 @@ async fn webhooks_are_signed_retried_and_delivered_exactly_once_after_success() 
         rx.got().iter().any(|r| r.event == "report.dispatched")
     })
     .await;
+    // A zone retired: zone.changed, with the zone.
+    let r = s
+        .delete(Role::Planner, "/api/zones/a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    wait_for("zone.changed", Duration::from_secs(20), || {
+        rx.got().iter().any(|r| r.event == "zone.changed")
+    })
+    .await;
+    let z = rx
+        .got()
+        .into_iter()
+        .find(|r| r.event == "zone.changed")
+        .unwrap();
+    let z: Value = serde_json::from_slice(&z.body).unwrap();
+    assert_eq!(z["subject"]["action"], "retire", "{z}");
+    assert_eq!(z["subject"]["zone"]["id"], "a", "{z}");
     // Time for any wrong extra attempt to arrive.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got = rx.got();
