@@ -163,6 +163,70 @@ pub fn create(
     Ok((user, token))
 }
 
+/// Makes a named API token for `username`, valid for `days` (for ever when `None`); returns
+/// the token (shown once) and its id.
+pub fn create_token(
+    app: &App,
+    actor: &Actor,
+    username: &str,
+    name: &str,
+    days: Option<i64>,
+) -> Result<(String, String), AccountError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(AccountError::Invalid(
+            "a token needs a name of 1 to 64 characters (what it is for)".into(),
+        ));
+    }
+    if let Some(d) = days {
+        if !(1..=3650).contains(&d) {
+            return Err(AccountError::Invalid(
+                "a token lasts 1 to 3650 days".into(),
+            ));
+        }
+    }
+    let id = id_of(app, username)?;
+    let token = auth::new_token();
+    let hash = auth::token_hash(&token);
+    let now = crate::time::now_ms();
+    let expires = days.map(|d| now + d * 86_400_000);
+    app.store.write_sync(|tx| {
+        users::add_named_token(tx, &hash, id, name, now, expires)?;
+        audit::record(
+            tx,
+            actor,
+            "token.create",
+            Some(&format!("user:{id}")),
+            json!({"token": &hash[..12], "name": name, "expires_at": expires.map(crate::time::to_rfc3339)}),
+        )?;
+        Ok(())
+    })?;
+    Ok((token, hash[..12].to_string()))
+}
+
+/// Every API token.
+pub fn list_tokens(app: &App) -> Result<Vec<users::TokenInfo>, AccountError> {
+    Ok(app.store.read_sync(users::list_tokens)?)
+}
+
+/// Revokes API token `id` at once, on every server; false when there is no such token.
+pub fn revoke_token(app: &App, actor: &Actor, id: &str) -> Result<bool, AccountError> {
+    let origin = app.store.origin().to_string();
+    let id2 = id.to_string();
+    let owner = app.store.write_sync(|tx| {
+        let owner = users::revoke_token(tx, &id2)?;
+        if let Some(u) = owner {
+            audit::record(tx, actor, "token.revoke", Some(&format!("user:{u}")), json!({"token": id2}))?;
+            changes::record(tx, &origin, ChangeKind::User, &u.to_string(), crate::time::now_ms())?;
+        }
+        Ok(owner)
+    })?;
+    if let Some(u) = owner {
+        app.forget_tokens_of(u);
+    }
+    Ok(owner.is_some())
+}
+
 /// The id of the user called `username` (disabled or not).
 pub fn id_of(app: &App, username: &str) -> Result<i64, AccountError> {
     let name = username.to_string();

@@ -58,6 +58,33 @@ pub enum DemoError {
     Rejected(String, String),
 }
 
+/// The settings key that marks a data folder (or database) loaded with the demo.
+const DEMO_MARK: &str = "demo";
+
+/// Demo accounts of a demo-loaded deployment that still have their public password; empty when
+/// the deployment was never a demo. Such a deployment may be served on loopback addresses only.
+pub fn exposed_accounts(state: &AppState) -> Result<Vec<&'static str>, StoreError> {
+    let marked = state
+        .store
+        .read_sync(|c| Ok(store::settings::get(c, DEMO_MARK)?))?
+        .is_some();
+    if !marked {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for u in &DEMO_USERS {
+        let found = state
+            .store
+            .read_sync(|c| store::users::by_name(c, u.username))?;
+        if let Some((_, Some(hash))) = found {
+            if crate::auth::verify_password(&hash, u.password) {
+                out.push(u.username);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Whether the data folder holds nothing yet (no users, no zones).
 pub fn is_empty(state: &AppState) -> Result<bool, StoreError> {
     let users = state.store.read_sync(store::users::count)?;
@@ -85,6 +112,13 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
         };
         state.add_bound_user(u.username, u.role, &binding, u.password)?;
     }
+    state.store.write_sync(|c| {
+        Ok(store::settings::put(
+            c,
+            DEMO_MARK,
+            &serde_json::json!({"loaded_at": crate::time::now_ms()}),
+        )?)
+    })?;
     let seeded = geodata.join("reports.json");
     let reports = if seeded.exists() {
         let st = state.clone();

@@ -37,6 +37,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
+pub mod backup;
 pub mod auth;
 pub mod cli;
 pub mod config;

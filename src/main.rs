@@ -113,6 +113,38 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage API tokens (for scripts and other systems).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Make a consistent copy of the database and the photos while the server runs (SQLite).
+    Backup {
+        /// An empty or new folder to write the copy to.
+        dest: PathBuf,
+    },
+    /// Check a backup and restore it into an empty data folder (`--data`).
+    Restore {
+        /// A folder written by `xuncha backup`.
+        src: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// List API tokens: id, user, name, created, expires.
+    List,
+    /// Make a named token for a user; prints the token once, as the last line.
+    Create {
+        user: String,
+        #[arg(long)]
+        name: String,
+        /// Days until it expires (default: never).
+        #[arg(long)]
+        days: Option<i64>,
+    },
+    /// Revoke a token by its id (from `token list`): it stops working at once.
+    Revoke { id: String },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +326,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("The data folder already has data; serving it as it is.");
                 }
             }
+            if !addr.ip().is_loopback() {
+                let exposed = xuncha::demo::exposed_accounts(&state)?;
+                if !exposed.is_empty() {
+                    anyhow::bail!(
+                        "this data was loaded with --demo and the demo accounts {} still have their public passwords; it is served on loopback addresses only, not {addr}. Change their passwords (xuncha user passwd NAME) or disable them (xuncha user disable NAME) first",
+                        exposed.join(", ")
+                    );
+                }
+            }
             let listener = tokio::net::TcpListener::bind(addr).await?;
             eprintln!("Xuncha is listening on http://{}", listener.local_addr()?);
             xuncha::run(listener, state, xuncha::shutdown_signal()).await?;
@@ -420,6 +461,61 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User { command } => user_command(config, command),
+        Command::Token { command } => {
+            let state = App::open(config)?;
+            let actor = xuncha::audit::Actor::system("cli");
+            match command {
+                TokenCommand::List => {
+                    println!("{:<12}  {:<16} {:<24} {:<24} expires", "id", "user", "name", "created");
+                    for t in xuncha::accounts::list_tokens(&state)? {
+                        println!(
+                            "{:<12}  {:<16} {:<24} {:<24} {}",
+                            t.id,
+                            t.username,
+                            t.name.unwrap_or_default(),
+                            t.created_at,
+                            t.expires_at.unwrap_or_else(|| "never".into())
+                        );
+                    }
+                }
+                TokenCommand::Create { user, name, days } => {
+                    let (token, id) =
+                        xuncha::accounts::create_token(&state, &actor, &user, &name, days)?;
+                    println!("created token {id} for {user}");
+                    println!("{token}");
+                }
+                TokenCommand::Revoke { id } => {
+                    if !xuncha::accounts::revoke_token(&state, &actor, &id)? {
+                        anyhow::bail!("there is no API token {id:?} (xuncha token list shows them)");
+                    }
+                    println!("revoked token {id}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { dest } => {
+            let state = App::open(config)?;
+            let b = xuncha::backup::backup(&state, &dest)?;
+            println!(
+                "backed up {} reports and {} photo files ({:.1} MB) to {} in {:.1} s",
+                b.reports,
+                b.photos,
+                b.bytes as f64 / 1e6,
+                dest.display(),
+                b.seconds
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { src } => {
+            let r = xuncha::backup::restore(&src, &config.data_dir)?;
+            println!(
+                "restored {} reports and {} photo files into {} (integrity check ok)",
+                r.reports,
+                r.photos,
+                config.data_dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

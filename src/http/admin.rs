@@ -200,7 +200,63 @@ pub async fn change_own_password(
         )?)
     })
     .await?;
-    Ok(Json(json!({"changed": true, "signed_out_elsewhere": true})))
+    // Every session of the user ends, this one too: sign in again with the new password.
+    Ok(Json(json!({"changed": true, "signed_out": true})))
+}
+
+// --- API tokens ----------------------------------------------------------------------------
+
+/// `GET /api/tokens`: every API token (id, user, name, created, expires; never the token).
+pub async fn list_tokens(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require(&[Role::Admin])?;
+    let tokens = blocking(move || Ok(accounts::list_tokens(&state)?)).await?;
+    Ok(Json(json!({"tokens": tokens})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTokenBody {
+    username: String,
+    name: String,
+    expires_days: Option<i64>,
+}
+
+/// `POST /api/tokens {"username","name","expires_days"?}` → 201 `{"id","token"}` (shown once).
+pub async fn create_token(
+    State(state): State<AppState>,
+    who: Who,
+    body: Bytes,
+) -> ApiResult<Response> {
+    who.require(&[Role::Admin])?;
+    let b: NewTokenBody = parse_json(&body)?;
+    let actor = who.actor.clone();
+    let (token, id) = blocking(move || {
+        Ok(accounts::create_token(
+            &state,
+            &actor,
+            &b.username,
+            &b.name,
+            b.expires_days,
+        )?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "token": token}))).into_response())
+}
+
+/// `DELETE /api/tokens/{id}`: the token stops working at once, on every server.
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    who.require(&[Role::Admin])?;
+    let actor = who.actor.clone();
+    let id2 = id.clone();
+    let done = blocking(move || Ok(accounts::revoke_token(&state, &actor, &id2)?)).await?;
+    if !done {
+        return Err(ApiError::NotFound(format!("there is no API token {id:?}")));
+    }
+    Ok(Json(json!({"revoked": id})))
 }
 
 // --- settings ------------------------------------------------------------------------------

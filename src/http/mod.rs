@@ -118,6 +118,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/{id}/deliveries", get(admin::deliveries))
         .route("/audit", get(admin::audit))
+        .route(
+            "/tokens",
+            get(admin::list_tokens)
+                .post(admin::create_token)
+                .layer(small_json.clone()),
+        )
+        .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
         .fallback(api_not_found)
         // Routes without an `Accept` read no body; this bounds any that would.
         .layer(DefaultBodyLimit::max(c.max_json_body));

@@ -682,6 +682,14 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
         );
         sql.push(&s);
     }
+    if let Some(o) = q.overdue {
+        let s = format!(" AND r.overdue = {}", sql.arg(o));
+        sql.push(&s);
+    }
+    if let Some(u) = &q.created_by {
+        let s = format!(" AND r.created_by = {}", sql.arg(u.as_str()));
+        sql.push(&s);
+    }
     if let Some((t, id)) = q.after {
         let s = format!(
             " AND (r.created_at, r.id) < ({}, {})",

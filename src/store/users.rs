@@ -203,6 +203,64 @@ pub fn add_token(
     Ok(())
 }
 
+/// An API token as admins see it (never the token itself).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TokenInfo {
+    /// The first 12 hex digits of the token's SHA-256: names it for revoking.
+    pub id: String,
+    pub username: String,
+    pub name: Option<String>,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+}
+
+/// Stores a named API token.
+pub fn add_named_token(
+    conn: &dyn Conn,
+    hash: &str,
+    user_id: i64,
+    name: &str,
+    now: i64,
+    expires_at: Option<i64>,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO tokens (hash, user_id, kind, created_at, expires_at, name) VALUES ($1, $2, 'api', $3, $4, $5)",
+        args![hash, user_id, now, expires_at, name],
+    )?;
+    Ok(())
+}
+
+/// Every API token (not browser sessions), oldest first.
+pub fn list_tokens(conn: &dyn Conn) -> Result<Vec<TokenInfo>> {
+    Ok(conn.query_vec(
+        "SELECT t.hash, u.username, t.name, t.created_at, t.expires_at FROM tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.kind = 'api' ORDER BY t.created_at, t.hash",
+        &[],
+        |r| {
+            let hash: String = r.get(0)?;
+            Ok(TokenInfo {
+                id: hash.chars().take(12).collect(),
+                username: r.get(1)?,
+                name: r.get(2)?,
+                created_at: crate::time::to_rfc3339(r.get(3)?),
+                expires_at: r.get::<Option<i64>>(4)?.map(crate::time::to_rfc3339),
+            })
+        },
+    )?)
+}
+
+/// Deletes the API token whose id is `id`; returns whose it was.
+pub fn revoke_token(conn: &dyn Conn, id: &str) -> Result<Option<i64>> {
+    if id.len() != 12 || !id.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    Ok(conn.query_opt(
+        "DELETE FROM tokens WHERE kind = 'api' AND substr(hash, 1, 12) = $1 RETURNING user_id",
+        args![id.to_ascii_lowercase()],
+        |r| r.get(0),
+    )?)
+}
+
 /// The (enabled) user a token hash belongs to, with its expiry.
 pub fn by_token(conn: &dyn Conn, hash: &str) -> Result<Option<(User, Option<i64>)>> {
     let mut out = None;
