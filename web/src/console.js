@@ -16,8 +16,6 @@ export function createConsole(parent, { onHide } = {}) {
   const root = el(html`<div class="console" hidden>
     <nav class="console-tabs" role="tablist">
       ${Object.keys(TABS).map((k) => html`<button type="button" role="tab" data-tab="${k}" aria-selected="false">${t(`tab_${k}`)}</button>`)}
-      <span class="spacer"></span>
-      <button type="button" class="link back-to-map">${t('back_to_map')}</button>
     </nav>
     <div class="console-body" role="tabpanel"></div>
   </div>`);
@@ -42,7 +40,6 @@ export function createConsole(parent, { onHide } = {}) {
     teardown = await mod.mount(box);
   }
   $$('[data-tab]', root).forEach((b) => b.addEventListener('click', () => open(b.dataset.tab)));
-  $('.back-to-map', root).addEventListener('click', () => api.hide());
 
   const api = {
     get visible() {

@@ -63,6 +63,8 @@ export async function mount({ ctrl, panel }) {
   const detail = $('.task-detail', section);
 
   // --- the tasks on the map --------------------------------------------------------------------
+  // Every report of the tiles would bury the unit's own few; the layer switcher brings them back.
+  ctrl.setGroupVisible('reports', false);
   map.addSource(SRC, { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
   map.addLayer({
     id: `${SRC}-ring`,
@@ -101,7 +103,7 @@ export async function mount({ ctrl, panel }) {
   };
 
   // --- the list --------------------------------------------------------------------------------
-  const row = (r) => html`<li class="task${r.overdue ? ' overdue' : ''}" data-report="${r.id}">
+  const row = (r) => html`<li class="task${r.overdue ? ' overdue' : ''}" data-report="${r.id}" data-due="${r.due_at || ''}">
     <button type="button" class="task-open">
       <span class="task-line"><strong>${categoryLabel(session.categories, r.category)}</strong> <small class="muted">${t('report_no')} ${r.id}</small> <span class="badge st-${r.status}">${t(`status_${r.status}`)}</span> ${overdueBadge(r)}</span>
       <span class="task-line">${dueHtml(r)}</span>
@@ -157,11 +159,6 @@ export async function mount({ ctrl, panel }) {
   function renderTask(r, fly) {
     state.selected = r;
     drawTasks();
-    const at = r.location ? [r.location.lon, r.location.lat] : null;
-    if (fly && at) {
-      map.resize();
-      map.easeTo({ center: at, zoom: Math.max(map.getZoom(), 17), duration: 600 });
-    }
     const canAck = r.status === 'dispatched';
     const canAnswer = r.status === 'dispatched' || r.status === 'in_progress';
     detail.innerHTML = html`
@@ -198,6 +195,11 @@ export async function mount({ ctrl, panel }) {
     $('.ack', detail)?.addEventListener('click', () => change(r, { json: { status: 'in_progress' } }, t('ack_done')));
     const form = $('.answer', detail);
     if (form) wireAnswer(r, form);
+    const at = r.location ? [r.location.lon, r.location.lat] : null;
+    if (fly && at) {
+      map.resize(); // the sheet's height follows its content on phones
+      map.easeTo({ center: at, zoom: Math.max(map.getZoom(), 17), duration: 600 });
+    }
   }
 
   function showError(message) {

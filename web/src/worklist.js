@@ -20,6 +20,14 @@ const SORTS = {
   newest: (a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id,
 };
 
+/** Whether a report matches the search text: its number exactly, or words of its note or parties. */
+function matches(r, text) {
+  if (!text) return true;
+  if (/^\d+$/.test(text)) return String(r.id) === text;
+  const hay = [r.note, r.assigned_to, r.escalated_to, r.responsible?.owner?.name, r.category_zh].filter(Boolean).join(' ');
+  return hay.includes(text);
+}
+
 /** Every open report the user may see (following `next_cursor`, up to a bound). */
 async function loadQueue(signal) {
   const out = [];
@@ -39,7 +47,7 @@ async function loadQueue(signal) {
 
 /** Mounts the queue into `box`; returns `{reload, destroy}`. */
 export function mountWorklist(ctrl, box) {
-  const state = { reports: [], truncated: false, sort: 'due', lateOnly: false, shown: PAGE };
+  const state = { reports: [], truncated: false, sort: 'due', lateOnly: false, text: '', shown: PAGE };
   box.classList.add('worklist');
   box.innerHTML = html`
     <h3>${t('queue_title')}</h3>
@@ -47,6 +55,7 @@ export function mountWorklist(ctrl, box) {
       <label>${t('sort_by')}<select name="sort">${Object.keys(SORTS).map((k) => html`<option value="${k}">${t(`sort_${k}`)}</option>`)}</select></label>
       <label class="check"><input type="checkbox" name="late"> ${t('overdue_only')}</label>
     </div>
+    <input type="search" name="q" class="wl-search" placeholder="${t('queue_search')}" aria-label="${t('queue_search')}" autocomplete="off">
     <p class="wl-sum" aria-live="polite"></p>
     <ol class="wl-rows"><li class="loading">${t('loading')}</li></ol>
     <button type="button" class="link wl-more" hidden>${t('show_more')}</button>`.toString();
@@ -66,12 +75,18 @@ export function mountWorklist(ctrl, box) {
     state.shown = PAGE;
     render();
   });
+  const search = $('input[name=q]', box);
+  search.addEventListener('input', () => {
+    state.text = search.value.trim();
+    state.shown = PAGE;
+    render();
+  });
   more.addEventListener('click', () => {
     state.shown += PAGE;
     render();
   });
 
-  const row = (r) => html`<li class="wl-row${r.overdue ? ' overdue' : ''}" data-report="${r.id}">
+  const row = (r) => html`<li class="wl-row${r.overdue ? ' overdue' : ''}" data-report="${r.id}" data-due="${r.due_at || ''}">
     <a href="#" class="wl-open">
       <span class="wl-line"><strong>${categoryLabel(session.categories, r.category)}</strong> <small class="muted">${t('report_no')} ${r.id}</small> <span class="badge st-${r.status}">${t(`status_${r.status}`)}</span> ${overdueBadge(r)}</span>
       <span class="wl-line">${dueHtml(r)}</span>
@@ -79,7 +94,7 @@ export function mountWorklist(ctrl, box) {
     </a></li>`;
 
   function render() {
-    const list = state.reports.filter((r) => !state.lateOnly || r.overdue).sort(SORTS[state.sort]);
+    const list = state.reports.filter((r) => (!state.lateOnly || r.overdue) && matches(r, state.text)).sort(SORTS[state.sort]);
     const lateN = state.reports.filter((r) => r.overdue).length;
     sum.textContent = t('queue_sum', { n: state.reports.length, late: lateN }) + (state.truncated ? ` ${t('queue_truncated')}` : '');
     rows.innerHTML = list.length ? list.slice(0, state.shown).map(row).join('') : html`<li class="muted">${t('queue_empty')}</li>`.toString();
