@@ -43,6 +43,16 @@ export function openAccountDialog() {
     try {
       await api('/api/me/password', { method: 'POST', json: { current: form.current.value, password: form.password.value } });
       form.reset();
+      // The server ends the user's browser sessions; when this one went too, sign in again.
+      const still = await api('/api/me', { noAuthRedirect: true }).then(
+        () => true,
+        (e) => e.status !== 401,
+      );
+      if (!still) {
+        dlg.close();
+        window.dispatchEvent(new CustomEvent('xuncha:signed-out', { detail: { message: t('password_changed_signin'), kind: 'ok' } }));
+        return;
+      }
       say(t('password_changed'), 'ok');
       toast(t('password_changed'), 'ok');
     } catch (e) {

@@ -8,7 +8,7 @@ import { html, $, fmtTime } from './dom.js';
 
 const PAGE = 50;
 /** Actions the server records (src/audit.rs callers), and the prefixes that group them. */
-const ACTIONS = ['user.', 'user.create', 'user.update', 'user.password', 'user.password_reset', 'report.', 'report.create', 'report.update', 'report.dispatched', 'report.in_progress', 'report.resolved', 'report.closed', 'report.rejected', 'report.reopened', 'report.overdue', 'settings.time_limits', 'webhook.', 'webhook.create', 'webhook.delete'];
+const ACTIONS = ['auth.', 'auth.login', 'auth.login_failed', 'auth.logout', 'user.', 'user.create', 'user.update', 'user.password', 'user.password_reset', 'report.', 'report.create', 'report.update', 'report.dispatched', 'report.in_progress', 'report.resolved', 'report.closed', 'report.rejected', 'report.reopened', 'report.overdue', 'settings.time_limits', 'webhook.', 'webhook.create', 'webhook.delete'];
 
 /** `datetime-local` value (the browser's time zone) → RFC 3339 UTC, or '' when empty. */
 export function localToRfc3339(v) {

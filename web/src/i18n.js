@@ -243,6 +243,7 @@ const DICT = {
     password_missing: '请填写当前密码和新密码',
     password_mismatch: '两次输入的新密码不一致',
     password_changed: '密码已修改，其他设备上的登录已退出',
+    password_changed_signin: '密码已修改，请用新密码重新登录。',
     // admin console
     console_open: '系统管理',
     back_to_map: '返回地图',
@@ -570,6 +571,7 @@ const DICT = {
     password_missing: 'Give the current and the new password',
     password_mismatch: 'The new passwords differ',
     password_changed: 'Password changed; sessions on other devices were signed out',
+    password_changed_signin: 'Password changed: sign in with the new password.',
     console_open: 'System',
     back_to_map: 'Back to the map',
     tab_users: 'Users',

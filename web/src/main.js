@@ -40,12 +40,14 @@ function wasSignedIn() {
   }
 }
 
-function signedOut(message) {
+function signedOut(message, kind = 'error') {
   session.user = null;
   remember(false);
   teardown();
-  showLogin(message);
+  showLogin(message, kind);
 }
+// A view that ended the session itself (e.g. a password change) says so with this event.
+window.addEventListener('xuncha:signed-out', (e) => signedOut(e.detail?.message || '', e.detail?.kind || 'error'));
 
 function teardown() {
   closePopup();

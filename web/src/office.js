@@ -96,6 +96,13 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
   panel.appendChild(section);
 
   tuneHeat(ctrl.map);
+  // A street office bound to a zone starts looking at it (it sees nothing outside).
+  const scope = session.user?.scope;
+  if (scope) {
+    api(`/api/zones/${encodeURIComponent(scope)}`)
+      .then((zf) => ctrl.map.fitBounds(geometryBounds(zf.geometry), { padding: 30, duration: 0 }))
+      .catch((e) => toast(errorText(e, t), 'error'));
+  }
   const worklist = mountWorklist(ctrl, $('.queue-panel', section));
 
   const form = $('form', section);

@@ -174,7 +174,7 @@ export async function mount({ ctrl, panel }) {
       ${responsibleHtml(r.responsible)}
       ${(r.photos || []).length ? html`<h4>${t('photos')}</h4><div class="thumbs">${r.photos.map(thumb)}</div>` : ''}
       ${eventsHtml(r.events)}
-      <p class="msg error" role="alert" hidden></p>
+      ${canAnswer ? '' : html`<p class="msg error" role="alert" hidden></p>`}
       ${canAck ? html`<button type="button" class="primary ack">${t('act_ack')}</button>` : ''}
       ${canAnswer
         ? html`<form class="answer" novalidate>
@@ -182,6 +182,7 @@ export async function mount({ ctrl, panel }) {
         <textarea name="note" rows="3" maxlength="2000" placeholder="${t('answer_note')}"></textarea>
         <label class="photo-btn">${raw(CAMERA_ICON)} ${t('answer_photo')}<input type="file" name="photo" accept="image/*" capture="environment" multiple hidden></label>
         <div class="previews"></div>
+        <p class="msg error" role="alert" hidden></p>
         <button type="submit" class="primary send">${t('act_answer')}</button>
       </form>`
         : html`<p class="hint wait">${r.status === 'reopened' ? t('unit_wait_redispatch') : t('unit_wait_verify')}</p>`}`.toString();
@@ -200,6 +201,11 @@ export async function mount({ ctrl, panel }) {
       map.resize(); // the sheet's height follows its content on phones
       map.easeTo({ center: at, zoom: Math.max(map.getZoom(), 17), duration: 600 });
     }
+  }
+
+  function clearError() {
+    const box = $('.msg.error', detail);
+    if (box) box.hidden = true;
   }
 
   function showError(message) {
@@ -260,6 +266,7 @@ export async function mount({ ctrl, panel }) {
       if (!files.length) return;
       previews.insertAdjacentHTML('beforeend', html`<span class="loading shrinking">${t('shrinking')}</span>`.toString());
       for (const f of files) state.photos.push(await shrinkPhoto(f));
+      clearError();
       renderPreviews();
     });
     form.addEventListener('submit', (ev) => {

@@ -17,8 +17,8 @@ function newSecret() {
 export async function mount(box) {
   box.innerHTML = html`<section class="adm-hooks"><h3>${t('hooks_title')}</h3><p class="hint">${t('hooks_hint')}</p>
     <div class="hooks-list"><p class="loading">${t('loading')}</p></div>
-    <div class="hooks-form"></div>
-    <div class="deliveries" hidden></div></section>`.toString();
+    <div class="deliveries" hidden></div>
+    <div class="hooks-form"></div></section>`.toString();
   const listBox = $('.hooks-list', box);
   const formBox = $('.hooks-form', box);
   const delBox = $('.deliveries', box);

@@ -280,7 +280,9 @@ test('admin creates a user, the user changes its password, admin disables it; th
       await u.page.fill('.pw-form input[name=password]', pw2);
       await u.page.fill('.pw-form input[name=repeat]', pw2);
       await u.page.click('.pw-form button[type=submit]');
-      await u.page.waitForSelector('.pw-form .msg.ok:not([hidden])');
+      // Either the dialog says so, or (when the change ended this session too) the sign-in screen does.
+      await u.page.waitForSelector('.pw-form .msg.ok:not([hidden]), .login .msg.ok:not([hidden])');
+      assert.match(await u.page.textContent('.msg.ok'), /密码已修改/);
       await u.page.screenshot({ path: join(ARTIFACTS, 'account-password-desktop.png') });
       const login = async (password) => (await fetch(`${srv.base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: name, password }) })).status;
       assert.equal(await login(pw2), 200, 'the new password works');
@@ -380,6 +382,14 @@ test('admin webhooks: a refused hook shows why; create one, see its deliveries, 
       await page.waitForSelector('.deliveries h4');
     }
     assert.ok(await page.locator('.deliveries-table tr[data-delivery]').count(), 'the delivery is listed');
+    // Nothing listens there: the first attempt fails and its error is shown.
+    for (let i = 0; i < 40 && !Number(await page.textContent('.deliveries-table tr[data-delivery] .attempts')); i++) {
+      await page.waitForTimeout(500);
+      await page.click('.deliveries .refresh');
+      await page.waitForSelector('.deliveries-table tr[data-delivery]');
+    }
+    assert.ok(Number(await page.textContent('.deliveries-table tr[data-delivery] .attempts')) >= 1, 'an attempt was made');
+    assert.notEqual((await page.textContent('.deliveries-table tr[data-delivery] .last-error')).trim(), '—', 'the last error is shown');
     await shot(page, 'admin-webhooks-desktop');
     page.once('dialog', (d) => d.accept());
     await page.click(`.hooks-table tr[data-hook="${id}"] .delete`);
