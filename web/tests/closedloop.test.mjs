@@ -291,13 +291,22 @@ test('admin creates a user, the user changes its password, admin disables it; th
       await u.context.close();
     }
 
+    // Admin resets its password.
+    const pw3 = 'mountain pine road 4';
+    await row.locator('.reset').click();
+    await page.fill('.reset-row input[name=password]', pw3);
+    await page.click('.reset-row button[type=submit]');
+    await page.waitForSelector('.reset-row', { state: 'detached' });
+    const reset = await fetch(`${srv.base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: name, password: pw3 }) });
+    assert.equal(reset.status, 200, 'the reset password works');
+
     // Disable it (the confirmation is accepted).
     page.once('dialog', (d) => d.accept());
     await row.locator('.toggle').click();
     await page.waitForSelector(`.users-table tr.disabled[data-username="${name}"]`);
     assert.match(await page.textContent(`.users-table tr[data-username="${name}"] .state`), /已停用/);
     assert.equal((await call(admin, '/api/users')).users.find((u) => u.username === name).disabled, true);
-    const refused = await fetch(`${srv.base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: name, password: pw2 }) });
+    const refused = await fetch(`${srv.base}/api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: name, password: pw3 }) });
     assert.ok(refused.status >= 400, `a disabled user cannot sign in: ${refused.status}`);
 
     // The audit log, filtered to admin's user actions: the creation and the disabling.
@@ -312,9 +321,9 @@ test('admin creates a user, the user changes its password, admin disables it; th
     });
     const entries = await page.$$eval('.audit-table tbody tr[data-entry]', (rs) => rs.map((r) => ({ action: r.dataset.action, object: r.querySelector('.object').textContent, summary: r.querySelector('.summary').textContent })));
     const about = entries.filter((e) => e.object === `user:${userId}`);
-    assert.deepEqual(about.map((e) => e.action), ['user.update', 'user.create'], `newest first: ${JSON.stringify(entries)}`);
+    assert.deepEqual(about.map((e) => e.action), ['user.update', 'user.password_reset', 'user.create'], `newest first: ${JSON.stringify(entries)}`);
     assert.match(about[0].summary, /"disabled":true/);
-    assert.ok(about[1].summary.includes(name));
+    assert.ok(about[2].summary.includes(name));
     // The user's own password change is the user's entry, not admin's.
     await page.fill('.audit-filters input[name=user]', name);
     await page.fill('.audit-filters input[name=action]', '');
@@ -397,6 +406,44 @@ test('admin webhooks: a refused hook shows why; create one, see its deliveries, 
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
+  }
+});
+
+test('the time-limit editor shows hours and minutes and stores seconds', async () => {
+  const admin = await apiToken(srv.base, 'admin');
+  const original = await call(admin, '/api/settings/time-limits');
+  const { context, page, errors } = await openPage(browser, srv.base, { allowConsole: [/status of 422 .*time-limits$/] });
+  try {
+    await signIn(page, 'admin');
+    await page.click('.topbar .console-toggle');
+    await page.click('.console [data-tab=limits]');
+    await page.waitForSelector('.limits-form');
+    const d = original.default.dispatch_s;
+    assert.equal(Number(await page.inputValue('.limits-form input[name="default.dispatch.h"]')), Math.floor(d / 3600));
+    assert.equal(Number(await page.inputValue('.limits-form input[name="default.dispatch.m"]')), Math.floor((d % 3600) / 60));
+    const own = Object.keys(original.categories || {});
+    assert.equal(await page.locator('.limits-table tr.own').count(), own.length, 'categories with their own limits are ticked');
+    // "other" gets its own handling limit of 1 h 30 min; the wire says 5400 s.
+    await page.check('.limits-form input[name="own.other"]');
+    await page.fill('.limits-form input[name="other.handle.h"]', '1');
+    await page.fill('.limits-form input[name="other.handle.m"]', '30');
+    await page.click('.limits-form button[type=submit]');
+    await page.waitForSelector('.limits-body .msg.ok:not([hidden])');
+    const stored = await call(admin, '/api/settings/time-limits');
+    assert.equal(stored.categories.other.handle_s, 5400);
+    assert.equal(stored.categories.other.dispatch_s, original.default.dispatch_s, 'the other stages start from the default');
+    assert.deepEqual(stored.default, original.default);
+    // Zero is refused before sending, with the row named.
+    await page.fill('.limits-form input[name="default.verify.h"]', '0');
+    await page.fill('.limits-form input[name="default.verify.m"]', '0');
+    await page.click('.limits-form button[type=submit]');
+    await page.waitForSelector('.limits-form .msg.error:not([hidden])');
+    assert.match(await page.textContent('.limits-form .msg'), /默认/);
+    await shot(page, 'admin-limits-desktop');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await call(admin, '/api/settings/time-limits', { method: 'PUT', json: original });
   }
 });
 
