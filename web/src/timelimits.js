@@ -64,13 +64,19 @@ export async function mount(box) {
       <div class="btns"><button type="submit" class="primary">${t('save')}</button><button type="button" class="reload">${t('reload')}</button></div>
     </form>`.toString();
     const form = $('form', body);
+    // A category without its own limits shows the default's, as typed.
     const sync = () =>
       $$('tr[data-cat]', form).forEach((tr) => {
         const cb = tr.querySelector('input[type=checkbox]');
         if (!cb) return;
         tr.className = cb.checked ? 'own' : 'inherit';
-        $$('td.limit input', tr).forEach((i) => (i.disabled = !cb.checked));
+        $$('td.limit input', tr).forEach((i) => {
+          i.disabled = !cb.checked;
+          const twin = form.elements[i.name.replace(/^[^.]+/, 'default')];
+          if (!cb.checked) i.value = twin ? twin.value : '0';
+        });
       });
+    form.addEventListener('input', sync);
     form.addEventListener('change', sync);
     sync();
     $('.reload', form).addEventListener('click', load);
