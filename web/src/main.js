@@ -40,12 +40,14 @@ function wasSignedIn() {
   }
 }
 
-function signedOut(message) {
+function signedOut(message, kind = 'error') {
   session.user = null;
   remember(false);
   teardown();
-  showLogin(message);
+  showLogin(message, kind);
 }
+// A view that ended the session itself (e.g. a password change) says so with this event.
+window.addEventListener('xuncha:signed-out', (e) => signedOut(e.detail?.message || '', e.detail?.kind || 'error'));
 
 function teardown() {
   closePopup();
@@ -89,8 +91,13 @@ function showLogin(message = '', kind = 'error') {
         json: { username: form.username.value.trim(), password: form.password.value },
         noAuthRedirect: true,
       });
-      // The token stays in the HttpOnly cookie; the answer names only who signed in.
+      // The token stays in the HttpOnly cookie; /api/me adds what the user is bound to (owner, scope).
       session.user = { username: body.username, role: body.role };
+      try {
+        session.user = await api('/api/me', { noAuthRedirect: true });
+      } catch {
+        /* the sign-in answer is enough to start; views that need owner or scope say so */
+      }
       remember(true);
       await start();
     } catch (e) {
@@ -112,7 +119,7 @@ async function start() {
       <strong class="brand">${t('app_title')}</strong>
       <span class="spacer"></span>
       <span class="queue-badge" hidden></span>
-      <span class="who" title="${session.user.username}">${session.user.username} · ${t(`role_${role}`)}</span>
+      <button type="button" class="link who" title="${t('account_title')}">${session.user.username} · ${t(`role_${role}`)}</button>
       <button type="button" class="link lang">${t('lang_switch')}</button>
       <button type="button" class="link signout">${t('sign_out')}</button>
     </header>
@@ -137,6 +144,10 @@ async function start() {
       msg.textContent = t('signed_out');
     }
   });
+  $('.topbar .who').addEventListener('click', async () => {
+    const { openAccountDialog } = await import('./account.js');
+    openAccountDialog();
+  });
   $('.lang').addEventListener('click', () => {
     setLang(getLang() === 'en' ? 'zh' : 'en');
     teardown();
@@ -160,6 +171,7 @@ async function start() {
   if (role === 'patrol') mod = await import('./patrol.js');
   else if (role === 'office') mod = await import('./office.js');
   else if (role === 'planner') mod = await import('./planner.js');
+  else if (role === 'unit') mod = await import('./unit.js');
   else mod = await import('./admin.js');
   view = await mod.mount({ ctrl, panel, extra });
   ctrl.map.getContainer().parentElement.appendChild(layerSwitcher(ctrl, extra));

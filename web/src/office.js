@@ -6,6 +6,7 @@ import { t, categoryLabel } from './i18n.js';
 import { html, $, toast } from './dom.js';
 import { geometryBounds } from './map.js';
 import { session } from './session.js';
+import { mountWorklist } from './worklist.js';
 
 const STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected', 'reopened'];
 /**
@@ -74,6 +75,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
       <div class="heat-ramp" data-bg="linear-gradient(90deg, ${HEAT_COLORS.slice(1).join(', ')})"></div>
       <div class="ramp-labels"><span>${t('legend_heat_low')}</span><span>${t('legend_heat_high')}</span></div>
     </div>
+    <section class="queue-panel"></section>
     <h3>${t('ranking')}</h3>
     <ol class="ranking"><li class="loading">${t('loading')}</li></ol>
     <section class="hotspots">
@@ -94,6 +96,14 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
   panel.appendChild(section);
 
   tuneHeat(ctrl.map);
+  // A street office bound to a zone starts looking at it (it sees nothing outside).
+  const scope = session.user?.scope;
+  if (scope) {
+    api(`/api/zones/${encodeURIComponent(scope)}`)
+      .then((zf) => ctrl.map.fitBounds(geometryBounds(zf.geometry), { padding: 30, duration: 0 }))
+      .catch((e) => toast(errorText(e, t), 'error'));
+  }
+  const worklist = mountWorklist(ctrl, $('.queue-panel', section));
 
   const form = $('form', section);
   const current = () => ({
@@ -124,12 +134,14 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
   });
   form.addEventListener('change', apply);
   ctrl.onReportChanged = () => {
+    worklist.reload();
     loadRanking(ctrl, section, current());
     loadStats(section, current(), groupSel.value);
   };
   apply();
   return () => {
     rankAbort?.abort();
+    worklist.destroy();
     detected.remove();
     section.remove();
   };

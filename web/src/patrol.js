@@ -7,42 +7,10 @@ import { html, raw, $, $$, toast, fmtTime } from './dom.js';
 import { maplibregl, circlePolygon } from './map.js';
 import { session } from './session.js';
 import * as outbox from './queue.js';
+import { shrinkPhoto } from './photo.js';
+import { responsibleHtml } from './responsible.js';
 
-const MAX_SIDE_PX = 2048;
 const MAX_PHOTOS = 6;
-
-/**
- * Decodes a photo with its EXIF orientation applied, shrinks it to ≤ 2048 px on the long side and
- * re-encodes it as JPEG (which also drops EXIF, GPS included). Files the browser cannot decode
- * (e.g. HEIC) are sent as they are and the server says what it accepts.
- */
-export async function shrinkPhoto(file) {
-  let bmp;
-  try {
-    bmp = await createImageBitmap(file, { imageOrientation: 'from-image' });
-  } catch {
-    return { blob: file, name: file.name, width: null, height: null, shrunk: false };
-  }
-  const scale = Math.min(1, MAX_SIDE_PX / Math.max(bmp.width, bmp.height));
-  const w = Math.max(1, Math.round(bmp.width * scale));
-  const h = Math.max(1, Math.round(bmp.height * scale));
-  const canvas = document.createElement('canvas');
-  canvas.width = w;
-  canvas.height = h;
-  canvas.getContext('2d').drawImage(bmp, 0, 0, w, h);
-  bmp.close?.();
-  const blob = await new Promise((res) => canvas.toBlob(res, 'image/jpeg', 0.86));
-  const name = `${(file.name || 'photo').replace(/\.[^.]*$/, '')}.jpg`;
-  return { blob: blob || file, name, width: w, height: h, shrunk: true };
-}
-
-/** The responsible party as the server named it, with the rule that named it. */
-export function responsibleHtml(resp) {
-  if (!resp) return html`<p class="responsible none">${t('no_responsible')}</p>`;
-  const o = resp.owner || {};
-  const how = resp.via === 'nearest' ? t('via_nearest', { m: Math.round(resp.distance_m ?? 0) }) : t(`via_${resp.via}`);
-  return html`<p class="responsible via-${resp.via}"><strong>${t('responsible')}：</strong><span class="owner">${o.name}</span>${o.sector ? html` · ${t(`sector_${o.sector}`)}` : ''}<br><small>${how} · ${resp.zone_name || ''}${o.contact ? html` · ${o.contact}` : ''}</small></p>`;
-}
 
 export async function mount({ ctrl, panel }) {
   const { map } = ctrl;

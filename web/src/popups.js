@@ -5,6 +5,9 @@ import { t, categoryLabel } from './i18n.js';
 import { html, el, raw, fmtTime, toast } from './dom.js';
 import { maplibregl } from './map.js';
 import { session } from './session.js';
+import { responsibleInline } from './responsible.js';
+import { dueHtml, overdueBadge } from './deadline.js';
+import { eventsHtml, thumb } from './history.js';
 
 const OPEN = new Set(['reported', 'dispatched', 'in_progress', 'reopened']);
 export const isOpen = (status) => OPEN.has(status);
@@ -166,31 +169,30 @@ export async function showReport(ctrl, id, lngLat) {
   renderReport(ctrl, node, r);
 }
 
-/** A photo thumbnail that opens the full-size photo (server paths only: same origin). */
-const thumb = (p) => {
-  const full = `/api/photos/${encodeURIComponent(p.id)}`;
-  return html`<a href="${full}" data-full="${full}"><img src="${full}/thumb" alt="${t('photos')}" loading="lazy"${p.width ? html` data-w="${p.width}"` : ''}></a>`;
-};
-
 function renderReport(ctrl, node, r) {
   const resp = r.responsible;
   const canAct = ['office', 'admin'].includes(session.user?.role);
   const actions = ACTIONS.filter((a) => a.from.includes(r.status));
   const photos = r.photos || [];
   const events = r.events || [];
+  const open = isOpen(r.status) || r.status === 'resolved';
   node.innerHTML = html`
-    <h3>${categoryLabel(session.categories, r.category)} <span class="badge st-${r.status}">${t(`status_${r.status}`)}</span></h3>
+    <h3>${categoryLabel(session.categories, r.category)} <span class="badge st-${r.status}">${t(`status_${r.status}`)}</span> ${overdueBadge(r)}</h3>
     <dl>
       <dt>${t('report_no')}</dt><dd>${r.id}</dd>
       <dt>${t('time')}</dt><dd>${fmtTime(r.captured_at || r.created_at)}</dd>
       ${r.note ? html`<dt>${t('note')}</dt><dd class="note">${r.note}</dd>` : ''}
       ${r.reject_reason ? html`<dt>${t('reason')}</dt><dd>${t(`reason_${r.reject_reason}`)}</dd>` : ''}
-      <dt>${t('responsible')}</dt><dd class="resp">${resp ? html`${resp.owner?.name}${resp.zone_name ? html` <small>（${resp.zone_name}）</small>` : ''}${resp.owner?.contact ? html`<br><small>${resp.owner.contact}</small>` : ''}<br><small>${resp.via === 'nearest' ? t('via_nearest', { m: Math.round(resp.distance_m ?? 0) }) : t(`via_${resp.via}`)}</small>` : r.ambiguous ? t('ambiguous') : t('no_responsible')}</dd>
+      <dt>${t('responsible')}</dt><dd class="resp">${responsibleInline(resp, r.ambiguous)}</dd>
+      ${r.assigned_to ? html`<dt>${t('assigned_to')}</dt><dd class="assigned">${r.assigned_to}</dd>` : ''}
+      ${open ? html`<dt>${t('deadline')}</dt><dd class="deadline">${dueHtml(r)}</dd>` : ''}
+      ${r.escalated_to ? html`<dt>${t('escalated_to')}</dt><dd class="escalated">${r.escalated_to}</dd>` : ''}
     </dl>
     ${photos.length ? html`<div class="thumbs">${photos.map(thumb)}</div>` : ''}
-    ${events.length ? html`<h4>${t('events')}</h4><ol class="events">${events.map((ev) => html`<li>${fmtTime(ev.at || ev.created_at || ev.time)} · ${t(`status_${ev.status || ev.to}`)} · ${ev.user || ev.username || ev.by || ''}${ev.note ? html` — <span class="note">${ev.note}</span>` : ''}${ev.reason ? html` (${t(`reason_${ev.reason}`)})` : ''}${(ev.photos || []).length ? html`<div class="thumbs">${ev.photos.map(thumb)}</div>` : ''}</li>`)}</ol>` : ''}
+    ${eventsHtml(events)}
     ${canAct && actions.length ? html`<div class="actions">
       <input class="act-note" placeholder="${t('note')}" maxlength="2000">
+      ${actions.some((a) => a.status === 'dispatched') ? html`<input class="act-assign" placeholder="${t('assign_placeholder', { owner: resp?.owner?.name || t('none') })}" aria-label="${t('assigned_to')}" maxlength="200">` : ''}
       <select class="act-reason" aria-label="${t('reason')}">
         ${['duplicate', 'not_responsible', 'invalid'].map((x) => html`<option value="${x}">${t(`reason_${x}`)}</option>`)}
       </select>
@@ -208,6 +210,8 @@ function renderReport(ctrl, node, r) {
       const status = b.dataset.status;
       const body = { status, note: node.querySelector('.act-note').value || undefined };
       if (status === 'rejected') body.reason = node.querySelector('.act-reason').value;
+      const assign = node.querySelector('.act-assign')?.value.trim();
+      if (status === 'dispatched' && assign) body.assign_to = assign;
       node.querySelectorAll('button').forEach((x) => (x.disabled = true));
       try {
         const updated = normReport(await api(`/api/reports/${encodeURIComponent(r.id)}`, { method: 'PATCH', json: body }));

@@ -20,6 +20,8 @@ export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const USERS = {
   patrol: 'patrol-2026',
   office: 'office-2026',
+  chengnan: 'chengnan-2026',
+  unit: 'unit-2026',
   planner: 'planner-2026',
   admin: 'admin-2026',
 };
