@@ -180,9 +180,7 @@ pub fn create_token(
     }
     if let Some(d) = days {
         if !(1..=3650).contains(&d) {
-            return Err(AccountError::Invalid(
-                "a token lasts 1 to 3650 days".into(),
-            ));
+            return Err(AccountError::Invalid("a token lasts 1 to 3650 days".into()));
         }
     }
     let id = id_of(app, username)?;
@@ -216,8 +214,20 @@ pub fn revoke_token(app: &App, actor: &Actor, id: &str) -> Result<bool, AccountE
     let owner = app.store.write_sync(|tx| {
         let owner = users::revoke_token(tx, &id2)?;
         if let Some(u) = owner {
-            audit::record(tx, actor, "token.revoke", Some(&format!("user:{u}")), json!({"token": id2}))?;
-            changes::record(tx, &origin, ChangeKind::User, &u.to_string(), crate::time::now_ms())?;
+            audit::record(
+                tx,
+                actor,
+                "token.revoke",
+                Some(&format!("user:{u}")),
+                json!({"token": id2}),
+            )?;
+            changes::record(
+                tx,
+                &origin,
+                ChangeKind::User,
+                &u.to_string(),
+                crate::time::now_ms(),
+            )?;
         }
         Ok(owner)
     })?;

@@ -161,8 +161,8 @@ pub fn backup(app: &App, dest: &Path) -> Result<Summary, BackupError> {
         files,
     };
     let mpath = dest.join(MANIFEST);
-    let text = serde_json::to_vec_pretty(&manifest)
-        .map_err(|e| BackupError::Damaged(e.to_string()))?;
+    let text =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| BackupError::Damaged(e.to_string()))?;
     std::fs::write(&mpath, text).map_err(io(&mpath))?;
     fsync(&mpath)?;
     fsync(dest)?;

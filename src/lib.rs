@@ -37,8 +37,8 @@
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
-pub mod backup;
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod deadlines;

@@ -466,7 +466,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let actor = xuncha::audit::Actor::system("cli");
             match command {
                 TokenCommand::List => {
-                    println!("{:<12}  {:<16} {:<24} {:<24} expires", "id", "user", "name", "created");
+                    println!(
+                        "{:<12}  {:<16} {:<24} {:<24} expires",
+                        "id", "user", "name", "created"
+                    );
                     for t in xuncha::accounts::list_tokens(&state)? {
                         println!(
                             "{:<12}  {:<16} {:<24} {:<24} {}",
@@ -486,7 +489,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 TokenCommand::Revoke { id } => {
                     if !xuncha::accounts::revoke_token(&state, &actor, &id)? {
-                        anyhow::bail!("there is no API token {id:?} (xuncha token list shows them)");
+                        anyhow::bail!(
+                            "there is no API token {id:?} (xuncha token list shows them)"
+                        );
                     }
                     println!("revoked token {id}");
                 }

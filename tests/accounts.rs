@@ -32,9 +32,22 @@ async fn api_tokens_are_named_listed_and_revoked_at_once() {
     assert_eq!(st, 201, "{v}");
     let token = v["token"].as_str().unwrap().to_string();
     let id = v["id"].as_str().unwrap().to_string();
-    let me = s.http.get(s.url("/api/me")).bearer_auth(&token).send().await.unwrap();
+    let me = s
+        .http
+        .get(s.url("/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 200);
-    let list: Value = s.get(Role::Admin, "/api/tokens").send().await.unwrap().json().await.unwrap();
+    let list: Value = s
+        .get(Role::Admin, "/api/tokens")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let t = list["tokens"]
         .as_array()
         .unwrap()
@@ -44,14 +57,22 @@ async fn api_tokens_are_named_listed_and_revoked_at_once() {
     assert_eq!(t["username"], "patrol");
     assert_eq!(t["name"], "hotline bridge");
     assert!(t["expires_at"].is_string(), "{t}");
-    assert!(!list.to_string().contains(&token), "the list never shows a token");
+    assert!(
+        !list.to_string().contains(&token),
+        "the list never shows a token"
+    );
     // Bad input: a clear 4xx, nothing made.
     for bad in [
         json!({"username": "patrol", "name": ""}),
         json!({"username": "nobody", "name": "x"}),
         json!({"username": "patrol", "name": "x", "expires_days": 0}),
     ] {
-        let r = s.post(Role::Admin, "/api/tokens").json(&bad).send().await.unwrap();
+        let r = s
+            .post(Role::Admin, "/api/tokens")
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 422, "{bad}");
     }
     // Only admins.
@@ -64,7 +85,13 @@ async fn api_tokens_are_named_listed_and_revoked_at_once() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let me = s.http.get(s.url("/api/me")).bearer_auth(&token).send().await.unwrap();
+    let me = s
+        .http
+        .get(s.url("/api/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 401);
     let r = s
         .delete(Role::Admin, &format!("/api/tokens/{id}"))
@@ -73,7 +100,11 @@ async fn api_tokens_are_named_listed_and_revoked_at_once() {
         .unwrap();
     assert_eq!(r.status(), 404);
     let (_, log) = {
-        let r = s.get(Role::Admin, "/api/audit?action=token.").send().await.unwrap();
+        let r = s
+            .get(Role::Admin, "/api/audit?action=token.")
+            .send()
+            .await
+            .unwrap();
         (r.status(), r.json::<Value>().await.unwrap())
     };
     assert_eq!(log["entries"].as_array().unwrap().len(), 2, "{log}");
@@ -99,7 +130,13 @@ fn run(data: &std::path::Path, args: &[&str]) -> (bool, String, String) {
 fn serve(data: &std::path::Path, args: &[&str]) -> Result<std::process::Child, String> {
     let mut child = Command::new(BIN)
         .args(common::database_args(data))
-        .args(["--data", data.to_str().unwrap(), "serve", "--web", "/nonexistent"])
+        .args([
+            "--data",
+            data.to_str().unwrap(),
+            "serve",
+            "--web",
+            "/nonexistent",
+        ])
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -125,8 +162,11 @@ fn a_demo_folder_is_served_on_loopback_only_until_its_passwords_change() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let geodata = concat!(env!("CARGO_MANIFEST_DIR"), "/geodata/baishan");
-    let mut demo = serve(&data, &["--demo", "--geodata", geodata, "--addr", "127.0.0.1:0"])
-        .expect("the demo starts on loopback");
+    let mut demo = serve(
+        &data,
+        &["--demo", "--geodata", geodata, "--addr", "127.0.0.1:0"],
+    )
+    .expect("the demo starts on loopback");
     demo.kill().ok();
     demo.wait().ok();
     // Later, without --demo, on every address: refused, naming the accounts.
@@ -152,11 +192,18 @@ fn a_demo_folder_is_served_on_loopback_only_until_its_passwords_change() {
         .spawn()
         .and_then(|mut c| {
             use std::io::Write;
-            c.stdin.take().unwrap().write_all(b"Hunjiang-river-7391\n")?;
+            c.stdin
+                .take()
+                .unwrap()
+                .write_all(b"Hunjiang-river-7391\n")?;
             c.wait_with_output()
         })
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut public = serve(&data, &["--addr", "0.0.0.0:0"]).expect("no public password left");
     public.kill().ok();
     public.wait().ok();
@@ -191,7 +238,13 @@ async fn a_backup_taken_under_writes_restores_every_acknowledged_report() {
                     .text("lat", "41.94")
                     .text("category", "garbage")
                     .part("photo", photo_part(jpeg(32, 24, n ^ w), "p.jpg"));
-                let r = http.post(&url).bearer_auth(&token).multipart(form).send().await.unwrap();
+                let r = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .multipart(form)
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(r.status(), 201);
                 let v: Value = r.json().await.unwrap();
                 acked.lock().unwrap().push(v["id"].as_i64().unwrap());
@@ -236,14 +289,21 @@ async fn a_backup_taken_under_writes_restores_every_acknowledged_report() {
     .unwrap();
     for id in &before {
         let v = app.reports.get(*id, false).await.unwrap();
-        let photo = v.photos.first().unwrap_or_else(|| panic!("report {id} lost its photo"));
+        let photo = v
+            .photos
+            .first()
+            .unwrap_or_else(|| panic!("report {id} lost its photo"));
         let (path, _) = app
             .reports
             .photo_file(&photo.id, xuncha::store::photos::Kind::Normal)
             .await
             .unwrap()
             .unwrap();
-        assert!(path.starts_with(&restored) && path.exists(), "{}", path.display());
+        assert!(
+            path.starts_with(&restored) && path.exists(),
+            "{}",
+            path.display()
+        );
     }
     // A damaged backup is refused before anything is written.
     let manifest = target.join("MANIFEST.json");

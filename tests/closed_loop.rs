@@ -1128,16 +1128,24 @@ async fn a_late_report_is_marked_overdue_and_escalated_exactly_once_across_resta
         .unwrap();
     assert_eq!(r.status(), 201);
     let fresh = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let r = send(reqwest::Method::GET, &server.base, "/api/reports?overdue=false")
-        .send()
-        .await
-        .unwrap();
+    let r = send(
+        reqwest::Method::GET,
+        &server.base,
+        "/api/reports?overdue=false",
+    )
+    .send()
+    .await
+    .unwrap();
     let list: Value = r.json().await.unwrap();
     assert_eq!(ids_of(&list), [fresh]);
-    let r = send(reqwest::Method::GET, &server.base, "/api/reports?overdue=true")
-        .send()
-        .await
-        .unwrap();
+    let r = send(
+        reqwest::Method::GET,
+        &server.base,
+        "/api/reports?overdue=true",
+    )
+    .send()
+    .await
+    .unwrap();
     let list: Value = r.json().await.unwrap();
     assert_eq!(ids_of(&list), [id]);
     let r = send(reqwest::Method::GET, &server.base, "/api/stats?group=owner")
@@ -1146,7 +1154,10 @@ async fn a_late_report_is_marked_overdue_and_escalated_exactly_once_across_resta
         .unwrap();
     let stats: Value = r.json().await.unwrap();
     assert_eq!(stats["totals"]["overdue"], 1, "{stats}");
-    assert_eq!(stats["totals"]["on_time_share"], 0.5, "one of two ran late: {stats}");
+    assert_eq!(
+        stats["totals"]["on_time_share"], 0.5,
+        "one of two ran late: {stats}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

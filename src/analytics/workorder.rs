@@ -47,11 +47,10 @@ pub fn gather(
     files: &PhotoFiles,
     index: &ZoneIndex,
     owner: &str,
-    since: Option<i64>,
-    until: Option<i64>,
+    window: &ReportFilter,
     utc_offset_s: i32,
-    visibility: &crate::scope::Visibility,
 ) -> Result<Option<WorkOrder>, StoreError> {
+    let (since, until, visibility) = (window.since, window.until, &window.visibility);
     let mut zones: Vec<Arc<Zone>> = index
         .iter()
         .filter(|e| e.zone.owner.as_ref().is_some_and(|o| o.name == owner))

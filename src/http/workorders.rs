@@ -51,10 +51,8 @@ pub async fn get(
             st.reports.files(),
             &index,
             &owner,
-            f.since,
-            f.until,
+            &f,
             st.config.exif_utc_offset_s,
-            &f.visibility,
         )?
         .ok_or_else(|| {
             ApiError::NotFound(format!(
