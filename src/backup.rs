@@ -111,6 +111,11 @@ pub fn backup(app: &App, dest: &Path) -> Result<Summary, BackupError> {
             "this deployment's database is PostgreSQL: back it up with pg_dump or pg_basebackup (and the photos folder with any file copy); xuncha backup copies SQLite deployments".into(),
         ));
     }
+    if app.config.photos.is_some() {
+        return Err(BackupError::Refused(
+            "this deployment keeps its photos in object storage: protect them with the bucket's versioning or replication; xuncha backup copies deployments whose photos are in the data folder".into(),
+        ));
+    }
     let data = app.config.data_dir.clone();
     empty_or_new(dest)?;
     let copy = dest.join(DB_FILE);

@@ -11,6 +11,9 @@ pub struct Config {
     /// PostgreSQL URL (`postgres://user:password@host:port/db`) of a database shared by several
     /// servers; `None` (the default) keeps everything in SQLite in `data_dir`.
     pub database: Option<String>,
+    /// Photos in S3-compatible object storage (`s3://bucket/prefix`; endpoint and credentials
+    /// from the `AWS_*` variables); `None` keeps them under `data_dir/photos`.
+    pub photos: Option<String>,
     /// First retry of a failed webhook delivery after this long, doubling each time (up to an
     /// hour, for a day). Default 5 000 ms.
     pub webhook_retry_base_ms: i64,
@@ -122,6 +125,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("data"),
             database: None,
+            photos: None,
             webhook_retry_base_ms: 5_000,
             web_dir: PathBuf::from("web/dist"),
             max_vertices: crate::zone::DEFAULT_MAX_VERTICES,

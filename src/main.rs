@@ -23,6 +23,11 @@ struct Cli {
     /// without it the database is SQLite in the data folder.
     #[arg(long, global = true, env = "XUNCHA_DATABASE_URL")]
     database: Option<String>,
+    /// Photos in S3-compatible object storage (`s3://bucket/prefix`; endpoint and credentials from
+    /// AWS_ENDPOINT, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION, AWS_ALLOW_HTTP);
+    /// without it photos are files under the data folder.
+    #[arg(long, global = true, env = "XUNCHA_PHOTOS")]
+    photos: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -282,6 +287,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut config = Config {
         data_dir: cli.data.clone(),
         database: cli.database.clone(),
+        photos: cli.photos.clone(),
         ..Config::default()
     };
     match cli.command {

@@ -22,7 +22,6 @@ use crate::store::{Store, StoreError};
 use crate::webhooks::Hooks;
 use crate::workflow;
 use axum::body::Bytes;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::{mpsc, RwLock};
 
@@ -150,6 +149,8 @@ pub struct ReportSettings {
     pub max_photos: usize,
     pub duplicates: DuplicateRule,
     pub max_note_chars: usize,
+    /// `s3://bucket/prefix` for photos in object storage; `None`: the data folder.
+    pub photos: Option<String>,
 }
 
 impl ReportSettings {
@@ -168,6 +169,7 @@ impl ReportSettings {
                 window_ms: c.duplicate_days as i64 * 86_400_000,
             },
             max_note_chars: 2000,
+            photos: c.photos.clone(),
         }
     }
 }
@@ -198,19 +200,28 @@ impl ReportService {
         limits: Arc<Settings>,
         hooks: Arc<Hooks>,
     ) -> Result<Self, StoreError> {
-        let files = PhotoFiles::open(store.dir())?;
+        let files = match &settings.photos {
+            Some(url) => PhotoFiles::open_object_store(url)?,
+            None => PhotoFiles::open(store.dir())?,
+        };
         let referenced = store.read_sync(crate::store::photos::all_ids)?;
         // Other servers may share a PostgreSQL database and the photo folder.
         let min_age = match store.backend() {
             crate::store::Backend::Sqlite => std::time::Duration::ZERO,
             crate::store::Backend::Postgres => SHARED_CLEAN_AGE,
         };
-        let removed = files.clean(&referenced, min_age)?;
-        if removed > 0 {
-            tracing::info!(
+        match files.clean(&referenced, min_age) {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(
                 removed,
                 "removed photo files left over by an interrupted upload"
-            );
+            ),
+            // Object storage away at start: serve anyway (uploads answer 503 until it is back);
+            // leftovers are removed at the next start.
+            Err(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "photo store unreachable; not cleaning it now")
+            }
+            Err(e) => return Err(e),
         }
         let (tx, rx) = mpsc::channel::<Job>();
         let writer_store = store.clone();
@@ -713,12 +724,13 @@ impl ReportService {
         Ok(self.store.read(move |c| reports::query(c, &q)).await?)
     }
 
-    /// The file of a stored photo and the MIME type to serve it with, if the photo exists.
-    pub async fn photo_file(
+    /// The bytes of a stored photo's `kind` file and the MIME type to serve it with, if the
+    /// photo exists.
+    pub async fn photo_bytes(
         &self,
         id: &str,
         kind: Kind,
-    ) -> Result<Option<(PathBuf, &'static str)>, ReportError> {
+    ) -> Result<Option<(Vec<u8>, &'static str)>, ReportError> {
         if !crate::store::photos::valid_id(id) {
             return Ok(None);
         }
@@ -727,13 +739,24 @@ impl ReportService {
             .store
             .read(move |c| crate::store::photos::get(c, &id2))
             .await?;
-        Ok(row.map(|r| {
-            let mime = match kind {
-                Kind::Original => r.format.mime(),
-                Kind::Normal | Kind::Thumb => "image/jpeg",
-            };
-            (self.files.path(id, kind), mime)
-        }))
+        let Some(r) = row else { return Ok(None) };
+        let mime = match kind {
+            Kind::Original => r.format.mime(),
+            Kind::Normal | Kind::Thumb => "image/jpeg",
+        };
+        let (files, id) = (self.files.clone(), id.to_string());
+        let bytes = tokio::task::spawn_blocking(move || files.read(&id, kind))
+            .await
+            .map_err(|e| StoreError::TaskFailed(e.to_string()))??;
+        match bytes {
+            Some(b) => Ok(Some((b, mime))),
+            None => Err(StoreError::Corrupt(format!(
+                "photo {} is recorded but its {kind:?} file is missing from {}",
+                r.id,
+                self.files.describe()
+            ))
+            .into()),
+        }
     }
 }
 

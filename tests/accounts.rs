@@ -293,17 +293,19 @@ async fn a_backup_taken_under_writes_restores_every_acknowledged_report() {
             .photos
             .first()
             .unwrap_or_else(|| panic!("report {id} lost its photo"));
-        let (path, _) = app
+        let (bytes, mime) = app
             .reports
-            .photo_file(&photo.id, xuncha::store::photos::Kind::Normal)
+            .photo_bytes(&photo.id, xuncha::store::photos::Kind::Normal)
             .await
             .unwrap()
             .unwrap();
-        assert!(
-            path.starts_with(&restored) && path.exists(),
-            "{}",
-            path.display()
-        );
+        assert_eq!(mime, "image/jpeg");
+        assert!(!bytes.is_empty());
+        let file = restored
+            .join("photos")
+            .join(&photo.id[..2])
+            .join(format!("{}.jpg", photo.id));
+        assert!(file.exists(), "{}", file.display());
     }
     // A damaged backup is refused before anything is written.
     let manifest = target.join("MANIFEST.json");

@@ -84,7 +84,7 @@ pub fn gather(
     for r in &reports {
         if let Some(id) = &r.photo_id {
             if crate::store::photos::valid_id(id) && !thumbs.contains_key(id) {
-                if let Ok(b) = std::fs::read(files.path(id, Kind::Thumb)) {
+                if let Ok(Some(b)) = files.read(id, Kind::Thumb) {
                     thumbs.insert(id.clone(), b);
                 }
             }

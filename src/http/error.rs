@@ -30,6 +30,8 @@ pub enum ApiError {
     Busy(String, u64),
     /// The database is away (503, retry shortly).
     Unavailable(String),
+    /// The photo object store is away (503, retry shortly).
+    PhotoStoreUnavailable(String),
     /// The disk or the database's storage is full (507, retry later).
     InsufficientStorage(String),
     Internal(String),
@@ -52,7 +54,7 @@ impl ApiError {
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
             ApiError::TooManyRequests(_, s) | ApiError::Busy(_, s) => Some((*s).max(1)),
-            ApiError::Unavailable(_) => Some(5),
+            ApiError::Unavailable(_) | ApiError::PhotoStoreUnavailable(_) => Some(5),
             ApiError::InsufficientStorage(_) => Some(60),
             _ => None,
         }
@@ -80,6 +82,15 @@ impl ApiError {
                 (
                     StatusCode::SERVICE_UNAVAILABLE,
                     "the database is unavailable; nothing was stored. Try again in a few seconds."
+                        .into(),
+                    vec![],
+                )
+            }
+            ApiError::PhotoStoreUnavailable(m) => {
+                tracing::warn!(error = %m, "photo store unavailable");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the photo store is unavailable; nothing was stored. Try again in a few seconds."
                         .into(),
                     vec![],
                 )
@@ -119,6 +130,9 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
+        if let StoreError::PhotoStore(m) = &e {
+            return ApiError::PhotoStoreUnavailable(m.clone());
+        }
         if e.is_unavailable() {
             return ApiError::Unavailable(e.to_string());
         }

@@ -18,9 +18,9 @@ use axum::response::{IntoResponse, Response};
 
 async fn serve(state: &AppState, id: &str, kind: Kind, headers: &HeaderMap) -> ApiResult<Response> {
     let not_found = || ApiError::NotFound(format!("photo {id:?} does not exist"));
-    let (path, mime) = state
+    let (bytes, mime) = state
         .reports
-        .photo_file(id, kind)
+        .photo_bytes(id, kind)
         .await?
         .ok_or_else(not_found)?;
     let etag = format!(
@@ -45,12 +45,6 @@ async fn serve(state: &AppState, id: &str, kind: Kind, headers: &HeaderMap) -> A
     {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
-    let bytes = tokio::fs::read(&path).await.map_err(|e| {
-        ApiError::Internal(format!(
-            "photo {id} is recorded but {} cannot be read: {e}",
-            path.display()
-        ))
-    })?;
     Ok((
         cache,
         [

@@ -56,13 +56,16 @@ pub enum StoreError {
     /// A blocking task panicked or was cancelled while it held the database.
     #[error("a database task failed: {0}")]
     TaskFailed(String),
+    /// The photo object store is unreachable or refused (503, retry shortly).
+    #[error("{0}")]
+    PhotoStore(String),
 }
 
 impl StoreError {
     /// Whether the failure is the database being away (503) rather than the request.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Db(DbError::Unavailable(_)) => true,
+            StoreError::Db(DbError::Unavailable(_)) | StoreError::PhotoStore(_) => true,
             StoreError::Batch(e) => e.is_unavailable(),
             _ => false,
         }
