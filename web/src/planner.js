@@ -15,9 +15,8 @@ import { t } from './i18n.js';
 import { html, $, toast, fmtTime } from './dom.js';
 import { maplibregl, geometryBounds } from './map.js';
 import { uuid } from './queue.js';
+import { metaList } from './session.js';
 
-const KINDS = ['responsibility', 'grid', 'patrol_route', 'hotspot', 'green_adoption'];
-const SECTORS = ['community', 'village', 'agency', 'enterprise', 'school', 'hospital'];
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
 /** Area in m² of a polygon ring set, on a local equirectangular projection (fine at zone scale). */
@@ -81,12 +80,12 @@ export async function mount({ ctrl, panel, embedded = false }) {
     </div>
     <p class="hint">${t('select_zone_hint')}</p>
     <form class="zone-form" hidden novalidate>
-      <label>${t('kind')}<select name="kind">${KINDS.map((k) => html`<option value="${k}">${t(`kind_${k}`)}</option>`)}</select></label>
+      <label>${t('kind')}<select name="kind">${metaList('zone_kinds').map((k) => html`<option value="${k.id}">${t(`kind_${k.id}`)}</option>`)}</select></label>
       <label class="only-grid" hidden>${t('level')}<select name="level">${['street', 'community', 'cell'].map((l) => html`<option value="${l}">${t(`level_${l}`)}</option>`)}</select></label>
       <label class="only-route" hidden>${t('width_m')}<input name="width_m" type="number" min="1" max="1000" step="1" value="30"></label>
       <label>${t('name')}<input name="name" required maxlength="200"></label>
       <label>${t('owner')}<input name="owner_name" maxlength="200"></label>
-      <label>${t('sector')}<select name="sector"><option value=""></option>${SECTORS.map((s) => html`<option value="${s}">${t(`sector_${s}`)}</option>`)}</select></label>
+      <label>${t('sector')}<select name="sector"><option value=""></option>${metaList('sectors').map((s) => html`<option value="${s.id}">${t(`sector_${s.id}`)}</option>`)}</select></label>
       <label>${t('contact')}<input name="contact" maxlength="200"></label>
       <div class="overlaps" aria-live="polite"></div>
       <div class="errors" aria-live="assertive"></div>
