@@ -19,6 +19,25 @@ pub enum Stage {
 }
 
 impl Stage {
+    pub const ALL: [Stage; 3] = [Stage::Dispatch, Stage::Handle, Stage::Verify];
+
+    /// The label the web client shows (zh-CN).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Stage::Dispatch => "派遣",
+            Stage::Handle => "处置",
+            Stage::Verify => "核查",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Stage::Dispatch => "Dispatch",
+            Stage::Handle => "Handle",
+            Stage::Verify => "Verify",
+        }
+    }
+
     /// The stage a report in `status` is in; `None` when it is finished.
     pub fn of(status: Status) -> Option<Stage> {
         match status {

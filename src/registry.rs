@@ -38,6 +38,8 @@ pub struct Overlap {
     pub overlaps_name: String,
     /// Overlap area in square metres on the WGS84 ellipsoid.
     pub area_m2: f64,
+    /// The shared area as a GeoJSON (Multi)Polygon, `[lon, lat]`.
+    pub geometry: serde_json::Value,
 }
 
 /// Something that wants to know which areas changed (e.g. the tile cache).
@@ -221,13 +223,15 @@ impl ZoneRegistry {
             if !mp.intersects(other) {
                 continue;
             }
-            let area = mp.intersection(other).geodesic_area_unsigned();
+            let shared = mp.intersection(other);
+            let area = shared.geodesic_area_unsigned();
             if area > 0.01 {
                 out.push(Overlap {
                     zone: label.into(),
                     overlaps: e.zone.id.clone(),
                     overlaps_name: e.zone.name.clone(),
                     area_m2: (area * 10.0).round() / 10.0,
+                    geometry: crate::zone::geometry_to_json(&ZoneGeometry::Area(shared)),
                 });
             }
         }
@@ -247,6 +251,41 @@ impl ZoneRegistry {
         actor: &Actor,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
         self.create_inner(drafts, actor, true).await
+    }
+
+    /// What [`ZoneRegistry::create`] would answer for `drafts` (each with its position in the
+    /// submission), storing nothing: the store's refusals (ids taken, unknown parents) as
+    /// feature errors, and the overlaps computed exactly as a create computes them.
+    pub async fn dry_run(
+        &self,
+        drafts: &[(usize, ZoneDraft)],
+    ) -> Result<(Vec<FeatureError>, Vec<Overlap>), RegistryError> {
+        let mut overlaps = Vec::new();
+        for (i, d) in drafts {
+            let label = d.id.clone().unwrap_or_else(|| i.to_string());
+            overlaps.extend(self.overlaps(&label, None, d));
+        }
+        let keys: Vec<(usize, Option<String>, Option<String>)> = drafts
+            .iter()
+            .map(|(i, d)| (*i, d.id.clone(), d.parent.clone()))
+            .collect();
+        let refused = self
+            .store
+            .read(move |c| store::zones::check_new(c, &keys))
+            .await?;
+        let errors = refused
+            .into_iter()
+            .map(|(i, reason)| FeatureError {
+                index: i,
+                id: drafts
+                    .iter()
+                    .find(|d| d.0 == i)
+                    .and_then(|d| d.1.id.clone()),
+                reason,
+                location: None,
+            })
+            .collect();
+        Ok((errors, overlaps))
     }
 
     /// [`ZoneRegistry::create`] without the overlap report (bulk imports): one audit row per

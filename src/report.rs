@@ -153,6 +153,39 @@ impl Status {
         Status::OPEN.contains(&self)
     }
 
+    /// The label the web client shows (zh-CN).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Status::Reported => "已上报",
+            Status::Dispatched => "已派遣",
+            Status::InProgress => "处置中",
+            Status::Resolved => "已处置",
+            Status::Closed => "已结案",
+            Status::Rejected => "已驳回",
+            Status::Reopened => "已重新打开",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Status::Reported => "Reported",
+            Status::Dispatched => "Dispatched",
+            Status::InProgress => "In progress",
+            Status::Resolved => "Resolved",
+            Status::Closed => "Closed",
+            Status::Rejected => "Rejected",
+            Status::Reopened => "Reopened",
+        }
+    }
+
+    /// The statuses `role` may change a report in this status to (admin: every allowed one),
+    /// from the same table [`check_transition`] reads.
+    pub fn next_for(self, role: Role) -> impl Iterator<Item = Status> {
+        self.next()
+            .filter(move |(_, roles)| role == Role::Admin || roles.contains(&role))
+            .map(|(to, _)| to)
+    }
+
     /// Every status this one may change to, with the roles that may do it (admin always may).
     pub fn next(self) -> impl Iterator<Item = (Status, &'static [Role])> {
         TRANSITIONS

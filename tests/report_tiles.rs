@@ -142,3 +142,38 @@ async fn counts_agree_across_zooms_and_follow_filters_and_changes() {
     assert_eq!(st, 201);
     assert_eq!(total(&s, 11, "").await, before + 1);
 }
+
+#[tokio::test]
+async fn a_bad_tile_filter_is_the_same_400_as_in_stats() {
+    let s = common::start_with(false, |_| {}).await;
+    let t = TileCoord::new(14, 14_137, 6_119).unwrap();
+    for q in [
+        "category=typo",
+        "category=garbage,typo",
+        "status=finished",
+        "since=2026-09-02T00:00:00Z&until=2026-09-01T00:00:00Z",
+        "since=yesterday",
+    ] {
+        let r = s
+            .get(
+                "office",
+                &format!("/tiles/{}/{}/{}.mvt?layers=reports&{q}", t.z, t.x, t.y),
+            )
+            .send()
+            .await
+            .unwrap();
+        let tile_status = r.status();
+        let tile_body: serde_json::Value = r.json().await.unwrap();
+        let (stats_status, stats_body) = s.get_json("office", &format!("/api/stats?{q}")).await;
+        assert_eq!(tile_status, 400, "{q}: {tile_body}");
+        assert_eq!(stats_status, 400, "{q}: {stats_body}");
+        assert_eq!(tile_body, stats_body, "{q}");
+    }
+    let (_, body) = s.get_json("office", "/api/stats?category=typo").await;
+    assert!(
+        body.to_string().contains("typo"),
+        "the 400 names the bad value: {body}"
+    );
+    // Known names still pass.
+    tile(&s, t, "&category=garbage,weeds&status=reported").await;
+}

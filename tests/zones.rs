@@ -575,3 +575,124 @@ async fn expired_session_says_so() {
     let e: Value = r.json().await.unwrap();
     assert!(e["error"].as_str().unwrap().contains("expired"), "{e}");
 }
+
+async fn audit_rows(s: &TestServer) -> usize {
+    let log: Value = s
+        .get(Role::Admin, "/api/audit?limit=1000")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    log["entries"].as_array().unwrap().len()
+}
+
+async fn dry_run(s: &TestServer, role: Role, body: &Value) -> (StatusCode, Value) {
+    let r = s
+        .post(role, "/api/zones?dry_run=true")
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_dry_run_stores_nothing_and_reports_what_the_create_would() {
+    let s = TestServer::start().await;
+    let (st, _) = post_zones(
+        &s,
+        &rect_feature("a", "responsibility", 126.4190, 41.9400, 126.4200, 41.9404),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (zones, audit) = (zone_count(&s).await, audit_rows(&s).await);
+
+    let b = rect_feature("b", "responsibility", 126.4195, 41.9400, 126.4205, 41.9404);
+    let (st, dry) = dry_run(&s, Role::Planner, &b).await;
+    assert_eq!(st, StatusCode::OK, "{dry}");
+    assert_eq!(dry["valid"], true);
+    assert_eq!(dry["errors"], json!([]));
+    assert_eq!(dry["overlaps"].as_array().unwrap().len(), 1, "{dry}");
+    assert_eq!(dry["overlaps"][0]["overlaps"], "a");
+    assert_eq!(dry["overlaps"][0]["geometry"]["type"], "Polygon");
+    assert_eq!(zone_count(&s).await, zones, "a dry run stores no zone");
+    assert_eq!(audit_rows(&s).await, audit, "a dry run writes no audit row");
+    let r = s.get(Role::Planner, "/api/zones/b").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // The real create reports exactly the overlaps the dry run did.
+    let (st, created) = post_zones(&s, &b).await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(created["overlaps"], dry["overlaps"]);
+
+    // What the create refuses, the dry run lists: an id already taken, an unknown parent, a
+    // broken feature (with its position), and overlaps still come for the valid ones.
+    let mut orphan = rect_feature("c", "responsibility", 126.4196, 41.9401, 126.4199, 41.9403);
+    orphan["properties"]["parent"] = json!("no-such-zone");
+    let mut broken = rect_feature("d", "responsibility", 126.43, 41.95, 126.44, 41.96);
+    broken["geometry"]["coordinates"] = json!([[
+        [126.43, 41.95],
+        [126.44, 41.96],
+        [126.44, 41.95],
+        [126.43, 41.96],
+        [126.43, 41.95]
+    ]]);
+    let batch = json!({"type": "FeatureCollection", "features": [
+        rect_feature("a", "responsibility", 126.50, 41.90, 126.51, 41.91),
+        orphan,
+        broken,
+    ]});
+    let (st, dry) = dry_run(&s, Role::Planner, &batch).await;
+    assert_eq!(st, StatusCode::OK, "{dry}");
+    assert_eq!(dry["valid"], false);
+    let errors = dry["errors"].as_array().unwrap();
+    let at: Vec<u64> = errors
+        .iter()
+        .map(|e| e["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(at, [0, 1, 2], "{dry}");
+    assert!(errors[0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("already exists"));
+    assert!(errors[1]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no-such-zone"));
+    let overlapped: Vec<&str> = dry["overlaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["overlaps"].as_str().unwrap())
+        .collect();
+    assert!(
+        overlapped.contains(&"a") && overlapped.contains(&"b"),
+        "{dry}"
+    );
+    let (st, _) = post_zones(&s, &batch).await;
+    assert_eq!(
+        st,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "the create refuses it too"
+    );
+    assert_eq!(zone_count(&s).await, zones + 1);
+
+    // Planners and admins only; a bad flag is a 400; not GeoJSON stays a 422.
+    let (st, _) = dry_run(&s, Role::Patrol, &b).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    let (st, _) = dry_run(&s, Role::Admin, &b).await;
+    assert_eq!(st, StatusCode::OK);
+    let r = s
+        .post(Role::Planner, "/api/zones?dry_run=maybe")
+        .json(&b)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let (st, _) = dry_run(&s, Role::Planner, &json!({"type": "Point"})).await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(zone_count(&s).await, zones + 1);
+}

@@ -148,21 +148,7 @@ pub fn render_points(
     style: &HeatStyle,
 ) -> RgbaImage {
     let mut d = Density::new();
-    let f = crate::tileset::ReportFilter {
-        scope: crate::tileset::scope_tag(&filter.visibility),
-        since: filter.since,
-        until: filter.until,
-        categories: filter
-            .categories
-            .iter()
-            .map(|c| c.as_str().to_string())
-            .collect(),
-        statuses: filter
-            .statuses
-            .iter()
-            .map(|s| s.as_str().to_string())
-            .collect(),
-    };
+    let f = crate::tileset::ReportFilter::of(filter);
     points.for_each_in(fetch_bbox(tile, style), &f, &mut |p| {
         d.add(tile, style.radius_m, p.lon, p.lat)
     });

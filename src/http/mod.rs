@@ -7,6 +7,7 @@ pub mod guard;
 mod heatmap;
 mod hotspots;
 mod matching;
+mod meta;
 pub mod ogc;
 mod open311;
 pub mod params;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/zones/{id}/history", get(zones::history))
         .route("/match", get(matching::match_point))
         .route("/categories", get(reports::categories))
+        .route("/meta", get(meta::meta))
         .route(
             "/reports",
             get(reports::query)

@@ -20,45 +20,19 @@ use xuncha_tiles::TileCoord;
 
 const MVT: &str = "application/vnd.mapbox-vector-tile";
 
-/// Parses the reports filter of a tile URL and its canonical form (the cache key part), limited
-/// to what `user` may see.
+/// Parses the reports filter of a tile URL exactly as every report endpoint does
+/// ([`super::stats::report_filter`]: the same types and the same 400s), limited to what `user`
+/// may see, and its canonical form (the cache key part).
 pub fn report_filter(p: &Params, user: &crate::auth::User) -> ApiResult<(ReportFilter, String)> {
-    let time = |k: &str| -> ApiResult<Option<i64>> {
-        p.str(k)
-            .map(|s| {
-                crate::time::parse_rfc3339(s)
-                    .map_err(|e| ApiError::bad_request(format!("{k}: {e}")))
-            })
-            .transpose()
-    };
-    let list = |k: &str| -> Vec<String> {
-        let mut v: Vec<String> = p
-            .str(k)
-            .map(|s| {
-                s.split(',')
-                    .map(|x| x.trim().to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort();
-        v.dedup();
-        v
-    };
-    let f = ReportFilter {
-        since: time("since")?,
-        until: time("until")?,
-        categories: list("category"),
-        statuses: list("status"),
-        scope: crate::tileset::scope_tag(&crate::scope::Visibility::of(user)),
-    };
+    let f = ReportFilter::of(&super::stats::report_filter(p, user)?);
+    let names = |v: &mut dyn Iterator<Item = &'static str>| v.collect::<Vec<_>>().join(",");
     // The scope is part of the key: a scoped user's tile is never served to another.
     let key = format!(
         "{}|{}|{}|{}|{}",
         f.since.map(|v| v.to_string()).unwrap_or_default(),
         f.until.map(|v| v.to_string()).unwrap_or_default(),
-        f.categories.join(","),
-        f.statuses.join(","),
+        names(&mut f.categories.iter().map(|c| c.as_str())),
+        names(&mut f.statuses.iter().map(|s| s.as_str())),
         f.scope.as_deref().unwrap_or("")
     );
     Ok((f, key))

@@ -8,7 +8,9 @@ use crate::auth::Role;
 use crate::registry::RegistryError;
 use crate::state::AppState;
 use crate::store;
-use crate::zone::{parse_features, zone_to_feature, ParseOptions, ZoneDraft, ZoneKind};
+use crate::zone::{
+    parse_features, zone_to_feature, FeatureError, ParseOptions, ZoneDraft, ZoneKind,
+};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, StatusCode};
@@ -53,7 +55,12 @@ pub async fn list(
     ))
 }
 
-fn drafts_from_body(state: &AppState, body: &[u8]) -> ApiResult<Vec<ZoneDraft>> {
+/// Drafts with their positions in the submission, and the features refused.
+type Parsed = (Vec<(usize, ZoneDraft)>, Vec<FeatureError>);
+
+/// The submission's drafts (with their positions) and the features it rejects, including ids
+/// given twice; a body that is not a GeoJSON Feature or FeatureCollection is refused outright.
+fn parse_drafts(state: &AppState, body: &[u8]) -> ApiResult<Parsed> {
     let doc: Value = parse_json(body)?;
     let opts = ParseOptions {
         default_kind: None,
@@ -67,18 +74,18 @@ fn drafts_from_body(state: &AppState, body: &[u8]) -> ApiResult<Vec<ZoneDraft>> 
     }
     let mut drafts = Vec::new();
     let mut errors = Vec::new();
-    for r in results {
+    for (i, r) in results.into_iter().enumerate() {
         match r {
-            Ok(d) => drafts.push(d),
+            Ok(d) => drafts.push((i, d)),
             Err(e) => errors.push(e),
         }
     }
     let mut seen = std::collections::HashSet::new();
-    for (i, d) in drafts.iter().enumerate() {
+    for (i, d) in &drafts {
         if let Some(id) = &d.id {
             if !seen.insert(id.clone()) {
-                errors.push(crate::zone::FeatureError {
-                    index: i,
+                errors.push(FeatureError {
+                    index: *i,
                     id: Some(id.clone()),
                     reason: format!("id {id:?} appears more than once in this submission"),
                     location: None,
@@ -86,20 +93,52 @@ fn drafts_from_body(state: &AppState, body: &[u8]) -> ApiResult<Vec<ZoneDraft>> 
             }
         }
     }
+    Ok((drafts, errors))
+}
+
+fn drafts_from_body(state: &AppState, body: &[u8]) -> ApiResult<Vec<ZoneDraft>> {
+    let (drafts, errors) = parse_drafts(state, body)?;
     if !errors.is_empty() {
         return Err(RegistryError::Invalid(errors).into());
     }
-    Ok(drafts)
+    Ok(drafts.into_iter().map(|(_, d)| d).collect())
+}
+
+/// `dry_run=true|false` (default false).
+fn dry_run(q: Option<&str>) -> ApiResult<bool> {
+    match Params::from_query(q)?.str("dry_run") {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "dry_run={other:?} must be true or false"
+        ))),
+    }
 }
 
 /// `POST /api/zones` with a Feature or FeatureCollection → 201 with the stored features and the
 /// overlaps with existing zones of the same kind. All or nothing.
+///
+/// `?dry_run=true` checks the same and stores nothing (no audit row): 200
+/// `{"valid", "errors": [{index, id?, reason, location?}], "overlaps": [...]}`.
 pub async fn create(
     State(state): State<AppState>,
     who: Who,
+    RawQuery(q): RawQuery,
     BodyBytes(body): BodyBytes,
 ) -> ApiResult<Response> {
     who.require(PLANNERS)?;
+    if dry_run(q.as_deref())? {
+        let (drafts, mut errors) = parse_drafts(&state, &body)?;
+        let (refused, overlaps) = state.zones.dry_run(&drafts).await?;
+        errors.extend(refused);
+        errors.sort_by_key(|e| e.index);
+        return Ok(Json(json!({
+            "valid": errors.is_empty(),
+            "errors": errors,
+            "overlaps": overlaps,
+        }))
+        .into_response());
+    }
     let drafts = drafts_from_body(&state, &body)?;
     let (zones, overlaps) = state.zones.create(drafts, &who.actor).await?;
     let features: Vec<Value> = zones.iter().map(zone_to_feature).collect();

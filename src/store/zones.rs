@@ -147,6 +147,39 @@ fn check_parent(conn: &dyn Conn, parent: &Option<String>, batch_ids: &[&str]) ->
     Ok(())
 }
 
+/// What [`insert`] would refuse in a submission of `(id, parent)` pairs (ids as submitted, `None`
+/// when the server assigns one), without writing: `(position, reason)` for each id already
+/// taken and each unknown parent.
+pub fn check_new(
+    conn: &dyn Conn,
+    drafts: &[(usize, Option<String>, Option<String>)],
+) -> Result<Vec<(usize, String)>> {
+    let ids: Vec<&str> = drafts.iter().filter_map(|d| d.1.as_deref()).collect();
+    let mut out = Vec::new();
+    for (i, id, parent) in drafts {
+        if let Some(id) = id {
+            let taken = conn
+                .query_opt(
+                    "SELECT 1 FROM zones WHERE id = $1",
+                    args![id.as_str()],
+                    |_| Ok(()),
+                )?
+                .is_some();
+            if taken {
+                out.push((*i, format!("a zone with id {id:?} already exists")));
+            }
+        }
+        match check_parent(conn, parent, &ids) {
+            Ok(()) => {}
+            Err(StoreError::NotFound { id, .. }) => {
+                out.push((*i, format!("parent zone {id:?} does not exist")));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Inserts new zones (ids already assigned) and records their history.
 /// Fails as a whole on a duplicate id or an unknown parent.
 pub fn insert(

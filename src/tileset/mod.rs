@@ -15,6 +15,7 @@ pub use cache::{CachedTile, TileCache, TileKey};
 pub use report_points::ReportPoints;
 
 use crate::index::{WorldGeometry, ZoneIndex};
+use crate::report::{Category, Status};
 use crate::zone::ZoneGeometry;
 use geo::Point;
 use std::sync::Arc;
@@ -54,20 +55,41 @@ pub fn scope_tag(v: &crate::scope::Visibility) -> Option<String> {
 pub struct ReportFilter {
     pub since: Option<i64>,
     pub until: Option<i64>,
-    pub categories: Vec<String>,
-    pub statuses: Vec<String>,
+    /// Sorted, without repeats (the filter is part of the cache key); empty: every category.
+    pub categories: Vec<Category>,
+    /// Sorted by name, without repeats; empty: every status.
+    pub statuses: Vec<Status>,
     /// Only reports carrying this [`scope_tag`] (a scoped office, a unit); `None`: all.
     pub scope: Option<String>,
 }
 
 impl ReportFilter {
+    /// The tiles' form of the filter every report endpoint parses: the same time window,
+    /// categories and statuses, and the visibility as a [`scope_tag`].
+    pub fn of(f: &crate::store::stats::ReportFilter) -> Self {
+        let mut categories = f.categories.clone();
+        categories.sort();
+        categories.dedup();
+        let mut statuses = f.statuses.clone();
+        statuses.sort_by_key(|s| s.as_str());
+        statuses.dedup();
+        ReportFilter {
+            since: f.since,
+            until: f.until,
+            categories,
+            statuses,
+            scope: scope_tag(&f.visibility),
+        }
+    }
+
     /// Whether `r` passes the time, category and status conditions (the scope is checked by
     /// the [`ReportSource`], which knows the interned tags).
     pub fn accepts(&self, r: &ReportPoint) -> bool {
         self.since.is_none_or(|s| r.created_at >= s)
             && self.until.is_none_or(|u| r.created_at < u)
-            && (self.categories.is_empty() || self.categories.iter().any(|c| c == r.category))
-            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s == r.status))
+            && (self.categories.is_empty()
+                || self.categories.iter().any(|c| c.as_str() == r.category))
+            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s.as_str() == r.status))
     }
 }
 

@@ -1,7 +1,58 @@
 //! TileJSON 3.0.0 and a MapLibre style that draw everything from this server alone
 //! (no remote sources, sprites or glyphs; labels use the client's local fonts).
 
+use crate::report::Status;
+use crate::zone::{Sector, ZoneKind};
 use serde_json::{json, Value};
+
+/// The colour a zone of `kind` is drawn in (a responsibility zone's fill is its sector's).
+pub fn kind_colour(kind: ZoneKind) -> &'static str {
+    match kind {
+        ZoneKind::Responsibility => "#e07b39",
+        ZoneKind::Grid => "#5b6f8a",
+        ZoneKind::PatrolRoute => "#0077b6",
+        ZoneKind::Hotspot => "#c1121f",
+        ZoneKind::GreenAdoption => "#52b788",
+    }
+}
+
+/// The fill of a responsibility zone (门前三包) whose owner is in `sector`.
+pub fn sector_colour(sector: Sector) -> &'static str {
+    match sector {
+        Sector::Community => "#e4572e",
+        Sector::Village => "#76b041",
+        Sector::Agency => "#2e86ab",
+        Sector::Enterprise => "#f3a712",
+        Sector::School => "#a846a0",
+        Sector::Hospital => "#d7263d",
+    }
+}
+
+/// The colour of a report point in `status`.
+pub fn status_colour(status: Status) -> &'static str {
+    match status {
+        Status::Reported | Status::Reopened => "#d62828",
+        Status::Dispatched => "#f77f00",
+        Status::InProgress => "#fcbf49",
+        Status::Resolved => "#2a9d8f",
+        Status::Closed => "#6c757d",
+        Status::Rejected => "#adb5bd",
+    }
+}
+
+/// The colour of a feature whose `key` property matches none of the known values.
+const UNKNOWN_COLOUR: &str = "#888888";
+
+/// A MapLibre `match` expression from `key`'s values to colours.
+fn match_expr<const N: usize>(key: &str, pairs: [(&str, &str); N]) -> Value {
+    let mut e = vec![json!("match"), json!(["get", key])];
+    for (v, c) in pairs {
+        e.push(json!(v));
+        e.push(json!(c));
+    }
+    e.push(json!(UNKNOWN_COLOUR));
+    Value::Array(e)
+}
 
 /// Default map view: Hunjiang district, Baishan.
 pub const DEFAULT_CENTER: [f64; 2] = [126.42, 41.94];
@@ -53,23 +104,14 @@ fn center_of(b: [f64; 4]) -> [f64; 2] {
 /// The MapLibre style (spec version 8) with one vector source `xuncha`.
 pub fn style(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
     let center = center_of(bounds);
-    let sector_colors = json!([
-        "match",
-        ["get", "sector"],
-        "community",
-        "#e4572e",
-        "village",
-        "#76b041",
-        "agency",
-        "#2e86ab",
-        "enterprise",
-        "#f3a712",
-        "school",
-        "#a846a0",
-        "hospital",
-        "#d7263d",
-        "#888888"
-    ]);
+    let sector_colors = match_expr(
+        "sector",
+        Sector::ALL.map(|k| (k.as_str(), sector_colour(k))),
+    );
+    let status_colors = match_expr(
+        "status",
+        Status::ALL.map(|k| (k.as_str(), status_colour(k))),
+    );
     json!({
         "version": 8,
         "name": "Xuncha 巡查",
@@ -106,10 +148,10 @@ pub fn style(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
                        "line-opacity": 0.8}},
             {"id": "zones-green", "type": "fill", "source": "xuncha", "source-layer": "zones",
              "filter": ["==", ["get", "kind"], "green_adoption"],
-             "paint": {"fill-color": "#52b788", "fill-opacity": 0.45}},
+             "paint": {"fill-color": kind_colour(ZoneKind::GreenAdoption), "fill-opacity": 0.45}},
             {"id": "zones-hotspot", "type": "fill", "source": "xuncha", "source-layer": "zones",
              "filter": ["==", ["get", "kind"], "hotspot"],
-             "paint": {"fill-color": "#c1121f", "fill-opacity": 0.25, "fill-outline-color": "#c1121f"}},
+             "paint": {"fill-color": kind_colour(ZoneKind::Hotspot), "fill-opacity": 0.25, "fill-outline-color": kind_colour(ZoneKind::Hotspot)}},
             {"id": "zones-responsibility", "type": "fill", "source": "xuncha", "source-layer": "zones",
              "filter": ["==", ["get", "kind"], "responsibility"],
              "paint": {"fill-color": sector_colors, "fill-opacity": 0.55}},
@@ -118,13 +160,13 @@ pub fn style(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
              "paint": {"line-color": sector_colors, "line-width": 1}},
             {"id": "routes-corridor", "type": "line", "source": "xuncha", "source-layer": "routes",
              "layout": {"line-cap": "round", "line-join": "round"},
-             "paint": {"line-color": "#0077b6", "line-opacity": 0.25,
+             "paint": {"line-color": kind_colour(ZoneKind::PatrolRoute), "line-opacity": 0.25,
                        // width_m on the ground → pixels: 2^zoom × 256 / (40 075 016 m × cos(lat)) ≈ at 42°N
                        "line-width": ["interpolate", ["exponential", 2], ["zoom"],
                                       10, ["*", ["get", "width_m"], 0.00854],
                                       20, ["*", ["get", "width_m"], 8.746]]}},
             {"id": "routes-line", "type": "line", "source": "xuncha", "source-layer": "routes",
-             "paint": {"line-color": "#0077b6", "line-width": 2, "line-dasharray": [2, 1]}},
+             "paint": {"line-color": kind_colour(ZoneKind::PatrolRoute), "line-width": 2, "line-dasharray": [2, 1]}},
             {"id": "reports-heat", "type": "heatmap", "source": "xuncha", "source-layer": "reports",
              "maxzoom": 17,
              "paint": {"heatmap-weight": ["interpolate", ["linear"], ["get", "count"], 0, 0, 10, 1],
@@ -134,10 +176,7 @@ pub fn style(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
             {"id": "reports-point", "type": "circle", "source": "xuncha", "source-layer": "reports",
              "minzoom": aggregate_below,
              "paint": {"circle-radius": 5, "circle-stroke-width": 1.5, "circle-stroke-color": "#ffffff",
-                       "circle-color": ["match", ["get", "status"],
-                                        "reported", "#d62828", "reopened", "#d62828", "dispatched", "#f77f00",
-                                        "in_progress", "#fcbf49", "resolved", "#2a9d8f", "closed", "#6c757d",
-                                        "rejected", "#adb5bd", "#333333"]}}
+                       "circle-color": status_colors}}
         ]
     })
 }

@@ -55,6 +55,27 @@ impl ZoneKind {
         }
     }
 
+    /// The label the web client shows (zh-CN).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            ZoneKind::Responsibility => "门前三包责任区",
+            ZoneKind::Grid => "网格",
+            ZoneKind::PatrolRoute => "巡逻路线",
+            ZoneKind::Hotspot => "脏乱差点位",
+            ZoneKind::GreenAdoption => "绿地认养区",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            ZoneKind::Responsibility => "Frontage responsibility zone",
+            ZoneKind::Grid => "Grid",
+            ZoneKind::PatrolRoute => "Patrol route",
+            ZoneKind::Hotspot => "Hotspot",
+            ZoneKind::GreenAdoption => "Green adoption area",
+        }
+    }
+
     /// Whether this kind is a line with a corridor rather than a polygon.
     pub fn is_route(self) -> bool {
         self == ZoneKind::PatrolRoute
@@ -116,6 +137,29 @@ impl Sector {
             Sector::Enterprise => "enterprise",
             Sector::School => "school",
             Sector::Hospital => "hospital",
+        }
+    }
+
+    /// The label the web client shows (zh-CN).
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Sector::Community => "社区",
+            Sector::Village => "乡村",
+            Sector::Agency => "机关",
+            Sector::Enterprise => "企业",
+            Sector::School => "学校",
+            Sector::Hospital => "医院",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Sector::Community => "Community",
+            Sector::Village => "Village",
+            Sector::Agency => "Agency",
+            Sector::Enterprise => "Enterprise",
+            Sector::School => "School",
+            Sector::Hospital => "Hospital",
         }
     }
 }

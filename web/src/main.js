@@ -6,7 +6,7 @@ import { t, getLang, setLang } from './i18n.js';
 import { html, el, $, toast, paintAdded } from './dom.js';
 import { createMap, layerSwitcher, showStatus } from './map.js';
 import { handleMapClick, closePopup } from './popups.js';
-import { session, loadCategories } from './session.js';
+import { session, loadMeta, forget } from './session.js';
 
 const app = document.getElementById('app');
 const SIGNED_IN = 'xuncha.signedIn';
@@ -41,7 +41,7 @@ function wasSignedIn() {
 }
 
 function signedOut(message, kind = 'error') {
-  session.user = null;
+  forget();
   remember(false);
   teardown();
   showLogin(message, kind);
@@ -155,7 +155,7 @@ async function start() {
   });
   const panel = $('#panel');
   try {
-    await loadCategories();
+    await loadMeta();
     ctrl = await createMap($('#map'), { onStatus: showStatus, onAuthLost: () => session.user && signedOut(t('session_expired')) });
   } catch (e) {
     $('.map-loading').innerHTML = html`<div class="error">${t('error')}: ${errorText(e, t)} <button type="button" class="retry">${t('retry')}</button></div>`.toString();

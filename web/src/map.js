@@ -7,6 +7,7 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import { api } from './api.js';
 import { t } from './i18n.js';
 import { html, el, toast } from './dom.js';
+import { metaList, colourOf } from './session.js';
 
 maplibregl.setWorkerUrl(new URL(workerUrl, location.href).href);
 
@@ -14,33 +15,6 @@ export { maplibregl };
 
 export const CENTER = [126.42, 41.94];
 export const GROUPS = ['basemap', 'zones', 'routes', 'reports', 'heat'];
-
-/** Colours shared by the style tweaks, the legend and client overlays. */
-export const KIND_COLORS = {
-  responsibility: '#e07b39',
-  grid: '#5b6f8a',
-  patrol_route: '#0077b6',
-  hotspot: '#c1121f',
-  green_adoption: '#52b788',
-};
-/** The server style's 三包 sector colours (legend only; the style itself carries them). */
-export const SECTOR_COLORS = {
-  community: '#e4572e',
-  village: '#76b041',
-  agency: '#2e86ab',
-  enterprise: '#f3a712',
-  school: '#a846a0',
-  hospital: '#d7263d',
-};
-
-/** Report point colours of the server style (`reports-point`), for the legend. */
-export const REPORT_STATUS_COLORS = [
-  ['reported', '#d62828'],
-  ['dispatched', '#f77f00'],
-  ['in_progress', '#fcbf49'],
-  ['resolved', '#2a9d8f'],
-  ['closed', '#6c757d'],
-];
 
 /** Local fonts for labels: the style has no `glyphs`, so MapLibre draws text with these. */
 const FONT_STACK = ['Noto Sans CJK SC', 'Noto Sans SC', 'Source Han Sans SC', 'PingFang SC', 'Microsoft YaHei', 'sans-serif'];
@@ -361,12 +335,12 @@ export function layerSwitcher(ctrl, extra = []) {
     ${extra.map((x) => html`<label><input type="checkbox" data-extra="${x.id}" ${x.checked === false ? '' : 'checked'}> ${x.label}</label>`)}
     <details class="key"><summary>${t('legend')}</summary>
       <ul>
-        ${Object.entries(SECTOR_COLORS).map(([k, c]) => html`<li><i class="sw" data-bg="${c}"></i>${t('kind_responsibility_short')} · ${t(`sector_${k}`)}</li>`)}
-        <li><i class="sw" data-bg="${KIND_COLORS.green_adoption}"></i>${t('kind_green_adoption')}</li>
-        <li><i class="sw dash" data-border="${KIND_COLORS.hotspot}"></i>${t('kind_hotspot')}</li>
-        <li><i class="sw line" data-bg="${KIND_COLORS.grid}"></i>${t('kind_grid')}</li>
-        <li><i class="sw band" data-bg="${KIND_COLORS.patrol_route}"></i>${t('kind_patrol_route')}</li>
-        ${REPORT_STATUS_COLORS.map(([st, c]) => html`<li><i class="sw dot" data-bg="${c}"></i>${t(`status_${st}`)}</li>`)}
+        ${metaList('sectors').map((s) => html`<li><i class="sw" data-bg="${s.colour}"></i>${t('kind_responsibility_short')} · ${t(`sector_${s.id}`)}</li>`)}
+        <li><i class="sw" data-bg="${colourOf('zone_kinds', 'green_adoption')}"></i>${t('kind_green_adoption')}</li>
+        <li><i class="sw dash" data-border="${colourOf('zone_kinds', 'hotspot')}"></i>${t('kind_hotspot')}</li>
+        <li><i class="sw line" data-bg="${colourOf('zone_kinds', 'grid')}"></i>${t('kind_grid')}</li>
+        <li><i class="sw band" data-bg="${colourOf('zone_kinds', 'patrol_route')}"></i>${t('kind_patrol_route')}</li>
+        ${metaList('statuses').map((st) => html`<li><i class="sw dot" data-bg="${st.colour}"></i>${t(`status_${st.id}`)}</li>`)}
       </ul>
     </details>
   </details>`);

@@ -10,7 +10,8 @@ import * as outbox from './queue.js';
 import { shrinkPhoto } from './photo.js';
 import { responsibleHtml } from './responsible.js';
 
-const MAX_PHOTOS = 6;
+/** Photos one report takes, as the server states it (`GET /api/meta`). */
+const maxPhotos = () => session.meta.limits.max_photos;
 
 export async function mount({ ctrl, panel }) {
   const { map } = ctrl;
@@ -148,7 +149,7 @@ export async function mount({ ctrl, panel }) {
     });
   };
   input.addEventListener('change', async () => {
-    const files = [...input.files].slice(0, MAX_PHOTOS - state.photos.length);
+    const files = [...input.files].slice(0, maxPhotos() - state.photos.length);
     input.value = '';
     if (!files.length) return;
     previews.insertAdjacentHTML('beforeend', html`<span class="loading shrinking">${t('shrinking')}</span>`.toString());

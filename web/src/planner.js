@@ -9,64 +9,24 @@ import {
   TerraDrawSelectMode,
 } from 'terra-draw';
 import { TerraDrawMapLibreGLAdapter } from 'terra-draw-maplibre-gl-adapter';
-import polygonClipping from 'polygon-clipping';
 import { api, ApiError, errorText } from './api.js';
 import { t } from './i18n.js';
 import { html, $, toast, fmtTime } from './dom.js';
-import { maplibregl, geometryBounds } from './map.js';
+import { maplibregl } from './map.js';
 import { uuid } from './queue.js';
+import { metaList } from './session.js';
 
-const KINDS = ['responsibility', 'grid', 'patrol_route', 'hotspot', 'green_adoption'];
-const SECTORS = ['community', 'village', 'agency', 'enterprise', 'school', 'hospital'];
 const EMPTY = { type: 'FeatureCollection', features: [] };
 
-/** Area in m² of a polygon ring set, on a local equirectangular projection (fine at zone scale). */
-function ringsArea(rings, lat0) {
-  const kx = 111_320 * Math.cos((lat0 * Math.PI) / 180);
-  const ky = 110_574;
-  let total = 0;
-  rings.forEach((ring, i) => {
-    let a = 0;
-    for (let j = 0, k = ring.length - 1; j < ring.length; k = j++) {
-      a += ring[k][0] * kx * ring[j][1] * ky - ring[j][0] * kx * ring[k][1] * ky;
-    }
-    total += (i === 0 ? 1 : -1) * Math.abs(a / 2);
-  });
-  return total;
-}
+/** How long drawing must pause before the server is asked for overlaps, ms. */
+const PREVIEW_DEBOUNCE_MS = 300;
 
-function multiArea(mp, lat0) {
-  return mp.reduce((s, poly) => s + ringsArea(poly, lat0), 0);
-}
-
-function asMulti(geom) {
-  if (geom.type === 'Polygon') return [geom.coordinates];
-  if (geom.type === 'MultiPolygon') return geom.coordinates;
-  return null;
-}
-
-/** Overlaps of `geom` with live zones of `kind`: `[{id, name, area_m2, geometry}]`, biggest first. */
-export async function localOverlaps(geom, kind, ignoreId) {
-  const mine = asMulti(geom);
-  if (!mine) return [];
-  const [[minX, minY], [maxX, maxY]] = geometryBounds(geom);
-  const fc = await api(`/api/zones?kind=${kind}&bbox=${minX},${minY},${maxX},${maxY}`);
-  const lat0 = (minY + maxY) / 2;
-  const out = [];
-  for (const f of fc.features) {
-    if (f.id === ignoreId) continue;
-    const other = asMulti(f.geometry);
-    if (!other) continue;
-    let inter;
-    try {
-      inter = polygonClipping.intersection(mine, other);
-    } catch {
-      continue;
-    }
-    const area = multiArea(inter, lat0);
-    if (area > 0.5) out.push({ id: f.id, name: f.properties.name, area_m2: area, geometry: { type: 'MultiPolygon', coordinates: inter } });
-  }
-  return out.sort((a, b) => b.area_m2 - a.area_m2);
+/**
+ * `POST /api/zones?dry_run=true` for `feature`: the server's own validation and overlaps
+ * (geodesic area, the same threshold as a save), nothing stored.
+ */
+export function dryRun(feature) {
+  return api('/api/zones?dry_run=true', { method: 'POST', json: feature });
 }
 
 export async function mount({ ctrl, panel, embedded = false }) {
@@ -81,12 +41,12 @@ export async function mount({ ctrl, panel, embedded = false }) {
     </div>
     <p class="hint">${t('select_zone_hint')}</p>
     <form class="zone-form" hidden novalidate>
-      <label>${t('kind')}<select name="kind">${KINDS.map((k) => html`<option value="${k}">${t(`kind_${k}`)}</option>`)}</select></label>
+      <label>${t('kind')}<select name="kind">${metaList('zone_kinds').map((k) => html`<option value="${k.id}">${t(`kind_${k.id}`)}</option>`)}</select></label>
       <label class="only-grid" hidden>${t('level')}<select name="level">${['street', 'community', 'cell'].map((l) => html`<option value="${l}">${t(`level_${l}`)}</option>`)}</select></label>
       <label class="only-route" hidden>${t('width_m')}<input name="width_m" type="number" min="1" max="1000" step="1" value="30"></label>
       <label>${t('name')}<input name="name" required maxlength="200"></label>
       <label>${t('owner')}<input name="owner_name" maxlength="200"></label>
-      <label>${t('sector')}<select name="sector"><option value=""></option>${SECTORS.map((s) => html`<option value="${s}">${t(`sector_${s}`)}</option>`)}</select></label>
+      <label>${t('sector')}<select name="sector"><option value=""></option>${metaList('sectors').map((s) => html`<option value="${s.id}">${t(`sector_${s.id}`)}</option>`)}</select></label>
       <label>${t('contact')}<input name="contact" maxlength="200"></label>
       <div class="overlaps" aria-live="polite"></div>
       <div class="errors" aria-live="assertive"></div>
@@ -189,29 +149,53 @@ export async function mount({ ctrl, panel, embedded = false }) {
   });
 
   let overlapSeq = 0;
-  async function previewOverlaps(geomArg, ignoreId) {
+  let previewTimer = null;
+  /** Asks the server (debounced) which same-kind zones the drawn shape overlaps. */
+  function previewOverlaps() {
+    clearTimeout(previewTimer);
     const box = $('.overlaps', section);
-    const geom = geomArg || drawnGeometry();
-    const kind = st.editing ? st.editing.properties.kind : form.kind.value;
+    const geom = drawnGeometry();
+    const seq = ++overlapSeq;
     if (!geom || geom.type === 'LineString') {
       box.innerHTML = '';
       map.getSource('planner-overlaps').setData(EMPTY);
       return;
     }
-    const seq = ++overlapSeq;
     box.innerHTML = html`<span class="loading">${t('loading')}</span>`.toString();
-    try {
-      const list = await localOverlaps(geom, kind, ignoreId);
-      if (seq !== overlapSeq) return;
-      showOverlaps(list.map((o) => ({ overlaps: o.id, overlaps_name: o.name, area_m2: o.area_m2 })), list);
-    } catch (e) {
-      if (seq === overlapSeq) box.innerHTML = html`<span class="error">${errorText(e, t)}</span>`.toString();
-    }
+    previewTimer = setTimeout(async () => {
+      try {
+        const res = await dryRun(previewFeature(geom));
+        if (seq !== overlapSeq) return;
+        showOverlaps(res.overlaps, true);
+        const bad = res.errors.filter((e) => !/properties\.(name|owner)/.test(e.reason));
+        if (bad.length) box.insertAdjacentHTML('beforeend', html`<ul class="error">${bad.map((e) => html`<li>${e.reason}</li>`)}</ul>`.toString());
+      } catch (e) {
+        if (seq === overlapSeq) box.innerHTML = html`<span class="error">${errorText(e, t)}</span>`.toString();
+      }
+    }, PREVIEW_DEBOUNCE_MS);
+  }
+  // Reshaping the drawn zone asks again once the vertices stop moving.
+  draw.on('change', (ids) => {
+    if (st.drawnId && !st.editing && ids.includes(st.drawnId)) previewOverlaps();
+  });
+
+  /**
+   * The drawn shape as the form stands, with stand-ins for a name and owner not typed yet, so
+   * that the dry run checks the geometry and its overlaps before the form is complete.
+   */
+  function previewFeature(geom) {
+    const f = featureFromForm(geom);
+    if (!f.properties.name) f.properties.name = '—';
+    const kind = metaList('zone_kinds').find((k) => k.id === f.properties.kind);
+    if (kind?.requires_owner && !f.properties.owner?.name) f.properties.owner = { name: '—', sector: form.sector.value || metaList('sectors')[0].id };
+    else if (f.properties.owner && !f.properties.owner.sector) f.properties.owner.sector = metaList('sectors')[0].id;
+    return f;
   }
 
-  function showOverlaps(list, shapes) {
+  /** Lists `list` (the server's overlaps); `paint` also draws their shared areas red. */
+  function showOverlaps(list, paint = true) {
     const box = $('.overlaps', form.hidden ? selectedBox : section);
-    if (shapes) map.getSource('planner-overlaps').setData({ type: 'FeatureCollection', features: shapes.map((o) => ({ type: 'Feature', geometry: o.geometry, properties: { id: o.id } })) });
+    if (paint) map.getSource('planner-overlaps').setData({ type: 'FeatureCollection', features: list.map((o) => ({ type: 'Feature', geometry: o.geometry, properties: { id: o.overlaps } })) });
     if (!box) return;
     box.innerHTML = list.length
       ? html`<h4>! ${t('overlaps_title')}</h4><ul>${list.map((o) => html`<li data-overlap="${o.overlaps}">${o.overlaps_name || o.overlaps} · ${t('overlap_area', { a: Math.round(o.area_m2).toLocaleString() })}</li>`)}</ul>`.toString()
@@ -266,10 +250,7 @@ export async function mount({ ctrl, panel, embedded = false }) {
       resetDraw();
       ctrl.reloadTiles({ reports: false });
       selectZone(saved);
-      if (overlaps.length) {
-        const zone = await api(`/api/zones/${encodeURIComponent(saved.id)}`).catch(() => null);
-        showOverlaps(overlaps, zone ? (await localOverlaps(zone.geometry, zone.properties.kind, zone.id).catch(() => [])) : undefined);
-      }
+      if (overlaps.length) showOverlaps(overlaps);
       window.xuncha.lastSavedZone = saved.id;
     } catch (e) {
       if (e instanceof ApiError && e.status === 422) showValidation(e);

@@ -17,7 +17,8 @@ import { shrinkPhoto } from './photo.js';
 const TODO = ['dispatched', 'in_progress', 'reopened'];
 const FETCHED = [...TODO, 'resolved'];
 const MAX_PAGES = 5;
-const MAX_PHOTOS = 6;
+/** Photos one report takes, as the server states it (`GET /api/meta`). */
+const maxPhotos = () => session.meta.limits.max_photos;
 const SRC = 'unit-tasks';
 
 /** Whether the report is the unit's to answer: dispatched to it, or escalated to it. */
@@ -261,7 +262,7 @@ export async function mount({ ctrl, panel }) {
       });
     };
     input.addEventListener('change', async () => {
-      const files = [...input.files].slice(0, MAX_PHOTOS - state.photos.length);
+      const files = [...input.files].slice(0, maxPhotos() - state.photos.length);
       input.value = '';
       if (!files.length) return;
       previews.insertAdjacentHTML('beforeend', html`<span class="loading shrinking">${t('shrinking')}</span>`.toString());

@@ -1,0 +1,117 @@
+//! `GET /api/meta` against the domain it describes: every list, label, colour, transition and
+//! limit comes from the same functions the server itself uses.
+
+mod common;
+
+use common::TestServer;
+use reqwest::StatusCode;
+use serde_json::Value;
+use xuncha::auth::Role;
+use xuncha::deadlines::Stage;
+use xuncha::report::{check_transition, Category, RejectReason, Status};
+use xuncha::tileset::style::{kind_colour, sector_colour, status_colour};
+use xuncha::zone::{Sector, ZoneKind};
+
+fn ids(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn meta_states_the_domain_for_every_role() {
+    let s = TestServer::start_with(|c| {
+        c.max_photos = 4;
+        c.max_photo_bytes = 3 << 20;
+    })
+    .await;
+    for role in Role::ALL {
+        let r = s.get(role, "/api/meta").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{role}");
+    }
+    let r = s.http.get(s.url("/api/meta")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let m: Value = s
+        .get(Role::Patrol, "/api/meta")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let cats = m["categories"].as_array().unwrap();
+    assert_eq!(cats.len(), Category::ALL.len());
+    for (c, j) in Category::ALL.iter().zip(cats) {
+        assert_eq!(j["id"], c.as_str());
+        assert_eq!(j["zh"], c.label_zh());
+        assert_eq!(j["en"], c.label_en());
+    }
+
+    let kinds = &m["zone_kinds"];
+    assert_eq!(ids(kinds), ZoneKind::ALL.map(ZoneKind::as_str));
+    for (k, j) in ZoneKind::ALL.iter().zip(kinds.as_array().unwrap()) {
+        assert_eq!(j["zh"], k.label_zh());
+        assert_eq!(j["en"], k.label_en());
+        assert_eq!(j["colour"], kind_colour(*k));
+        assert_eq!(j["is_route"], k.is_route());
+        assert_eq!(j["requires_owner"], k.requires_owner());
+    }
+    let sectors = &m["sectors"];
+    assert_eq!(ids(sectors), Sector::ALL.map(Sector::as_str));
+    for (k, j) in Sector::ALL.iter().zip(sectors.as_array().unwrap()) {
+        assert_eq!(j["zh"], k.label_zh());
+        assert_eq!(j["colour"], sector_colour(*k));
+    }
+    let statuses = &m["statuses"];
+    assert_eq!(ids(statuses), Status::ALL.map(Status::as_str));
+    for (st, j) in Status::ALL.iter().zip(statuses.as_array().unwrap()) {
+        assert_eq!(j["zh"], st.label_zh());
+        assert_eq!(j["en"], st.label_en());
+        assert_eq!(j["colour"], status_colour(*st));
+        assert_eq!(j["open"], st.is_open());
+        assert_eq!(j["stage"], serde_json::json!(Stage::of(*st)));
+    }
+
+    // The transition table is exactly what check_transition allows, role by role, with the
+    // reason and photo a change may need supplied.
+    let t = &m["transitions"];
+    for role in Role::ALL {
+        for from in Status::ALL {
+            for to in Status::ALL {
+                let reason = (to == Status::Rejected).then_some(RejectReason::Invalid);
+                let allowed = check_transition(from, to, role, reason, 1).is_ok();
+                let listed = t[role.as_str()][from.as_str()]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|s| s == to.as_str()));
+                assert_eq!(listed, allowed, "{role}: {from} → {to}");
+            }
+        }
+    }
+    assert_eq!(t["planner"], serde_json::json!({}));
+    assert!(t["office"]["reported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s == "dispatched"));
+
+    assert_eq!(m["limits"]["max_photos"], 4);
+    assert_eq!(m["limits"]["max_photo_bytes"], 3 << 20);
+    assert_eq!(
+        m["limits"]["max_note_chars"],
+        s.state.reports.settings.max_note_chars
+    );
+
+    let stages = &m["stages"];
+    assert_eq!(ids(stages), Stage::ALL.map(Stage::as_str));
+    for (st, j) in Stage::ALL.iter().zip(stages.as_array().unwrap()) {
+        assert_eq!(j["zh"], st.label_zh());
+        for status in j["statuses"].as_array().unwrap() {
+            let status: Status = status.as_str().unwrap().parse().unwrap();
+            assert_eq!(Stage::of(status), Some(*st));
+        }
+    }
+}
