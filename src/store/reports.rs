@@ -793,6 +793,7 @@ pub fn changes_of(
         for ((id, lon, lat, category, status, created_at), owners) in rows {
             out.push(crate::report_service::ReportChange {
                 id,
+                what: crate::report_service::ChangeWhat::Changed,
                 lon,
                 lat,
                 category: parse(&category)?,

@@ -1,0 +1,82 @@
+// The office worklist follows the server live: a report filed through the API by another client
+// appears in an open worklist within 2 s (marked and counted as new), and the search finds it by
+// number and by the responsible owner's name.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, openPage, signIn, apiToken, shot, DESKTOP, SPOT } from './helpers.mjs';
+
+let srv;
+let browser;
+
+before(async () => {
+  srv = await startServer();
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await srv?.stop();
+});
+
+async function fileReport(token, at, category = 'garbage') {
+  const r = await fetch(`${srv.base}/api/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ lon: at.lon, lat: at.lat, category, note: '实时测试' }),
+  });
+  assert.equal(r.status, 201, await r.clone().text());
+  return r.json();
+}
+
+test('a report filed through the API appears in the open office worklist within 2 s', async () => {
+  const { context, page, errors } = await openPage(browser, srv.base, { viewport: DESKTOP });
+  try {
+    await signIn(page, 'office');
+    await page.waitForSelector('.worklist .wl-conn[data-state=live]', { timeout: 30_000 });
+    await page.waitForSelector('.worklist .wl-row', { timeout: 60_000 });
+    assert.ok(await page.locator('.worklist .wl-new-count').isHidden(), 'no new reports yet');
+    const patrol = await apiToken(srv.base, 'patrol');
+    const filed = await fileReport(patrol, SPOT);
+    const t0 = Date.now();
+    // New reports are listed on top, whatever the order and the page.
+    await page.waitForSelector(`.worklist .wl-row[data-report="${filed.id}"]`, { timeout: 2000 });
+    assert.ok(Date.now() - t0 <= 2000, `arrived after ${Date.now() - t0} ms`);
+    assert.equal(await page.$eval('.worklist .wl-row', (e) => e.dataset.report), String(filed.id), 'the new report is first');
+    const badge = page.locator('.worklist .wl-new-count');
+    await badge.waitFor({ state: 'visible', timeout: 1000 });
+    assert.match(await badge.textContent(), /新上报 1 件/);
+
+    // Search by number: exactly that report.
+    await page.fill('.worklist input[name=q]', String(filed.id));
+    const ids = await page.$$eval('.worklist .wl-row', (els) => els.map((e) => e.dataset.report));
+    assert.deepEqual(ids, [String(filed.id)]);
+    assert.ok(await page.locator(`.wl-row[data-report="${filed.id}"].fresh .badge.new`).isVisible(), 'marked new');
+    // Search by the responsible owner's name finds it too.
+    const owner = filed.responsible?.owner?.name;
+    assert.ok(owner, `the demo spot has a responsible owner: ${JSON.stringify(filed.responsible)}`);
+    await page.fill('.worklist input[name=q]', owner);
+    const byOwner = await page.$$eval('.worklist .wl-row', (els) => els.map((e) => e.dataset.report));
+    assert.ok(byOwner.includes(String(filed.id)), `owner search ${owner}: ${byOwner.slice(0, 10)}`);
+    await shot(page, 'office-worklist-live');
+
+    // A change made elsewhere updates the row; leaving the queue (rejected) removes it.
+    const office = await apiToken(srv.base, 'office');
+    const patch = (body) =>
+      fetch(`${srv.base}/api/reports/${filed.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${office}` }, body: JSON.stringify(body) });
+    assert.equal((await patch({ status: 'dispatched' })).status, 200);
+    await page.waitForSelector(`.wl-row[data-report="${filed.id}"] .badge.st-dispatched`, { timeout: 2000 });
+    assert.equal((await patch({ status: 'rejected', reason: 'invalid' })).status, 200);
+    await page.waitForSelector(`.wl-row[data-report="${filed.id}"]`, { state: 'detached', timeout: 2000 });
+
+    // Showing the new ones clears the count.
+    await page.fill('.worklist input[name=q]', '');
+    const second = await fileReport(patrol, { lon: SPOT.lon + 0.002, lat: SPOT.lat }, 'weeds');
+    await page.waitForSelector(`.wl-row[data-report="${second.id}"]`, { timeout: 2000 });
+    await badge.click();
+    assert.ok(await badge.isHidden());
+    assert.equal(await page.$eval('.worklist .wl-row', (e) => e.dataset.report), String(second.id), 'newest first');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
