@@ -80,3 +80,60 @@ test('a report filed through the API appears in the open office worklist within 
     await context.close();
   }
 });
+
+/** Opens report `id` through the worklist's search (no map click needed). */
+async function openFromWorklist(page, id) {
+  await page.fill('.worklist input[name=q]', String(id));
+  await page.waitForSelector(`.worklist .wl-row[data-report="${id}"]`, { timeout: 10_000 });
+  await page.click(`.worklist .wl-row[data-report="${id}"] .wl-open`);
+  await page.waitForSelector(`.report-pop dl dd:text-is("${id}")`, { timeout: 10_000 });
+}
+
+test('rejecting asks for a reason and, for a duplicate, the original; both reports link to each other', async () => {
+  const { context, page, requests, errors } = await openPage(browser, srv.base, { viewport: DESKTOP });
+  try {
+    const patrol = await apiToken(srv.base, 'patrol');
+    const original = await fileReport(patrol, { lon: SPOT.lon - 0.003, lat: SPOT.lat + 0.001 }, 'weeds');
+    const dup = await fileReport(patrol, { lon: SPOT.lon - 0.003, lat: SPOT.lat + 0.0011 }, 'weeds');
+    await signIn(page, 'office');
+    await page.waitForSelector('.worklist .wl-row', { timeout: 60_000 });
+    await openFromWorklist(page, dup.id);
+    const pop = page.locator('.report-pop');
+    const patches = () => requests.filter((u) => u.endsWith(`/api/reports/${dup.id}`)).length;
+    const before = patches();
+
+    // No reason chosen: refused in the form, nothing sent.
+    assert.equal(await pop.locator('.act-reason').inputValue(), '', 'no reason is preselected');
+    await pop.locator('button[data-status=rejected]').click();
+    await pop.locator('.act-error').waitFor({ state: 'visible' });
+    assert.equal(await pop.locator('.act-error').textContent(), '驳回前请选择原因。');
+    assert.equal(await pop.locator('.act-reason').evaluate((e) => document.activeElement === e), true, 'focus on the reason');
+
+    // A duplicate without its original: refused too.
+    await pop.locator('.act-reason').selectOption('duplicate');
+    await pop.locator('.act-dup').waitFor({ state: 'visible' });
+    await pop.locator('button[data-status=rejected]').click();
+    assert.equal(await pop.locator('.act-error').textContent(), '重复上报请填写原上报的编号。');
+    assert.equal(patches(), before, 'no request was sent for a refused rejection');
+    const still = await (await fetch(`${srv.base}/api/reports/${dup.id}`, { headers: { authorization: `Bearer ${patrol}` } })).json();
+    assert.equal(still.status, 'reported');
+
+    await pop.locator('.act-dup').fill(String(original.id));
+    await pop.locator('button[data-status=rejected]').click();
+    await pop.locator('.badge.st-rejected').first().waitFor({ timeout: 5000 });
+    const link = pop.locator(`.dup-of a[data-report="${original.id}"]`);
+    assert.ok(await link.isVisible(), 'the duplicate links to its original');
+    const stored = await (await fetch(`${srv.base}/api/reports/${dup.id}`, { headers: { authorization: `Bearer ${patrol}` } })).json();
+    assert.equal(stored.reject_reason, 'duplicate');
+    assert.equal(stored.duplicate_of, original.id);
+
+    // The original links back.
+    await link.click();
+    await page.waitForSelector(`.report-pop .dup-by a[data-report="${dup.id}"]`, { timeout: 5000 });
+    assert.equal(await page.locator('.report-pop dl dd').first().textContent(), String(original.id));
+    await shot(page, 'office-reject-duplicate');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
