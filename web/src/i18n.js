@@ -16,6 +16,21 @@ const DICT = {
     loading_map: '正在加载地图…',
     error: '出错了',
     network_error: '网络不可用，请检查网络连接。',
+    err_generic: '操作未成功（HTTP {status}），请稍后重试或联系管理员。',
+    err_401: '登录已失效，请重新登录。',
+    err_413: '上传的内容过大（照片太多或太大），请减少后重试。',
+    err_429: '请求过于频繁，请稍后再试。',
+    err_503: '服务器暂时不可用，请稍后重试（HTTP {status}）。',
+    err_507: '服务器存储空间已满，未能保存，请联系管理员。',
+    err_since_after_until: '开始日期不能晚于结束日期。',
+    err_bad_bbox: '地图范围参数无效：{value}',
+    err_unknown_category: '未知的问题类别：{value}',
+    err_unknown_status: '未知的状态：{value}',
+    err_photo_required: '请附上处理后的照片再提交。',
+    err_reason_required: '驳回需要选择原因。',
+    err_transition_not_allowed: '该上报当前为“{from}”，不能改为“{to}”。',
+    err_not_found: '找不到该记录，可能已被删除或不在您的权限范围内。',
+    err_forbidden_role: '您的角色无权进行此操作（需要：{roles}）。',
     retry: '重试',
     close: '关闭',
     cancel: '取消',
@@ -361,6 +376,21 @@ const DICT = {
     loading_map: 'Loading the map…',
     error: 'Error',
     network_error: 'The network is unavailable.',
+    err_generic: 'The request failed (HTTP {status}); try again or ask an administrator.',
+    err_401: 'Your session has ended; sign in again.',
+    err_413: 'The upload is too large (too many or too big photos); send less.',
+    err_429: 'Too many requests; try again shortly.',
+    err_503: 'The server is temporarily unavailable; try again (HTTP {status}).',
+    err_507: 'The server storage is full; nothing was saved. Contact an administrator.',
+    err_since_after_until: 'The start date must not be after the end date.',
+    err_bad_bbox: 'Invalid map extent: {value}',
+    err_unknown_category: 'Unknown category: {value}',
+    err_unknown_status: 'Unknown status: {value}',
+    err_photo_required: 'Attach an after-photo to submit this.',
+    err_reason_required: 'Choose a reason to reject.',
+    err_transition_not_allowed: 'This report is “{from}” and cannot become “{to}”.',
+    err_not_found: 'Not found: it may have been removed or be outside what you may see.',
+    err_forbidden_role: 'Your role may not do this (needs: {roles}).',
     retry: 'Retry',
     close: 'Close',
     cancel: 'Cancel',
@@ -721,6 +751,11 @@ export function setLang(l) {
     /* private mode: the choice lasts for this page only */
   }
   document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+}
+
+/** Whether the dictionary has `key` (in either language). */
+export function hasKey(key) {
+  return key in DICT.zh || key in DICT.en;
 }
 
 /** Translates `key`, filling `{name}` placeholders from `vars`. Unknown keys show themselves. */

@@ -137,3 +137,30 @@ test('rejecting asks for a reason and, for a duplicate, the original; both repor
     await context.close();
   }
 });
+
+test('server errors in the Chinese UI are Chinese (from the error code)', async () => {
+  const { context, page, errors } = await openPage(browser, srv.base, { viewport: DESKTOP, allowConsole: [/400/, /Failed to load resource/] });
+  try {
+    await signIn(page, 'office');
+    await page.waitForSelector('.office .ranking li:not(.loading)', { timeout: 60_000 });
+    await page.fill('.office input[name=since]', '2026-06-01');
+    await page.fill('.office input[name=until]', '2026-01-01');
+    await page.click('.office form.filters button[type=submit]');
+    const shown = page.locator('.office .ranking li.muted');
+    await shown.waitFor({ timeout: 10_000 });
+    assert.equal(await shown.textContent(), '开始日期不能晚于结束日期。');
+    await page.waitForSelector('.stats-panel .error', { timeout: 10_000 });
+    const areas = await page.$$eval('.office .error, .office .ranking li.muted', (els) => els.map((e) => e.textContent.trim()));
+    assert.ok(areas.length >= 2, JSON.stringify(areas));
+    for (const text of areas) assert.ok(/[\u4e00-\u9fff]/.test(text) && !/since|until|must/.test(text), `not Chinese: ${text}`);
+    // An error without a code known to the client reads as a Chinese message with its status.
+    const generic = await page.evaluate(async () => {
+      const { errorText, ApiError } = window.xuncha.api;
+      return [errorText(new ApiError(418, 'teapot says no', [], { error: 'teapot says no' })), errorText(new ApiError(404, 'gone', [], { error: 'gone', code: 'not_found', params: {} }))];
+    });
+    assert.deepEqual(generic, ['操作未成功（HTTP 418），请稍后重试或联系管理员。', '找不到该记录，可能已被删除或不在您的权限范围内。']);
+    assert.deepEqual(errors.filter((e) => !/pageerror/.test(e) && !/4\d\d/.test(e)), []);
+  } finally {
+    await context.close();
+  }
+});
