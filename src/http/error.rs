@@ -73,6 +73,12 @@ fn inferred_code(status: StatusCode, msg: &str) -> Option<(&'static str, Value)>
         Some(msg[start..start + len].to_string())
     };
     let with_value = |code| Some((code, json!({"value": quoted()})));
+    // The number after `after` in the message (`use at least 10 (…)` → 10).
+    let number_after = |after: &str| -> Option<u64> {
+        let rest = &msg[msg.find(after)? + after.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    };
     if !status.is_client_error() {
         return None;
     }
@@ -84,6 +90,18 @@ fn inferred_code(status: StatusCode, msg: &str) -> Option<(&'static str, Value)>
         with_value("unknown_category")
     } else if msg.starts_with("unknown status ") {
         with_value("unknown_status")
+    } else if msg.starts_with("the password has ") {
+        Some((
+            "password_too_short",
+            json!({"min": number_after("use at least ")}),
+        ))
+    } else if msg.starts_with("this password is one of the commonest") {
+        Some(("password_common", json!({})))
+    } else if msg.starts_with("secret must have at least ") {
+        Some((
+            "webhook_secret_too_short",
+            json!({"min": number_after("at least ")}),
+        ))
     } else if status == StatusCode::NOT_FOUND {
         Some(("not_found", json!({})))
     } else if status == StatusCode::FORBIDDEN && msg.starts_with("this needs the role") {
@@ -362,6 +380,12 @@ mod tests {
         assert_eq!(v["params"]["value"], "x");
         let (_, v) = body(ApiError::NotFound("no such API endpoint".into())).await;
         assert_eq!(v["code"], "not_found");
+        let (_, v) = body(ApiError::unprocessable(
+            "the password has 5 characters; use at least 10 (a few words are easier)",
+        ))
+        .await;
+        assert_eq!(v["code"], "password_too_short");
+        assert_eq!(v["params"]["min"], 10);
         let (_, v) = body(ApiError::bad_request("lat is missing")).await;
         assert!(v.get("code").is_none(), "no code is invented: {v}");
     }
