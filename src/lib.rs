@@ -92,6 +92,12 @@ pub async fn run(
     feed::spawn(&state);
     jobs::spawn(&state);
     let limits = serve::ServeLimits::from_config(&state.config);
+    // Event streams never finish on their own; end them so shutdown can wait for the rest.
+    let st = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        st.events.close();
+    };
     serve::serve(listener, app(state), limits, shutdown).await
 }
 

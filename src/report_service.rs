@@ -123,10 +123,35 @@ pub enum Submitted {
     Existing(ReportView),
 }
 
+/// What happened to a report, as the live event stream names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeWhat {
+    /// Filed just now.
+    Created,
+    /// Its status (or assignment) changed.
+    StatusChanged,
+    /// A note or photos were added without a status change (是同一问题).
+    Updated,
+    /// Changed by another server sharing the database; what exactly is not known here.
+    Changed,
+}
+
+impl ChangeWhat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeWhat::Created => "created",
+            ChangeWhat::StatusChanged => "status_changed",
+            ChangeWhat::Updated => "updated",
+            ChangeWhat::Changed => "changed",
+        }
+    }
+}
+
 /// A report that was added or changed, for caches (e.g. tiles) that must forget that place.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportChange {
     pub id: i64,
+    pub what: ChangeWhat,
     pub lon: f64,
     pub lat: f64,
     pub category: Category,
@@ -137,6 +162,32 @@ pub struct ReportChange {
     pub zones: Vec<String>,
     /// The organisations it concerns: responsible, assigned, escalated to.
     pub owners: Vec<String>,
+}
+
+impl ReportChange {
+    /// Whether a user with visibility `v` may see this report (the same rule as
+    /// [`crate::store::reports::push_visibility`], applied to what the change carries).
+    pub fn visible_to(&self, v: &Visibility) -> bool {
+        match v {
+            Visibility::All => true,
+            Visibility::Owner(o) => self.owners.iter().any(|x| x == o),
+            Visibility::Zone(z) => self.zones.iter().any(|x| x == z),
+        }
+    }
+
+    fn of_view(view: &ReportView, what: ChangeWhat) -> Self {
+        ReportChange {
+            id: view.id,
+            what,
+            lon: view.location.lon,
+            lat: view.location.lat,
+            category: view.category,
+            status: view.status,
+            created_at: crate::time::parse_rfc3339(&view.created_at).unwrap_or_default(),
+            zones: view.zone_ids(),
+            owners: view.owners(),
+        }
+    }
 }
 
 /// Something that wants to know which reports were added or changed.
@@ -404,6 +455,7 @@ impl ReportService {
                 let view = self.get(id, false).await?;
                 self.notify(&[ReportChange {
                     id,
+                    what: ChangeWhat::Created,
                     lon,
                     lat,
                     category,
@@ -544,16 +596,7 @@ impl ReportService {
         outcome?;
         self.hooks.wake.notify_one();
         let view = self.get(id, true).await?;
-        self.notify(&[ReportChange {
-            id,
-            lon: view.location.lon,
-            lat: view.location.lat,
-            category: view.category,
-            status: view.status,
-            created_at: crate::time::parse_rfc3339(&view.created_at).unwrap_or_default(),
-            zones: view.zone_ids(),
-            owners: view.owners(),
-        }]);
+        self.notify(&[ReportChange::of_view(&view, ChangeWhat::StatusChanged)]);
         Ok(view)
     }
 
@@ -616,7 +659,9 @@ impl ReportService {
                 Ok(())
             })
             .await?;
-        self.get(id, true).await
+        let view = self.get(id, true).await?;
+        self.notify(&[ReportChange::of_view(&view, ChangeWhat::Updated)]);
+        Ok(view)
     }
 
     /// The workflow row of a report the asker may see (404 otherwise).

@@ -29,6 +29,8 @@ pub struct App {
     pub settings: Arc<crate::settings::Settings>,
     /// Registered webhooks and their outbox.
     pub hooks: Arc<crate::webhooks::Hooks>,
+    /// Live report events for `GET /api/events`.
+    pub events: crate::http::events::EventHub,
 }
 
 impl App {
@@ -74,6 +76,8 @@ impl App {
                 .collect();
             c.invalidate(&boxes);
         }));
+        let events = crate::http::events::EventHub::new();
+        reports.on_change(events.listener());
         let mut set = crate::tileset::TileSet::new(basemap);
         set.reports = Some(report_points.clone());
         let tiles = crate::tileset::Tiles {
@@ -94,6 +98,7 @@ impl App {
             leader: Default::default(),
             settings,
             hooks,
+            events,
         });
         Ok(app)
     }

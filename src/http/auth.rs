@@ -53,12 +53,14 @@ impl Auth {
             Ok(&self.0)
         } else {
             let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).chain(["admin"]).collect();
-            Err(ApiError::Forbidden(format!(
+            let msg = format!(
                 "this needs the role {}; you are signed in as {} ({})",
                 allowed.join(" or "),
                 self.0.username,
                 self.0.role
-            )))
+            );
+            let params = serde_json::json!({"roles": allowed, "role": self.0.role.as_str()});
+            Err(ApiError::Forbidden(msg).coded("forbidden_role", params))
         }
     }
 }

@@ -1,7 +1,10 @@
 //! `ApiError`: the one place where HTTP status codes are chosen.
 //!
 //! A 4xx body says exactly what to fix: `{"error": "...", "details": [...]}`. A 5xx body says
-//! little; the log says all.
+//! little; the log says all. Errors a client shows to people also carry a stable machine `code`
+//! and its `params` (`{"error", "details", "code": "since_after_until", "params": {}}`), so a
+//! client can word them in its user's language; the English `error` stays for people reading
+//! the API. Codes never change meaning; new ones may be added.
 
 use crate::registry::RegistryError;
 use crate::store::StoreError;
@@ -35,6 +38,9 @@ pub enum ApiError {
     /// The disk or the database's storage is full (507, retry later).
     InsufficientStorage(String),
     Internal(String),
+    /// Another error with a stable machine code and its parameters (status and text as the
+    /// inner error's).
+    Coded(Box<ApiError>, &'static str, Value),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -46,6 +52,65 @@ impl ApiError {
     pub fn bad_request(msg: impl Into<String>) -> Self {
         ApiError::BadRequest(msg.into())
     }
+    /// This error with the machine code `code` and its `params` (a JSON object).
+    pub fn coded(self, code: &'static str, params: Value) -> Self {
+        match self {
+            ApiError::Coded(inner, _, _) => ApiError::Coded(inner, code, params),
+            other => ApiError::Coded(Box::new(other), code, params),
+        }
+    }
+    /// `since` after `until` in a time window (400).
+    pub fn since_after_until() -> Self {
+        ApiError::bad_request("since must not be after until").coded("since_after_until", json!({}))
+    }
+}
+
+/// The machine code of an error built without one, recognised from its status and text: for
+/// the errors of modules that word them without a code (query parameters, the HTTP layer).
+fn inferred_code(status: StatusCode, msg: &str) -> Option<(&'static str, Value)> {
+    // The value a message quotes first (`bbox="1,2" must be …` → `1,2`).
+    let quoted = || {
+        let start = msg.find('"')? + 1;
+        let len = msg[start..].find('"')?;
+        Some(msg[start..start + len].to_string())
+    };
+    let with_value = |code| Some((code, json!({"value": quoted()})));
+    // The number after `after` in the message (`use at least 10 (…)` → 10).
+    let number_after = |after: &str| -> Option<u64> {
+        let rest = &msg[msg.find(after)? + after.len()..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    };
+    if !status.is_client_error() {
+        return None;
+    }
+    if msg == "since must not be after until" {
+        Some(("since_after_until", json!({})))
+    } else if msg.starts_with("bbox=") {
+        with_value("bad_bbox")
+    } else if msg.starts_with("unknown category ") {
+        with_value("unknown_category")
+    } else if msg.starts_with("unknown status ") {
+        with_value("unknown_status")
+    } else if msg.starts_with("the password has ") {
+        Some((
+            "password_too_short",
+            json!({"min": number_after("use at least ")}),
+        ))
+    } else if msg.starts_with("this password is one of the commonest") {
+        Some(("password_common", json!({})))
+    } else if msg.starts_with("secret must have at least ") {
+        Some((
+            "webhook_secret_too_short",
+            json!({"min": number_after("at least ")}),
+        ))
+    } else if status == StatusCode::NOT_FOUND {
+        Some(("not_found", json!({})))
+    } else if status == StatusCode::FORBIDDEN && msg.starts_with("this needs the role") {
+        Some(("forbidden_role", json!({})))
+    } else {
+        None
+    }
 }
 
 impl ApiError {
@@ -53,6 +118,7 @@ impl ApiError {
     /// full disk needs someone to free space; throttles say their own).
     pub fn retry_after_secs(&self) -> Option<u64> {
         match self {
+            ApiError::Coded(inner, _, _) => inner.retry_after_secs(),
             ApiError::TooManyRequests(_, s) | ApiError::Busy(_, s) => Some((*s).max(1)),
             ApiError::Unavailable(_) | ApiError::PhotoStoreUnavailable(_) => Some(5),
             ApiError::InsufficientStorage(_) => Some(60),
@@ -64,6 +130,7 @@ impl ApiError {
     /// Open311's) shows.
     pub fn parts(self) -> (StatusCode, String, Vec<Value>) {
         match self {
+            ApiError::Coded(inner, _, _) => inner.parts(),
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, m, vec![]),
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, m, vec![]),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m, vec![]),
@@ -118,8 +185,21 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = self.retry_after_secs();
+        let explicit = match &self {
+            ApiError::Coded(_, code, params) => Some((*code, params.clone())),
+            _ => None,
+        };
         let (status, msg, details) = self.parts();
-        let mut resp = (status, Json(json!({"error": msg, "details": details}))).into_response();
+        let mut body = json!({"error": msg, "details": details});
+        // A 5xx says little whatever it was built with.
+        if let Some((code, params)) = explicit
+            .filter(|_| !status.is_server_error())
+            .or_else(|| inferred_code(status, &msg))
+        {
+            body["code"] = json!(code);
+            body["params"] = params;
+        }
+        let mut resp = (status, Json(body)).into_response();
         if let Some(s) = retry_after {
             resp.headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, s.into());
@@ -140,7 +220,10 @@ impl From<StoreError> for ApiError {
             return ApiError::InsufficientStorage(e.to_string());
         }
         match e {
-            StoreError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            StoreError::NotFound { what, ref id } => {
+                let params = json!({"what": what, "id": id});
+                ApiError::NotFound(e.to_string()).coded("not_found", params)
+            }
             StoreError::Conflict(m) => ApiError::Conflict(m, vec![]),
             StoreError::VersionMismatch { current, .. } => {
                 ApiError::Conflict(e.to_string(), vec![json!({"current_version": current})])
@@ -204,7 +287,11 @@ impl From<crate::report_service::ReportError> for ApiError {
                 PhotoError::Encode(_) => ApiError::Internal(msg),
             },
             ReportError::Transition(t) => match t {
-                TransitionError::NotAllowed { ref allowed, .. } => ApiError::Conflict(
+                TransitionError::NotAllowed {
+                    from,
+                    to,
+                    ref allowed,
+                } => ApiError::Conflict(
                     msg,
                     allowed
                         .iter()
@@ -214,11 +301,27 @@ impl From<crate::report_service::ReportError> for ApiError {
                             json!({"to": to, "roles": roles})
                         })
                         .collect(),
-                ),
-                TransitionError::Forbidden { .. } => ApiError::Forbidden(msg),
-                TransitionError::NeedsReason
-                | TransitionError::ReasonWithoutReject
-                | TransitionError::NeedsPhoto => ApiError::Unprocessable(msg, vec![]),
+                )
+                .coded("transition_not_allowed", json!({"from": from, "to": to})),
+                TransitionError::Forbidden {
+                    from,
+                    to,
+                    ref roles,
+                } => {
+                    let roles: Vec<&str> =
+                        roles.iter().map(|r| r.as_str()).chain(["admin"]).collect();
+                    ApiError::Forbidden(msg).coded(
+                        "forbidden_role",
+                        json!({"roles": roles, "from": from, "to": to}),
+                    )
+                }
+                TransitionError::NeedsReason => {
+                    ApiError::Unprocessable(msg, vec![]).coded("reason_required", json!({}))
+                }
+                TransitionError::ReasonWithoutReject => ApiError::Unprocessable(msg, vec![]),
+                TransitionError::NeedsPhoto => {
+                    ApiError::Unprocessable(msg, vec![]).coded("photo_required", json!({}))
+                }
             },
             ReportError::Store(s) => s.into(),
             ReportError::WriterStopped => ApiError::Unavailable(msg),
@@ -239,5 +342,73 @@ impl From<crate::login::LoginError> for ApiError {
             LoginError::Busy => ApiError::Busy(msg, 5),
             LoginError::Store(s) => s.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(e: ApiError) -> (u16, Value) {
+        let resp = e.into_response();
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_coded_error_keeps_its_status_and_text_and_adds_the_code() {
+        let (st, v) = body(ApiError::since_after_until()).await;
+        assert_eq!(st, 400);
+        assert_eq!(v["error"], "since must not be after until");
+        assert_eq!(v["code"], "since_after_until");
+        assert_eq!(v["params"], json!({}));
+        let (st, v) = body(
+            ApiError::Conflict("no".into(), vec![json!({"to": "closed"})]).coded(
+                "transition_not_allowed",
+                json!({"from": "reported", "to": "closed"}),
+            ),
+        )
+        .await;
+        assert_eq!(st, 409);
+        assert_eq!(v["details"], json!([{"to": "closed"}]));
+        assert_eq!(v["params"]["to"], "closed");
+    }
+
+    #[tokio::test]
+    async fn codes_are_recognised_in_errors_built_without_one() {
+        let (st, v) = body(ApiError::bad_request(
+            "bbox=\"1,2\" must be four numbers minLon,minLat,maxLon,maxLat",
+        ))
+        .await;
+        assert_eq!(st, 400);
+        assert_eq!(v["code"], "bad_bbox");
+        assert_eq!(v["params"]["value"], "1,2");
+        let (_, v) = body(ApiError::unprocessable(
+            "unknown category \"x\"; expected one of a",
+        ))
+        .await;
+        assert_eq!(v["code"], "unknown_category");
+        assert_eq!(v["params"]["value"], "x");
+        let (_, v) = body(ApiError::NotFound("no such API endpoint".into())).await;
+        assert_eq!(v["code"], "not_found");
+        let (_, v) = body(ApiError::unprocessable(
+            "the password has 5 characters; use at least 10 (a few words are easier)",
+        ))
+        .await;
+        assert_eq!(v["code"], "password_too_short");
+        assert_eq!(v["params"]["min"], 10);
+        let (_, v) = body(ApiError::bad_request("lat is missing")).await;
+        assert!(v.get("code").is_none(), "no code is invented: {v}");
+    }
+
+    #[tokio::test]
+    async fn a_server_error_carries_no_code() {
+        let (st, v) = body(ApiError::Internal("disk".into()).coded("not_found", json!({}))).await;
+        assert_eq!(st, 500);
+        assert!(v.get("code").is_none(), "{v}");
+        assert_eq!(v["error"], "internal error; the server log has the details");
     }
 }

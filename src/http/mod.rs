@@ -3,6 +3,7 @@
 mod admin;
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod guard;
 mod heatmap;
 mod hotspots;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/login", post(auth::login).layer(login_body))
         .route("/logout", post(auth::logout).layer(small_json.clone()))
         .route("/me", get(auth::me))
+        .route("/events", get(events::stream))
         .route(
             "/zones",
             get(zones::list)

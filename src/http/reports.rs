@@ -506,7 +506,7 @@ pub async fn query(
     let until = time_param(&p, "until")?;
     if let (Some(s), Some(u)) = (since, until) {
         if s > u {
-            return Err(ApiError::bad_request("since must not be after until"));
+            return Err(ApiError::since_after_until());
         }
     }
     let query = Query {

@@ -42,7 +42,7 @@ pub(super) fn report_filter(p: &Params, user: &crate::auth::User) -> ApiResult<R
     let (since, until) = (time("since")?, time("until")?);
     if let (Some(s), Some(u)) = (since, until) {
         if s > u {
-            return Err(ApiError::bad_request("since must not be after until"));
+            return Err(ApiError::since_after_until());
         }
     }
     Ok(ReportFilter {

@@ -161,6 +161,8 @@ pub struct ReportView {
     pub escalation: Value,
     /// The report this one duplicates (when rejected as a duplicate).
     pub duplicate_of: Option<i64>,
+    /// Reports rejected as duplicates of this one (filled with the events).
+    pub duplicated_by: Vec<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EventView>>,
 }
@@ -465,6 +467,7 @@ pub fn get(conn: &dyn Conn, id: i64, with_events: bool) -> Result<Option<ReportV
                     escalated_to: r.get(21)?,
                     escalation: json(r.str(22)?)?.unwrap_or(Value::Array(vec![])),
                     duplicate_of: r.get(23)?,
+                    duplicated_by: Vec::new(),
                     events: None,
                 })
             })());
@@ -486,6 +489,11 @@ pub fn get(conn: &dyn Conn, id: i64, with_events: bool) -> Result<Option<ReportV
         .map(|p| p.0.clone())
         .collect();
     if with_events {
+        view.duplicated_by = conn.query_vec(
+            "SELECT id FROM reports WHERE duplicate_of = $1 ORDER BY id",
+            args![id],
+            |r| r.get(0),
+        )?;
         let mut events = Vec::new();
         conn.for_each(
             "SELECT id, at, username, from_status, to_status, note, reason, kind, data FROM report_events WHERE report_id = $1 ORDER BY id",
@@ -793,6 +801,7 @@ pub fn changes_of(
         for ((id, lon, lat, category, status, created_at), owners) in rows {
             out.push(crate::report_service::ReportChange {
                 id,
+                what: crate::report_service::ChangeWhat::Changed,
                 lon,
                 lat,
                 category: parse(&category)?,

@@ -1,5 +1,9 @@
 // Fetch wrapper for the server's JSON API. The session is the HttpOnly cookie, so every call is
 // same-origin with credentials; a 401 anywhere sends the user back to the sign-in screen.
+// Errors are shown from the server's machine `code` in the user's language, never as the
+// server's English text inside the Chinese UI.
+
+import { getLang, hasKey, t as translate } from './i18n.js';
 
 export class ApiError extends Error {
   constructor(status, message, details = [], body = null) {
@@ -7,6 +11,8 @@ export class ApiError extends Error {
     this.status = status;
     this.details = details;
     this.body = body;
+    this.code = (body && typeof body.code === 'string' && body.code) || null;
+    this.params = (body && body.params && typeof body.params === 'object' && body.params) || {};
   }
   get offline() {
     return this.status === 0;
@@ -64,11 +70,29 @@ export async function api(path, opts = {}) {
   return body;
 }
 
-/** A readable message for an error, in the language of `t`. */
-export function errorText(e, t) {
+/** A code's parameters as words: statuses by their names, lists joined. */
+function wordParams(params, t) {
+  const out = {};
+  for (const [k, v] of Object.entries(params || {})) {
+    if ((k === 'from' || k === 'to') && typeof v === 'string' && hasKey(`status_${v}`)) out[k] = t(`status_${v}`);
+    else if (k === 'roles' && Array.isArray(v)) out[k] = v.map((r) => (hasKey(`role_${r}`) ? t(`role_${r}`) : r)).join(getLang() === 'en' ? ', ' : '、');
+    else if (Array.isArray(v)) out[k] = v.join(', ');
+    else out[k] = v ?? '';
+  }
+  return out;
+}
+
+/**
+ * A readable message for an error, in the language of `t`: the server's code when it sent a
+ * known one; otherwise in English the server's text, in Chinese a message by HTTP status.
+ */
+export function errorText(e, t = translate) {
   if (e instanceof ApiError) {
     if (e.offline) return t('network_error');
-    return `${e.message} (${e.status})`;
+    if (e.code && hasKey(`err_${e.code}`)) return t(`err_${e.code}`, wordParams(e.params, t));
+    if (getLang() === 'en') return `${e.message} (${e.status})`;
+    const byStatus = `err_${e.status}`;
+    return t(hasKey(byStatus) ? byStatus : 'err_generic', { status: e.status });
   }
   return String(e && e.message ? e.message : e);
 }

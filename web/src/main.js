@@ -1,7 +1,7 @@
 // Boot: sign-in screen or the role's view over the shared map.
 
 import './style.css';
-import { api, onUnauthorized, errorText } from './api.js';
+import { api, onUnauthorized, errorText, ApiError } from './api.js';
 import { t, getLang, setLang } from './i18n.js';
 import { html, el, $, toast, paintAdded } from './dom.js';
 import { createMap, layerSwitcher, showStatus } from './map.js';
@@ -13,8 +13,8 @@ const SIGNED_IN = 'xuncha.signedIn';
 let view = null; // the active role view's teardown
 let ctrl = null;
 
-/** Exposed for the browser tests and for debugging from the console. */
-window.xuncha = { session, get ctrl() { return ctrl; }, ready: false };
+// For the browser tests: the session, the map controller and how errors are worded.
+window.xuncha = { session, get ctrl() { return ctrl; }, ready: false, api: { errorText, ApiError } };
 
 setLang(getLang());
 paintAdded();

@@ -103,7 +103,18 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
       .then((zf) => ctrl.map.fitBounds(geometryBounds(zf.geometry), { padding: 30, duration: 0 }))
       .catch((e) => toast(errorText(e, t), 'error'));
   }
-  const worklist = mountWorklist(ctrl, $('.queue-panel', section));
+  // Live changes redraw the dots and, at most once a second, the ranking and statistics.
+  let liveTimer;
+  const onLive = () => {
+    if (liveTimer) return;
+    liveTimer = setTimeout(() => {
+      liveTimer = null;
+      ctrl.reloadTiles({ zones: false });
+      loadRanking(ctrl, section, current());
+      loadStats(section, current(), groupSel.value);
+    }, 1000);
+  };
+  const worklist = mountWorklist(ctrl, $('.queue-panel', section), { onLive });
 
   const form = $('form', section);
   const current = () => ({
@@ -140,6 +151,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
   };
   apply();
   return () => {
+    clearTimeout(liveTimer);
     rankAbort?.abort();
     worklist.destroy();
     detected.remove();

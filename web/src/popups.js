@@ -156,9 +156,9 @@ const ACTIONS = [
   { status: 'reopened', key: 'act_reopen', from: ['resolved', 'closed', 'rejected'] },
 ];
 
-export async function showReport(ctrl, id, lngLat) {
+export async function showReport(ctrl, id, lngLat, { move = false } = {}) {
   const node = el(html`<div class="report-pop"><div class="loading">${t('loading')}</div></div>`);
-  openPopup(ctrl.map, lngLat, node);
+  const pop = openPopup(ctrl.map, lngLat, node);
   let r;
   try {
     r = normReport(await api(`/api/reports/${encodeURIComponent(id)}`));
@@ -166,7 +166,20 @@ export async function showReport(ctrl, id, lngLat) {
     node.innerHTML = html`<div class="error">${e instanceof ApiError && e.status === 404 ? t('reports_api_missing') : errorText(e, t)}</div>`.toString();
     return;
   }
+  // Opened without a known place (a link to another report): move to where it is.
+  if (move && r.location) {
+    pop.setLngLat([r.location.lon, r.location.lat]);
+    ctrl.map.easeTo({ center: [r.location.lon, r.location.lat], duration: 400 });
+  }
   renderReport(ctrl, node, r);
+}
+
+/** Links to the original of a duplicate and to the duplicates of an original. */
+function duplicateLinks(r) {
+  const link = (id) => html`<a href="#" class="dup-link" data-report="${id}">${t('report_no')} ${id}</a>`;
+  const dups = r.duplicated_by || [];
+  return html`${r.duplicate_of ? html`<dt>${t('duplicate_of')}</dt><dd class="dup-of">${link(r.duplicate_of)}</dd>` : ''}
+    ${dups.length ? html`<dt>${t('duplicated_by')}</dt><dd class="dup-by">${raw(dups.map((d) => String(link(d))).join('、'))}</dd>` : ''}`;
 }
 
 function renderReport(ctrl, node, r) {
@@ -187,15 +200,22 @@ function renderReport(ctrl, node, r) {
       ${r.assigned_to ? html`<dt>${t('assigned_to')}</dt><dd class="assigned">${r.assigned_to}</dd>` : ''}
       ${open ? html`<dt>${t('deadline')}</dt><dd class="deadline">${dueHtml(r)}</dd>` : ''}
       ${r.escalated_to ? html`<dt>${t('escalated_to')}</dt><dd class="escalated">${r.escalated_to}</dd>` : ''}
+      ${duplicateLinks(r)}
     </dl>
     ${photos.length ? html`<div class="thumbs">${photos.map(thumb)}</div>` : ''}
     ${eventsHtml(events)}
     ${canAct && actions.length ? html`<div class="actions">
       <input class="act-note" placeholder="${t('note')}" maxlength="2000">
       ${actions.some((a) => a.status === 'dispatched') ? html`<input class="act-assign" placeholder="${t('assign_placeholder', { owner: resp?.owner?.name || t('none') })}" aria-label="${t('assigned_to')}" maxlength="200">` : ''}
-      <select class="act-reason" aria-label="${t('reason')}">
-        ${['duplicate', 'not_responsible', 'invalid'].map((x) => html`<option value="${x}">${t(`reason_${x}`)}</option>`)}
-      </select>
+      ${actions.some((a) => a.status === 'rejected') ? html`<fieldset class="reject-box">
+        <legend>${t('reject_legend')}</legend>
+        <select class="act-reason" aria-label="${t('reason')}">
+          <option value="">${t('reason_choose')}</option>
+          ${['duplicate', 'not_responsible', 'invalid'].map((x) => html`<option value="${x}">${t(`reason_${x}`)}</option>`)}
+        </select>
+        <input class="act-dup" type="text" inputmode="numeric" placeholder="${t('duplicate_of_placeholder')}" aria-label="${t('duplicate_of')}" hidden>
+        <p class="act-error error" role="alert" hidden></p>
+      </fieldset>` : ''}
       <div class="btns">${actions.map((a) => html`<button type="button" data-status="${a.status}">${t(a.key)}</button>`)}</div>
     </div>` : ''}
   `.toString();
@@ -205,11 +225,46 @@ function renderReport(ctrl, node, r) {
       lightbox(a.dataset.full);
     }),
   );
+  node.querySelectorAll('.dup-link').forEach((a) =>
+    a.addEventListener('click', (ev) => {
+      ev.preventDefault();
+      showReport(ctrl, a.dataset.report, ctrl.map.getCenter(), { move: true });
+    }),
+  );
+  const reasonSel = node.querySelector('.act-reason');
+  const dupInput = node.querySelector('.act-dup');
+  const actError = node.querySelector('.act-error');
+  const refuse = (key, field) => {
+    actError.textContent = t(key);
+    actError.hidden = false;
+    field.setAttribute('aria-invalid', 'true');
+    field.focus();
+  };
+  reasonSel?.addEventListener('change', () => {
+    dupInput.hidden = reasonSel.value !== 'duplicate';
+    actError.hidden = true;
+    reasonSel.removeAttribute('aria-invalid');
+  });
+  dupInput?.addEventListener('input', () => {
+    actError.hidden = true;
+    dupInput.removeAttribute('aria-invalid');
+  });
   node.querySelectorAll('[data-status]').forEach((b) =>
     b.addEventListener('click', async () => {
       const status = b.dataset.status;
       const body = { status, note: node.querySelector('.act-note').value || undefined };
-      if (status === 'rejected') body.reason = node.querySelector('.act-reason').value;
+      if (status === 'rejected') {
+        // A rejection names its reason, and a duplicate its original: nothing is assumed.
+        const reason = reasonSel.value;
+        if (!reason) return refuse('reason_required', reasonSel);
+        body.reason = reason;
+        if (reason === 'duplicate') {
+          const orig = dupInput.value.trim();
+          if (!/^\d+$/.test(orig)) return refuse('duplicate_of_required', dupInput);
+          if (Number(orig) === Number(r.id)) return refuse('duplicate_of_self', dupInput);
+          body.duplicate_of = Number(orig);
+        }
+      }
       const assign = node.querySelector('.act-assign')?.value.trim();
       if (status === 'dispatched' && assign) body.assign_to = assign;
       node.querySelectorAll('button').forEach((x) => (x.disabled = true));
