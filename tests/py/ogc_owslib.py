@@ -46,7 +46,7 @@ def main():
         data = os.path.join(d, "data")
         run = lambda *a: subprocess.run([BIN, "--data", data, *a], capture_output=True, text=True, check=True, cwd=ROOT)
         run("import", os.path.join(ROOT, "geodata", "baishan", "zones.geojson"))
-        token = run("user", "add", "gis", "--role", "planner", "--password", "pw-123456").stdout.strip().splitlines()[-1]
+        token = run("user", "add", "gis", "--role", "planner", "--password", "owslib-check-2026").stdout.strip().splitlines()[-1]
         port = free_port()
         server = subprocess.Popen([BIN, "--data", data, "serve", "--addr", f"127.0.0.1:{port}"], cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
