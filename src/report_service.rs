@@ -776,6 +776,19 @@ impl ReportService {
         id: &str,
         kind: Kind,
     ) -> Result<Option<(Vec<u8>, &'static str)>, ReportError> {
+        let Some(mime) = self.photo_mime(id, kind).await? else {
+            return Ok(None);
+        };
+        Ok(Some((self.read_photo(id, kind).await?, mime)))
+    }
+
+    /// The MIME type to serve a stored photo's `kind` file with; `None` when no such photo is
+    /// recorded (a database lookup only: no file is read).
+    pub async fn photo_mime(
+        &self,
+        id: &str,
+        kind: Kind,
+    ) -> Result<Option<&'static str>, ReportError> {
         if !crate::store::photos::valid_id(id) {
             return Ok(None);
         }
@@ -784,24 +797,26 @@ impl ReportService {
             .store
             .read(move |c| crate::store::photos::get(c, &id2))
             .await?;
-        let Some(r) = row else { return Ok(None) };
-        let mime = match kind {
+        Ok(row.map(|r| match kind {
             Kind::Original => r.format.mime(),
             Kind::Normal | Kind::Thumb => "image/jpeg",
-        };
+        }))
+    }
+
+    /// The bytes of a recorded photo's `kind` file (missing: the store is corrupt).
+    pub async fn read_photo(&self, id: &str, kind: Kind) -> Result<Vec<u8>, ReportError> {
         let (files, id) = (self.files.clone(), id.to_string());
+        let shown = id.clone();
         let bytes = tokio::task::spawn_blocking(move || files.read(&id, kind))
             .await
             .map_err(|e| StoreError::TaskFailed(e.to_string()))??;
-        match bytes {
-            Some(b) => Ok(Some((b, mime))),
-            None => Err(StoreError::Corrupt(format!(
-                "photo {} is recorded but its {kind:?} file is missing from {}",
-                r.id,
+        bytes.ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "photo {shown} is recorded but its {kind:?} file is missing from {}",
                 self.files.describe()
             ))
-            .into()),
-        }
+            .into()
+        })
     }
 }
 

@@ -8,7 +8,6 @@ mod common;
 use common::{jpeg, photo_part, TestServer};
 use reqwest::multipart::Form;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,19 +141,7 @@ fn serve(data: &std::path::Path, args: &[&str]) -> Result<std::process::Child, S
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut said = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        said.push_str(&line);
-        said.push('\n');
-        if line.contains("listening on") {
-            std::thread::spawn(move || for _ in lines {});
-            return Ok(child);
-        }
-    }
-    child.wait().ok();
-    Err(said)
+    common::await_listening(&mut child).map(|_| child)
 }
 
 #[test]

@@ -11,7 +11,6 @@ use reqwest::multipart::Form;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -930,18 +929,8 @@ fn spawn(data: &Path) -> Proc {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let base = loop {
-        let line = lines
-            .next()
-            .expect("the server exited before listening")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
+    let base = common::await_listening(&mut child)
+        .unwrap_or_else(|said| panic!("the server exited before listening: {said}"));
     Proc { child, base }
 }
 

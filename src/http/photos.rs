@@ -18,9 +18,9 @@ use axum::response::{IntoResponse, Response};
 
 async fn serve(state: &AppState, id: &str, kind: Kind, headers: &HeaderMap) -> ApiResult<Response> {
     let not_found = || ApiError::NotFound(format!("photo {id:?} does not exist"));
-    let (bytes, mime) = state
+    let mime = state
         .reports
-        .photo_bytes(id, kind)
+        .photo_mime(id, kind)
         .await?
         .ok_or_else(not_found)?;
     let etag = format!(
@@ -45,6 +45,8 @@ async fn serve(state: &AppState, id: &str, kind: Kind, headers: &HeaderMap) -> A
     {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
     }
+    // Only now the bytes: a revalidation never reads the file (or the object store).
+    let bytes = state.reports.read_photo(id, kind).await?;
     Ok((
         cache,
         [

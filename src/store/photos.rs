@@ -302,7 +302,7 @@ impl ObjectFiles {
             (!self.prefix.is_empty()).then(|| object_store::path::Path::from(self.prefix.clone()));
         let referenced = referenced.clone();
         let out = self.run(async move {
-            let now = chrono_now();
+            let now = crate::time::now_ms();
             let mut removed = 0;
             let mut list = store.list(prefix.as_ref());
             let mut gone = Vec::new();
@@ -326,10 +326,6 @@ impl ObjectFiles {
         })?;
         out.map_err(|e| object_err(&self.url, e))
     }
-}
-
-fn chrono_now() -> i64 {
-    crate::time::now_ms()
 }
 
 #[derive(Debug, Clone)]

@@ -507,3 +507,27 @@ pub fn rect_feature(id: &str, kind: &str, x0: f64, y0: f64, x1: f64, y1: f64) ->
         }
     })
 }
+
+/// Waits until a spawned `xuncha serve` (stderr piped) says it listens; its base URL, or what it
+/// printed before it exited. The rest of its stderr is drained in the background.
+pub fn await_listening(child: &mut std::process::Child) -> Result<String, String> {
+    use std::io::BufRead;
+    let stderr = child
+        .stderr
+        .take()
+        .expect("spawn the server with stderr piped");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let mut said = String::new();
+    for line in lines.by_ref() {
+        let line = line.map_err(|e| e.to_string())?;
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            let base = rest.trim().to_string();
+            std::thread::spawn(move || for _ in lines {});
+            return Ok(base);
+        }
+        said.push_str(&line);
+        said.push('\n');
+    }
+    child.wait().ok();
+    Err(said)
+}
