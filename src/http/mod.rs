@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/match", get(matching::match_point))
         .route("/categories", get(reports::categories))
         .route("/meta", get(meta::meta))
+        .route("/offline/pack", get(tiles::offline_pack))
         .route(
             "/reports",
             get(reports::query)

@@ -69,32 +69,98 @@ pub async fn tile(
         Some(l) => Layers::parse(l).map_err(ApiError::BadRequest)?,
         None => Layers::ALL,
     };
-    let fkey = format!("{}|{fkey}", layers.key());
-    let key = TileKey {
+    let cached = cached_tile(&state, coord, filter, &fkey, layers).await?;
+    Ok(respond(&cached, &headers))
+}
+
+/// Tile `coord` from the cache, rendered off the runtime on a miss. `fkey` is the filter's
+/// canonical form from [`report_filter`].
+async fn cached_tile(
+    state: &AppState,
+    coord: TileCoord,
+    filter: ReportFilter,
+    fkey: &str,
+    layers: Layers,
+) -> ApiResult<Arc<CachedTile>> {
+    let key = tile_key(coord, fkey, layers);
+    if let Some(t) = state.tiles.cache.get(&key) {
+        return Ok(t);
+    }
+    let epoch = state.tiles.cache.epoch();
+    let st = state.clone();
+    let t = tokio::task::spawn_blocking(move || {
+        let index = st.zones.index();
+        Arc::new(CachedTile::new(
+            st.tiles.set.render(&index, coord, &filter, layers),
+        ))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("tile rendering failed: {e}")))?;
+    state.tiles.cache.insert(key, t.clone(), epoch);
+    Ok(t)
+}
+
+fn tile_key(coord: TileCoord, fkey: &str, layers: Layers) -> TileKey {
+    TileKey {
         z: coord.z,
         x: coord.x,
         y: coord.y,
-        filter: Arc::from(fkey.as_str()),
-    };
-    let tiles = &state.tiles;
-    let cached = match tiles.cache.get(&key) {
-        Some(t) => t,
-        None => {
-            let epoch = tiles.cache.epoch();
-            let st = state.clone();
-            let t = tokio::task::spawn_blocking(move || {
-                let index = st.zones.index();
-                Arc::new(CachedTile::new(
-                    st.tiles.set.render(&index, coord, &filter, layers),
-                ))
-            })
-            .await
-            .map_err(|e| ApiError::Internal(format!("tile rendering failed: {e}")))?;
-            tiles.cache.insert(key, t.clone(), epoch);
-            t
-        }
-    };
-    Ok(respond(&cached, &headers))
+        filter: Arc::from(format!("{}|{fkey}", layers.key()).as_str()),
+    }
+}
+
+/// `GET /api/offline/pack?bbox=minLon,minLat,maxLon,maxLat&minzoom=12&maxzoom=17` → the tiles an
+/// offline map pack of the area holds (`[z, x, y]`, the map's own zones, routes and basemap
+/// tiles, `?layers=zones,routes,basemap`) and their transfer size in bytes (gzip, as sent), so the
+/// phone shows the size before it downloads. Rendering goes through the tile cache, so the
+/// download that follows is served from memory.
+pub async fn offline_pack(
+    State(state): State<AppState>,
+    auth: Auth,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Json<serde_json::Value>> {
+    use crate::tileset::pack;
+    let params = Params::from_query(q.as_deref())?;
+    let bbox = params.bbox()?.ok_or_else(|| {
+        ApiError::bad_request("bbox=minLon,minLat,maxLon,maxLat is required".to_string())
+    })?;
+    let zoom = |key, default: u8| params.int(key, i64::from(default), 0..=22).map(|v| v as u8);
+    let min = zoom("minzoom", pack::DEFAULT_ZOOMS.0)?;
+    let max = zoom("maxzoom", pack::DEFAULT_ZOOMS.1)?;
+    let tiles = pack::plan(bbox, min, max).map_err(|e| {
+        let params = match &e {
+            pack::PackError::TooLarge { count, .. } => {
+                serde_json::json!({ "count": count, "max": pack::MAX_TILES })
+            }
+            pack::PackError::ZoomOrder { min, max } => {
+                serde_json::json!({ "minzoom": min, "maxzoom": max })
+            }
+        };
+        let code = match e {
+            pack::PackError::TooLarge { .. } => "pack_too_large",
+            pack::PackError::ZoomOrder { .. } => "zoom_order",
+        };
+        ApiError::bad_request(e.to_string()).coded(code, params)
+    })?;
+    // The same filter (and so the same cache entries) as the map's base tiles for this user.
+    let (filter, fkey) = report_filter(&Params::from_query(None)?, &auth.0)?;
+    let layers = Layers::OFFLINE;
+    let mut keys = Vec::with_capacity(tiles.len());
+    let mut bytes = 0usize;
+    for &coord in &tiles {
+        let t = cached_tile(&state, coord, filter.clone(), &fkey, layers).await?;
+        bytes += t.gzip.len();
+        keys.push([u32::from(coord.z), coord.x, coord.y]);
+    }
+    Ok(Json(serde_json::json!({
+        "bbox": bbox,
+        "minzoom": min,
+        "maxzoom": max,
+        "layers": layers.key(),
+        "count": keys.len(),
+        "bytes": bytes,
+        "tiles": keys,
+    })))
 }
 
 /// Sends a cached tile: 304 on a matching `If-None-Match`, 204 when empty, gzip when accepted.

@@ -7,6 +7,7 @@
 
 mod basemap;
 mod cache;
+pub mod pack;
 mod report_points;
 pub mod style;
 

@@ -7,6 +7,7 @@ import { html, el, $, toast, paintAdded } from './dom.js';
 import { createMap, layerSwitcher, showStatus } from './map.js';
 import { handleMapClick, closePopup } from './popups.js';
 import { session, loadMeta, forget } from './session.js';
+import { registerServiceWorker, clearPrivateCaches } from './pwa.js';
 
 const app = document.getElementById('app');
 const SIGNED_IN = 'xuncha.signedIn';
@@ -18,6 +19,7 @@ window.xuncha = { session, get ctrl() { return ctrl; }, ready: false, api: { err
 
 setLang(getLang());
 paintAdded();
+registerServiceWorker();
 onUnauthorized((e) => {
   if (!session.user) return;
   signedOut(/expired/i.test(e.message) ? t('session_expired') : t('session_expired'));
@@ -42,6 +44,7 @@ function wasSignedIn() {
 
 function signedOut(message, kind = 'error') {
   forget();
+  clearPrivateCaches();
   remember(false);
   teardown();
   showLogin(message, kind);

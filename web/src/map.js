@@ -301,6 +301,8 @@ export async function createMap(container, { onStatus, onAuthLost } = {}) {
     setGroupVisible(group, visible) {
       for (const id of ctrl.layersOf(group)) map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none');
     },
+    /** The base tiles' URL template (`…/tiles/{z}/{x}/{y}.mvt`, without the query). */
+    tileTemplate: templates[0],
     /** The current report filters as a query string (without `?`). */
     filterQuery() {
       const q = new URLSearchParams();

@@ -9,6 +9,7 @@ import { session } from './session.js';
 import * as outbox from './queue.js';
 import { shrinkPhoto } from './photo.js';
 import { responsibleHtml } from './responsible.js';
+import { mountPatrolBar } from './patrolbar.js';
 
 /** Photos one report takes, as the server states it (`GET /api/meta`). */
 const maxPhotos = () => session.meta.limits.max_photos;
@@ -33,6 +34,7 @@ export async function mount({ ctrl, panel }) {
     <button type="button" class="primary submit">${t('submit')}</button>
     <div class="result" hidden aria-live="polite"></div>`.toString();
   panel.appendChild(section);
+  const unmountBar = await mountPatrolBar({ ctrl, section });
 
   // --- location: accuracy ring + draggable pin --------------------------------------------------
   map.addSource('patrol-accuracy', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
@@ -264,6 +266,7 @@ export async function mount({ ctrl, panel }) {
   return () => {
     window.removeEventListener('online', onOnline);
     clearInterval(timer);
+    unmountBar();
     marker.remove();
     section.remove();
   };

@@ -3,37 +3,11 @@
 // same report, so a retry after a lost response cannot create a duplicate.
 
 import { api, ApiError } from './api.js';
+import { tx as idbTx, done } from './idb.js';
 
-const DB = 'xuncha';
 const STORE = 'outbox';
-
-function open() {
-  return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'client_id' });
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
-async function tx(mode, fn) {
-  const db = await open();
-  try {
-    return await new Promise((resolve, reject) => {
-      const t = db.transaction(STORE, mode);
-      const store = t.objectStore(STORE);
-      let out;
-      Promise.resolve(fn(store)).then((v) => (out = v));
-      t.oncomplete = () => resolve(out);
-      t.onerror = () => reject(t.error);
-      t.onabort = () => reject(t.error);
-    });
-  } finally {
-    db.close();
-  }
-}
-
-const req2p = (r) => new Promise((res, rej) => ((r.onsuccess = () => res(r.result)), (r.onerror = () => rej(r.error))));
+const tx = (mode, fn) => idbTx(STORE, mode, fn);
+const req2p = done;
 
 export const put = (rec) => tx('readwrite', (s) => req2p(s.put(rec)));
 export const remove = (id) => tx('readwrite', (s) => req2p(s.delete(id)));
