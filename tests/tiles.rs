@@ -296,3 +296,101 @@ async fn ogrinfo_reads_a_served_tile() {
     }
     assert!(stdout.contains("Feature Count: "), "{stdout}");
 }
+
+/// Column and row of the z-`z` tile containing `lon`, `lat` (slippy-map formula, written out here
+/// independently of the tile crate).
+fn slippy(lon: f64, lat: f64, z: u8) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor() as u32;
+    let r = lat.to_radians();
+    let y =
+        ((1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor() as u32;
+    (x, y)
+}
+
+async fn get_json(s: &TestServer, path: &str) -> (u16, Value) {
+    let r = s.get(Role::Patrol, path).send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn offline_pack_lists_the_area_s_tiles_and_their_transfer_size() {
+    let s = demo().await;
+    let bbox = [126.41, 41.935, 126.43, 41.945];
+    let (status, plan) = get_json(
+        &s,
+        &format!(
+            "/api/offline/pack?bbox={},{},{},{}&minzoom=12&maxzoom=16",
+            bbox[0], bbox[1], bbox[2], bbox[3]
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{plan}");
+    let tiles: Vec<(u8, u32, u32)> = plan["tiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t[0].as_u64().unwrap() as u8,
+                t[1].as_u64().unwrap() as u32,
+                t[2].as_u64().unwrap() as u32,
+            )
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for z in 12..=16u8 {
+        let (x0, y1) = slippy(bbox[0], bbox[1], z);
+        let (x1, y0) = slippy(bbox[2], bbox[3], z);
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                expected.push((z, x, y));
+            }
+        }
+    }
+    let mut got = tiles.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    assert_eq!(plan["count"], tiles.len());
+    assert_eq!(plan["layers"], "zones,routes,basemap");
+    // The size is what the map's own requests transfer (gzip), tile by tile.
+    let mut bytes = 0;
+    for &(z, x, y) in &tiles {
+        let r = s
+            .get(
+                Role::Patrol,
+                &format!("/tiles/{z}/{x}/{y}.mvt?layers=zones,routes,basemap"),
+            )
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status() == 200 || r.status() == 204, "{}", r.status());
+        bytes += r.bytes().await.unwrap().len();
+    }
+    assert_eq!(plan["bytes"], bytes);
+    assert!(bytes > 1000, "{bytes}");
+
+    let (status, body) = get_json(&s, "/api/offline/pack?bbox=121.6,40.8,131.3,46.3").await;
+    assert_eq!(status, 400);
+    assert_eq!(body["code"], "pack_too_large", "{body}");
+    assert!(body["params"]["count"].as_u64().unwrap() > 4000);
+    let (status, body) = get_json(&s, "/api/offline/pack").await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("bbox"), "{body}");
+    let (status, _) = get_json(
+        &s,
+        "/api/offline/pack?bbox=126.41,41.935,126.43,41.945&minzoom=16&maxzoom=12",
+    )
+    .await;
+    assert_eq!(status, 400);
+    let r = s
+        .http
+        .get(s.url("/api/offline/pack?bbox=126.41,41.935,126.43,41.945"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
