@@ -13,7 +13,8 @@
 //! - [`store`]: SQLite (migrations, zones, users, tokens).
 //! - [`registry`]: the store and the index kept in step; edits swap in a new index snapshot.
 //! - [`auth`]: roles, password hashes, tokens.
-//! - [`tileset`]: which features go into a vector tile; the tile cache; TileJSON and style.
+//! - [`tileset`]: which features go into a vector tile; the tile cache; TileJSON and style;
+//!   [`tileset::pack`] plans offline map packs.
 //! - [`http`]: the axum router, one file per resource, `ApiError`; `http::ogc` (OGC API –
 //!   Features under `/ogc`) and `http::open311` (GeoReport v2 under `/open311/v2`).
 //! - [`http`]: the axum router, one file per resource, `ApiError`; [`http::guard`] the CSRF,

@@ -109,3 +109,131 @@ test('the app installs (manifest, icons, worker), opens with no network and draw
     await context.close();
   }
 });
+
+/** Metres between two `[lon, lat]` points (haversine), written out here for the test. */
+function metres(a, b) {
+  const r = Math.PI / 180;
+  const h = Math.sin(((b[1] - a[1]) * r) / 2) ** 2 + Math.cos(a[1] * r) * Math.cos(b[1] * r) * Math.sin(((b[0] - a[0]) * r) / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.sqrt(h));
+}
+
+/** The point `s` metres along a line, and the distance along it of each vertex. */
+function along(line) {
+  const cum = [0];
+  for (let i = 1; i < line.length; i++) cum.push(cum[i - 1] + metres(line[i - 1], line[i]));
+  return {
+    length: cum[cum.length - 1],
+    at(s) {
+      let i = 1;
+      while (i < line.length - 1 && cum[i] < s) i++;
+      const f = Math.min(1, Math.max(0, (s - cum[i - 1]) / (cum[i] - cum[i - 1] || 1)));
+      return [line[i - 1][0] + f * (line[i][0] - line[i - 1][0]), line[i - 1][1] + f * (line[i][1] - line[i - 1][1])];
+    },
+    /** Distance along the line of the vertex nearest to `p`. */
+    nearest(p) {
+      let best = 0;
+      line.forEach((v, i) => {
+        if (metres(v, p) < metres(line[best], p)) best = i;
+      });
+      return cum[best];
+    },
+  };
+}
+
+const localDate = (iso) => new Date(Date.parse(iso) + 8 * 3600_000).toISOString().slice(0, 10);
+
+test('a patrol walked half offline, with a reload, arrives once and covers what was walked, with its check-in', async () => {
+  const { context, page, errors } = await openPage(browser, srv.base, { viewport: PHONE, allowConsole: OFFLINE_NOISE });
+  try {
+    const token = await apiToken(srv.base, 'patrol');
+    const office = await apiToken(srv.base, 'office');
+    const get = async (tok, path) => {
+      const r = await fetch(`${srv.base}${path}`, { headers: { authorization: `Bearer ${tok}` } });
+      assert.equal(r.status, 200, `${path}: ${r.status} ${await r.clone().text()}`);
+      return r.json();
+    };
+    const route = await get(token, '/api/zones/route-north-bank');
+    const line = route.geometry.coordinates;
+    const checkpoint = route.properties.properties.checkpoints[0];
+    const geo = along(line);
+    // A 300 m stretch of the centreline around the first check-in point, in 10 m steps.
+    const mid = geo.nearest([checkpoint.lon, checkpoint.lat]);
+    const s0 = Math.max(0, Math.min(mid - 150, geo.length - 300));
+    const s1 = s0 + 300;
+    const steps = [];
+    for (let s = s0; s <= s1 + 1e-6; s += 10) steps.push(geo.at(s));
+    const points = () => page.evaluate(() => Number(document.body.dataset.patrolPoints || 0));
+
+    await context.setGeolocation({ longitude: steps[0][0], latitude: steps[0][1], accuracy: 8 });
+    await signIn(page, 'patrol');
+    await workerControls(page);
+    await page.selectOption('.patrol-bar .track-route', 'route-north-bank');
+    await page.click('.patrol-bar .track-start');
+    await page.waitForSelector('.patrol-bar .track-live:not([hidden])');
+    let net = null;
+    for (let i = 0; i < steps.length; i++) {
+      if (i === Math.floor(steps.length / 2)) net = await goOffline(context);
+      if (i === Math.floor(steps.length / 2) + 5) {
+        // Reloaded by the river with no signal: the page opens and the patrol goes on.
+        await page.reload();
+        await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+        await page.waitForSelector('.patrol-bar .track-live:not([hidden])');
+      }
+      const before = await points();
+      await context.setGeolocation({ longitude: steps[i][0], latitude: steps[i][1], accuracy: 8 });
+      await page.waitForFunction((n) => Number(document.body.dataset.patrolPoints || 0) > n, before, { timeout: 15_000 });
+      await page.waitForTimeout(1500); // a walk, not a jump: under 15 m/s between points
+    }
+    const recorded = await points();
+    assert.equal(recorded, steps.length, 'one point per 10 m step');
+    await shot(page, 'pwa-patrol-offline');
+    await page.click('.patrol-bar .track-stop');
+    await page.waitForSelector('.patrol-bar .track-idle:not([hidden])');
+    // Nothing could have reached the server while offline.
+    const mine = (await get(token, '/api/patrols?mine=true')).filter?.((p) => p.route === 'route-north-bank') ?? [];
+    assert.ok(mine.every((p) => p.points < recorded), 'the offline half has not arrived yet');
+    await net.online();
+    await page.evaluate(() => window.dispatchEvent(new Event('online')));
+    let patrol;
+    for (let i = 0; i < 120; i++) {
+      const list = await get(token, '/api/patrols?mine=true');
+      patrol = (Array.isArray(list) ? list : list.patrols || []).find((p) => p.route === 'route-north-bank' && p.ended_at);
+      if (patrol && patrol.points === recorded) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    assert.ok(patrol, 'the patrol arrived and ended');
+    assert.equal(patrol.points, recorded, 'every point arrived, none twice');
+    const full = await get(token, `/api/patrols/${patrol.id}`);
+    assert.equal(full.track.coordinates.length, recorded);
+    // Nothing is left waiting on the phone.
+    assert.equal(await page.evaluate(() => new Promise((res) => {
+      const req = indexedDB.open('xuncha');
+      req.onsuccess = () => {
+        const c = req.result.transaction('track_points').objectStore('track_points').count();
+        c.onsuccess = () => res(c.result);
+      };
+    })), 0);
+
+    // Coverage: the walked stretch, and only it (10 m segments, one segment of slack at each end).
+    const dates = [...new Set([localDate(patrol.started_at), localDate(patrol.ended_at)])];
+    const walked = new Set();
+    let cov;
+    for (const d of dates) {
+      cov = await get(office, `/api/patrols/coverage?route=route-north-bank&date=${d}`);
+      for (const f of cov.segments.features) if (f.properties.walked) walked.add(f.properties.i);
+    }
+    const seg = cov.segment_m;
+    assert.equal(seg, 10);
+    for (let i = 0; i < cov.segments_total; i++) {
+      const a = i * seg;
+      const b = a + seg;
+      if (a >= s0 + seg && b <= s1 - seg) assert.ok(walked.has(i), `segment ${i} (${a}–${b} m) was walked`);
+      if (b < s0 - seg || a > s1 + seg) assert.ok(!walked.has(i), `segment ${i} (${a}–${b} m) was not walked`);
+    }
+    assert.ok(Math.abs(walked.size * seg - 300) <= 3 * seg, `${walked.size} segments walked for a 300 m walk`);
+    assert.ok(cov.checkins.some((c) => c.checkpoint === (checkpoint.id ?? checkpoint.name) || c.name === checkpoint.name), JSON.stringify(cov.checkins));
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
