@@ -34,6 +34,9 @@ pub struct Config {
     pub max_photo_pixels: u64,
     /// Most photos in one report or status change. Default 6.
     pub max_photos: usize,
+    /// Metres between a photo's EXIF position and the pin above which the phone asks which is
+    /// right. Default 100.
+    pub exif_warn_m: f64,
     /// Long side of the normalized JPEG served for a photo, pixels. Default 2048.
     pub photo_long_side: u32,
     /// Long side of a photo's thumbnail, pixels. Default 320.
@@ -135,6 +138,7 @@ impl Default for Config {
             max_photo_bytes: 20 << 20,
             max_photo_pixels: 80_000_000,
             max_photos: 6,
+            exif_warn_m: 100.0,
             photo_long_side: 2048,
             thumb_long_side: 320,
             exif_utc_offset_s: 8 * 3600,

@@ -80,6 +80,10 @@ enum Command {
         /// a day).
         #[arg(long, default_value_t = 5.0, value_parser = seconds)]
         webhook_retry: f64,
+        /// Metres between a photo's EXIF position and the report's pin above which the phone
+        /// asks which one is right.
+        #[arg(long, default_value_t = 100.0)]
+        exif_warn_m: f64,
     },
     /// Import zones from a GeoJSON file.
     Import {
@@ -306,8 +310,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             max_connections,
             login_concurrency,
             webhook_retry,
+            exif_warn_m,
         } => {
             config.webhook_retry_base_ms = (webhook_retry * 1000.0).round() as i64;
+            if !(exif_warn_m.is_finite() && exif_warn_m > 0.0) {
+                anyhow::bail!("--exif-warn-m must be a positive number of metres");
+            }
+            config.exif_warn_m = exif_warn_m;
             if demo && !addr.ip().is_loopback() {
                 anyhow::bail!(
                     "--demo has well-known passwords and only binds a loopback address (like 127.0.0.1), not {addr}"

@@ -24,6 +24,7 @@ fn ids(v: &Value) -> Vec<&str> {
 async fn meta_states_the_domain_for_every_role() {
     let s = TestServer::start_with(|c| {
         c.max_photos = 4;
+        c.exif_warn_m = 250.0;
         c.max_photo_bytes = 3 << 20;
     })
     .await;
@@ -100,6 +101,7 @@ async fn meta_states_the_domain_for_every_role() {
 
     assert_eq!(m["limits"]["max_photos"], 4);
     assert_eq!(m["limits"]["max_photo_bytes"], 3 << 20);
+    assert_eq!(m["limits"]["exif_warn_m"], 250.0);
     assert_eq!(
         m["limits"]["max_note_chars"],
         s.state.reports.settings.max_note_chars

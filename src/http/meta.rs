@@ -36,6 +36,7 @@ pub async fn meta(State(state): State<AppState>, _auth: Auth) -> Json<Value> {
             "max_photos": settings.max_photos,
             "max_photo_bytes": settings.photo.max_bytes,
             "max_note_chars": settings.max_note_chars,
+            "exif_warn_m": state.config.exif_warn_m,
         },
         "stages": Stage::ALL.map(|s| json!({
             "id": s, "zh": s.label_zh(), "en": s.label_en(),

@@ -7,12 +7,15 @@ import { html, raw, $, $$, toast, fmtTime } from './dom.js';
 import { maplibregl, circlePolygon } from './map.js';
 import { session } from './session.js';
 import * as outbox from './queue.js';
-import { shrinkPhoto } from './photo.js';
+import { shrinkPhoto, exifLonLat } from './photo.js';
+import { distanceM } from './track.js';
 import { responsibleHtml } from './responsible.js';
 import { mountPatrolBar } from './patrolbar.js';
 
 /** Photos one report takes, as the server states it (`GET /api/meta`). */
 const maxPhotos = () => session.meta.limits.max_photos;
+/** A photo's EXIF position farther than this from the pin is pointed out (metres). */
+const exifWarnM = () => session.meta.limits.exif_warn_m;
 
 export async function mount({ ctrl, panel }) {
   const { map } = ctrl;
@@ -29,6 +32,8 @@ export async function mount({ ctrl, panel }) {
     </fieldset>
     <div class="nearby" hidden></div>
     <label class="photo-btn">${raw(CAMERA_ICON)} ${t('add_photos')}<input type="file" name="photo" accept="image/*" capture="environment" multiple hidden></label>
+    <p class="photo-limit msg error" role="alert" hidden></p>
+    <div class="exif-warn" role="alert" hidden></div>
     <div class="previews"></div>
     <textarea name="note" maxlength="2000" rows="2" placeholder="${t('note_placeholder')}"></textarea>
     <button type="button" class="primary submit">${t('submit')}</button>
@@ -82,9 +87,20 @@ export async function mount({ ctrl, panel }) {
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 },
     );
   };
+  // No fix: no pin is invented (the map's centre may be the river); the patrol taps the spot.
   const noFix = () => {
-    locText.textContent = t('no_geolocation');
-    if (!state.lngLat) setPin(map.getCenter(), false);
+    if (state.lngLat) return;
+    locText.textContent = t('no_geolocation_tap');
+    section.classList.add('needs-pin');
+  };
+  ctrl.clickHandler = (e) => {
+    if (state.lngLat) return false;
+    state.moved = true;
+    state.accuracy_m = null;
+    section.classList.remove('needs-pin');
+    locText.textContent = t('pin_placed');
+    setPin(e.lngLat, false);
+    return true;
   };
   $('.relocate', section).addEventListener('click', locate);
   locate();
@@ -150,10 +166,34 @@ export async function mount({ ctrl, panel }) {
       previews.appendChild(fig);
     });
   };
+  const limitMsg = $('.photo-limit', section);
+  const exifBox = $('.exif-warn', section);
+  /** Points out a first photo taken far from the pin, and offers either position. */
+  const checkExif = async (file) => {
+    const at = await exifLonLat(file);
+    if (!at || !state.lngLat) return;
+    const d = distanceM(at, [state.lngLat.lng, state.lngLat.lat]);
+    if (d <= exifWarnM()) return;
+    exifBox.hidden = false;
+    exifBox.innerHTML = html`<p>${t('exif_far', { m: Math.round(d) })}</p><button type="button" class="use-exif">${t('exif_use_photo')}</button> <button type="button" class="keep-pin">${t('exif_keep_pin')}</button>`.toString();
+    $('.use-exif', exifBox).addEventListener('click', () => {
+      state.moved = true;
+      state.accuracy_m = null;
+      locText.textContent = t('pin_from_photo');
+      setPin(new maplibregl.LngLat(at[0], at[1]), true);
+      exifBox.hidden = true;
+    });
+    $('.keep-pin', exifBox).addEventListener('click', () => (exifBox.hidden = true));
+  };
   input.addEventListener('change', async () => {
-    const files = [...input.files].slice(0, maxPhotos() - state.photos.length);
+    const room = maxPhotos() - state.photos.length;
+    const chosen = [...input.files];
+    const files = chosen.slice(0, room);
     input.value = '';
+    limitMsg.hidden = chosen.length <= room;
+    limitMsg.textContent = t('photos_limit', { max: maxPhotos(), left: chosen.length - files.length });
     if (!files.length) return;
+    if (!state.photos.length) checkExif(files[0]);
     previews.insertAdjacentHTML('beforeend', html`<span class="loading shrinking">${t('shrinking')}</span>`.toString());
     for (const f of files) {
       const p = await shrinkPhoto(f);
@@ -177,6 +217,8 @@ export async function mount({ ctrl, panel }) {
   function resetForm() {
     state.category = '';
     state.photos = [];
+    limitMsg.hidden = true;
+    exifBox.hidden = true;
     $$('.cat', section).forEach((x) => x.setAttribute('aria-pressed', 'false'));
     $('textarea', section).value = '';
     nearbyBox.hidden = true;
@@ -193,10 +235,12 @@ export async function mount({ ctrl, panel }) {
     result.innerHTML = html`
       <h3>✓ ${later ? t('sent_later') : t('sent_ok')} <small>${t('report_no')} ${body.id}</small></h3>
       ${responsibleHtml(resp)}
+      ${resp?.via === 'nearest' ? html`<p class="outside">! ${t('outside_zone', { zone: resp.zone_name || '', m: (Math.round((resp.distance_m ?? 0) * 10) / 10).toFixed(1) })}</p>` : ''}
       ${body.ambiguous ? html`<p class="ambiguous">! ${t('ambiguous')}</p><ul>${zones.filter((z) => z.inside !== false).map((z) => html`<li>${z.name} · ${z.owner?.name || ''}</li>`)}</ul>` : ''}
       ${dups.length ? html`<p class="muted">${t('duplicate_hint')}${dups.join(', ')}</p>` : ''}
       <button type="button" class="again">${t('new_report')}</button>`.toString();
     $('.again', result).addEventListener('click', () => (result.hidden = true));
+    result.scrollIntoView({ block: 'nearest' });
   }
 
   const onResult = (rec, r) => {
@@ -267,6 +311,7 @@ export async function mount({ ctrl, panel }) {
     window.removeEventListener('online', onOnline);
     clearInterval(timer);
     unmountBar();
+    ctrl.clickHandler = null;
     marker.remove();
     section.remove();
   };

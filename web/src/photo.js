@@ -26,3 +26,51 @@ export async function shrinkPhoto(file) {
   const name = `${(file.name || 'photo').replace(/\.[^.]*$/, '')}.jpg`;
   return { blob: blob || file, name, width: w, height: h, shrunk: true };
 }
+
+/**
+ * The GPS position in a JPEG's EXIF (`[lon, lat]` WGS84), or null when it has none. Reads only the
+ * file's first 256 KiB (EXIF sits at the start).
+ */
+export async function exifLonLat(file) {
+  try {
+    const buf = new DataView(await file.slice(0, 256 * 1024).arrayBuffer());
+    if (buf.getUint16(0) !== 0xffd8) return null;
+    let p = 2;
+    while (p + 4 <= buf.byteLength) {
+      const marker = buf.getUint16(p);
+      const len = buf.getUint16(p + 2);
+      if (marker === 0xffe1 && buf.getUint32(p + 4) === 0x45786966) return gpsOfTiff(buf, p + 10);
+      if ((marker & 0xff00) !== 0xff00 || marker === 0xffda) return null;
+      p += 2 + len;
+    }
+  } catch {
+    /* a truncated or odd file: no position */
+  }
+  return null;
+}
+
+function gpsOfTiff(v, tiff) {
+  const le = v.getUint16(tiff) === 0x4949;
+  const u16 = (o) => v.getUint16(tiff + o, le);
+  const u32 = (o) => v.getUint32(tiff + o, le);
+  const entries = (ifd) => {
+    const out = new Map();
+    const n = u16(ifd);
+    for (let i = 0; i < n; i++) out.set(u16(ifd + 2 + i * 12), ifd + 2 + i * 12);
+    return out;
+  };
+  const gpsAt = entries(u32(4)).get(0x8825);
+  if (gpsAt === undefined) return null;
+  const gps = entries(u32(gpsAt + 8));
+  const ref = (tag) => (gps.has(tag) ? String.fromCharCode(v.getUint8(tiff + gps.get(tag) + 8)) : '');
+  const dms = (tag) => {
+    if (!gps.has(tag)) return null;
+    const at = u32(gps.get(tag) + 8);
+    const r = (k) => u32(at + k * 8) / (u32(at + k * 8 + 4) || 1);
+    return r(0) + r(1) / 60 + r(2) / 3600;
+  };
+  const lat = dms(2);
+  const lon = dms(4);
+  if (lat == null || lon == null || (lat === 0 && lon === 0)) return null;
+  return [ref(3) === 'W' ? -lon : lon, ref(1) === 'S' ? -lat : lat];
+}

@@ -92,8 +92,9 @@ test('an expired session returns to the login screen with a message', async () =
   try {
     await signIn(page, 'patrol');
     // The server answers an expired token with 401 "your session has expired"; expiring a real
-    // token would need a 12-hour wait, so the next /api/me gets that exact answer instead.
-    await page.route('**/api/me', (route) =>
+    // token would need a 12-hour wait, so the next /api/me gets that exact answer instead. The
+    // context's route also sees what the service worker fetches on the page's behalf.
+    await context.route('**/api/me', (route) =>
       route.fulfill({ status: 401, contentType: 'application/json', body: JSON.stringify({ error: 'your session has expired; sign in again', details: [] }) }),
     );
     await page.reload();
