@@ -342,6 +342,9 @@ fn rank(mut rows: Vec<RankRow>) -> Vec<RankRow> {
     rows
 }
 
+/// A category and a 50 m grid cell.
+type Cell<'a> = (&'a str, i64, i64);
+
 /// Ids of the repeat reports among `rows` (oldest first), by a 50 m grid hash per category.
 fn repeats(rows: &[sql::RepeatRow]) -> HashSet<i64> {
     let mut out = HashSet::new();
@@ -349,7 +352,7 @@ fn repeats(rows: &[sql::RepeatRow]) -> HashSet<i64> {
         return out;
     };
     let proj = LocalMetres::new(first.lon, first.lat);
-    let mut cells: HashMap<(&str, i64, i64), Vec<(f64, f64)>> = HashMap::new();
+    let mut cells: HashMap<Cell, Vec<(f64, f64)>> = HashMap::new();
     for r in rows {
         let p = proj.project(geo::Coord { x: r.lon, y: r.lat });
         let (cx, cy) = (

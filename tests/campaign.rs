@@ -427,3 +427,81 @@ async fn writes_are_admin_only_validated_and_audited() {
         ["campaign.delete", "campaign.update", "campaign.create"]
     );
 }
+
+#[tokio::test]
+async fn bulletin_is_chinese_a4_html_with_the_weeks_heatmap() {
+    let s = demo_in_2025().await;
+    let (st, v) = send(
+        &s,
+        "POST",
+        "admin",
+        "/api/campaigns",
+        Some(body(
+            "白山市城乡环境卫生百日攻坚",
+            "2025-04-01",
+            "2025-05-20",
+        )),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["campaign"]["id"].as_i64().unwrap();
+    let r = s
+        .get(
+            "office",
+            &format!("/api/campaigns/{id}/bulletin?week=2025-04-08"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("白山市城乡环境卫生百日攻坚　第2周工作简报"),
+        "{html}"
+    );
+    assert!(html.contains("size: A4"));
+    assert!(html.contains("2025-04-08 至 2025-04-14"));
+    // The heatmap image is a tile of the week's window, and it is served.
+    let start = html.find("<img class=\"heat\"").expect("a heatmap image");
+    let src_at = html[start..].find("src=\"").unwrap() + start + 5;
+    let src = &html[src_at..src_at + html[src_at..].find('"').unwrap()];
+    assert!(src.starts_with("/heatmap/12/"), "{src}");
+    assert!(src.contains("since=2025-04-07T16:00:00"), "{src}");
+    let tile = s
+        .get("office", &src.replace("&amp;", "&"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tile.status(), 200);
+    let png = tile.bytes().await.unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgba8();
+    assert!(
+        img.pixels().any(|p| p.0[3] > 0),
+        "the week's heatmap tile has heat"
+    );
+    assert!(html.contains("街道红黑榜") && html.contains("六域红黑榜"));
+    assert!(html.contains("class=\"best\"") && html.contains("class=\"worst\""));
+    let (st, v) = send(
+        &s,
+        "GET",
+        "office",
+        &format!("/api/campaigns/{id}/bulletin?week=2025-4-8"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert_eq!(v["code"], "campaign_bad_date");
+    let (st, _) = send(
+        &s,
+        "GET",
+        "patrol",
+        &format!("/api/campaigns/{id}/bulletin?week=2025-04-08"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 403);
+}

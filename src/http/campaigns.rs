@@ -135,3 +135,70 @@ pub async fn summary(
         .await?;
     Ok(Json(s))
 }
+
+/// `GET /api/campaigns/{id}/bulletin?week=YYYY-MM-DD` (office, admin): the weekly bulletin of
+/// the 7 days from `week` as printable A4 HTML in Chinese.
+pub async fn bulletin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    auth.require(&[Role::Office])?;
+    let p = super::params::Params::from_query(q.as_deref())?;
+    match p.str("format").unwrap_or("html") {
+        "html" => {}
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "format={other:?} is not available; use html (the default)"
+            ))
+            .coded("bulletin_bad_format", json!({"value": other})))
+        }
+    }
+    let c = load(&state, campaign_id(&id)?).await?;
+    let week_s = p.str("week").unwrap_or(&c.start).to_string();
+    let week = campaign::parse_date(&week_s).ok_or_else(|| {
+        ApiError::bad_request(format!("week={week_s:?} is not a date; use YYYY-MM-DD")).coded(
+            "campaign_bad_date",
+            json!({"field": "week", "value": week_s}),
+        )
+    })?;
+    let visibility = crate::scope::Visibility::of(&auth.0);
+    let off = state.config.city_utc_offset_s as i64 * 1000;
+    let now = crate::time::now_ms();
+    let since_ms = week * 86_400_000 - off;
+    let until_ms = (week + 7) * 86_400_000 - off;
+    let filter = crate::store::stats::ReportFilter {
+        since: Some(since_ms),
+        until: Some(until_ms),
+        visibility: visibility.clone(),
+        ..Default::default()
+    };
+    let offset = state.config.city_utc_offset_s;
+    let (s, centre) = state
+        .store
+        .read(move |conn| {
+            Ok((
+                campaign::summary(conn, c, visibility, now, offset)?,
+                sql::centre(conn, &filter)?,
+            ))
+        })
+        .await?;
+    const HEAT_Z: u8 = 12;
+    let heat = centre.map(|(lon, lat)| {
+        let (x, y) = crate::campaign_bulletin::tile_of(lon, lat, HEAT_Z);
+        (HEAT_Z, x, y)
+    });
+    let html = crate::campaign_bulletin::html(
+        &s,
+        week,
+        heat,
+        &crate::time::to_rfc3339(since_ms),
+        &crate::time::to_rfc3339(until_ms),
+    );
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response())
+}

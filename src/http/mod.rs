@@ -137,6 +137,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(small_json.clone()),
         )
         .route("/campaigns/{id}/summary", get(campaigns::summary))
+        .route("/campaigns/{id}/bulletin", get(campaigns::bulletin))
         .route(
             "/tokens",
             get(admin::list_tokens)

@@ -177,3 +177,16 @@ pub fn grid_matches(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Vec<
     f.push_sql("s.", "s.report_id", &mut sql);
     Ok(c.query_vec(&sql.text, &sql.args, |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
+
+/// The mean `[lon, lat]` of the reports matching `f`, `None` when there are none.
+pub fn centre(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Option<(f64, f64)>> {
+    let mut sql = super::db::Sql::new("SELECT avg(s.lon), avg(s.lat) FROM reports s WHERE 1 = 1");
+    f.push_sql("s.", "s.id", &mut sql);
+    Ok(c.query_opt(&sql.text, &sql.args, |r| {
+        Ok(match (r.get::<Option<f64>>(0)?, r.get::<Option<f64>>(1)?) {
+            (Some(lon), Some(lat)) => Some((lon, lat)),
+            _ => None,
+        })
+    })?
+    .flatten())
+}
