@@ -4,7 +4,7 @@
 
 import { api, errorText } from './api.js';
 import { t } from './i18n.js';
-import { html, toast } from './dom.js';
+import { html, raw, toast } from './dom.js';
 
 const pct = (v) => (v == null ? '—' : `${(v * 100).toFixed(1)}%`);
 
@@ -77,7 +77,7 @@ export async function mountCampaign(section) {
     section.innerHTML = html`<h3>${c.name}</h3>
       <p class="days-left" data-days-left="${s.days_left}">${t('campaign_days_left', { n: s.days_left, total: s.days_total })}</p>
       <p class="totals">${t('campaign_found')} <b data-total="found">${s.totals.found}</b> · ${t('campaign_closed')} <b data-total="closed">${s.totals.closed}</b> · ${t('campaign_backlog')} <b data-total="open">${s.totals.open}</b></p>
-      <div class="campaign-chart-wrap">${chart(s)}</div>
+      <div class="campaign-chart-wrap">${raw(chart(s))}</div>
       ${s.burndown_rate_per_day != null ? html`<p class="rate">${t('campaign_rate', { n: s.burndown_rate_per_day })}</p>` : ''}
       <h4>${t('campaign_targets')}</h4>
       <div class="targets">${targets(s)}</div>
