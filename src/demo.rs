@@ -129,6 +129,7 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
         tracing::warn!(path = %seeded.display(), "no seeded demo reports; the demo has none");
         0
     };
+    seed_campaign(state)?;
     // The seeded reports went straight into the store; show them in the tiles.
     state.tiles.report_points.reload(&state.store)?;
     state
@@ -141,4 +142,27 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
         "loaded the Baishan demo city"
     );
     Ok(true)
+}
+
+/// The demo campaign: "白山市城乡环境卫生百日攻坚", 100 days covering the seeded reports' span
+/// (the last 90 days) and the next 9.
+fn seed_campaign(state: &AppState) -> Result<(), StoreError> {
+    let off = state.config.city_utc_offset_s as i64 * 1000;
+    let today = (crate::time::now_ms() + off).div_euclid(86_400_000);
+    let targets = store::campaigns::Targets {
+        closed_share_min: 0.95,
+        on_time_share_min: 0.90,
+        no_recurring_hotspot_days: 30,
+    };
+    state.store.write_sync(|c| {
+        store::campaigns::insert(
+            c,
+            "白山市城乡环境卫生百日攻坚",
+            &crate::campaign::date_string(today - 90),
+            &crate::campaign::date_string(today + 9),
+            &targets,
+            "demo",
+        )?;
+        Ok(())
+    })
 }

@@ -183,6 +183,12 @@ fn event_note(to: Status, responsible: Option<&str>) -> Option<String> {
 
 /// Loads `file` (the seeded reports) into the store. Returns how many were loaded.
 pub fn load(state: &AppState, file: &Path) -> Result<usize, DemoReportsError> {
+    load_at(state, file, crate::time::now_ms())
+}
+
+/// [`load`] with the reports' ages counted back from `now` (Unix ms) rather than from the
+/// clock, so tests can place them at known past dates.
+pub fn load_at(state: &AppState, file: &Path, now: i64) -> Result<usize, DemoReportsError> {
     let text = std::fs::read_to_string(file).map_err(|e| DemoReportsError::Read {
         path: file.display().to_string(),
         reason: e.to_string(),
@@ -209,7 +215,6 @@ pub fn load(state: &AppState, file: &Path) -> Result<usize, DemoReportsError> {
     let after = store_photos_sync(&state.store, files, limits, &after_pics)?;
 
     let index = state.zones.index();
-    let now = crate::time::now_ms();
     let day = 86_400_000.0;
     let rule = settings.duplicates;
     let limits = state.settings.time_limits();

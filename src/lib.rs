@@ -32,6 +32,9 @@
 //! - [`analytics`]: statistics, hotspot detection, heatmap tiles and work orders.
 //! - [`features`]: zones and reports as OGC API – Features collections with flat columns.
 //! - [`open311`]: report categories as Open311 GeoReport v2 services; reports as service requests.
+//! - [`campaign`]: campaigns (百日攻坚): validation, writes, and the summary (days left, daily
+//!   chart with burn-down, target progress, 红黑榜 ranking); `store::campaigns` its SQL;
+//!   [`campaign_bulletin`] the weekly bulletin as A4 HTML.
 
 #![forbid(unsafe_code)]
 
@@ -40,6 +43,8 @@ pub mod analytics;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod campaign;
+pub mod campaign_bulletin;
 pub mod cli;
 pub mod config;
 pub mod deadlines;

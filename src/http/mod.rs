@@ -2,6 +2,7 @@
 
 mod admin;
 pub mod auth;
+mod campaigns;
 pub mod error;
 pub mod events;
 pub mod guard;
@@ -123,6 +124,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/webhooks/{id}/deliveries", get(admin::deliveries))
         .route("/audit", get(admin::audit))
+        .route(
+            "/campaigns",
+            get(campaigns::list)
+                .post(campaigns::create)
+                .layer(small_json.clone()),
+        )
+        .route(
+            "/campaigns/{id}",
+            get(campaigns::get)
+                .put(campaigns::update)
+                .delete(campaigns::delete)
+                .layer(small_json.clone()),
+        )
+        .route("/campaigns/{id}/summary", get(campaigns::summary))
+        .route("/campaigns/{id}/bulletin", get(campaigns::bulletin))
         .route(
             "/tokens",
             get(admin::list_tokens)

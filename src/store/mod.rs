@@ -8,6 +8,7 @@
 //! blocking pool through [`Store::read`] and [`Store::write`]; synchronous callers (CLI, tests)
 //! use [`Store::read_sync`] / [`Store::write_sync`].
 
+pub mod campaigns;
 pub mod changes;
 pub mod db;
 mod migrations;

@@ -7,6 +7,7 @@ import { html, $, toast } from './dom.js';
 import { geometryBounds } from './map.js';
 import { session } from './session.js';
 import { mountWorklist } from './worklist.js';
+import { mountCampaign } from './campaign.js';
 
 const STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected', 'reopened'];
 /**
@@ -76,6 +77,8 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
       <div class="ramp-labels"><span>${t('legend_heat_low')}</span><span>${t('legend_heat_high')}</span></div>
     </div>
     <section class="queue-panel"></section>
+    <button type="button" class="open-campaign">${t('campaign_open')}</button>
+    <section class="campaign-panel" hidden></section>
     <h3>${t('ranking')}</h3>
     <ol class="ranking"><li class="loading">${t('loading')}</li></ol>
     <section class="hotspots">
@@ -96,6 +99,11 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
   panel.appendChild(section);
 
   tuneHeat(ctrl.map);
+  const campaignPanel = $('.campaign-panel', section);
+  $('.open-campaign', section).addEventListener('click', () => {
+    campaignPanel.hidden = !campaignPanel.hidden;
+    if (!campaignPanel.hidden) mountCampaign(campaignPanel);
+  });
   // A street office bound to a zone starts looking at it (it sees nothing outside).
   const scope = session.user?.scope;
   if (scope) {

@@ -1,0 +1,204 @@
+//! Campaigns: `GET/POST /api/campaigns`, `GET/PUT/DELETE /api/campaigns/{id}` (reads: office and
+//! admin; writes: admin, audited) and `GET /api/campaigns/{id}/summary` (office, admin; a scoped
+//! office sees the reports of its scope only).
+
+use super::auth::{Auth, Who};
+use super::error::{parse_json, ApiError, ApiResult};
+use crate::auth::Role;
+use crate::campaign::{self, CampaignError, NewCampaign};
+use crate::state::AppState;
+use crate::store::campaigns as sql;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+impl From<CampaignError> for ApiError {
+    fn from(e: CampaignError) -> Self {
+        match e {
+            CampaignError::Invalid(m, code, params) => ApiError::BadRequest(m).coded(code, params),
+            CampaignError::NotFound(id) => ApiError::NotFound(e.to_string())
+                .coded("not_found", json!({"what": "campaign", "id": id})),
+            CampaignError::Store(s) => s.into(),
+        }
+    }
+}
+
+/// A store failure rolls the transaction back (an `Err` to the store); other errors leave
+/// nothing written and are answered as they are.
+fn rollback_on_store<T>(
+    r: Result<T, CampaignError>,
+) -> crate::store::Result<Result<T, CampaignError>> {
+    match r {
+        Err(CampaignError::Store(s)) => Err(s),
+        other => Ok(other),
+    }
+}
+
+fn campaign_id(s: &str) -> ApiResult<i64> {
+    s.parse().map_err(|_| {
+        ApiError::NotFound(format!("campaign {s:?} does not exist (ids are numbers)"))
+            .coded("not_found", json!({"what": "campaign", "id": s}))
+    })
+}
+
+async fn load(state: &AppState, id: i64) -> ApiResult<sql::Campaign> {
+    state
+        .store
+        .read(move |c| sql::get(c, id))
+        .await?
+        .ok_or_else(|| CampaignError::NotFound(id).into())
+}
+
+/// `GET /api/campaigns`.
+pub async fn list(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Value>> {
+    auth.require(&[Role::Office])?;
+    let all = state.store.read(sql::list).await?;
+    Ok(Json(json!({ "campaigns": all })))
+}
+
+/// `GET /api/campaigns/{id}`.
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    auth.require(&[Role::Office])?;
+    let c = load(&state, campaign_id(&id)?).await?;
+    Ok(Json(json!({ "campaign": c })))
+}
+
+/// `POST /api/campaigns {name, start, end, targets}` (admin) → 201.
+pub async fn create(State(state): State<AppState>, who: Who, body: Bytes) -> ApiResult<Response> {
+    who.require(&[Role::Admin])?;
+    let n: NewCampaign = parse_json(&body)?;
+    n.validate()?;
+    let actor = who.actor.clone();
+    let stored = state
+        .store
+        .write(move |c| rollback_on_store(campaign::create(c, &actor, &n)))
+        .await??;
+    Ok((StatusCode::CREATED, Json(json!({ "campaign": stored }))).into_response())
+}
+
+/// `PUT /api/campaigns/{id} {name, start, end, targets}` (admin).
+pub async fn update(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    who.require(&[Role::Admin])?;
+    let id = campaign_id(&id)?;
+    let n: NewCampaign = parse_json(&body)?;
+    n.validate()?;
+    let actor = who.actor.clone();
+    let stored = state
+        .store
+        .write(move |c| rollback_on_store(campaign::update(c, &actor, id, &n)))
+        .await??;
+    Ok(Json(json!({ "campaign": stored })))
+}
+
+/// `DELETE /api/campaigns/{id}` (admin).
+pub async fn delete(
+    State(state): State<AppState>,
+    who: Who,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    who.require(&[Role::Admin])?;
+    let id = campaign_id(&id)?;
+    let actor = who.actor.clone();
+    state
+        .store
+        .write(move |c| rollback_on_store(campaign::delete(c, &actor, id)))
+        .await??;
+    Ok(Json(json!({ "deleted": id })))
+}
+
+/// `GET /api/campaigns/{id}/summary` (office, admin).
+pub async fn summary(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<campaign::Summary>> {
+    auth.require(&[Role::Office])?;
+    let c = load(&state, campaign_id(&id)?).await?;
+    let visibility = crate::scope::Visibility::of(&auth.0);
+    let offset = state.config.city_utc_offset_s;
+    let now = crate::time::now_ms();
+    let s = state
+        .store
+        .read(move |conn| campaign::summary(conn, c, visibility, now, offset))
+        .await?;
+    Ok(Json(s))
+}
+
+/// `GET /api/campaigns/{id}/bulletin?week=YYYY-MM-DD` (office, admin): the weekly bulletin of
+/// the 7 days from `week` as printable A4 HTML in Chinese.
+pub async fn bulletin(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    auth.require(&[Role::Office])?;
+    let p = super::params::Params::from_query(q.as_deref())?;
+    match p.str("format").unwrap_or("html") {
+        "html" => {}
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "format={other:?} is not available; use html (the default)"
+            ))
+            .coded("bulletin_bad_format", json!({"value": other})))
+        }
+    }
+    let c = load(&state, campaign_id(&id)?).await?;
+    let week_s = p.str("week").unwrap_or(&c.start).to_string();
+    let week = campaign::parse_date(&week_s).ok_or_else(|| {
+        ApiError::bad_request(format!("week={week_s:?} is not a date; use YYYY-MM-DD")).coded(
+            "campaign_bad_date",
+            json!({"field": "week", "value": week_s}),
+        )
+    })?;
+    let visibility = crate::scope::Visibility::of(&auth.0);
+    let off = state.config.city_utc_offset_s as i64 * 1000;
+    let now = crate::time::now_ms();
+    let since_ms = week * 86_400_000 - off;
+    let until_ms = (week + 7) * 86_400_000 - off;
+    let filter = crate::store::stats::ReportFilter {
+        since: Some(since_ms),
+        until: Some(until_ms),
+        visibility: visibility.clone(),
+        ..Default::default()
+    };
+    let offset = state.config.city_utc_offset_s;
+    let (s, centre) = state
+        .store
+        .read(move |conn| {
+            Ok((
+                campaign::summary(conn, c, visibility, now, offset)?,
+                sql::centre(conn, &filter)?,
+            ))
+        })
+        .await?;
+    const HEAT_Z: u8 = 12;
+    let heat = centre.map(|(lon, lat)| {
+        let (x, y) = crate::campaign_bulletin::tile_of(lon, lat, HEAT_Z);
+        (HEAT_Z, x, y)
+    });
+    let html = crate::campaign_bulletin::html(
+        &s,
+        week,
+        heat,
+        &crate::time::to_rfc3339(since_ms),
+        &crate::time::to_rfc3339(until_ms),
+    );
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response())
+}

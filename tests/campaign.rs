@@ -1,0 +1,507 @@
+//! Campaigns (issue 15) against the real server on 127.0.0.1:0: writes are admin-only, audited
+//! and validated; the summary of a hand-made past window equals counts made here from the raw
+//! report tables; the rankings are ordered with best and worst marked.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+
+const DAY_MS: i64 = 86_400_000;
+const OFF_MS: i64 = 8 * 3_600_000;
+
+/// The demo reports, aged back from 2025-06-01 12:00 (+08:00), a fixed past instant.
+async fn demo_in_2025() -> Srv {
+    let s = start().await;
+    let st = s.state.clone();
+    let now = xuncha::time::parse_rfc3339("2025-06-01T12:00:00+08:00").unwrap();
+    let n = tokio::task::spawn_blocking(move || {
+        xuncha::demo_reports::load_at(&st, &geodata().join("reports.json"), now)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(n, 400);
+    // Every deadline of 2025 has passed: mark them now, so the background sweep changes nothing
+    // later.
+    s.state.reports.sweep(xuncha::time::now_ms()).await.unwrap();
+    s
+}
+
+async fn send(s: &Srv, method: &str, role: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut r = s.http.request(m, s.url(path)).bearer_auth(&s.tokens[role]);
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let st = r.status().as_u16();
+    (st, r.json().await.unwrap_or(Value::Null))
+}
+
+fn body(name: &str, start: &str, end: &str) -> Value {
+    json!({
+        "name": name, "start": start, "end": end,
+        "targets": {"closed_share_min": 0.95, "on_time_share_min": 0.9, "no_recurring_hotspot_days": 30}
+    })
+}
+
+#[derive(Debug)]
+struct Raw {
+    id: i64,
+    lon: f64,
+    lat: f64,
+    created_at: i64,
+    category: String,
+    status: String,
+    sector: Option<String>,
+    closed_at: Option<i64>,
+    late: bool,
+    zones: Vec<String>,
+}
+
+/// Read from the report tables themselves, not from the statistics' fact tables.
+fn raw_reports(s: &Srv) -> Vec<Raw> {
+    s.state
+        .store
+        .read_sync(|c| {
+            let mut out: Vec<Raw> = c.query_vec(
+                "SELECT id, lon, lat, created_at, category, status, responsible,
+                        (SELECT max(at) FROM report_events e WHERE e.report_id = r.id AND e.to_status = 'closed'),
+                        (SELECT count(*) FROM report_events e WHERE e.report_id = r.id AND e.kind = 'overdue')
+                 FROM reports r",
+                &[],
+                |r| {
+                    let resp: Option<Value> = r.str(6)?.map(|t| serde_json::from_str(t).unwrap());
+                    let overdue_events: i64 = r.get(8)?;
+                    Ok(Raw {
+                        id: r.get(0)?,
+                        lon: r.get(1)?,
+                        lat: r.get(2)?,
+                        created_at: r.get(3)?,
+                        category: r.get(4)?,
+                        status: r.get(5)?,
+                        sector: resp
+                            .as_ref()
+                            .and_then(|v| v["owner"]["sector"].as_str().map(String::from)),
+                        closed_at: r.get(7)?,
+                        late: overdue_events > 0,
+                        zones: Vec::new(),
+                    })
+                },
+            )?;
+            for r in &mut out {
+                r.zones = c.query_vec(
+                    "SELECT zone_id FROM report_zones WHERE report_id = $1",
+                    xuncha::args![r.id],
+                    |row| row.get(0),
+                )?;
+            }
+            Ok(out)
+        })
+        .unwrap()
+}
+
+/// Grid zone id → (name, level).
+fn grid_levels(s: &Srv) -> HashMap<String, (String, String)> {
+    s.state
+        .store
+        .read_sync(|c| {
+            Ok(c.query_vec(
+                "SELECT id, name, properties FROM zones WHERE kind = 'grid'",
+                &[],
+                |r| {
+                    let p: Value = serde_json::from_str(&r.get::<String>(2)?).unwrap();
+                    Ok((
+                        r.get(0)?,
+                        (r.get(1)?, p["level"].as_str().unwrap_or("").to_string()),
+                    ))
+                },
+            )?)
+        })
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+fn day(ms: i64) -> i64 {
+    (ms + OFF_MS).div_euclid(DAY_MS)
+}
+
+/// Metres between two points (haversine on a sphere of the WGS84 mean radius).
+fn metres(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let r = 6_371_008.8;
+    let (la1, la2) = (a.1.to_radians(), b.1.to_radians());
+    let dla = la2 - la1;
+    let dlo = (b.0 - a.0).to_radians();
+    let h = (dla / 2.0).sin().powi(2) + la1.cos() * la2.cos() * (dlo / 2.0).sin().powi(2);
+    2.0 * r * h.sqrt().asin()
+}
+
+#[derive(Default, Debug)]
+struct Tally {
+    total: u64,
+    closed: u64,
+    late: u64,
+    repeats: u64,
+}
+
+fn check_ranking(rows: &Value, want: &HashMap<String, Tally>, what: &str) {
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), want.len(), "{what}: rows {rows:?}");
+    for r in rows {
+        let k = r["key"].as_str().unwrap();
+        let t = &want[k];
+        assert_eq!(r["total"], t.total, "{what} {k}: total");
+        assert_eq!(r["closed"], t.closed, "{what} {k}: closed");
+        assert_eq!(r["repeats"], t.repeats, "{what} {k}: repeats");
+        let share = |n: u64| (n as f64 / t.total as f64 * 1000.0).round() / 1000.0;
+        assert_eq!(
+            r["closed_share"].as_f64(),
+            Some(share(t.closed)),
+            "{what} {k}"
+        );
+        assert_eq!(
+            r["on_time_share"].as_f64(),
+            Some(share(t.total - t.late)),
+            "{what} {k}"
+        );
+    }
+    // Ordered by closure share, then on-time share, then fewer repeats.
+    for w in rows.windows(2) {
+        let key = |r: &Value| {
+            (
+                -r["closed_share"].as_f64().unwrap(),
+                -r["on_time_share"].as_f64().unwrap(),
+                r["repeats"].as_u64().unwrap() as f64,
+            )
+        };
+        assert!(
+            key(&w[0]) <= key(&w[1]),
+            "{what}: order {} before {}",
+            w[0],
+            w[1]
+        );
+    }
+    for (i, r) in rows.iter().enumerate() {
+        assert_eq!(r["best"], i == 0, "{what}: best");
+        assert_eq!(
+            r["worst"],
+            rows.len() >= 2 && i == rows.len() - 1,
+            "{what}: worst"
+        );
+    }
+}
+
+#[tokio::test]
+async fn summary_equals_counts_from_the_raw_reports() {
+    let s = demo_in_2025().await;
+    let (st, v) = send(
+        &s,
+        "POST",
+        "admin",
+        "/api/campaigns",
+        Some(body("测试攻坚", "2025-04-01", "2025-05-20")),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["campaign"]["id"].as_i64().unwrap();
+    let (st, sum) = send(
+        &s,
+        "GET",
+        "office",
+        &format!("/api/campaigns/{id}/summary"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{sum}");
+
+    let start = xuncha::campaign::parse_date("2025-04-01").unwrap();
+    let end = xuncha::campaign::parse_date("2025-05-20").unwrap();
+    let mut raws: Vec<Raw> = raw_reports(&s)
+        .into_iter()
+        .filter(|r| r.status != "rejected" && (start..=end).contains(&day(r.created_at)))
+        .collect();
+    raws.sort_by_key(|r| (r.created_at, r.id));
+    assert!(raws.len() > 100, "the window holds {} reports", raws.len());
+
+    // Repeats by brute force: an earlier report of the same category within 50 m.
+    let repeat: HashSet<i64> = raws
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| {
+            raws[..*i]
+                .iter()
+                .any(|e| e.category == r.category && metres((e.lon, e.lat), (r.lon, r.lat)) <= 50.0)
+        })
+        .map(|(_, r)| r.id)
+        .collect();
+
+    // Days, found, closed, backlog.
+    assert_eq!(sum["days_total"], 50);
+    assert_eq!(sum["days_left"], 0, "the window is over");
+    let days = sum["days"].as_array().unwrap();
+    assert_eq!(days.len(), 50);
+    let mut backlog = 0i64;
+    for (i, d) in days.iter().enumerate() {
+        let dn = start + i as i64;
+        assert_eq!(d["date"], xuncha::campaign::date_string(dn));
+        let found = raws.iter().filter(|r| day(r.created_at) == dn).count() as i64;
+        let closed = raws
+            .iter()
+            .filter(|r| r.status == "closed" && r.closed_at.map(day) == Some(dn))
+            .count() as i64;
+        backlog += found - closed;
+        assert_eq!(d["found"], found, "{dn} found");
+        assert_eq!(d["closed"], closed, "{dn} closed");
+        assert_eq!(d["backlog"], backlog, "{dn} backlog");
+    }
+    assert_eq!(sum["burndown"], json!([]), "no burn-down after the end");
+
+    let total = raws.len() as u64;
+    let closed = raws.iter().filter(|r| r.status == "closed").count() as u64;
+    let late = raws.iter().filter(|r| r.late).count() as u64;
+    assert_eq!(sum["totals"]["found"], total);
+    assert_eq!(sum["totals"]["closed"], closed);
+    assert_eq!(sum["totals"]["open"], total - closed);
+    assert_eq!(sum["totals"]["repeats"], repeat.len() as u64);
+    let share = |n: u64| (n as f64 / total as f64 * 1000.0).round() / 1000.0;
+    let t = &sum["targets"];
+    assert_eq!(t[0]["id"], "closed_share_min");
+    assert_eq!(t[0]["value"].as_f64(), Some(share(closed)));
+    assert_eq!(t[0]["met"], share(closed) >= 0.95);
+    assert_eq!(t[1]["id"], "on_time_share_min");
+    assert_eq!(t[1]["value"].as_f64(), Some(share(total - late)));
+    assert_eq!(t[2]["id"], "no_recurring_hotspot_days");
+    let last_repeat = raws
+        .iter()
+        .filter(|r| repeat.contains(&r.id))
+        .map(|r| day(r.created_at))
+        .max();
+    let quiet = last_repeat.map_or(50, |d| end - d);
+    assert_eq!(t[2]["value"].as_f64(), Some(quiet as f64));
+    assert_eq!(t[2]["met"], quiet >= 30);
+
+    // Rankings.
+    let tally = |r: &Raw, t: &mut Tally| {
+        t.total += 1;
+        t.closed += u64::from(r.status == "closed");
+        t.late += u64::from(r.late);
+        t.repeats += u64::from(repeat.contains(&r.id));
+    };
+    let mut sectors: HashMap<String, Tally> = HashMap::new();
+    for r in &raws {
+        if let Some(sec) = &r.sector {
+            tally(r, sectors.entry(sec.clone()).or_default());
+        }
+    }
+    check_ranking(&sum["rankings"]["sector"], &sectors, "sector");
+    let levels = grid_levels(&s);
+    for level in ["street", "community"] {
+        let mut zones: HashMap<String, Tally> = HashMap::new();
+        for r in &raws {
+            for z in &r.zones {
+                if levels.get(z).map(|l| l.1.as_str()) == Some(level) {
+                    tally(r, zones.entry(z.clone()).or_default());
+                }
+            }
+        }
+        assert!(zones.len() >= 2, "{level}: {} zones", zones.len());
+        check_ranking(&sum["rankings"][level], &zones, level);
+        for r in sum["rankings"][level].as_array().unwrap() {
+            assert_eq!(r["label"], levels[r["key"].as_str().unwrap()].0);
+        }
+    }
+    assert_eq!(sum["patrol_coverage"], Value::Null);
+}
+
+#[tokio::test]
+async fn future_window_has_every_day_left_and_a_burn_down_only_when_running() {
+    let s = start().await;
+    let (st, v) = send(
+        &s,
+        "POST",
+        "admin",
+        "/api/campaigns",
+        Some(body("未来", "2999-01-01", "2999-04-10")),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["campaign"]["id"].as_i64().unwrap();
+    let (st, sum) = send(
+        &s,
+        "GET",
+        "admin",
+        &format!("/api/campaigns/{id}/summary"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{sum}");
+    assert_eq!(sum["days_total"], 100);
+    assert_eq!(sum["days_left"], 100);
+    assert_eq!(sum["days"], json!([]));
+    assert_eq!(sum["targets"][0]["value"], Value::Null);
+    assert_eq!(sum["targets"][0]["met"], Value::Null);
+}
+
+#[tokio::test]
+async fn writes_are_admin_only_validated_and_audited() {
+    let s = start().await;
+    let good = body("百日攻坚", "2025-01-01", "2025-04-10");
+    for role in ["office", "unit", "patrol"] {
+        let (st, _) = send(&s, "POST", role, "/api/campaigns", Some(good.clone())).await;
+        assert_eq!(st, 403, "{role} creates");
+    }
+    let (st, _) = send(&s, "GET", "patrol", "/api/campaigns", None).await;
+    assert_eq!(st, 403);
+    let bad = [
+        (body("x", "2025-13-01", "2025-04-10"), "campaign_bad_date"),
+        (body("x", "2025-05-01", "2025-04-10"), "campaign_bad_window"),
+        (body("x", "2025-01-01", "2026-04-10"), "campaign_bad_window"),
+        (body("  ", "2025-01-01", "2025-04-10"), "campaign_bad_name"),
+        (
+            json!({"name": "x", "start": "2025-01-01", "end": "2025-01-02",
+                   "targets": {"closed_share_min": 1.5, "on_time_share_min": 0.9, "no_recurring_hotspot_days": 30}}),
+            "campaign_bad_target",
+        ),
+    ];
+    for (b, code) in bad {
+        let (st, v) = send(&s, "POST", "admin", "/api/campaigns", Some(b)).await;
+        assert_eq!(st, 400, "{v}");
+        assert_eq!(v["code"], code, "{v}");
+        assert!(v["error"].as_str().unwrap().len() > 5);
+    }
+    let (st, v) = send(&s, "GET", "admin", "/api/campaigns", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["campaigns"], json!([]), "nothing half-written");
+
+    let (st, v) = send(&s, "POST", "admin", "/api/campaigns", Some(good)).await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["campaign"]["id"].as_i64().unwrap();
+    assert_eq!(v["campaign"]["created_by"], "admin");
+    let path = format!("/api/campaigns/{id}");
+    let (st, _) = send(
+        &s,
+        "PUT",
+        "office",
+        &path,
+        Some(body("y", "2025-01-01", "2025-01-31")),
+    )
+    .await;
+    assert_eq!(st, 403);
+    let (st, v) = send(
+        &s,
+        "PUT",
+        "admin",
+        &path,
+        Some(body("二期", "2025-02-01", "2025-02-28")),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = send(&s, "GET", "office", &path, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(v["campaign"]["name"], "二期");
+    assert_eq!(v["campaign"]["end"], "2025-02-28");
+    let (st, _) = send(&s, "DELETE", "office", &path, None).await;
+    assert_eq!(st, 403);
+    let (st, _) = send(&s, "DELETE", "admin", &path, None).await;
+    assert_eq!(st, 200);
+    let (st, v) = send(&s, "GET", "office", &path, None).await;
+    assert_eq!(st, 404);
+    assert_eq!(v["code"], "not_found");
+    let (st, _) = send(&s, "GET", "office", "/api/campaigns/abc/summary", None).await;
+    assert_eq!(st, 404);
+
+    let (st, v) = send(&s, "GET", "admin", "/api/audit?action=campaign.", None).await;
+    assert_eq!(st, 200, "{v}");
+    let actions: Vec<&str> = v["entries"]
+        .as_array()
+        .or_else(|| v["rows"].as_array())
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["campaign.delete", "campaign.update", "campaign.create"]
+    );
+}
+
+#[tokio::test]
+async fn bulletin_is_chinese_a4_html_with_the_weeks_heatmap() {
+    let s = demo_in_2025().await;
+    let (st, v) = send(
+        &s,
+        "POST",
+        "admin",
+        "/api/campaigns",
+        Some(body(
+            "白山市城乡环境卫生百日攻坚",
+            "2025-04-01",
+            "2025-05-20",
+        )),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["campaign"]["id"].as_i64().unwrap();
+    let r = s
+        .get(
+            "office",
+            &format!("/api/campaigns/{id}/bulletin?week=2025-04-08"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("白山市城乡环境卫生百日攻坚　第2周工作简报"),
+        "{html}"
+    );
+    assert!(html.contains("size: A4"));
+    assert!(html.contains("2025-04-08 至 2025-04-14"));
+    // The heatmap image is a tile of the week's window, and it is served.
+    let start = html.find("<img class=\"heat\"").expect("a heatmap image");
+    let src_at = html[start..].find("src=\"").unwrap() + start + 5;
+    let src = &html[src_at..src_at + html[src_at..].find('"').unwrap()];
+    assert!(src.starts_with("/heatmap/12/"), "{src}");
+    assert!(src.contains("since=2025-04-07T16:00:00"), "{src}");
+    let tile = s
+        .get("office", &src.replace("&amp;", "&"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tile.status(), 200);
+    let png = tile.bytes().await.unwrap();
+    let img = image::load_from_memory(&png).unwrap().to_rgba8();
+    assert!(
+        img.pixels().any(|p| p.0[3] > 0),
+        "the week's heatmap tile has heat"
+    );
+    assert!(html.contains("街道红黑榜") && html.contains("六域红黑榜"));
+    assert!(html.contains("class=\"best\"") && html.contains("class=\"worst\""));
+    let (st, v) = send(
+        &s,
+        "GET",
+        "office",
+        &format!("/api/campaigns/{id}/bulletin?week=2025-4-8"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 400);
+    assert_eq!(v["code"], "campaign_bad_date");
+    let (st, _) = send(
+        &s,
+        "GET",
+        "patrol",
+        &format!("/api/campaigns/{id}/bulletin?week=2025-04-08"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 403);
+}
