@@ -11,6 +11,7 @@
 pub mod changes;
 pub mod db;
 mod migrations;
+pub mod patrols;
 pub mod photos;
 pub mod postgres;
 pub mod reports;
