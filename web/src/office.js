@@ -7,6 +7,7 @@ import { html, $, toast } from './dom.js';
 import { geometryBounds } from './map.js';
 import { session } from './session.js';
 import { mountWorklist } from './worklist.js';
+import { mountCoverage } from './coverage.js';
 
 const STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected', 'reopened'];
 /**
@@ -92,7 +93,8 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
         <a class="csv" href="#" download>${t('stats_csv')}</a>
       </div>
       <div class="stats-table-wrap"><span class="loading">${t('loading')}</span></div>
-    </section>`.toString();
+    </section>
+    <section class="coverage-panel"></section>`.toString();
   panel.appendChild(section);
 
   tuneHeat(ctrl.map);
@@ -115,6 +117,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     }, 1000);
   };
   const worklist = mountWorklist(ctrl, $('.queue-panel', section), { onLive });
+  const coverage = mountCoverage(ctrl, $('.coverage-panel', section));
 
   const form = $('form', section);
   const current = () => ({
@@ -154,6 +157,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     clearTimeout(liveTimer);
     rankAbort?.abort();
     worklist.destroy();
+    coverage();
     detected.remove();
     section.remove();
   };
