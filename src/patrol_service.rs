@@ -340,7 +340,7 @@ pub fn add_points(app: &App, user: &User, id: &str, body: &Value) -> Result<Valu
             );
             continue;
         }
-        if !(p.accuracy_m >= 0.0) {
+        if p.accuracy_m.is_nan() || p.accuracy_m < 0.0 {
             reject(
                 &mut rejected,
                 seq,
