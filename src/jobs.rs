@@ -131,6 +131,21 @@ async fn run(state: Weak<App>) {
             Ok(n) => tracing::info!(reports = n, "marked reports overdue"),
             Err(e) => tracing::warn!(error = %e, "the deadline sweep failed; it runs again"),
         }
+        // Every minute: schedule windows of patrol routes that ended under their coverage.
+        if ticks % 30 == 1 {
+            let a = app.clone();
+            let now = crate::time::now_ms();
+            match tokio::task::spawn_blocking(move || crate::patrol_service::flag_missed(&a, now))
+                .await
+            {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(windows = n, "flagged missed patrol windows"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "flagging missed patrols failed; it runs again")
+                }
+                Err(e) => tracing::warn!(error = %e, "flagging missed patrols panicked"),
+            }
+        }
         if let Err(e) = housekeeping(&app, ticks).await {
             tracing::warn!(error = %e, "background job failed; it runs again next time");
         }

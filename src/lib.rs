@@ -31,6 +31,8 @@
 //! - [`gcj02`]: GCJ-02 → WGS84 at the edge.
 //! - [`analytics`]: statistics, hotspot detection, heatmap tiles and work orders.
 //! - [`features`]: zones and reports as OGC API – Features collections with flat columns.
+//! - [`patrols`]: route segments and coverage, check-in points, schedule windows;
+//!   [`patrol_service`] patrol tracks (start, points, end), coverage and missed windows.
 //! - [`open311`]: report categories as Open311 GeoReport v2 services; reports as service requests.
 //! - [`campaign`]: campaigns (百日攻坚): validation, writes, and the summary (days left, daily
 //!   chart with burn-down, target progress, 红黑榜 ranking); `store::campaigns` its SQL;
@@ -61,6 +63,8 @@ pub mod jobs;
 pub mod login;
 pub mod migrate;
 pub mod open311;
+pub mod patrol_service;
+pub mod patrols;
 pub mod photo;
 pub mod registry;
 pub mod report;

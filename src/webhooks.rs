@@ -29,6 +29,7 @@ pub const EVENTS: &[&str] = &[
     "report.overdue",
     "report.escalated",
     "zone.changed",
+    "patrol.missed",
 ];
 
 /// How long a receiver has to answer.

@@ -13,6 +13,7 @@ mod meta;
 pub mod ogc;
 mod open311;
 pub mod params;
+pub mod patrols;
 mod photos;
 mod reports;
 mod stats;
@@ -78,6 +79,28 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/reports/{id}",
             get(reports::get).patch(reports::change).layer(report_body),
+        )
+        .route("/patrols", get(patrols::list))
+        .route("/patrols/coverage", get(patrols::coverage))
+        .route(
+            "/patrols/{id}",
+            get(patrols::get)
+                .put(patrols::start)
+                .layer(small_json.clone()),
+        )
+        .route(
+            "/patrols/{id}/points",
+            post(patrols::points).layer(body(Accept::json(patrols::MAX_BODY))),
+        )
+        .route(
+            "/patrols/{id}/end",
+            post(patrols::end).layer(small_json.clone()),
+        )
+        .route(
+            "/settings/patrols",
+            get(patrols::get_settings)
+                .put(patrols::put_settings)
+                .layer(small_json.clone()),
         )
         .route("/photos/{id}", get(photos::normal))
         .route("/photos/{id}/thumb", get(photos::thumb))

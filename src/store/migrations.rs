@@ -231,6 +231,45 @@ const SQLITE: &[&str] = &[
         updated_by TEXT NOT NULL
     );
     "#,
+    // patrol tracks, their points, check-ins and missed schedule windows (issue 14).
+    r#"
+    CREATE TABLE patrols (
+        id          TEXT PRIMARY KEY,       -- made by the client (a patrol starts with no signal)
+        user_id     BIGINT NOT NULL,
+        username    TEXT NOT NULL,
+        route       TEXT,                   -- patrol_route zone id; NULL: free patrol
+        started_at  BIGINT NOT NULL,        -- Unix ms
+        ended_at    BIGINT,
+        created_at  BIGINT NOT NULL
+    );
+    CREATE INDEX patrols_started ON patrols(started_at);
+    CREATE INDEX patrols_route ON patrols(route, started_at);
+    CREATE TABLE patrol_points (
+        patrol_id   TEXT NOT NULL,
+        seq         BIGINT NOT NULL,
+        t           BIGINT NOT NULL,        -- Unix ms
+        lon         DOUBLE PRECISION NOT NULL,
+        lat         DOUBLE PRECISION NOT NULL,
+        accuracy_m  DOUBLE PRECISION,
+        PRIMARY KEY (patrol_id, seq)
+    );
+    CREATE INDEX patrol_points_t ON patrol_points(patrol_id, t);
+    CREATE TABLE patrol_checkins (
+        patrol_id   TEXT NOT NULL,
+        checkpoint  TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        at          BIGINT NOT NULL,
+        PRIMARY KEY (patrol_id, checkpoint)
+    );
+    CREATE TABLE patrol_missed (
+        route       TEXT NOT NULL,
+        day         TEXT NOT NULL,          -- city day, YYYY-MM-DD
+        win         TEXT NOT NULL,          -- the window's start, HH:MM
+        share       DOUBLE PRECISION NOT NULL,
+        flagged_at  BIGINT NOT NULL,
+        PRIMARY KEY (route, day, win)
+    );
+"#,
 ];
 
 /// The current schema for PostgreSQL + PostGIS. Geometry columns are generated from the stored
@@ -465,6 +504,43 @@ const POSTGRES: &[&str] = &[
         created_by TEXT NOT NULL,
         updated_at BIGINT NOT NULL,
         updated_by TEXT NOT NULL
+    // 3: patrol tracks, their points, check-ins and missed schedule windows (issue 14).
+    r#"
+    CREATE TABLE patrols (
+        id          TEXT PRIMARY KEY,       -- made by the client (a patrol starts with no signal)
+        user_id     BIGINT NOT NULL,
+        username    TEXT NOT NULL,
+        route       TEXT,                   -- patrol_route zone id; NULL: free patrol
+        started_at  BIGINT NOT NULL,        -- Unix ms
+        ended_at    BIGINT,
+        created_at  BIGINT NOT NULL
+    );
+    CREATE INDEX patrols_started ON patrols(started_at);
+    CREATE INDEX patrols_route ON patrols(route, started_at);
+    CREATE TABLE patrol_points (
+        patrol_id   TEXT NOT NULL,
+        seq         BIGINT NOT NULL,
+        t           BIGINT NOT NULL,        -- Unix ms
+        lon         DOUBLE PRECISION NOT NULL,
+        lat         DOUBLE PRECISION NOT NULL,
+        accuracy_m  DOUBLE PRECISION,
+        PRIMARY KEY (patrol_id, seq)
+    );
+    CREATE INDEX patrol_points_t ON patrol_points(patrol_id, t);
+    CREATE TABLE patrol_checkins (
+        patrol_id   TEXT NOT NULL,
+        checkpoint  TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        at          BIGINT NOT NULL,
+        PRIMARY KEY (patrol_id, checkpoint)
+    );
+    CREATE TABLE patrol_missed (
+        route       TEXT NOT NULL,
+        day         TEXT NOT NULL,          -- city day, YYYY-MM-DD
+        win         TEXT NOT NULL,          -- the window's start, HH:MM
+        share       DOUBLE PRECISION NOT NULL,
+        flagged_at  BIGINT NOT NULL,
+        PRIMARY KEY (route, day, win)
     );
 "#,
 ];

@@ -12,6 +12,7 @@ pub mod campaigns;
 pub mod changes;
 pub mod db;
 mod migrations;
+pub mod patrols;
 pub mod photos;
 pub mod postgres;
 pub mod reports;

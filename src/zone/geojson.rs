@@ -171,6 +171,18 @@ fn parse_feature(index: usize, f: &Value, opts: ParseOptions) -> Result<ZoneDraf
         .or_else(|| extra.get("width_m"))
         .cloned();
     extra.remove("width_m");
+    if let Some(cp) = props.get("checkpoints").cloned() {
+        extra.insert("checkpoints".into(), cp);
+    }
+    if let Some(cp) = extra.get("checkpoints") {
+        if !kind.is_route() {
+            return Err(fail(
+                "checkpoints belong to patrol_route zones only".into(),
+                None,
+            ));
+        }
+        crate::patrols::parse_checkpoints(Some(cp)).map_err(|e| fail(e, None))?;
+    }
 
     let geometry = f
         .get("geometry")

@@ -8,6 +8,7 @@ import { geometryBounds } from './map.js';
 import { session } from './session.js';
 import { mountWorklist } from './worklist.js';
 import { mountCampaign } from './campaign.js';
+import { mountCoverage } from './coverage.js';
 
 const STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected', 'reopened'];
 /**
@@ -95,7 +96,8 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
         <a class="csv" href="#" download>${t('stats_csv')}</a>
       </div>
       <div class="stats-table-wrap"><span class="loading">${t('loading')}</span></div>
-    </section>`.toString();
+    </section>
+    <section class="coverage-panel"></section>`.toString();
   panel.appendChild(section);
 
   tuneHeat(ctrl.map);
@@ -123,6 +125,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     }, 1000);
   };
   const worklist = mountWorklist(ctrl, $('.queue-panel', section), { onLive });
+  const coverage = mountCoverage(ctrl, $('.coverage-panel', section));
 
   const form = $('form', section);
   const current = () => ({
@@ -162,6 +165,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     clearTimeout(liveTimer);
     rankAbort?.abort();
     worklist.destroy();
+    coverage();
     detected.remove();
     section.remove();
   };
