@@ -83,7 +83,9 @@ export async function mountPatrolBar({ ctrl, section }) {
   const onCheckin = (c) => toast(t('track_checkin', { name: c.name || c.checkpoint }), 'info', 6000);
   const upload = () => navigator.onLine && track.sync(onCheckin).then(show).catch(() => {});
 
+  let shown = 0; // only the latest call of show() writes: an older one may have read older counts
   async function show() {
+    const mine = ++shown;
     if (!current) {
       idle.hidden = false;
       live.hidden = true;
@@ -93,6 +95,7 @@ export async function mountPatrolBar({ ctrl, section }) {
     live.hidden = false;
     const p = (await track.allPatrols()).find((x) => x.id === current.id) || current;
     const wait = await track.waiting(current.id).catch(() => 0);
+    if (mine !== shown) return;
     const route = routes.find((r) => r.id === p.route)?.properties.name || t('track_free');
     stats.textContent = t('track_stats', { route, time: fmtClock(Date.now() - Date.parse(p.started_at)), dist: fmtKm(p.distance_m), n: p.points, wait });
     document.body.dataset.patrolPoints = String(p.points);
@@ -100,7 +103,7 @@ export async function mountPatrolBar({ ctrl, section }) {
 
   const onFix = async (pos) => {
     if (!current) return;
-    const p = await track.record(current.id, pos.coords).catch(() => null);
+    const p = await track.record(current.id, pos.coords).catch((e) => (console.error('track record failed', e?.name, e?.message), null));
     if (p) {
       trail.push(p.last.lonlat);
       drawTrail();

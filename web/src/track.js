@@ -28,6 +28,18 @@ export function distanceM(a, b) {
 
 const getPatrol = (id) => tx('patrols', 'readonly', (s) => done(s.get(id)));
 const putPatrol = (p) => tx('patrols', 'readwrite', (s) => done(s.put(p)));
+/**
+ * Changes patrol `id` with `fn(patrol)` inside one transaction, so a point recorded meanwhile is
+ * never overwritten by an older copy; resolves to the changed patrol (or null when it is gone).
+ */
+const updatePatrol = (id, fn) =>
+  tx('patrols', 'readwrite', async (s) => {
+    const p = await done(s.get(id));
+    if (!p) return null;
+    fn(p);
+    s.put(p);
+    return p;
+  });
 const pointsOf = (id, limit) => tx('track_points', 'readonly', (s) => done(s.getAll(IDBKeyRange.bound([id, 0], [id, Infinity]), limit)));
 export const allPatrols = () => tx('patrols', 'readonly', (s) => done(s.getAll()));
 /** Points of patrol `id` still waiting for the server. */
@@ -51,10 +63,8 @@ export async function start(route, user) {
 
 /** Ends patrol `id` (the end is sent with the remaining points). */
 export async function finish(id) {
-  const p = await getPatrol(id);
+  const p = await updatePatrol(id, (x) => (x.ended_at = x.ended_at || nowIso()));
   if (!p) return null;
-  p.ended_at = p.ended_at || nowIso();
-  await putPatrol(p);
   if (localStorage.getItem(ACTIVE) === id) localStorage.removeItem(ACTIVE);
   return p;
 }
@@ -110,8 +120,7 @@ async function syncOne(p, onCheckin) {
   try {
     if (!p.created_sent) {
       await api(path, { method: 'PUT', json: { route: p.route, started_at: p.started_at } });
-      p.created_sent = true;
-      await putPatrol(p);
+      await updatePatrol(p.id, (x) => (x.created_sent = true));
     }
     for (;;) {
       const batch = await pointsOf(p.id, BATCH);
@@ -119,11 +128,10 @@ async function syncOne(p, onCheckin) {
       const body = await api(`${path}/points`, { method: 'POST', json: { points: batch.map(({ seq, t, lon, lat, accuracy_m }) => ({ seq, t, lon, lat, accuracy_m })) } });
       // Accepted, duplicate and refused points are all settled: none is sent again.
       await tx('track_points', 'readwrite', (s) => batch.forEach((x) => s.delete([x.patrol, x.seq])));
-      const fresh = await getPatrol(p.id);
-      fresh.rejected += (body.rejected || []).length;
-      fresh.checkins = [...fresh.checkins, ...(body.checkins || [])];
-      await putPatrol(fresh);
-      Object.assign(p, fresh);
+      await updatePatrol(p.id, (x) => {
+        x.rejected += (body.rejected || []).length;
+        x.checkins = [...x.checkins, ...(body.checkins || [])];
+      });
       for (const c of body.checkins || []) onCheckin?.(c);
     }
     const latest = await getPatrol(p.id);
@@ -137,8 +145,7 @@ async function syncOne(p, onCheckin) {
     if (transient(e)) return false;
     // Refused for good (the route was retired, the patrol belongs to someone else): keep the
     // record so the patrol sees it, but stop sending it.
-    const latest = await getPatrol(p.id);
-    if (latest) await putPatrol({ ...latest, failed: e.message, end_sent: true, created_sent: true });
+    await updatePatrol(p.id, (x) => Object.assign(x, { failed: e.message, end_sent: true, created_sent: true }));
     await tx('track_points', 'readwrite', async (s) => {
       const keys = await done(s.getAllKeys(IDBKeyRange.bound([p.id, 0], [p.id, Infinity])));
       keys.forEach((k) => s.delete(k));
