@@ -504,6 +504,8 @@ const POSTGRES: &[&str] = &[
         created_by TEXT NOT NULL,
         updated_at BIGINT NOT NULL,
         updated_by TEXT NOT NULL
+    );
+"#,
     // 3: patrol tracks, their points, check-ins and missed schedule windows (issue 14).
     r#"
     CREATE TABLE patrols (
