@@ -7,9 +7,13 @@
 # Installs Debian's postgresql-15-postgis-3 when missing.
 set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
-start() { # DIR PORT
-    runuser -u postgres -- "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w \
-        -o "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300" start >&2
+start() { # DIR PORT; on failure shows the end of the server's log
+    if ! runuser -u postgres -- "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w \
+        -o "-p $2 -k $1 -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300" start >&2; then
+        echo "--- end of $1/server.log:" >&2
+        tail -n 20 "$1/server.log" >&2 || true
+        return 1
+    fi
 }
 case "${1:-}" in
 stop)
@@ -34,6 +38,9 @@ dir=$(mktemp -d /tmp/xuncha-pg.XXXXXX)
 chown postgres "$dir"
 runuser -u postgres -- "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1
 echo "$port" >"$dir/port"
-start "$dir" "$port"
+if ! start "$dir" "$port"; then
+    rm -rf "$dir"
+    exit 1
+fi
 echo "postgres://postgres@127.0.0.1:$port/postgres"
 echo "$dir"

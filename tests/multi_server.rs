@@ -595,24 +595,36 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// Starts on a free port below the ephemeral range (where servers bound to port 0 and
+    /// outgoing connections take theirs, and where the cluster could lose its port between a
+    /// pause and a resume); a failed start is tried again on another port.
     fn start() -> Cluster {
-        let port = 56000 + (std::process::id() % 1000) as u16;
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/pg-temp.sh");
-        let out = Command::new("bash")
-            .arg(&script)
-            .env("PGPORT", port.to_string())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let mut lines = text.lines();
-        let url = lines.next().unwrap().to_string();
-        let dir = PathBuf::from(lines.next().unwrap());
-        Cluster { url, dir }
+        let mut errors = Vec::new();
+        for attempt in 0..5u32 {
+            let port = (20_000 + (std::process::id() * 7 + attempt * 1_237) % 12_000) as u16;
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                errors.push(format!("port {port} is taken"));
+                continue;
+            }
+            let out = Command::new("bash")
+                .arg(&script)
+                .env("PGPORT", port.to_string())
+                .output()
+                .unwrap();
+            if out.status.success() {
+                let text = String::from_utf8(out.stdout).unwrap();
+                let mut lines = text.lines();
+                let url = lines.next().unwrap().to_string();
+                let dir = PathBuf::from(lines.next().unwrap());
+                return Cluster { url, dir };
+            }
+            errors.push(format!(
+                "port {port}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        panic!("no cluster started:\n{}", errors.join("\n"));
     }
 
     fn run(&self, verb: &str) {
