@@ -74,6 +74,14 @@ pub fn parse_date(s: &str) -> Option<i64> {
     Some(i64::from(date.to_julian_day()) - 2_440_588)
 }
 
+/// The campaign's days so far, as day numbers `(start, min(today, end))`; `None` before it
+/// begins or when its dates are unreadable.
+pub fn days_so_far(c: &Campaign, now_ms: i64, utc_offset_s: i32) -> Option<(i64, i64)> {
+    let today = (now_ms + utc_offset_s as i64 * 1000).div_euclid(DAY_MS);
+    let (start, end) = (parse_date(&c.start)?, parse_date(&c.end)?);
+    (today >= start).then_some((start, today.min(end)))
+}
+
 /// `YYYY-MM-DD` of a day number.
 pub fn date_string(day: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(day * 86_400)
@@ -289,8 +297,9 @@ pub struct Summary {
     pub totals: Totals,
     pub targets: Vec<TargetProgress>,
     pub rankings: Rankings,
-    /// Patrol coverage per team: filled in once patrol tracks (issue 14) are merged.
-    pub patrol_coverage: Option<Value>,
+    /// Patrol coverage per route and team over the campaign days so far (filled in by the
+    /// caller, which holds the routes; `None` only from [`summary`] itself).
+    pub patrol_coverage: Option<crate::patrol_service::CampaignCoverage>,
 }
 
 #[derive(Default)]

@@ -54,6 +54,38 @@ fn ranking(title: &str, rows: &[RankRow]) -> String {
     out
 }
 
+fn patrols(s: &Summary) -> String {
+    let Some(pc) = &s.patrol_coverage else {
+        return String::new();
+    };
+    let mut out = format!(
+        "<h2>巡查覆盖</h2><p>达标线：单日覆盖率 ≥ {}</p><table><tr><th>路线</th><th>队员</th><th>巡查天数</th><th>轨迹点</th><th>平均覆盖率</th><th>打卡</th></tr>",
+        pct(Some(pc.threshold))
+    );
+    for r in &pc.routes {
+        out.push_str(&format!(
+            "<tr class=\"route\"><td>{}</td><td>全部</td><td>达标 {}/{} 天</td><td></td><td>{}</td><td>漏巡 {} 次</td></tr>",
+            esc(&r.name),
+            r.days_met,
+            r.days,
+            pct(Some(r.mean_share)),
+            r.missed_windows
+        ));
+        for t in &r.teams {
+            out.push_str(&format!(
+                "<tr><td></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&t.user),
+                t.days,
+                t.points,
+                pct(Some(t.mean_share)),
+                t.checkins
+            ));
+        }
+    }
+    out.push_str("</table>");
+    out
+}
+
 /// The bulletin of the week starting on day `week` (days since 1970-01-01), with the heatmap
 /// tile `heat` (`z, x, y`) when the week has reports.
 pub fn html(
@@ -125,7 +157,7 @@ img.heat {{ display: block; margin: auto; border: 1px solid #999; background: #e
 <h2>每日情况</h2><table><tr><th>日期</th><th>发现</th><th>办结</th><th>待办</th></tr>{days}</table>
 <h2>目标进度</h2><table><tr><th>目标</th><th>当前</th><th>要求</th><th>结果</th></tr>{targets}</table>
 <h2>本周热力图</h2>{heat}
-{street}{community}{sector}
+{street}{community}{sector}{patrols}
 </body></html>
 "#,
         t = esc(&title),
@@ -137,6 +169,7 @@ img.heat {{ display: block; margin: auto; border: 1px solid #999; background: #e
         street = ranking("街道红黑榜", &s.rankings.street),
         community = ranking("社区红黑榜", &s.rankings.community),
         sector = ranking("六域红黑榜", &s.rankings.sector),
+        patrols = patrols(s),
     )
 }
 

@@ -64,6 +64,12 @@ pub struct Config {
     /// public information, posted on signs). Reports never are. Default false. (A command-line
     /// flag for now; it is meant to become an admin setting stored with the data.)
     pub public_zones: bool,
+    /// Whether the public map (随手拍: zones with owners and contacts, open reports without
+    /// names, thumbnails) answers anyone at `/api/public/…` and `/public`. Default false.
+    pub public_map: bool,
+    /// Requests a minute each client address may make to the public map (as a burst too).
+    /// Default 600.
+    pub public_map_per_minute: u32,
     /// The city's offset from UTC, seconds east, for datetimes shown to Open311 clients.
     /// Default 28 800 (+08:00, China Standard Time).
     pub city_utc_offset_s: i32,
@@ -150,6 +156,8 @@ impl Default for Config {
             heatmap_radius_m: 60.0,
             heatmap_scale_per_ha: 20.0,
             public_zones: false,
+            public_map: false,
+            public_map_per_minute: 600,
             city_utc_offset_s: 8 * 3600,
             open311_jurisdiction_id: None,
             public_url: None,

@@ -50,6 +50,10 @@ enum Command {
         /// Let anyone read the zone collections of /ogc without signing in (reports stay private).
         #[arg(long)]
         public_zones: bool,
+        /// Turn on the public map (随手拍) at /public: zones with their owners and contacts, and
+        /// open reports without names or original photos, to anyone (rate-limited per address).
+        #[arg(long)]
+        public_map: bool,
         /// The Open311 jurisdiction_id to answer for (requests naming another are refused).
         #[arg(long)]
         jurisdiction: Option<String>,
@@ -301,6 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             geodata,
             web,
             public_zones,
+            public_map,
             jurisdiction,
             public_url,
             trust_proxy,
@@ -325,6 +330,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config.web_dir = web;
             config.geodata_dir = geodata.clone();
             config.public_zones = public_zones;
+            config.public_map = public_map;
             config.open311_jurisdiction_id = jurisdiction;
             config.public_url = public_url;
             config.trust_proxy = trust_proxy;

@@ -681,6 +681,148 @@ pub fn coverage_summary(app: &App, user: &User, date: &str) -> Result<Value> {
     Ok(Value::Array(out))
 }
 
+/// One team (user) on one route over a campaign window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TeamCoverage {
+    pub user: String,
+    /// City days with at least one accepted point of this team on the route.
+    pub days: usize,
+    pub points: usize,
+    /// Mean of the team's own daily coverage share over the days it patrolled.
+    pub mean_share: f64,
+    pub checkins: usize,
+}
+
+/// One route over a campaign window.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RouteCoverage {
+    pub id: String,
+    pub name: String,
+    /// Campaign days so far (start to today or the end, whichever comes first).
+    pub days: usize,
+    /// Days whose coverage by all teams together reached the threshold.
+    pub days_met: usize,
+    /// Mean daily coverage share over `days` (a day nobody walked counts 0).
+    pub mean_share: f64,
+    /// Schedule windows flagged as missed on those days.
+    pub missed_windows: i64,
+    pub teams: Vec<TeamCoverage>,
+}
+
+/// Patrol coverage of a campaign: every live route the user may see, over the city days
+/// `first..=last` (day numbers since 1970-01-01).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CampaignCoverage {
+    pub threshold: f64,
+    pub routes: Vec<RouteCoverage>,
+}
+
+/// Three decimals, and never `-0` (an empty `sum` of floats is `-0.0`).
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0 + 0.0
+}
+
+/// Patrol coverage per route and team over the city days `first..=last`: one read of the
+/// routes' accepted points of those days, shares computed per day.
+pub fn campaign_coverage(
+    app: &App,
+    user: &User,
+    first: i64,
+    last: i64,
+) -> Result<CampaignCoverage> {
+    let off = app.config.city_utc_offset_s as i64 * 1000;
+    let day_of = |t: i64| (t + off).div_euclid(DAY_MS);
+    let (from, to) = (first * DAY_MS - off, (last + 1) * DAY_MS - off);
+    let days = (last - first + 1).max(0) as usize;
+    let idx = app.zones.index();
+    let mut routes: Vec<Arc<Zone>> = idx
+        .iter()
+        .filter(|z| z.zone.is_live() && z.zone.kind == ZoneKind::PatrolRoute)
+        .filter(|z| route_in_scope(app, user, &z.zone))
+        .map(|z| z.zone.clone())
+        .collect();
+    routes.sort_by(|a, b| a.id.cmp(&b.id));
+    let threshold = app
+        .store
+        .read_sync(|c| Ok(settings(c)?.patrol_coverage_min))?;
+    let (d0, d1) = (
+        crate::campaign::date_string(first),
+        crate::campaign::date_string(last),
+    );
+    let mut out = Vec::new();
+    for route in routes {
+        let Some(segs) = RouteSegments::of(&route) else {
+            continue;
+        };
+        let rid = route.id.clone();
+        let (pts, checkins, missed) = if days == 0 {
+            (Vec::new(), Vec::new(), 0)
+        } else {
+            let (d0, d1) = (d0.clone(), d1.clone());
+            app.store.read_sync(move |c| {
+                Ok((
+                    db::route_points(c, &rid, from, to)?,
+                    db::checkins(c, Some(&rid), None, from, to)?,
+                    db::missed_between(c, &rid, &d0, &d1)?,
+                ))
+            })?
+        };
+        // Points by day (they come ordered by time, so each day is one run).
+        let mut by_day: Vec<(i64, &[db::RoutePoint])> = Vec::new();
+        let mut i = 0;
+        while i < pts.len() {
+            let d = day_of(pts[i].t);
+            let j = i + pts[i..].iter().take_while(|p| day_of(p.t) == d).count();
+            by_day.push((d, &pts[i..j]));
+            i = j;
+        }
+        let daily: Vec<f64> = by_day
+            .iter()
+            .map(|(_, ps)| patrols::share(&segs, ps.iter().map(|p| (p.lon, p.lat))))
+            .collect();
+        let mut users: Vec<&str> = pts.iter().map(|p| p.username.as_str()).collect();
+        users.sort_unstable();
+        users.dedup();
+        let teams = users
+            .into_iter()
+            .map(|u| {
+                let shares: Vec<f64> = by_day
+                    .iter()
+                    .filter(|(_, ps)| ps.iter().any(|p| p.username == u))
+                    .map(|(_, ps)| {
+                        patrols::share(
+                            &segs,
+                            ps.iter()
+                                .filter(|p| p.username == u)
+                                .map(|p| (p.lon, p.lat)),
+                        )
+                    })
+                    .collect();
+                TeamCoverage {
+                    user: u.to_string(),
+                    days: shares.len(),
+                    points: pts.iter().filter(|p| p.username == u).count(),
+                    mean_share: round3(shares.iter().sum::<f64>() / shares.len().max(1) as f64),
+                    checkins: checkins.iter().filter(|k| k.username == u).count(),
+                }
+            })
+            .collect();
+        out.push(RouteCoverage {
+            id: route.id.clone(),
+            name: route.name.clone(),
+            days,
+            days_met: daily.iter().filter(|s| **s >= threshold).count(),
+            mean_share: round3(daily.iter().sum::<f64>() / days.max(1) as f64),
+            missed_windows: missed,
+            teams,
+        });
+    }
+    Ok(CampaignCoverage {
+        threshold,
+        routes: out,
+    })
+}
+
 /// Flags every schedule window that ended by `now` (on the city days of `now` and the day
 /// before) whose coverage is below `patrol_coverage_min`: one `patrol_missed` row per
 /// (route, day, window), written in the transaction of its `patrol.missed` outbox rows.

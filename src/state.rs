@@ -31,6 +31,8 @@ pub struct App {
     pub hooks: Arc<crate::webhooks::Hooks>,
     /// Live report events for `GET /api/events`.
     pub events: crate::http::events::EventHub,
+    /// Requests per client address to the public map.
+    pub public_limiter: crate::public_map::Limiter,
 }
 
 impl App {
@@ -86,7 +88,9 @@ impl App {
             report_points,
         };
         let login = crate::login::Login::new(config.login_concurrency, config.login_throttle);
+        let public_limiter = crate::public_map::Limiter::new(config.public_map_per_minute);
         let app = Arc::new(App {
+            public_limiter,
             login,
             config,
             store,

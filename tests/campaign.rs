@@ -313,7 +313,194 @@ async fn summary_equals_counts_from_the_raw_reports() {
             assert_eq!(r["label"], levels[r["key"].as_str().unwrap()].0);
         }
     }
-    assert_eq!(sum["patrol_coverage"], Value::Null);
+    // No patrol walked in this window: every route is there, with no team and nothing met.
+    let pc = &sum["patrol_coverage"];
+    assert_eq!(pc["routes"].as_array().unwrap().len(), 2, "{pc}");
+    for r in pc["routes"].as_array().unwrap() {
+        assert_eq!(
+            (r["days"].as_i64(), r["days_met"].as_i64()),
+            (Some(50), Some(0))
+        );
+        assert_eq!(r["mean_share"].as_f64(), Some(0.0));
+        assert_eq!(r["teams"], json!([]));
+    }
+}
+
+/// `(lon, lat)` every ~5 m along the vertices `line` (linear in degrees; fine over 60 m).
+fn densify(line: &[[f64; 2]]) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    for w in line.windows(2) {
+        let d = xuncha::patrols::distance_m((w[0][0], w[0][1]), (w[1][0], w[1][1]));
+        let n = ((d / 5.0).ceil() as usize).max(1);
+        for i in 0..n {
+            let f = i as f64 / n as f64;
+            out.push((
+                w[0][0] + (w[1][0] - w[0][0]) * f,
+                w[0][1] + (w[1][1] - w[0][1]) * f,
+            ));
+        }
+    }
+    out.push((line[line.len() - 1][0], line[line.len() - 1][1]));
+    out
+}
+
+/// Stores a patrol of `user` on `route` with `points` one second apart from `start` (Unix ms).
+fn walk(s: &Srv, id: &str, user: &str, route: &str, start: i64, points: &[(f64, f64)]) {
+    use xuncha::store::patrols as db;
+    let (id, user, route, pts) = (
+        id.to_string(),
+        user.to_string(),
+        route.to_string(),
+        points.to_vec(),
+    );
+    s.state
+        .store
+        .write_sync(move |c| {
+            db::insert(
+                c,
+                &db::PatrolRow {
+                    id: id.clone(),
+                    user_id: 1,
+                    username: user,
+                    route: Some(route),
+                    started_at: start,
+                    ended_at: None,
+                    points: 0,
+                },
+                start,
+            )?;
+            for (i, (lon, lat)) in pts.iter().enumerate() {
+                let p = db::PointRow {
+                    seq: i as i64,
+                    t: start + i as i64 * 1000,
+                    lon: *lon,
+                    lat: *lat,
+                };
+                db::insert_point(c, &id, &p, 5.0)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[tokio::test]
+async fn patrol_coverage_per_route_and_team_over_the_window() {
+    let s = start().await;
+    let (st, v) = send(
+        &s,
+        "POST",
+        "admin",
+        "/api/campaigns",
+        Some(body("巡查", "2025-04-01", "2025-05-20")),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    let id = v["campaign"]["id"].as_i64().unwrap();
+    let (_, route) = s.get_json("office", "/api/zones/route-north-bank").await;
+    let line: Vec<[f64; 2]> =
+        serde_json::from_value(route["geometry"]["coordinates"].clone()).unwrap();
+    let all = densify(&line);
+    let half = densify(&line[..line.len() / 2]);
+    let day = |d: &str, h: i64| {
+        xuncha::campaign::parse_date(d).unwrap() * DAY_MS - OFF_MS + h * 3_600_000
+    };
+    // The whole route on 04-02 by `patrol`, half of it on 04-03 by `patrol2`, and a walk the day
+    // before the campaign that counts nowhere.
+    walk(
+        &s,
+        "w1",
+        "patrol",
+        "route-north-bank",
+        day("2025-04-02", 7),
+        &all,
+    );
+    walk(
+        &s,
+        "w2",
+        "patrol2",
+        "route-north-bank",
+        day("2025-04-03", 16),
+        &half,
+    );
+    walk(
+        &s,
+        "w0",
+        "patrol",
+        "route-north-bank",
+        day("2025-03-31", 7),
+        &all,
+    );
+    s.state
+        .store
+        .write_sync(|c| {
+            xuncha::store::patrols::insert_checkin(
+                c,
+                "w1",
+                "0",
+                "北岸西入口",
+                day("2025-04-02", 7) + 60_000,
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let (st, sum) = send(
+        &s,
+        "GET",
+        "office",
+        &format!("/api/campaigns/{id}/summary"),
+        None,
+    )
+    .await;
+    assert_eq!(st, 200, "{sum}");
+    let pc = &sum["patrol_coverage"];
+    assert_eq!(pc["threshold"].as_f64(), Some(0.8));
+    let routes = pc["routes"].as_array().unwrap();
+    let north = routes
+        .iter()
+        .find(|r| r["id"] == "route-north-bank")
+        .unwrap();
+    let south = routes
+        .iter()
+        .find(|r| r["id"] == "route-south-bank")
+        .unwrap();
+    assert_eq!(south["teams"], json!([]));
+    assert_eq!(north["days"], 50);
+    assert_eq!(north["days_met"], 1, "{north}");
+    let teams = north["teams"].as_array().unwrap();
+    let users: Vec<&str> = teams.iter().map(|t| t["user"].as_str().unwrap()).collect();
+    assert_eq!(users, ["patrol", "patrol2"]);
+    let (full, part) = (&teams[0], &teams[1]);
+    assert_eq!(
+        (full["days"].as_i64(), full["points"].as_u64()),
+        (Some(1), Some(all.len() as u64))
+    );
+    assert_eq!(full["checkins"], 1);
+    assert!(full["mean_share"].as_f64().unwrap() >= 0.99, "{full}");
+    let p = part["mean_share"].as_f64().unwrap();
+    assert!((0.35..0.65).contains(&p), "half the route: {part}");
+    assert_eq!(
+        (part["days"].as_i64(), part["checkins"].as_i64()),
+        (Some(1), Some(0))
+    );
+    let mean = north["mean_share"].as_f64().unwrap();
+    let expect = (full["mean_share"].as_f64().unwrap() + p) / 50.0;
+    assert!((mean - expect).abs() < 0.002, "{mean} vs {expect}");
+    // The weekly bulletin carries the same table.
+    let r = s
+        .get(
+            "office",
+            &format!("/api/campaigns/{id}/bulletin?week=2025-04-01"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<h2>巡查覆盖</h2>") && html.contains("沿江公园北岸巡逻路线"));
+    assert!(
+        html.contains("达标 1/50 天"),
+        "the route's met days are in the bulletin"
+    );
 }
 
 #[tokio::test]

@@ -30,12 +30,11 @@ impl From<AccountError> for ApiError {
 }
 
 /// Runs blocking service work off the async runtime.
+/// [`super::error::blocking`] for closures that answer with `ApiError` already.
 async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
 ) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+    super::error::blocking(f).await
 }
 
 fn user_id(s: &str) -> ApiResult<i64> {

@@ -3,7 +3,7 @@
 //! office sees the reports of its scope only).
 
 use super::auth::{Auth, Who};
-use super::error::{parse_json, ApiError, ApiResult};
+use super::error::{blocking, parse_json, ApiError, ApiResult};
 use crate::auth::Role;
 use crate::campaign::{self, CampaignError, NewCampaign};
 use crate::state::AppState;
@@ -118,22 +118,44 @@ pub async fn delete(
     Ok(Json(json!({ "deleted": id })))
 }
 
+/// The campaign's summary with the patrol coverage of its days so far.
+async fn full_summary(
+    state: &AppState,
+    user: crate::auth::User,
+    c: sql::Campaign,
+    now: i64,
+) -> ApiResult<campaign::Summary> {
+    let visibility = crate::scope::Visibility::of(&user);
+    let offset = state.config.city_utc_offset_s;
+    let days = campaign::days_so_far(&c, now, offset);
+    let mut s = state
+        .store
+        .read(move |conn| campaign::summary(conn, c, visibility, now, offset))
+        .await?;
+    let st = state.clone();
+    s.patrol_coverage = Some(
+        blocking(move || match days {
+            Some((first, last)) => {
+                crate::patrol_service::campaign_coverage(&st, &user, first, last)
+            }
+            None => crate::patrol_service::campaign_coverage(&st, &user, 1, 0),
+        })
+        .await?,
+    );
+    Ok(s)
+}
+
 /// `GET /api/campaigns/{id}/summary` (office, admin).
 pub async fn summary(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<campaign::Summary>> {
-    auth.require(&[Role::Office])?;
+    let user = auth.require(&[Role::Office])?.clone();
     let c = load(&state, campaign_id(&id)?).await?;
-    let visibility = crate::scope::Visibility::of(&auth.0);
-    let offset = state.config.city_utc_offset_s;
-    let now = crate::time::now_ms();
-    let s = state
-        .store
-        .read(move |conn| campaign::summary(conn, c, visibility, now, offset))
-        .await?;
-    Ok(Json(s))
+    Ok(Json(
+        full_summary(&state, user, c, crate::time::now_ms()).await?,
+    ))
 }
 
 /// `GET /api/campaigns/{id}/bulletin?week=YYYY-MM-DD` (office, admin): the weekly bulletin of
@@ -144,7 +166,7 @@ pub async fn bulletin(
     Path(id): Path<String>,
     axum::extract::RawQuery(q): axum::extract::RawQuery,
 ) -> ApiResult<Response> {
-    auth.require(&[Role::Office])?;
+    let user = auth.require(&[Role::Office])?.clone();
     let p = super::params::Params::from_query(q.as_deref())?;
     match p.str("format").unwrap_or("html") {
         "html" => {}
@@ -174,16 +196,11 @@ pub async fn bulletin(
         visibility: visibility.clone(),
         ..Default::default()
     };
-    let offset = state.config.city_utc_offset_s;
-    let (s, centre) = state
+    let centre = state
         .store
-        .read(move |conn| {
-            Ok((
-                campaign::summary(conn, c, visibility, now, offset)?,
-                sql::centre(conn, &filter)?,
-            ))
-        })
+        .read(move |conn| sql::centre(conn, &filter))
         .await?;
+    let s = full_summary(&state, user, c, now).await?;
     const HEAT_Z: u8 = 12;
     let heat = centre.map(|(lon, lat)| {
         let (x, y) = crate::campaign_bulletin::tile_of(lon, lat, HEAT_Z);

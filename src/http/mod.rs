@@ -15,6 +15,7 @@ mod open311;
 pub mod params;
 pub mod patrols;
 mod photos;
+mod public;
 mod reports;
 mod stats;
 pub mod tiles;
@@ -169,6 +170,11 @@ pub fn router(state: AppState) -> Router {
                 .layer(small_json.clone()),
         )
         .route("/tokens/{id}", axum::routing::delete(admin::revoke_token))
+        .route("/public/style.json", get(public::style_json))
+        .route("/public/tiles/{z}/{x}/{y}", get(public::tile))
+        .route("/public/reports/{id}", get(public::report))
+        .route("/public/zones/{id}", get(public::zone))
+        .route("/public/photos/{id}/thumb", get(public::thumb))
         .fallback(api_not_found)
         // Routes without an `Accept` read no body; this bounds any that would.
         .layer(DefaultBodyLimit::max(c.max_json_body));

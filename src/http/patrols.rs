@@ -1,7 +1,7 @@
 //! `/api/patrols`: patrol tracks and route coverage; `/api/settings/patrols`.
 
 use super::auth::{Auth, Who};
-use super::error::{parse_json, ApiError, ApiResult};
+use super::error::{blocking, parse_json, ApiError, ApiResult};
 use super::params::Params;
 use crate::auth::Role;
 use crate::patrol_service::{self as svc, PatrolError, PatrolSettings};
@@ -32,15 +32,6 @@ impl From<PatrolError> for ApiError {
             PatrolError::Store(s) => s.into(),
         }
     }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, PatrolError> + Send + 'static,
-) -> ApiResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::from)
 }
 
 /// The largest points upload (2 000 points fit with room).
@@ -235,7 +226,8 @@ pub async fn get_settings(
 ) -> ApiResult<Json<PatrolSettings>> {
     auth.require(&[Role::Office])?;
     Ok(Json(
-        blocking(move || Ok(state.store.read_sync(|c| Ok(svc::settings(c)?))?)).await?,
+        blocking(move || Ok::<_, PatrolError>(state.store.read_sync(|c| Ok(svc::settings(c)?))?))
+            .await?,
     ))
 }
 

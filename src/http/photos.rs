@@ -16,7 +16,12 @@ use axum::http::header::{
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-async fn serve(state: &AppState, id: &str, kind: Kind, headers: &HeaderMap) -> ApiResult<Response> {
+pub(super) async fn serve(
+    state: &AppState,
+    id: &str,
+    kind: Kind,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let not_found = || ApiError::NotFound(format!("photo {id:?} does not exist"));
     let mime = state
         .reports

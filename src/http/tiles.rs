@@ -38,7 +38,7 @@ pub fn report_filter(p: &Params, user: &crate::auth::User) -> ApiResult<(ReportF
     Ok((f, key))
 }
 
-fn parse_coord(z: &str, x: &str, y: &str) -> ApiResult<TileCoord> {
+pub(super) fn parse_coord(z: &str, x: &str, y: &str) -> ApiResult<TileCoord> {
     let y = y
         .strip_suffix(".mvt")
         .ok_or_else(|| ApiError::NotFound("tiles are served as /tiles/{z}/{x}/{y}.mvt".into()))?;
@@ -75,7 +75,7 @@ pub async fn tile(
 
 /// Tile `coord` from the cache, rendered off the runtime on a miss. `fkey` is the filter's
 /// canonical form from [`report_filter`].
-async fn cached_tile(
+pub(super) async fn cached_tile(
     state: &AppState,
     coord: TileCoord,
     filter: ReportFilter,
@@ -205,7 +205,7 @@ pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
 /// The origin TileJSON and style URLs are built on: the configured public URL; with
 /// `trust_proxy`, what the proxy's `X-Forwarded-*` headers say; else the address this
 /// connection reached (never a client-sent `Host`); else nothing (relative URLs).
-fn origin(state: &AppState, local: Option<&LocalAddr>, headers: &HeaderMap) -> String {
+pub(super) fn origin(state: &AppState, local: Option<&LocalAddr>, headers: &HeaderMap) -> String {
     if state.config.public_url.is_some() || state.config.trust_proxy {
         if let Some(o) = super::guard::site_origin(state, headers) {
             return o;
@@ -214,7 +214,7 @@ fn origin(state: &AppState, local: Option<&LocalAddr>, headers: &HeaderMap) -> S
     local.map(|l| format!("http://{}", l.0)).unwrap_or_default()
 }
 
-fn bounds(state: &AppState) -> [f64; 4] {
+pub(super) fn bounds(state: &AppState) -> [f64; 4] {
     crate::export::data_bounds(state).unwrap_or([-180.0, -85.0511, 180.0, 85.0511])
 }
 
@@ -241,6 +241,7 @@ pub async fn style_json(
 ) -> Json<serde_json::Value> {
     Json(style::style(
         &origin(&state, local.as_deref(), &headers),
+        "/tiles",
         bounds(&state),
         state.tiles.set.aggregate_below,
     ))

@@ -15,6 +15,7 @@ mod migrations;
 pub mod patrols;
 pub mod photos;
 pub mod postgres;
+pub mod public;
 pub mod reports;
 pub mod settings;
 pub mod sqlite;

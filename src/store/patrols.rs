@@ -230,6 +230,14 @@ pub fn insert_missed(
     )? == 1)
 }
 
+/// How many windows of a route were flagged on the days `from..=to` (`YYYY-MM-DD`).
+pub fn missed_between(c: &dyn Conn, route: &str, from: &str, to: &str) -> DbResult<i64> {
+    c.query_scalar(
+        "SELECT count(*) FROM patrol_missed WHERE route = $1 AND day >= $2 AND day <= $3",
+        args![route, from, to],
+    )
+}
+
 /// The flagged windows (`HH:MM`) of a route on a day.
 pub fn missed(c: &dyn Conn, route: &str, day: &str) -> DbResult<Vec<String>> {
     c.query_vec(

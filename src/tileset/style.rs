@@ -101,8 +101,9 @@ fn center_of(b: [f64; 4]) -> [f64; 2] {
     }
 }
 
-/// The MapLibre style (spec version 8) with one vector source `xuncha`.
-pub fn style(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
+/// The MapLibre style (spec version 8) with one vector source `xuncha` at
+/// `{origin}{tiles_path}/{z}/{x}/{y}.mvt` (`/tiles`, or `/api/public/tiles` for the public map).
+pub fn style(origin: &str, tiles_path: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
     let center = center_of(bounds);
     let sector_colors = match_expr(
         "sector",
@@ -120,7 +121,7 @@ pub fn style(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
         "sources": {
             "xuncha": {
                 "type": "vector",
-                "tiles": [format!("{origin}/tiles/{{z}}/{{x}}/{{y}}.mvt")],
+                "tiles": [format!("{origin}{tiles_path}/{{z}}/{{x}}/{{y}}.mvt")],
                 "minzoom": 0,
                 "maxzoom": MAX_TILE_ZOOM,
                 "bounds": bounds,

@@ -61,6 +61,15 @@ function ranking(key, rows) {
   <tbody>${rows.map((r, i) => html`<tr class="${r.best ? 'best' : r.worst ? 'worst' : ''}" data-key="${r.key}"><td>${i + 1}</td><td>${r.label}</td><td>${r.total}</td><td>${pct(r.closed_share)}</td><td>${pct(r.on_time_share)}</td><td>${r.repeats}</td><td>${r.best ? t('campaign_best') : r.worst ? t('campaign_worst') : ''}</td></tr>`)}</tbody></table>`;
 }
 
+/** Patrol coverage per route and team over the campaign days so far. */
+function patrolTable(pc) {
+  if (!pc || !pc.routes.length) return html`<p class="muted">${t('campaign_patrol_none')}</p>`;
+  return html`<p class="muted">${t('campaign_patrol_threshold', { v: pct(pc.threshold) })}</p>
+  <table class="campaign-patrols"><thead><tr><th>${t('campaign_col_route')}</th><th>${t('campaign_col_team')}</th><th>${t('campaign_col_days')}</th><th>${t('campaign_col_points')}</th><th>${t('campaign_col_mean_share')}</th><th>${t('campaign_col_checkins')}</th></tr></thead>
+  <tbody>${pc.routes.map((r) => html`<tr class="route" data-route="${r.id}"><th scope="row">${r.name}</th><td>${t('campaign_all_teams')}</td><td>${t('campaign_days_met', { n: r.days_met, total: r.days })}</td><td></td><td>${pct(r.mean_share)}</td><td>${t('campaign_missed', { n: r.missed_windows })}</td></tr>
+    ${r.teams.map((m) => html`<tr data-team="${m.user}"><td></td><td>${m.user}</td><td>${m.days}</td><td>${m.points}</td><td>${pct(m.mean_share)}</td><td>${m.checkins}</td></tr>`)}`)}</tbody></table>`;
+}
+
 /** Renders the newest campaign into `section` (replacing its content). */
 export async function mountCampaign(section) {
   section.innerHTML = html`<h3>${t('campaign_title')}</h3><p class="loading">${t('loading')}</p>`.toString();
@@ -84,7 +93,7 @@ export async function mountCampaign(section) {
       ${ranking('street', s.rankings.street)}
       ${ranking('community', s.rankings.community)}
       ${ranking('sector', s.rankings.sector)}
-      <section class="patrol-coverage optional" data-optional="patrol-coverage"><h4>${t('campaign_patrol_pending')}</h4></section>
+      <section class="patrol-coverage"><h4>${t('campaign_patrol_title')}</h4>${patrolTable(s.patrol_coverage)}</section>
       <p><a class="bulletin" href="/api/campaigns/${c.id}/bulletin?week=${week}" target="_blank" rel="noopener" data-today="${today}">${t('campaign_bulletin')}</a></p>`.toString();
   } catch (e) {
     toast(errorText(e, t), 'error');

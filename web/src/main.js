@@ -193,6 +193,10 @@ async function start() {
 }
 
 async function boot() {
+  if (location.pathname === '/public') {
+    const { mountPublic } = await import('./public.js');
+    return mountPublic(app);
+  }
   if (!wasSignedIn()) return showLogin('');
   app.innerHTML = html`<div class="boot">${t('loading')}</div>`.toString();
   try {

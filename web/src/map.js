@@ -49,8 +49,8 @@ const withQuery = (u, q) => (q ? `${u}${u.includes('?') ? '&' : '?'}${q}` : u);
  * (`?layers=zones,routes,basemap`, refreshed after zone edits) and `xuncha-reports`
  * (`?layers=reports&since=…`, re-requested when the office changes its filters).
  */
-async function loadStyle() {
-  const style = await api('/style.json');
+async function loadStyle(path = '/style.json', split = true) {
+  const style = await api(path, { noAuthRedirect: !split });
   delete style.glyphs; // never fetch glyphs: labels are drawn with local fonts
   delete style.sprite;
   const vector = Object.keys(style.sources || {}).find((k) => style.sources[k].type === 'vector');
@@ -63,6 +63,11 @@ async function loadStyle() {
     delete src.url;
   }
   const templates = src.tiles.map((u) => onOrigin(u).split('?')[0]);
+  if (!split) {
+    src.tiles = templates;
+    polish(style, vector);
+    return { style, vector, templates };
+  }
   src.tiles = templates.map((u) => withQuery(u, `layers=${BASE_LAYERS}`));
   style.sources[REPORTS_SOURCE] = { ...src, tiles: templates.map((u) => withQuery(u, 'layers=reports')) };
   for (const l of style.layers) {
@@ -248,12 +253,8 @@ async function addGridLabels(map) {
   map.addLayer({ ...common, id: 'xc-label-community', filter: ['==', ['get', 'level'], 'community'], minzoom: 13.5, maxzoom: 16, layout: { 'text-field': ['get', 'name'], 'text-font': FONT_STACK, 'text-size': 12 }, paint: { ...paint, 'text-color': '#5b6f8a' } }, before);
 }
 
-/**
- * Creates the map in `container`. Resolves to a controller with the map, layer visibility,
- * report-filter and refresh helpers.
- */
-export async function createMap(container, { onStatus, onAuthLost } = {}) {
-  const { style, vector, templates } = await loadStyle();
+/** A MapLibre map of `style` in `container`, with the controls every view has. */
+function newMap(container, style) {
   const map = new maplibregl.Map({
     container,
     style,
@@ -269,6 +270,31 @@ export async function createMap(container, { onStatus, onAuthLost } = {}) {
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
   map.addControl(new maplibregl.AttributionControl({ compact: true }), 'bottom-right');
+  return map;
+}
+
+/**
+ * The public map (随手拍): `/api/public/style.json` (zones, open reports, basemap in one source),
+ * no sign-in. Resolves to the loaded map.
+ */
+export async function createPublicMap(container) {
+  const { style } = await loadStyle('/api/public/style.json', false);
+  const map = newMap(container, style);
+  map.on('error', (e) => {
+    const msg = e && e.error && e.error.message ? e.error.message : 'map error';
+    if (!/abort/i.test(msg)) console.warn('map:', msg);
+  });
+  await new Promise((resolve) => map.once('load', resolve));
+  return map;
+}
+
+/**
+ * Creates the map in `container`. Resolves to a controller with the map, layer visibility,
+ * report-filter and refresh helpers.
+ */
+export async function createMap(container, { onStatus, onAuthLost } = {}) {
+  const { style, vector, templates } = await loadStyle();
+  const map = newMap(container, style);
   map.on('error', (e) => {
     // A tile refused with 401: the session expired while the map was open.
     if (e && e.error && e.error.status === 401) return onAuthLost?.();

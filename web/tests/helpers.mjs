@@ -41,13 +41,13 @@ function freePort() {
   });
 }
 
-/** Starts the server; returns `{base, stop, data, log}`. */
-export async function startServer() {
+/** Starts the server (with `extraArgs` after `serve`); returns `{base, stop, data, log}`. */
+export async function startServer({ extraArgs = [] } = {}) {
   if (!existsSync(BIN)) throw new Error(`server binary ${BIN} not found: build it (cargo build) or set XUNCHA_BIN`);
   if (!existsSync(join(WEB, 'dist', 'index.html'))) throw new Error('web/dist is missing: run npm run build');
   const port = await freePort();
   const data = mkdtempSync(join(tmpdir(), 'xuncha-web-'));
-  const args = ['--data', data, 'serve', '--demo', '--addr', `127.0.0.1:${port}`, '--geodata', join(ROOT, 'geodata', 'baishan'), '--web', join(WEB, 'dist')];
+  const args = ['--data', data, 'serve', '--demo', '--addr', `127.0.0.1:${port}`, '--geodata', join(ROOT, 'geodata', 'baishan'), '--web', join(WEB, 'dist'), ...extraArgs];
   const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', (d) => (log += d));
