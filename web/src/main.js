@@ -121,7 +121,7 @@ async function start() {
     <header class="topbar">
       <strong class="brand">${t('app_title')}</strong>
       <span class="spacer"></span>
-      <span class="queue-badge" hidden></span>
+      <button type="button" class="queue-badge" hidden></button>
       <button type="button" class="link who" title="${t('account_title')}">${session.user.username} · ${t(`role_${role}`)}</button>
       <button type="button" class="link lang">${t('lang_switch')}</button>
       <button type="button" class="link signout">${t('sign_out')}</button>

@@ -11,6 +11,7 @@ import { shrinkPhoto, exifLonLat } from './photo.js';
 import { distanceM } from './track.js';
 import { responsibleHtml } from './responsible.js';
 import { mountPatrolBar } from './patrolbar.js';
+import { openQueue, openMyReports } from './mylists.js';
 
 /** Photos one report takes, as the server states it (`GET /api/meta`). */
 const maxPhotos = () => session.meta.limits.max_photos;
@@ -37,7 +38,8 @@ export async function mount({ ctrl, panel }) {
     <div class="previews"></div>
     <textarea name="note" maxlength="2000" rows="2" placeholder="${t('note_placeholder')}"></textarea>
     <button type="button" class="primary submit">${t('submit')}</button>
-    <div class="result" hidden aria-live="polite"></div>`.toString();
+    <div class="result" hidden aria-live="polite"></div>
+    <button type="button" class="link open-mine">${t('mine_title')}</button>`.toString();
   panel.appendChild(section);
   const unmountBar = await mountPatrolBar({ ctrl, section });
 
@@ -132,9 +134,9 @@ export async function mount({ ctrl, panel }) {
         const items = list.map((r) => (r.type === 'Feature' ? { ...r.properties, id: r.id ?? r.properties.id } : r));
         nearbyBox.hidden = false;
         nearbyBox.innerHTML = items.length
-          ? html`<h3>${t('nearby_title')}</h3><ul>${items.slice(0, 5).map((r) => html`<li>${categoryLabel(cats, r.category)} · ${t(`status_${r.status}`)} · ${r.distance_m != null ? `${Math.round(r.distance_m)} m · ` : ''}<small>${fmtTime(r.captured_at || r.created_at)}</small>${r.note ? html`<br><small class="note">${r.note}</small>` : ''}</li>`)}</ul><button type="button" class="same">${t('nearby_same')}</button>`.toString()
+          ? html`<h3>${t('nearby_title')}</h3><ul>${items.slice(0, 5).map((r) => html`<li>${t('report_no')} ${r.id} · ${categoryLabel(cats, r.category)} · ${t(`status_${r.status}`)} · ${r.distance_m != null ? `${Math.round(r.distance_m)} m · ` : ''}<small>${fmtTime(r.captured_at || r.created_at)}</small>${r.note ? html`<br><small class="note">${r.note}</small>` : ''}<br><button type="button" class="same" data-id="${r.id}">${t('nearby_same')}</button></li>`)}</ul>`.toString()
           : html`<p class="muted">${t('nearby_none')}</p>`.toString();
-        $('.same', nearbyBox)?.addEventListener('click', resetForm);
+        $$('.same', nearbyBox).forEach((b) => b.addEventListener('click', () => addToExisting(Number(b.dataset.id), b)));
       } catch (e) {
         if (e.name === 'AbortError') return;
         nearbyBox.hidden = !(e instanceof ApiError) || e.status === 0;
@@ -225,6 +227,37 @@ export async function mount({ ctrl, panel }) {
     renderPreviews();
   }
 
+  /**
+   * "是同一问题": the photos and note of the form go to report `id` as an update (an event with
+   * photos, status unchanged); with neither, nothing is sent.
+   */
+  async function addToExisting(id, button) {
+    const note = $('textarea', section).value.trim();
+    if (!state.photos.length && !note) {
+      resetForm();
+      toast(t('same_nothing_added'), 'info');
+      return;
+    }
+    button.disabled = true;
+    const f = new FormData();
+    if (note) f.set('note', note);
+    state.photos.forEach((p, i) => f.append('photo', p.blob, p.name || `photo-${i + 1}.jpg`));
+    try {
+      const body = await api(`/api/reports/${id}/updates`, { method: 'POST', form: f });
+      resetForm();
+      result.hidden = false;
+      result.className = 'result ok';
+      result.innerHTML = html`<h3>✓ ${t('same_added', { id: body.id })}</h3>
+        <div class="btns"><button type="button" class="again">${t('new_report')}</button><button type="button" class="mine">${t('mine_view')}</button></div>`.toString();
+      $('.again', result).addEventListener('click', () => (result.hidden = true));
+      $('.mine', result).addEventListener('click', openMyReports);
+      result.scrollIntoView({ block: 'nearest' });
+    } catch (e) {
+      button.disabled = false;
+      toast(errorText(e, t), 'error');
+    }
+  }
+
   function showResult(body, later) {
     window.xuncha.lastReport = body.id;
     const resp = body.responsible;
@@ -238,8 +271,9 @@ export async function mount({ ctrl, panel }) {
       ${resp?.via === 'nearest' ? html`<p class="outside">! ${t('outside_zone', { zone: resp.zone_name || '', m: (Math.round((resp.distance_m ?? 0) * 10) / 10).toFixed(1) })}</p>` : ''}
       ${body.ambiguous ? html`<p class="ambiguous">! ${t('ambiguous')}</p><ul>${zones.filter((z) => z.inside !== false).map((z) => html`<li>${z.name} · ${z.owner?.name || ''}</li>`)}</ul>` : ''}
       ${dups.length ? html`<p class="muted">${t('duplicate_hint')}${dups.join(', ')}</p>` : ''}
-      <button type="button" class="again">${t('new_report')}</button>`.toString();
+      <div class="btns"><button type="button" class="again">${t('new_report')}</button><button type="button" class="mine">${t('mine_view')}</button></div>`.toString();
     $('.again', result).addEventListener('click', () => (result.hidden = true));
+    $('.mine', result).addEventListener('click', openMyReports);
     result.scrollIntoView({ block: 'nearest' });
   }
 
@@ -301,6 +335,10 @@ export async function mount({ ctrl, panel }) {
     }
   });
 
+  const openOutbox = () => openQueue({ retry: flushAll, changed: updateBadge });
+  badge?.addEventListener('click', openOutbox);
+  $('.open-mine', section).addEventListener('click', openMyReports);
+
   const onOnline = () => flushAll();
   window.addEventListener('online', onOnline);
   const timer = setInterval(() => navigator.onLine && flushAll(), 20000);
@@ -309,6 +347,7 @@ export async function mount({ ctrl, panel }) {
 
   return () => {
     window.removeEventListener('online', onOnline);
+    badge?.removeEventListener('click', openOutbox);
     clearInterval(timer);
     unmountBar();
     ctrl.clickHandler = null;

@@ -42,6 +42,7 @@ test('campaign page shows the summary of the demo campaign', async () => {
         targets: [...p.querySelectorAll('.target .value')].map((e) => e.dataset.value),
         sector: [...p.querySelectorAll('[data-rank=sector] tbody tr')].map((r) => ({ key: r.dataset.key, cls: r.className })),
         text: p.textContent,
+        patrolRoutes: [...p.querySelectorAll('.campaign-patrols tr.route')].map((r) => r.dataset.route),
       };
     });
     assert.equal(shown.title, api.campaign.name);
@@ -57,6 +58,8 @@ test('campaign page shows the summary of the demo campaign', async () => {
     assert.ok(shown.sector.length >= 2, 'several sectors ranked');
     assert.equal(shown.sector[0].cls, 'best');
     assert.equal(shown.sector[shown.sector.length - 1].cls, 'worst');
+    assert.deepEqual(shown.patrolRoutes, api.patrol_coverage.routes.map((r) => r.id));
+    assert.ok(shown.patrolRoutes.length >= 2, 'the demo routes are in the patrol coverage table');
     await shot(page, 'campaign-page');
     assert.deepEqual(errors, []);
   } finally {

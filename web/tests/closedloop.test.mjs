@@ -6,10 +6,9 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, apiToken, DESKTOP, PHONE, ARTIFACTS, SPOT } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, apiToken, DESKTOP, PHONE, ARTIFACTS, SPOT, browserJpeg } from './helpers.mjs';
 
 let srv;
 let browser;
@@ -21,25 +20,7 @@ before(async () => {
   srv = await startServer();
   browser = await launch();
   // A real JPEG "after" photo, encoded by the browser's own JPEG encoder.
-  const ctx = await browser.newContext();
-  const p = await ctx.newPage();
-  const b64 = await p.evaluate(async () => {
-    const c = document.createElement('canvas');
-    c.width = 1600;
-    c.height = 1200;
-    const g = c.getContext('2d');
-    g.fillStyle = '#9aa7a0';
-    g.fillRect(0, 0, 1600, 1200);
-    g.fillStyle = '#e7efe9';
-    g.fillRect(300, 500, 1000, 400);
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.9));
-    const buf = new Uint8Array(await blob.arrayBuffer());
-    let s = '';
-    for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
-    return btoa(s);
-  });
-  writeFileSync(JPEG, Buffer.from(b64, 'base64'));
-  await ctx.close();
+  await browserJpeg(browser, JPEG, { w: 1600, h: 1200, from: '#9aa7a0', to: '#e7efe9' });
 });
 after(async () => {
   await browser?.close();

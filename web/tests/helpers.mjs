@@ -2,7 +2,7 @@
 // folder, and Debian's chromium driven by playwright-core.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createServer } from 'node:net';
@@ -212,4 +212,40 @@ export async function project(page, lon, lat) {
     },
     [lon, lat],
   );
+}
+
+/**
+ * Writes a real `w`×`h` JPEG to `path`, encoded by the browser's own JPEG encoder: a gradient
+ * from `from` to `to` with a light square in the middle. Returns `path`.
+ */
+export async function browserJpeg(browser, path, { w = 1600, h = 1200, from = '#6b8e23', to = '#8b4513', quality = 0.9 } = {}) {
+  const ctx = await browser.newContext();
+  try {
+    const p = await ctx.newPage();
+    const b64 = await p.evaluate(
+      async ({ w, h, from, to, quality }) => {
+        const c = document.createElement('canvas');
+        c.width = w;
+        c.height = h;
+        const g = c.getContext('2d');
+        const grad = g.createLinearGradient(0, 0, w, h);
+        grad.addColorStop(0, from);
+        grad.addColorStop(1, to);
+        g.fillStyle = grad;
+        g.fillRect(0, 0, w, h);
+        g.fillStyle = '#fff';
+        g.fillRect(w * 0.4, h * 0.35, w * 0.2, h * 0.3);
+        const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', quality));
+        const buf = new Uint8Array(await blob.arrayBuffer());
+        let s = '';
+        for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+        return btoa(s);
+      },
+      { w, h, from, to, quality },
+    );
+    writeFileSync(path, Buffer.from(b64, 'base64'));
+    return path;
+  } finally {
+    await ctx.close();
+  }
 }

@@ -4,9 +4,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, apiToken, PHONE, ARTIFACTS } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, apiToken, PHONE, ARTIFACTS, browserJpeg } from './helpers.mjs';
 
 let srv;
 let browser;
@@ -16,28 +15,7 @@ before(async () => {
   srv = await startServer();
   browser = await launch();
   // A real 3000×2000 JPEG (a camera-sized photo), encoded by the browser's own JPEG encoder.
-  const ctx = await browser.newContext();
-  const p = await ctx.newPage();
-  const b64 = await p.evaluate(async () => {
-    const c = document.createElement('canvas');
-    c.width = 3000;
-    c.height = 2000;
-    const g = c.getContext('2d');
-    const grad = g.createLinearGradient(0, 0, 3000, 2000);
-    grad.addColorStop(0, '#6b8e23');
-    grad.addColorStop(1, '#8b4513');
-    g.fillStyle = grad;
-    g.fillRect(0, 0, 3000, 2000);
-    g.fillStyle = '#fff';
-    g.fillRect(1200, 700, 600, 600);
-    const blob = await new Promise((r) => c.toBlob(r, 'image/jpeg', 0.9));
-    const buf = new Uint8Array(await blob.arrayBuffer());
-    let s = '';
-    for (let i = 0; i < buf.length; i += 0x8000) s += String.fromCharCode(...buf.subarray(i, i + 0x8000));
-    return btoa(s);
-  });
-  writeFileSync(JPEG, Buffer.from(b64, 'base64'));
-  await ctx.close();
+  await browserJpeg(browser, JPEG, { w: 3000, h: 2000 });
 });
 after(async () => {
   await browser?.close();
