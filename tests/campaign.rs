@@ -672,6 +672,109 @@ async fn bulletin_is_chinese_a4_html_with_the_weeks_heatmap() {
     );
     assert!(html.contains("街道红黑榜") && html.contains("六域红黑榜"));
     assert!(html.contains("class=\"best\"") && html.contains("class=\"worst\""));
+    // The same bulletin as A4 PNG pages: every character has a glyph in the embedded font (no
+    // boxes), the first page carries the title and the week's heat, and pages can be counted.
+    let st2 = s.state.clone();
+    let doc = tokio::task::spawn_blocking(move || {
+        let c = st2
+            .store
+            .read_sync(|c| xuncha::store::campaigns::get(c, id))
+            .unwrap()
+            .unwrap();
+        let sum = st2
+            .store
+            .read_sync(|conn| {
+                xuncha::campaign::summary(
+                    conn,
+                    c,
+                    Default::default(),
+                    xuncha::time::now_ms(),
+                    8 * 3600,
+                )
+            })
+            .unwrap();
+        xuncha::campaign_bulletin::model(
+            &sum,
+            xuncha::campaign::parse_date("2025-04-08").unwrap(),
+            true,
+        )
+    })
+    .await
+    .unwrap();
+    let font = xuncha::analytics::draw::Font::embedded();
+    assert_eq!(
+        xuncha::campaign_bulletin::missing_glyphs(&doc, font),
+        Vec::<char>::new()
+    );
+    assert!(doc.title.contains("第2周工作简报"));
+    let r = s
+        .get(
+            "office",
+            &format!("/api/campaigns/{id}/bulletin?week=2025-04-08&format=png"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    let pages: usize = r.headers()["x-bulletin-pages"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pages >= 2, "{pages} pages");
+    let img = image::load_from_memory(&r.bytes().await.unwrap())
+        .unwrap()
+        .to_rgba8();
+    assert_eq!(img.dimensions(), (1240, 1754), "A4 at 150 dpi");
+    let heat = img
+        .pixels()
+        // The ramp runs blue → green → yellow → red; text is grey or accent red (G = B).
+        .filter(|p| {
+            let [r, g, b, _] = p.0.map(i32::from);
+            b > r + 30 || g > b + 60
+        })
+        .count();
+    assert!(heat > 500, "the week's heat is drawn: {heat} pixels");
+    let title_ink = img
+        .enumerate_pixels()
+        .filter(|(_, y, p)| *y < 160 && p.0[0] > 120 && p.0[1] < 90)
+        .count();
+    assert!(title_ink > 200, "a red title at the top: {title_ink}");
+    let last = s
+        .get(
+            "office",
+            &format!("/api/campaigns/{id}/bulletin?week=2025-04-08&format=png&page={pages}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(last.status(), 200);
+    let (st, v) = send(
+        &s,
+        "GET",
+        "office",
+        &format!(
+            "/api/campaigns/{id}/bulletin?week=2025-04-08&format=png&page={}",
+            pages + 1
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (404, Some("bulletin_no_page")),
+        "{v}"
+    );
+    let (st, v) = send(
+        &s,
+        "GET",
+        "office",
+        &format!("/api/campaigns/{id}/bulletin?format=pdf"),
+        None,
+    )
+    .await;
+    assert_eq!((st, v["code"].as_str()), (400, Some("bulletin_bad_format")));
     let (st, v) = send(
         &s,
         "GET",

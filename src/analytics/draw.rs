@@ -149,6 +149,11 @@ impl Font {
         })
     }
 
+    /// Whether the font draws `ch` (rather than the box of a missing glyph).
+    pub fn has_glyph(&self, ch: char) -> bool {
+        self.0.glyph_id(ch).0 != 0
+    }
+
     /// Width of `text` at `size` pixels.
     pub fn width(&self, size: f32, text: &str) -> f32 {
         let f = self.0.as_scaled(PxScale::from(size));

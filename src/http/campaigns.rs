@@ -158,8 +158,9 @@ pub async fn summary(
     ))
 }
 
-/// `GET /api/campaigns/{id}/bulletin?week=YYYY-MM-DD` (office, admin): the weekly bulletin of
-/// the 7 days from `week` as printable A4 HTML in Chinese.
+/// `GET /api/campaigns/{id}/bulletin?week=YYYY-MM-DD&format=html|png&page=1` (office, admin):
+/// the weekly bulletin of the 7 days from `week` in Chinese, as printable A4 HTML or as A4 PNG
+/// pages (`page` from 1; the answer's `X-Bulletin-Pages` says how many there are).
 pub async fn bulletin(
     State(state): State<AppState>,
     auth: Auth,
@@ -168,15 +169,17 @@ pub async fn bulletin(
 ) -> ApiResult<Response> {
     let user = auth.require(&[Role::Office])?.clone();
     let p = super::params::Params::from_query(q.as_deref())?;
-    match p.str("format").unwrap_or("html") {
-        "html" => {}
+    let png = match p.str("format").unwrap_or("html") {
+        "html" => false,
+        "png" => true,
         other => {
             return Err(ApiError::bad_request(format!(
-                "format={other:?} is not available; use html (the default)"
+                "format={other:?} is not available; use html (the default) or png"
             ))
             .coded("bulletin_bad_format", json!({"value": other})))
         }
-    }
+    };
+    let page = p.int("page", 1, 1..=100)? as usize;
     let c = load(&state, campaign_id(&id)?).await?;
     let week_s = p.str("week").unwrap_or(&c.start).to_string();
     let week = campaign::parse_date(&week_s).ok_or_else(|| {
@@ -196,9 +199,10 @@ pub async fn bulletin(
         visibility: visibility.clone(),
         ..Default::default()
     };
-    let centre = state
+    let f2 = filter.clone();
+    let (centre, extent) = state
         .store
-        .read(move |conn| sql::centre(conn, &filter))
+        .read(move |conn| Ok((sql::centre(conn, &f2)?, sql::extent(conn, &f2)?)))
         .await?;
     let s = full_summary(&state, user, c, now).await?;
     const HEAT_Z: u8 = 12;
@@ -206,16 +210,67 @@ pub async fn bulletin(
         let (x, y) = crate::campaign_bulletin::tile_of(lon, lat, HEAT_Z);
         (HEAT_Z, x, y)
     });
-    let html = crate::campaign_bulletin::html(
-        &s,
-        week,
-        heat,
-        &crate::time::to_rfc3339(since_ms),
-        &crate::time::to_rfc3339(until_ms),
-    );
+    let doc = crate::campaign_bulletin::model(&s, week, heat.is_some());
+    if !png {
+        let src = heat.map(|(z, x, y)| {
+            format!(
+                "/heatmap/{z}/{x}/{y}.png?since={}&until={}",
+                crate::time::to_rfc3339(since_ms),
+                crate::time::to_rfc3339(until_ms)
+            )
+        });
+        let html = crate::campaign_bulletin::html(&doc, src.as_deref());
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response());
+    }
+    let st = state.clone();
+    let (count, bytes) = tokio::task::spawn_blocking(move || {
+        let style = crate::analytics::heatmap::HeatStyle {
+            radius_m: st.config.heatmap_radius_m,
+            scale_per_ha: st.config.heatmap_scale_per_ha,
+        };
+        let pic = extent
+            .map(crate::campaign_bulletin::mosaic_view)
+            .map(|(z, x, y)| {
+                crate::campaign_bulletin::heat_mosaic(z, x, y, |t| {
+                    crate::analytics::heatmap::render_points(
+                        st.tiles.report_points.as_ref(),
+                        t,
+                        &filter,
+                        &style,
+                    )
+                })
+            });
+        let font = crate::analytics::draw::Font::embedded();
+        let pages = crate::campaign_bulletin::png_pages(&doc, pic.as_ref(), font);
+        let n = pages.len();
+        (
+            n,
+            pages
+                .get(page - 1)
+                .map(crate::analytics::heatmap::encode_png),
+        )
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("bulletin rendering failed: {e}")))?;
+    let Some(bytes) = bytes else {
+        return Err(ApiError::NotFound(format!(
+            "page {page} does not exist: the bulletin has {count} page(s)"
+        ))
+        .coded("bulletin_no_page", json!({"page": page, "pages": count})));
+    };
     Ok((
-        [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        html,
+        [
+            (axum::http::header::CONTENT_TYPE, "image/png".to_string()),
+            (
+                axum::http::header::HeaderName::from_static("x-bulletin-pages"),
+                count.to_string(),
+            ),
+        ],
+        bytes,
     )
         .into_response())
 }

@@ -190,3 +190,19 @@ pub fn centre(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Option<(f6
     })?
     .flatten())
 }
+
+/// The box `[min_lon, min_lat, max_lon, max_lat]` around the reports `f` selects, if any.
+pub fn extent(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Option<[f64; 4]>> {
+    let mut sql = super::db::Sql::new(
+        "SELECT min(s.lon), min(s.lat), max(s.lon), max(s.lat) FROM reports s WHERE 1 = 1",
+    );
+    f.push_sql("s.", "s.id", &mut sql);
+    Ok(c.query_opt(&sql.text, &sql.args, |r| {
+        let v: [Option<f64>; 4] = [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?];
+        Ok(match v {
+            [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
+            _ => None,
+        })
+    })?
+    .flatten())
+}

@@ -94,7 +94,8 @@ export async function mountCampaign(section) {
       ${ranking('community', s.rankings.community)}
       ${ranking('sector', s.rankings.sector)}
       <section class="patrol-coverage"><h4>${t('campaign_patrol_title')}</h4>${patrolTable(s.patrol_coverage)}</section>
-      <p><a class="bulletin" href="/api/campaigns/${c.id}/bulletin?week=${week}" target="_blank" rel="noopener" data-today="${today}">${t('campaign_bulletin')}</a></p>`.toString();
+      <p><a class="bulletin" href="/api/campaigns/${c.id}/bulletin?week=${week}" target="_blank" rel="noopener" data-today="${today}">${t('campaign_bulletin')}</a>
+        · <a class="bulletin-png" href="/api/campaigns/${c.id}/bulletin?week=${week}&format=png" target="_blank" rel="noopener">${t('campaign_bulletin_png')}</a></p>`.toString();
   } catch (e) {
     toast(errorText(e, t), 'error');
     section.innerHTML = html`<h3>${t('campaign_title')}</h3><p class="muted">${errorText(e, t)}</p>`.toString();
