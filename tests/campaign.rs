@@ -324,6 +324,61 @@ async fn summary_equals_counts_from_the_raw_reports() {
         assert_eq!(r["mean_share"].as_f64(), Some(0.0));
         assert_eq!(r["teams"], json!([]));
     }
+
+    // An office bound to 城南街道 sees the campaign of its street only.
+    let token = xuncha::auth::new_token();
+    let hash = xuncha::auth::token_hash(&token);
+    s.state
+        .store
+        .write_sync(|tx| {
+            let binding = xuncha::store::users::Binding {
+                owner: None,
+                scope: Some("street-chengnan".into()),
+            };
+            let u = xuncha::store::users::add_bound(
+                tx,
+                "chengnan",
+                xuncha::auth::Role::Office,
+                &binding,
+                "x",
+                0,
+            )?;
+            xuncha::store::users::add_token(tx, &hash, u.id, "api", 0, None)
+        })
+        .unwrap();
+    let r = s
+        .http
+        .get(s.url(&format!("/api/campaigns/{id}/summary")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let scoped: Value = r.json().await.unwrap();
+    let mine: Vec<&Raw> = raws
+        .iter()
+        .filter(|r| r.zones.iter().any(|z| z == "street-chengnan"))
+        .collect();
+    assert!(!mine.is_empty() && mine.len() < raws.len());
+    assert_eq!(scoped["totals"]["found"], mine.len() as u64);
+    assert_eq!(
+        scoped["totals"]["closed"],
+        mine.iter().filter(|r| r.status == "closed").count() as u64
+    );
+    let streets: Vec<&str> = scoped["rankings"]["street"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(streets, ["street-chengnan"]);
+    let found_by_day: u64 = scoped["days"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["found"].as_u64().unwrap())
+        .sum();
+    assert_eq!(found_by_day, mine.len() as u64);
 }
 
 /// `(lon, lat)` every ~5 m along the vertices `line` (linear in degrees; fine over 60 m).
