@@ -191,6 +191,44 @@ async fn main() -> anyhow::Result<()> {
         }
     }
 
+    // The campaign page's summary (issue 15): a 100-day campaign ending today, and one over the
+    // whole year of generated reports (the longest window allowed is 366 days).
+    println!("\ncampaign summary (campaign::summary: days, targets, rankings, repeats), {iters} runs each, ms");
+    let today = (now + 8 * 3_600_000).div_euclid(day);
+    for (name, days) in [("100 days", 100i64), ("366 days", 366)] {
+        let c = xuncha::store::campaigns::Campaign {
+            id: 1,
+            name: "bench".into(),
+            start: xuncha::campaign::date_string(today - days + 1),
+            end: xuncha::campaign::date_string(today),
+            targets: xuncha::store::campaigns::Targets {
+                closed_share_min: 0.95,
+                on_time_share_min: 0.9,
+                no_recurring_hotspot_days: 30,
+            },
+            created_at: String::new(),
+            created_by: "bench".into(),
+            updated_at: String::new(),
+            updated_by: "bench".into(),
+        };
+        let mut times = Vec::new();
+        let mut found = 0;
+        for _ in 0..iters {
+            let c = c.clone();
+            let t = Instant::now();
+            let s = state.store.read_sync(|conn| {
+                xuncha::campaign::summary(conn, c, Default::default(), now, 8 * 3600)
+            })?;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            found = s.totals.found;
+        }
+        println!(
+            "{name:<10} p50 {:>8.1}  p99 {:>8.1}   ({found} reports in the window)",
+            pct(&mut times, 0.5),
+            pct(&mut times, 0.99)
+        );
+    }
+
     println!("\nheatmap tile (in-memory points + density + PNG), {iters} tiles each, ms");
     let style = HeatStyle {
         radius_m: 60.0,
