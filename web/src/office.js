@@ -5,12 +5,11 @@ import { api, ApiError, errorText } from './api.js';
 import { t, categoryLabel } from './i18n.js';
 import { html, $, toast } from './dom.js';
 import { geometryBounds } from './map.js';
-import { session } from './session.js';
+import { session, metaList } from './session.js';
 import { mountWorklist } from './worklist.js';
 import { mountCampaign } from './campaign.js';
 import { mountCoverage } from './coverage.js';
 
-const STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'closed', 'rejected', 'reopened'];
 /**
  * Heat kernel radius in px: at least the spacing of the server's aggregation bins (about 46 px on
  * screen) below z14, or the bins show as a lattice of separate blobs.
@@ -69,7 +68,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
       <label>${t('since')}<input type="date" name="since" value="${isoDay(since0)}"></label>
       <label>${t('until')}<input type="date" name="until" value=""></label>
       <label>${t('category')}<select name="category"><option value="">${t('all')}</option>${cats.map((c) => html`<option value="${c.id}">${categoryLabel(cats, c.id)}</option>`)}</select></label>
-      <label>${t('status')}<select name="status"><option value="">${t('all')}</option>${STATUSES.map((s) => html`<option value="${s}">${t(`status_${s}`)}</option>`)}</select></label>
+      <label>${t('status')}<select name="status"><option value="">${t('all')}</option>${metaList('statuses').map(({ id }) => html`<option value="${id}">${t(`status_${id}`)}</option>`)}</select></label>
       <button type="submit" class="primary">${t('apply')}</button>
     </form>
     <div class="legend">

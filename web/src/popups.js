@@ -4,13 +4,13 @@ import { api, ApiError, errorText } from './api.js';
 import { t, categoryLabel } from './i18n.js';
 import { html, el, raw, fmtTime, toast } from './dom.js';
 import { maplibregl } from './map.js';
-import { session } from './session.js';
+import { session, metaList } from './session.js';
 import { responsibleInline } from './responsible.js';
 import { dueHtml, overdueBadge } from './deadline.js';
 import { eventsHtml, thumb } from './history.js';
 
-const OPEN = new Set(['reported', 'dispatched', 'in_progress', 'reopened']);
-export const isOpen = (status) => OPEN.has(status);
+/** Whether the server counts `status` as open (`GET /api/meta`). */
+export const isOpen = (status) => metaList('statuses').some((s) => s.id === status && s.open);
 
 /** Most specific first: a frontage zone beats the grid cell it lies in, a cell beats its street. */
 const KIND_RANK = { responsibility: 0, green_adoption: 1, hotspot: 2, patrol_route: 3, grid: 4 };
@@ -146,15 +146,23 @@ export function normReport(b) {
   return b;
 }
 
-/** The office's moves, as the server's transition table allows them (src/report.rs). */
-const ACTIONS = [
-  { status: 'dispatched', key: 'act_dispatch', from: ['reported', 'reopened'] },
-  { status: 'in_progress', key: 'act_start', from: ['reported', 'dispatched', 'reopened'] },
-  { status: 'resolved', key: 'act_resolve', from: ['reported', 'dispatched', 'in_progress', 'reopened'] },
-  { status: 'closed', key: 'act_close', from: ['resolved'] },
-  { status: 'rejected', key: 'act_reject', from: ['reported', 'dispatched', 'reopened'] },
-  { status: 'reopened', key: 'act_reopen', from: ['resolved', 'closed', 'rejected'] },
-];
+/** The label of the button that moves a report to each status. */
+const ACTION_KEYS = {
+  dispatched: 'act_dispatch',
+  in_progress: 'act_start',
+  resolved: 'act_resolve',
+  closed: 'act_close',
+  rejected: 'act_reject',
+  reopened: 'act_reopen',
+};
+
+/** The moves the signed-in role may make from `status`, from the server's transition table. */
+function actionsFrom(status) {
+  const to = metaList('transitions')[session.user?.role]?.[status] || [];
+  return Object.entries(ACTION_KEYS)
+    .filter(([s]) => to.includes(s))
+    .map(([s, key]) => ({ status: s, key }));
+}
 
 export async function showReport(ctrl, id, lngLat, { move = false } = {}) {
   const node = el(html`<div class="report-pop"><div class="loading">${t('loading')}</div></div>`);
@@ -185,7 +193,7 @@ function duplicateLinks(r) {
 function renderReport(ctrl, node, r) {
   const resp = r.responsible;
   const canAct = ['office', 'admin'].includes(session.user?.role);
-  const actions = ACTIONS.filter((a) => a.from.includes(r.status));
+  const actions = actionsFrom(r.status);
   const photos = r.photos || [];
   const events = r.events || [];
   const open = isOpen(r.status) || r.status === 'resolved';
