@@ -101,9 +101,18 @@ export async function mountPatrolBar({ ctrl, section }) {
     document.body.dataset.patrolPoints = String(p.points);
   }
 
+  // A point the phone could not store (storage full, private mode) is said once per patrol, in
+  // words the patrol sees; the next fixes are tried again.
+  let writeWarned = null;
   const onFix = async (pos) => {
     if (!current) return;
-    const p = await track.record(current.id, pos.coords).catch((e) => (console.error('track record failed', e?.name, e?.message), null));
+    const p = await track.record(current.id, pos.coords).catch((e) => {
+      if (writeWarned !== current?.id) {
+        writeWarned = current?.id;
+        toast(t('track_write_failed', { why: e?.name || e?.message || '' }), 'error', 8000);
+      }
+      return null;
+    });
     if (p) {
       trail.push(p.last.lonlat);
       drawTrail();
