@@ -170,6 +170,34 @@ async fn open_reports_and_zones_without_anything_personal() {
     assert!(has(b"zones") && has("rz-0003".as_bytes()));
     assert!(!has(reporter.as_bytes()) && !has("张三".as_bytes()));
     assert!(!has(b"routes"), "no patrol routes on the public tiles");
+    // Hotspots are the office's working notes: in the office's tiles, not in the public ones.
+    let h = xuncha::campaign_bulletin::tile_of(126.4056, 41.9323, 16);
+    let public = s
+        .http
+        .get(s.url(&format!("/api/public/tiles/16/{}/{}.mvt", h.0, h.1)))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let office = s
+        .get("office", &format!("/tiles/16/{}/{}.mvt", h.0, h.1))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let holds = |b: &[u8], n: &[u8]| b.windows(n.len()).any(|w| w == n);
+    assert!(
+        holds(&office, b"hotspot-market-lane"),
+        "the office tile has the hotspot"
+    );
+    assert!(
+        !holds(&public, b"hotspot-market-lane"),
+        "the public tile does not"
+    );
 
     // A rejected report leaves the public map, photo included.
     let (st, v) = s

@@ -15,12 +15,14 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 use std::time::Instant;
 
-/// What the public tiles carry: zones, open reports and the basemap (no patrol routes).
+/// What the public tiles carry: zones but hotspots, open reports and the basemap (no patrol
+/// routes).
 const LAYERS: Layers = Layers {
     zones: true,
     routes: false,
     reports: true,
     basemap: true,
+    hotspots: false,
 };
 
 /// 404 unless the public map is on; 429 when `ip` asks too often.

@@ -17,7 +17,7 @@ pub use report_points::ReportPoints;
 
 use crate::index::{WorldGeometry, ZoneIndex};
 use crate::report::{Category, Status};
-use crate::zone::ZoneGeometry;
+use crate::zone::{ZoneGeometry, ZoneKind};
 use geo::Point;
 use std::sync::Arc;
 use xuncha_tiles::{TileBuilder, TileCoord, Value};
@@ -108,6 +108,9 @@ pub struct Layers {
     pub routes: bool,
     pub reports: bool,
     pub basemap: bool,
+    /// Whether the zones layer keeps hotspot zones (the office's working notes; the public map
+    /// leaves them out).
+    pub hotspots: bool,
 }
 
 impl Layers {
@@ -116,6 +119,7 @@ impl Layers {
         routes: true,
         reports: true,
         basemap: true,
+        hotspots: true,
     };
     /// What an offline archive carries: everything but the live reports.
     pub const OFFLINE: Layers = Layers {
@@ -123,6 +127,7 @@ impl Layers {
         routes: true,
         reports: false,
         basemap: true,
+        hotspots: true,
     };
 
     /// Parses `zones,routes,reports,basemap` (any subset).
@@ -132,6 +137,7 @@ impl Layers {
             routes: false,
             reports: false,
             basemap: false,
+            hotspots: true,
         };
         for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
@@ -161,6 +167,9 @@ impl Layers {
             if on {
                 v.push(n);
             }
+        }
+        if self.zones && !self.hotspots {
+            v.push("no-hotspots");
         }
         v.join(",")
     }
@@ -211,6 +220,9 @@ impl TileSet {
             });
             for e in zones {
                 let z = &e.zone;
+                if !layers.hotspots && z.kind == ZoneKind::Hotspot {
+                    continue;
+                }
                 let owner_name = z.owner.as_ref().map(|o| o.name.as_str()).unwrap_or("");
                 let sector = z.owner.as_ref().map(|o| o.sector.as_str()).unwrap_or("");
                 match (e.world(), &z.geometry) {
