@@ -4,7 +4,7 @@ use crate::index::ZoneIndex;
 use crate::registry::RegistryError;
 use crate::state::AppState;
 use crate::store;
-use crate::zone::{parse_features, zone_to_feature, FeatureError, ParseOptions, ZoneKind};
+use crate::zone::{zone_to_feature, FeatureError, ParseOptions, ZoneKind};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -16,11 +16,6 @@ pub enum CliError {
     Read {
         path: String,
         source: std::io::Error,
-    },
-    #[error("{path} is not valid JSON: {source}")]
-    Json {
-        path: String,
-        source: serde_json::Error,
     },
     #[error("{path}: {reason}")]
     GeoJson { path: String, reason: String },
@@ -41,7 +36,13 @@ pub struct ImportReport {
     pub rejected: Vec<FeatureError>,
 }
 
-/// Imports a GeoJSON file. Valid features are stored unless `strict` and something was rejected.
+/// Zones stored per transaction by [`import`].
+pub const IMPORT_BATCH: usize = 500;
+
+/// Imports a GeoJSON file, read one feature at a time (memory holds one batch of
+/// [`IMPORT_BATCH`] zones, not the file). Valid features are stored in batches as they come,
+/// with a progress bar (features/s); with `strict`, the valid drafts are held until the end of
+/// the file and nothing is stored when anything was rejected.
 pub async fn import(
     state: &AppState,
     path: &Path,
@@ -51,49 +52,97 @@ pub async fn import(
 ) -> Result<ImportReport, CliError> {
     let actor = crate::audit::Actor::system(user);
     let p = path.display().to_string();
-    let text = std::fs::read(path).map_err(|source| CliError::Read {
+    let file = std::fs::File::open(path).map_err(|source| CliError::Read {
         path: p.clone(),
         source,
     })?;
-    let doc: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|source| CliError::Json {
-            path: p.clone(),
-            source,
-        })?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let opts = ParseOptions {
         default_kind: kind,
         max_vertices: state.config.max_vertices,
     };
-    let results =
-        parse_features(&doc, opts).map_err(|reason| CliError::GeoJson { path: p, reason })?;
-    let mut report = ImportReport::default();
-    let mut drafts = Vec::new();
-    for r in results {
-        match r {
-            Ok(d) => drafts.push(d),
-            Err(e) => report.rejected.push(e),
-        }
-    }
-    if strict && !report.rejected.is_empty() {
-        return Ok(report);
-    }
-    let bar = ProgressBar::new(drafts.len() as u64).with_style(
-        ProgressStyle::with_template("importing {bar:40} {pos}/{len} zones {elapsed}")
+    let bar = ProgressBar::new(size).with_style(
+        ProgressStyle::with_template("importing {bar:40} {bytes}/{total_bytes} {msg} {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    // In chunks, so the progress bar moves and one transaction never grows unbounded.
-    let mut chunks = Vec::new();
-    while !drafts.is_empty() {
-        let rest = drafts.split_off(drafts.len().min(500));
-        chunks.push(std::mem::replace(&mut drafts, rest));
+    // The parser runs on a blocking thread and hands over full batches; the store writes them
+    // here, one transaction each, while the next batch is parsed.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<crate::zone::ZoneDraft>>(2);
+    let counted = bar.clone();
+    let parse = tokio::task::spawn_blocking(move || {
+        let mut rejected = Vec::new();
+        let mut batch = Vec::new();
+        let mut held = Vec::new();
+        let mut seen = 0u64;
+        let started = std::time::Instant::now();
+        let reader = counted.wrap_read(file);
+        let result = crate::zone::for_each_feature(reader, opts, |r| {
+            seen += 1;
+            match r {
+                Ok(d) if strict => held.push(d),
+                Ok(d) => {
+                    batch.push(d);
+                    if batch.len() == IMPORT_BATCH {
+                        tx.blocking_send(std::mem::take(&mut batch))
+                            .map_err(|_| "the import stopped".to_string())?;
+                    }
+                }
+                Err(e) => rejected.push(e),
+            }
+            if seen % 1000 == 0 {
+                let rate = seen as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                counted.set_message(format!("{seen} features, {rate:.0}/s"));
+            }
+            Ok(())
+        });
+        if strict && rejected.is_empty() && result.is_ok() {
+            batch = held;
+        }
+        while !batch.is_empty() {
+            let rest = batch.split_off(batch.len().min(IMPORT_BATCH));
+            if tx
+                .blocking_send(std::mem::replace(&mut batch, rest))
+                .is_err()
+            {
+                break;
+            }
+        }
+        (result, rejected)
+    });
+    let mut report = ImportReport::default();
+    let mut failed = None;
+    while let Some(chunk) = rx.recv().await {
+        if failed.is_some() {
+            continue; // drain: the parser is told to stop when the channel closes
+        }
+        match state.zones.create_unchecked_overlaps(chunk, &actor).await {
+            Ok((zones, _)) => report.imported += zones.len(),
+            Err(e) => {
+                failed = Some(e);
+                rx.close();
+            }
+        }
     }
-    for chunk in chunks {
-        let n = chunk.len();
-        let (zones, _) = state.zones.create_unchecked_overlaps(chunk, &actor).await?;
-        report.imported += zones.len();
-        bar.inc(n as u64);
-    }
+    let (result, rejected) = parse.await.map_err(|e| CliError::GeoJson {
+        path: p.clone(),
+        reason: format!("the reader stopped: {e}"),
+    })?;
     bar.finish_and_clear();
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    result.map_err(|reason| CliError::GeoJson {
+        path: p,
+        reason: if report.imported > 0 {
+            format!(
+                "{reason} ({} zones read before it were imported; --strict imports all or nothing)",
+                report.imported
+            )
+        } else {
+            reason
+        },
+    })?;
+    report.rejected = rejected;
     Ok(report)
 }
 

@@ -186,6 +186,82 @@ fn import_strict_export_and_match() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("line 1"));
 }
 
+/// `n` small square 三包 zones in a row (`id` z0, z1, …), the one at `bad` a bow tie.
+fn many_zones(n: usize, bad: Option<usize>) -> String {
+    let mut out = String::from(r#"{"type":"FeatureCollection","name":"many","features":["#);
+    for i in 0..n {
+        let x = 126.3 + i as f64 * 2e-4;
+        let ring = if Some(i) == bad {
+            format!(
+                "[[{x},41.9],[{},41.9001],[{},41.9],[{x},41.9001],[{x},41.9]]",
+                x + 1e-4,
+                x + 1e-4
+            )
+        } else {
+            format!(
+                "[[{x},41.9],[{},41.9],[{},41.9001],[{x},41.9001],[{x},41.9]]",
+                x + 1e-4,
+                x + 1e-4
+            )
+        };
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!(
+            r#"{{"type":"Feature","id":"z{i}","geometry":{{"type":"Polygon","coordinates":[{ring}]}},"properties":{{"kind":"responsibility","name":"门前 {i}","owner":{{"name":"单位 {i}","sector":"enterprise"}}}}}}"#
+        ));
+    }
+    out.push_str("]}");
+    out
+}
+
+#[test]
+fn a_large_file_is_imported_in_batches_as_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.geojson");
+    // Three batches and a bit, one bad feature near the end.
+    let n = 3 * xuncha::cli::IMPORT_BATCH + 123;
+    std::fs::write(&file, many_zones(n, Some(n - 7))).unwrap();
+    let f = file.to_str().unwrap();
+    let data = dir.path().join("data");
+    let o = xuncha(&data, &["import", f, "--strict"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("imported 0, rejected 1"), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("z{}", n - 7)),
+        "the bad one is named"
+    );
+    let o = xuncha(&data, &["import", f]);
+    assert!(
+        text(&o).contains(&format!("imported {}, rejected 1", n - 1)),
+        "{}",
+        text(&o)
+    );
+    let o = xuncha(&data, &["export"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["features"].as_array().unwrap().len(), n - 1);
+    // A file cut off in the middle: with --strict nothing is stored and the reason is given.
+    let cut = dir.path().join("cut.geojson");
+    let whole = many_zones(n, None).replace("\"z", "\"y");
+    std::fs::write(&cut, &whole[..whole.len() * 2 / 3]).unwrap();
+    let data2 = dir.path().join("data2");
+    let o = xuncha(&data2, &["import", cut.to_str().unwrap(), "--strict"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("not valid GeoJSON"), "{err}");
+    let o = xuncha(&data2, &["export"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["features"].as_array().unwrap().len(), 0, "nothing stored");
+    // Without --strict the zones read before the cut are stored, and the error says how many.
+    let o = xuncha(&data2, &["import", cut.to_str().unwrap()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("were imported; --strict imports all or nothing"),
+        "{err}"
+    );
+}
+
 #[test]
 fn match_streams_many_points_from_stdin() {
     let dir = tempfile::tempdir().unwrap();

@@ -76,7 +76,11 @@ pub fn parse_features(
     }
 }
 
-fn parse_feature(index: usize, f: &Value, opts: ParseOptions) -> Result<ZoneDraft, FeatureError> {
+pub(crate) fn parse_feature(
+    index: usize,
+    f: &Value,
+    opts: ParseOptions,
+) -> Result<ZoneDraft, FeatureError> {
     let id = match f.get("id") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),

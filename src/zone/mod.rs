@@ -5,11 +5,13 @@
 //! WGS84 `[lon, lat]` (x = longitude) everywhere; corridor widths are metres.
 
 mod geojson;
+mod stream;
 mod validate;
 
 pub use geojson::{
     geometry_to_json, parse_features, stored_geometry, zone_to_feature, FeatureError, ParseOptions,
 };
+pub use stream::for_each_feature;
 pub use validate::{validate_area, validate_line, GeometryError};
 
 use geo::{MultiLineString, MultiPolygon};
