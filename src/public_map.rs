@@ -13,13 +13,16 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Most client addresses remembered; beyond it, addresses whose bucket is full are forgotten.
+/// Most client addresses remembered; beyond it, addresses whose bucket is full again are
+/// forgotten, and while none is, new addresses are asked to wait.
 const MAX_CLIENTS: usize = 100_000;
 
 /// A token bucket per client address (IPv6 by /64): `per_minute` requests a minute, with a
 /// burst of as many.
 pub struct Limiter {
     per_minute: f64,
+    /// [`MAX_CLIENTS`] but for tests.
+    max_clients: usize,
     buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
 }
 
@@ -27,6 +30,7 @@ impl Limiter {
     pub fn new(per_minute: u32) -> Self {
         Limiter {
             per_minute: f64::from(per_minute.max(1)),
+            max_clients: MAX_CLIENTS,
             buckets: Mutex::new(HashMap::new()),
         }
     }
@@ -43,11 +47,16 @@ impl Limiter {
         };
         let rate = self.per_minute / 60.0;
         let mut b = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if b.len() >= MAX_CLIENTS && !b.contains_key(&key) {
+        if b.len() >= self.max_clients && !b.contains_key(&key) {
             let cap = self.per_minute;
             b.retain(|_, (tokens, at)| {
                 *tokens + now.duration_since(*at).as_secs_f64() * rate < cap
             });
+            if b.len() >= self.max_clients {
+                // Every remembered client is still active: a newcomer waits rather than evict one
+                // (which would let many addresses reset each other's limits).
+                return Err(Duration::from_secs(1));
+            }
         }
         let (tokens, at) = b.entry(key).or_insert((self.per_minute, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(self.per_minute);
@@ -147,6 +156,24 @@ mod tests {
         assert!(l.take("203.0.113.8".parse().unwrap(), t0).is_ok());
         assert!(l.take(ip, t0 + Duration::from_secs(1)).is_ok());
         assert!(l.take(ip, t0 + Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn a_full_table_forgets_idle_clients_and_makes_newcomers_wait() {
+        let mut l = Limiter::new(60);
+        l.max_clients = 2;
+        let t0 = Instant::now();
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) = (
+            "198.51.100.1".parse().unwrap(),
+            "198.51.100.2".parse().unwrap(),
+            "198.51.100.3".parse().unwrap(),
+        );
+        assert!(l.take(a, t0).is_ok());
+        assert!(l.take(b, t0).is_ok());
+        // Both still active: the third waits, and no one's count was reset.
+        assert!(l.take(c, t0).is_err());
+        // A minute later both buckets are full again: they are forgotten, the third is served.
+        assert!(l.take(c, t0 + Duration::from_secs(61)).is_ok());
     }
 
     #[test]
