@@ -125,6 +125,8 @@ export async function mount({ ctrl, panel }) {
       return;
     }
     nearbyTimer = setTimeout(async () => {
+      // The form may have been sent (and emptied) since this was scheduled.
+      if (!state.category || !state.lngLat) return;
       nearbyAbort?.abort();
       nearbyAbort = new AbortController();
       const q = new URLSearchParams({ lon: state.lngLat.lng.toFixed(7), lat: state.lngLat.lat.toFixed(7), category: state.category });
@@ -217,6 +219,8 @@ export async function mount({ ctrl, panel }) {
   };
 
   function resetForm() {
+    clearTimeout(nearbyTimer);
+    nearbyAbort?.abort();
     state.category = '';
     state.photos = [];
     limitMsg.hidden = true;
