@@ -709,8 +709,7 @@ pub struct RouteCoverage {
     pub teams: Vec<TeamCoverage>,
 }
 
-/// Patrol coverage of a campaign: every live route the user may see, over the city days
-/// `first..=last` (day numbers since 1970-01-01).
+/// Patrol coverage of a campaign: every live route the user may see, over its days so far.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CampaignCoverage {
     pub threshold: f64,
@@ -722,14 +721,15 @@ fn round3(v: f64) -> f64 {
     (v * 1000.0).round() / 1000.0 + 0.0
 }
 
-/// Patrol coverage per route and team over the city days `first..=last`: one read of the
-/// routes' accepted points of those days, shares computed per day.
+/// Patrol coverage per route and team over the city days `first..=last` of `range` (`None`:
+/// a campaign not begun, every route with no day yet): one read of the routes' accepted points
+/// of those days, shares computed per day.
 pub fn campaign_coverage(
     app: &App,
     user: &User,
-    first: i64,
-    last: i64,
+    range: Option<(i64, i64)>,
 ) -> Result<CampaignCoverage> {
+    let (first, last) = range.unwrap_or((1, 0));
     let off = app.config.city_utc_offset_s as i64 * 1000;
     let day_of = |t: i64| (t + off).div_euclid(DAY_MS);
     let (from, to) = (first * DAY_MS - off, (last + 1) * DAY_MS - off);

@@ -40,6 +40,20 @@ async fn send(s: &Srv, method: &str, role: &str, path: &str, body: Option<Value>
     (st, r.json().await.unwrap_or(Value::Null))
 }
 
+/// Creates a campaign as admin; its id.
+async fn create(s: &Srv, name: &str, start: &str, end: &str) -> i64 {
+    let (st, v) = send(
+        s,
+        "POST",
+        "admin",
+        "/api/campaigns",
+        Some(body(name, start, end)),
+    )
+    .await;
+    assert_eq!(st, 201, "{v}");
+    v["campaign"]["id"].as_i64().unwrap()
+}
+
 fn body(name: &str, start: &str, end: &str) -> Value {
     json!({
         "name": name, "start": start, "end": end,
@@ -197,16 +211,7 @@ fn check_ranking(rows: &Value, want: &HashMap<String, Tally>, what: &str) {
 #[tokio::test]
 async fn summary_equals_counts_from_the_raw_reports() {
     let s = demo_in_2025().await;
-    let (st, v) = send(
-        &s,
-        "POST",
-        "admin",
-        "/api/campaigns",
-        Some(body("测试攻坚", "2025-04-01", "2025-05-20")),
-    )
-    .await;
-    assert_eq!(st, 201, "{v}");
-    let id = v["campaign"]["id"].as_i64().unwrap();
+    let id = create(&s, "测试攻坚", "2025-04-01", "2025-05-20").await;
     let (st, sum) = send(
         &s,
         "GET",
@@ -441,16 +446,7 @@ fn walk(s: &Srv, id: &str, user: &str, route: &str, start: i64, points: &[(f64, 
 #[tokio::test]
 async fn patrol_coverage_per_route_and_team_over_the_window() {
     let s = start().await;
-    let (st, v) = send(
-        &s,
-        "POST",
-        "admin",
-        "/api/campaigns",
-        Some(body("巡查", "2025-04-01", "2025-05-20")),
-    )
-    .await;
-    assert_eq!(st, 201, "{v}");
-    let id = v["campaign"]["id"].as_i64().unwrap();
+    let id = create(&s, "巡查", "2025-04-01", "2025-05-20").await;
     let (_, route) = s.get_json("office", "/api/zones/route-north-bank").await;
     let line: Vec<[f64; 2]> =
         serde_json::from_value(route["geometry"]["coordinates"].clone()).unwrap();
@@ -561,16 +557,7 @@ async fn patrol_coverage_per_route_and_team_over_the_window() {
 #[tokio::test]
 async fn future_window_has_every_day_left_and_a_burn_down_only_when_running() {
     let s = start().await;
-    let (st, v) = send(
-        &s,
-        "POST",
-        "admin",
-        "/api/campaigns",
-        Some(body("未来", "2999-01-01", "2999-04-10")),
-    )
-    .await;
-    assert_eq!(st, 201, "{v}");
-    let id = v["campaign"]["id"].as_i64().unwrap();
+    let id = create(&s, "未来", "2999-01-01", "2999-04-10").await;
     let (st, sum) = send(
         &s,
         "GET",
@@ -673,20 +660,7 @@ async fn writes_are_admin_only_validated_and_audited() {
 #[tokio::test]
 async fn bulletin_is_chinese_a4_html_with_the_weeks_heatmap() {
     let s = demo_in_2025().await;
-    let (st, v) = send(
-        &s,
-        "POST",
-        "admin",
-        "/api/campaigns",
-        Some(body(
-            "白山市城乡环境卫生百日攻坚",
-            "2025-04-01",
-            "2025-05-20",
-        )),
-    )
-    .await;
-    assert_eq!(st, 201, "{v}");
-    let id = v["campaign"]["id"].as_i64().unwrap();
+    let id = create(&s, "白山市城乡环境卫生百日攻坚", "2025-04-01", "2025-05-20").await;
     let r = s
         .get(
             "office",

@@ -8,10 +8,22 @@ use common::{inside_zone, jpeg, photo_part, start_with, Srv};
 use reqwest::multipart::Form;
 use serde_json::{json, Value};
 
-async fn anon(s: &Srv, path: &str) -> (u16, Value) {
+/// `GET path` without signing in: status and body.
+async fn anon_bytes(s: &Srv, path: &str) -> (u16, Vec<u8>) {
     let r = s.http.get(s.url(path)).send().await.unwrap();
     let st = r.status().as_u16();
-    (st, r.json().await.unwrap_or(Value::Null))
+    (st, r.bytes().await.unwrap().to_vec())
+}
+
+/// `GET path` without signing in: status and JSON body (`null` when it is not JSON).
+async fn anon(s: &Srv, path: &str) -> (u16, Value) {
+    let (st, b) = anon_bytes(s, path).await;
+    (st, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+/// Whether `needle` occurs in `body`.
+fn holds(body: &[u8], needle: &[u8]) -> bool {
+    body.windows(needle.len()).any(|w| w == needle)
 }
 
 /// What must never appear in a public answer: the reporter's name and id, the note and its
@@ -81,14 +93,9 @@ async fn open_reports_and_zones_without_anything_personal() {
     assert_eq!(reporter, "patrol");
 
     // The report, as anyone sees it.
-    let r = s
-        .http
-        .get(s.url(&format!("/api/public/reports/{id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let text = r.text().await.unwrap();
+    let (st, body) = anon_bytes(&s, &format!("/api/public/reports/{id}")).await;
+    assert_eq!(st, 200);
+    let text = String::from_utf8(body).unwrap();
     assert_nothing_personal(&text, &["张三", "13900001111", "门口看到"]);
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["id"], id);
@@ -154,15 +161,9 @@ async fn open_reports_and_zones_without_anything_personal() {
         "{tiles}"
     );
     let (x, y) = xuncha::campaign_bulletin::tile_of(lon, lat, 16);
-    let r = s
-        .http
-        .get(s.url(&format!("/api/public/tiles/16/{x}/{y}.mvt")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let body = r.bytes().await.unwrap();
-    let has = |needle: &[u8]| body.windows(needle.len()).any(|w| w == needle);
+    let (st, body) = anon_bytes(&s, &format!("/api/public/tiles/16/{x}/{y}.mvt")).await;
+    assert_eq!(st, 200);
+    let has = |needle: &[u8]| holds(&body, needle);
     assert!(
         has(b"reports") && has(b"garbage"),
         "the report is in the tile"
@@ -172,15 +173,7 @@ async fn open_reports_and_zones_without_anything_personal() {
     assert!(!has(b"routes"), "no patrol routes on the public tiles");
     // Hotspots are the office's working notes: in the office's tiles, not in the public ones.
     let h = xuncha::campaign_bulletin::tile_of(126.4056, 41.9323, 16);
-    let public = s
-        .http
-        .get(s.url(&format!("/api/public/tiles/16/{}/{}.mvt", h.0, h.1)))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let (_, public) = anon_bytes(&s, &format!("/api/public/tiles/16/{}/{}.mvt", h.0, h.1)).await;
     let office = s
         .get("office", &format!("/tiles/16/{}/{}.mvt", h.0, h.1))
         .send()
@@ -189,7 +182,6 @@ async fn open_reports_and_zones_without_anything_personal() {
         .bytes()
         .await
         .unwrap();
-    let holds = |b: &[u8], n: &[u8]| b.windows(n.len()).any(|w| w == n);
     assert!(
         holds(&office, b"hotspot-market-lane"),
         "the office tile has the hotspot"

@@ -133,15 +133,8 @@ async fn full_summary(
         .read(move |conn| campaign::summary(conn, c, visibility, now, offset))
         .await?;
     let st = state.clone();
-    s.patrol_coverage = Some(
-        blocking(move || match days {
-            Some((first, last)) => {
-                crate::patrol_service::campaign_coverage(&st, &user, first, last)
-            }
-            None => crate::patrol_service::campaign_coverage(&st, &user, 1, 0),
-        })
-        .await?,
-    );
+    s.patrol_coverage =
+        Some(blocking(move || crate::patrol_service::campaign_coverage(&st, &user, days)).await?);
     Ok(s)
 }
 
@@ -200,13 +193,11 @@ pub async fn bulletin(
         ..Default::default()
     };
     let f2 = filter.clone();
-    let (centre, extent) = state
-        .store
-        .read(move |conn| Ok((sql::centre(conn, &f2)?, sql::extent(conn, &f2)?)))
-        .await?;
+    let spread = state.store.read(move |conn| sql::spread(conn, &f2)).await?;
     let s = full_summary(&state, user, c, now).await?;
     const HEAT_Z: u8 = 12;
-    let heat = centre.map(|(lon, lat)| {
+    let heat = spread.map(|sp| {
+        let (lon, lat) = sp.centre;
         let (x, y) = crate::campaign_bulletin::tile_of(lon, lat, HEAT_Z);
         (HEAT_Z, x, y)
     });
@@ -232,8 +223,8 @@ pub async fn bulletin(
             radius_m: st.config.heatmap_radius_m,
             scale_per_ha: st.config.heatmap_scale_per_ha,
         };
-        let pic = extent
-            .map(crate::campaign_bulletin::mosaic_view)
+        let pic = spread
+            .map(|sp| crate::campaign_bulletin::mosaic_view(sp.bbox))
             .map(|(z, x, y)| {
                 crate::campaign_bulletin::heat_mosaic(z, x, y, |t| {
                     crate::analytics::heatmap::render_points(

@@ -178,29 +178,35 @@ pub fn grid_matches(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Vec<
     Ok(c.query_vec(&sql.text, &sql.args, |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
-/// The mean `[lon, lat]` of the reports matching `f`, `None` when there are none.
-pub fn centre(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Option<(f64, f64)>> {
-    let mut sql = super::db::Sql::new("SELECT avg(s.lon), avg(s.lat) FROM reports s WHERE 1 = 1");
-    f.push_sql("s.", "s.id", &mut sql);
-    Ok(c.query_opt(&sql.text, &sql.args, |r| {
-        Ok(match (r.get::<Option<f64>>(0)?, r.get::<Option<f64>>(1)?) {
-            (Some(lon), Some(lat)) => Some((lon, lat)),
-            _ => None,
-        })
-    })?
-    .flatten())
+/// Where the reports matching `f` are: their mean `[lon, lat]` and the box around them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub centre: (f64, f64),
+    /// `[min_lon, min_lat, max_lon, max_lat]`.
+    pub bbox: [f64; 4],
 }
 
-/// The box `[min_lon, min_lat, max_lon, max_lat]` around the reports `f` selects, if any.
-pub fn extent(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Option<[f64; 4]>> {
+/// The [`Spread`] of the reports matching `f` (one pass), `None` when there are none.
+pub fn spread(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Option<Spread>> {
     let mut sql = super::db::Sql::new(
-        "SELECT min(s.lon), min(s.lat), max(s.lon), max(s.lat) FROM reports s WHERE 1 = 1",
+        "SELECT avg(s.lon), avg(s.lat), min(s.lon), min(s.lat), max(s.lon), max(s.lat)
+         FROM reports s WHERE 1 = 1",
     );
     f.push_sql("s.", "s.id", &mut sql);
     Ok(c.query_opt(&sql.text, &sql.args, |r| {
-        let v: [Option<f64>; 4] = [r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?];
+        let v: [Option<f64>; 6] = [
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ];
         Ok(match v {
-            [Some(a), Some(b), Some(c), Some(d)] => Some([a, b, c, d]),
+            [Some(x), Some(y), Some(a), Some(b), Some(c), Some(d)] => Some(Spread {
+                centre: (x, y),
+                bbox: [a, b, c, d],
+            }),
             _ => None,
         })
     })?

@@ -86,7 +86,7 @@ export async function openMyReports() {
     }
     body.innerHTML = html`<ul class="mine-list">${fc.features.map((f) => {
       const p = f.properties;
-      const who = p.responsible?.owner?.name || p.responsible?.name || p.assigned_to || '';
+      const who = p.assigned_to || p.responsible?.owner?.name || '';
       return html`<li data-id="${f.id ?? p.id}" class="status-${p.status}">
         <div><b>${t('report_no')} ${f.id ?? p.id}</b> · ${categoryLabel(session.categories, p.category)} · <span class="status">${t(`status_${p.status}`)}</span></div>
         <div class="muted"><small>${fmtTime(p.created_at)}</small>${who ? html` · ${who}` : ''}${p.overdue ? html` · <b class="overdue">${t('overdue')}</b>` : ''}</div>
@@ -104,7 +104,7 @@ export async function openMyReports() {
           const events = (r.events || []).filter((e) => e.note || (e.photos || []).length);
           const last = events[events.length - 1];
           box.innerHTML = last
-            ? html`<small>${fmtTime(last.at || last.created_at)} · ${t(`status_${last.to}`)}</small>${last.note ? html`<p>${last.note}</p>` : ''}${(last.photos || []).map((ph) => html`<img src="${ph.thumb_url || `/api/photos/${ph.id}/thumb`}" alt="${t('mine_answer_photo')}" width="64" height="64">`)}`.toString()
+            ? html`<small>${fmtTime(last.at)} · ${t(`status_${last.to}`)}</small>${last.note ? html`<p>${last.note}</p>` : ''}${(last.photos || []).map((ph) => html`<img src="${ph.thumb_url}" alt="${t('mine_answer_photo')}" width="64" height="64">`)}`.toString()
             : html`<small class="muted">${t('mine_no_answer')}</small>`.toString();
         } catch (e) {
           box.textContent = errorText(e, t);
