@@ -17,6 +17,9 @@ pub enum AccountError {
     /// Input that cannot be accepted, with what to fix.
     #[error("{0}")]
     Invalid(String),
+    /// A new password the policy refuses.
+    #[error("{0}")]
+    Password(crate::problem::Problem),
     #[error("user {0} does not exist")]
     NotFound(i64),
     /// The current password given for a change of one's own was wrong.
@@ -58,7 +61,7 @@ fn check_username(name: &str) -> Result<(), AccountError> {
 }
 
 fn check_password(name: &str, pw: &str) -> Result<(), AccountError> {
-    auth::check_new_password(name, pw).map_err(AccountError::Invalid)
+    auth::check_new_password(name, pw).map_err(AccountError::Password)
 }
 
 /// A unit needs an owner that some zone names; a scope must be a live grid zone; only units

@@ -3,6 +3,7 @@
 //! Passwords are stored as argon2id hashes; API and session tokens are random 256-bit strings
 //! of which only the SHA-256 is stored.
 
+use crate::problem::Problem;
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -155,12 +156,17 @@ const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
 /// Checks a new password for `username`: at least [`MIN_PASSWORD_CHARS`] characters, not one
 /// of the commonest passwords, not the username, not one character repeated. The error says
 /// what to change.
-pub fn check_new_password(username: &str, password: &str) -> Result<(), String> {
+pub fn check_new_password(username: &str, password: &str) -> Result<(), Problem> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password has {chars} characters; use at least {MIN_PASSWORD_CHARS} (a few words are easier to remember than symbols)"
-        ));
+        return Err(Problem::new(
+            "password_too_short",
+            format!(
+                "the password has {chars} characters; use at least {MIN_PASSWORD_CHARS} (a few words are easier to remember than symbols)"
+            ),
+        )
+        .with("min", MIN_PASSWORD_CHARS)
+        .with("chars", chars));
     }
     let lower = password.to_lowercase();
     if COMMON_PASSWORDS
@@ -168,18 +174,25 @@ pub fn check_new_password(username: &str, password: &str) -> Result<(), String> 
         .filter(|l| !l.starts_with('#'))
         .any(|l| l.trim() == lower)
     {
-        return Err(
-            "this password is one of the commonest in leaked-password lists; choose another".into(),
-        );
+        return Err(Problem::new(
+            "password_common",
+            "this password is one of the commonest in leaked-password lists; choose another",
+        ));
     }
     let name = username.trim().to_lowercase();
     if name.chars().count() >= 3 && lower.contains(&name) {
-        return Err("the password contains the username; choose one that does not".into());
+        return Err(Problem::new(
+            "password_has_username",
+            "the password contains the username; choose one that does not",
+        ));
     }
     let mut cs = lower.chars();
     if let Some(first) = cs.next() {
         if cs.all(|c| c == first) {
-            return Err("the password is one character repeated; choose another".into());
+            return Err(Problem::new(
+                "password_repeated",
+                "the password is one character repeated; choose another",
+            ));
         }
     }
     Ok(())

@@ -66,6 +66,7 @@ pub mod open311;
 pub mod patrol_service;
 pub mod patrols;
 pub mod photo;
+pub mod problem;
 pub mod public_map;
 pub mod registry;
 pub mod report;

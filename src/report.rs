@@ -4,6 +4,7 @@
 //! collect 上报 → dispatch 派遣 → handle 处置 → report back 反馈 → verify and close 核查结案.
 
 use crate::auth::Role;
+use crate::problem::Problem;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -82,17 +83,22 @@ impl fmt::Display for Category {
 }
 
 impl FromStr for Category {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Problem;
+    fn from_str(s: &str) -> Result<Self, Problem> {
         Category::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
             .ok_or_else(|| {
                 let all: Vec<&str> = Category::ALL.iter().map(|c| c.as_str()).collect();
-                format!(
-                    "unknown category {s:?}; expected one of {} (GET /api/categories lists them)",
-                    all.join(", ")
+                Problem::new(
+                    "unknown_category",
+                    format!(
+                        "unknown category {s:?}; expected one of {} (GET /api/categories lists them)",
+                        all.join(", ")
+                    ),
                 )
+                .with("value", s)
+                .with("allowed", all)
             })
     }
 }
@@ -202,14 +208,19 @@ impl fmt::Display for Status {
 }
 
 impl FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Problem;
+    fn from_str(s: &str) -> Result<Self, Problem> {
         Status::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
             .ok_or_else(|| {
                 let all: Vec<&str> = Status::ALL.iter().map(|c| c.as_str()).collect();
-                format!("unknown status {s:?}; expected one of {}", all.join(", "))
+                Problem::new(
+                    "unknown_status",
+                    format!("unknown status {s:?}; expected one of {}", all.join(", ")),
+                )
+                .with("value", s)
+                .with("allowed", all)
             })
     }
 }
@@ -240,13 +251,19 @@ impl RejectReason {
 }
 
 impl FromStr for RejectReason {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = Problem;
+    fn from_str(s: &str) -> Result<Self, Problem> {
         RejectReason::ALL
             .into_iter()
             .find(|c| c.as_str() == s)
             .ok_or_else(|| {
-                format!("unknown reason {s:?}; expected one of duplicate, not_responsible, invalid")
+                let all: Vec<&str> = RejectReason::ALL.iter().map(|c| c.as_str()).collect();
+                Problem::new(
+                    "unknown_reason",
+                    format!("unknown reason {s:?}; expected one of {}", all.join(", ")),
+                )
+                .with("value", s)
+                .with("allowed", all)
             })
     }
 }
@@ -372,7 +389,11 @@ mod tests {
             assert!(!c.label_zh().is_empty());
         }
         assert_eq!(Category::IllegalAds.label_zh(), "小广告/牛皮癣");
-        assert!("trash".parse::<Category>().unwrap_err().contains("garbage"));
+        assert!("trash"
+            .parse::<Category>()
+            .unwrap_err()
+            .message
+            .contains("garbage"));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! before it is sent, so a server that dies mid-send leaves it to be sent again: at least once.
 
 use crate::args;
+use crate::problem::Problem;
 use crate::store::db::{Conn, DbResult, Sql};
 use crate::store::{Store, StoreError};
 use hmac::{Hmac, Mac};
@@ -102,33 +103,46 @@ fn default_format() -> Format {
     Format::Json
 }
 
+/// Fewest characters of a webhook's signing secret.
+pub const MIN_SECRET_CHARS: usize = 16;
+
 impl NewWebhook {
     /// The URL is http(s) with a host, events are known, the secret long enough.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Problem> {
         let u = self.url.trim();
+        let bad_url = |why: String| Problem::new("webhook_bad_url", why).with("value", u);
         let rest = u
             .strip_prefix("https://")
             .or_else(|| u.strip_prefix("http://"))
-            .ok_or_else(|| format!("url {u:?} must start with http:// or https://"))?;
+            .ok_or_else(|| bad_url(format!("url {u:?} must start with http:// or https://")))?;
         if rest.is_empty() || rest.starts_with('/') || u.chars().any(char::is_whitespace) {
-            return Err(format!("url {u:?} has no host"));
+            return Err(bad_url(format!("url {u:?} has no host")));
         }
         if self.events.is_empty() {
-            return Err(format!(
-                "events is empty; choose from {}",
-                EVENTS.join(", ")
-            ));
+            return Err(Problem::new(
+                "webhook_no_events",
+                format!("events is empty; choose from {}", EVENTS.join(", ")),
+            )
+            .with("allowed", EVENTS));
         }
         for e in &self.events {
             if !EVENTS.contains(&e.as_str()) {
-                return Err(format!(
-                    "unknown event {e:?}; choose from {}",
-                    EVENTS.join(", ")
-                ));
+                return Err(Problem::new(
+                    "unknown_event",
+                    format!("unknown event {e:?}; choose from {}", EVENTS.join(", ")),
+                )
+                .with("value", e)
+                .with("allowed", EVENTS));
             }
         }
-        if self.secret.chars().count() < 16 {
-            return Err("secret must have at least 16 characters (it signs every delivery)".into());
+        if self.secret.chars().count() < MIN_SECRET_CHARS {
+            return Err(Problem::new(
+                "webhook_secret_too_short",
+                format!(
+                    "secret must have at least {MIN_SECRET_CHARS} characters (it signs every delivery)"
+                ),
+            )
+            .with("min", MIN_SECRET_CHARS));
         }
         Ok(())
     }
@@ -187,7 +201,7 @@ impl Hooks {
         &self,
         actor: &crate::audit::Actor,
         w: NewWebhook,
-    ) -> Result<Result<Webhook, String>, StoreError> {
+    ) -> Result<Result<Webhook, Problem>, StoreError> {
         if let Err(e) = w.validate() {
             return Ok(Err(e));
         }
@@ -212,12 +226,12 @@ impl Hooks {
             Ok(id)
         })?;
         self.reload()?;
-        Ok(self
-            .all()
-            .iter()
-            .find(|h| h.id == id)
-            .cloned()
-            .ok_or_else(|| "the new webhook vanished".to_string()))
+        let hook = self.all().iter().find(|h| h.id == id).cloned();
+        hook.map(Ok).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "webhook {id} was stored but is not in the reloaded list"
+            ))
+        })
     }
 
     /// Deletes a webhook; false when there is no such live webhook.
@@ -701,12 +715,12 @@ mod tests {
         };
         assert!(w.validate().is_ok());
         w.events = vec!["report.eaten".into()];
-        assert!(w.validate().unwrap_err().contains("report.eaten"));
+        assert!(w.validate().unwrap_err().message.contains("report.eaten"));
         w.events = vec!["report.created".into()];
         w.url = "ftp://x".into();
         assert!(w.validate().is_err());
         w.url = "http://x/".into();
         w.secret = "short".into();
-        assert!(w.validate().unwrap_err().contains("16"));
+        assert_eq!(w.validate().unwrap_err().code, "webhook_secret_too_short");
     }
 }

@@ -117,3 +117,98 @@ async fn meta_states_the_domain_for_every_role() {
         }
     }
 }
+
+/// Every 4xx carries a stable `code` and its `params`, built where the mistake is found (not
+/// recognised from the English text), so that clients word it in their user's language.
+#[tokio::test]
+async fn bad_requests_carry_a_code_and_its_parameters() {
+    let s = TestServer::start().await;
+    let cases: &[(Role, &str, u16, &str, Value)] = &[
+        (
+            Role::Office,
+            "/api/stats?category=typo",
+            400,
+            "unknown_category",
+            serde_json::json!({"value": "typo", "param": "category"}),
+        ),
+        (
+            Role::Office,
+            "/tiles/12/3486/1520.mvt?status=zz",
+            400,
+            "unknown_status",
+            serde_json::json!({"value": "zz", "param": "status"}),
+        ),
+        (
+            Role::Office,
+            "/api/zones?bbox=1,2",
+            400,
+            "bad_bbox",
+            serde_json::json!({"value": "1,2"}),
+        ),
+        (
+            Role::Patrol,
+            "/api/match?lon=41.94&lat=126.42",
+            400,
+            "lat_out_of_range",
+            serde_json::json!({"value": 126.42, "swapped": true}),
+        ),
+        (
+            Role::Patrol,
+            "/api/match?lat=41.94",
+            400,
+            "missing_param",
+            serde_json::json!({"param": "lon"}),
+        ),
+        (
+            Role::Office,
+            "/api/stats?since=2026-10-02T00:00:00Z&until=2026-10-01T00:00:00Z",
+            400,
+            "since_after_until",
+            serde_json::json!({}),
+        ),
+        (
+            Role::Patrol,
+            "/api/stats",
+            403,
+            "forbidden_role",
+            serde_json::json!({"roles": ["office", "admin"], "role": "patrol"}),
+        ),
+        (
+            Role::Office,
+            "/api/reports/999999",
+            404,
+            "not_found",
+            serde_json::json!({"what": "report", "id": "999999"}),
+        ),
+    ];
+    for (role, path, status, code, params) in cases {
+        let r = s.get(*role, path).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), *status, "{path}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["code"], *code, "{path}: {v}");
+        for (k, want) in params.as_object().unwrap() {
+            assert_eq!(&v["params"][k], want, "{path}: {k} in {v}");
+        }
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{v}");
+    }
+    // A password the policy refuses says which rule, with the numbers.
+    let r = s
+        .post(Role::Office, "/api/me/password")
+        .json(&serde_json::json!({"current": "office-pw", "password": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "password_too_short", "{v}");
+    assert_eq!(v["params"]["min"], 10);
+    // Something without a specific code still carries its kind.
+    let r = s
+        .get(Role::Office, "/api/no-such-thing")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "not_found", "{v}");
+}

@@ -22,6 +22,7 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::Invalid(m) => ApiError::Unprocessable(m, vec![]),
+            AccountError::Password(p) => ApiError::rejected(p),
             AccountError::NotFound(_) => ApiError::NotFound(e.to_string()),
             AccountError::WrongPassword => ApiError::Forbidden(e.to_string()),
             AccountError::Store(s) => s.into(),
@@ -308,13 +309,7 @@ pub async fn create_webhook(
     who.require(&[Role::Admin])?;
     let w: NewWebhook = parse_json(&body)?;
     let actor = who.actor.clone();
-    let hook = blocking(move || {
-        state
-            .hooks
-            .create(&actor, w)?
-            .map_err(ApiError::unprocessable)
-    })
-    .await?;
+    let hook = blocking(move || state.hooks.create(&actor, w)?.map_err(ApiError::rejected)).await?;
     Ok((StatusCode::CREATED, Json(json!({"webhook": hook}))).into_response())
 }
 

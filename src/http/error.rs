@@ -1,10 +1,12 @@
 //! `ApiError`: the one place where HTTP status codes are chosen.
 //!
-//! A 4xx body says exactly what to fix: `{"error": "...", "details": [...]}`. A 5xx body says
-//! little; the log says all. Errors a client shows to people also carry a stable machine `code`
-//! and its `params` (`{"error", "details", "code": "since_after_until", "params": {}}`), so a
-//! client can word them in its user's language; the English `error` stays for people reading
-//! the API. Codes never change meaning; new ones may be added.
+//! A 4xx body says exactly what to fix: `{"error": "...", "details": [...], "code": "...",
+//! "params": {...}}`. The English `error` is for people reading the API; `code` and `params`
+//! are for clients that word the error in their user's language. The code is set where the
+//! mistake is found (a [`crate::problem::Problem`] from a domain check, or [`ApiError::coded`]);
+//! an error built without one carries its kind (`bad_request`, `not_found`, …), so every error
+//! has a code and none is guessed from its text. A 5xx body says little; the log says all.
+//! Codes never change meaning; new ones may be added.
 
 use crate::registry::RegistryError;
 use crate::store::StoreError;
@@ -69,61 +71,57 @@ impl ApiError {
             other => ApiError::Coded(Box::new(other), code, params),
         }
     }
+    /// 400 with the problem's code and parameters.
+    pub fn invalid(p: crate::problem::Problem) -> Self {
+        ApiError::BadRequest(p.message).coded(p.code, p.params)
+    }
+    /// 422 with the problem's code and parameters.
+    pub fn rejected(p: crate::problem::Problem) -> Self {
+        ApiError::Unprocessable(p.message, Vec::new()).coded(p.code, p.params)
+    }
     /// `since` after `until` in a time window (400).
     pub fn since_after_until() -> Self {
         ApiError::bad_request("since must not be after until").coded("since_after_until", json!({}))
     }
 }
 
-/// The machine code of an error built without one, recognised from its status and text: for
-/// the errors of modules that word them without a code (query parameters, the HTTP layer).
-fn inferred_code(status: StatusCode, msg: &str) -> Option<(&'static str, Value)> {
-    // The value a message quotes first (`bbox="1,2" must be …` → `1,2`).
-    let quoted = || {
-        let start = msg.find('"')? + 1;
-        let len = msg[start..].find('"')?;
-        Some(msg[start..start + len].to_string())
-    };
-    let with_value = |code| Some((code, json!({"value": quoted()})));
-    // The number after `after` in the message (`use at least 10 (…)` → 10).
-    let number_after = |after: &str| -> Option<u64> {
-        let rest = &msg[msg.find(after)? + after.len()..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        digits.parse().ok()
-    };
-    if !status.is_client_error() {
-        return None;
-    }
-    if msg == "since must not be after until" {
-        Some(("since_after_until", json!({})))
-    } else if msg.starts_with("bbox=") {
-        with_value("bad_bbox")
-    } else if msg.starts_with("unknown category ") {
-        with_value("unknown_category")
-    } else if msg.starts_with("unknown status ") {
-        with_value("unknown_status")
-    } else if msg.starts_with("the password has ") {
-        Some((
-            "password_too_short",
-            json!({"min": number_after("use at least ")}),
-        ))
-    } else if msg.starts_with("this password is one of the commonest") {
-        Some(("password_common", json!({})))
-    } else if msg.starts_with("secret must have at least ") {
-        Some((
-            "webhook_secret_too_short",
-            json!({"min": number_after("at least ")}),
-        ))
-    } else if status == StatusCode::NOT_FOUND {
-        Some(("not_found", json!({})))
-    } else if status == StatusCode::FORBIDDEN && msg.starts_with("this needs the role") {
-        Some(("forbidden_role", json!({})))
-    } else {
-        None
+impl ApiError {
+    /// The code of an error built without one: its kind, so that every 4xx carries a code
+    /// (clients word unknown codes by status).
+    fn kind_code(&self) -> &'static str {
+        match self {
+            ApiError::Coded(_, code, _) => code,
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(..) => "conflict",
+            ApiError::PreconditionRequired(_) => "precondition_required",
+            ApiError::PreconditionFailed(_) => "precondition_failed",
+            ApiError::PayloadTooLarge(_) => "too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Unprocessable(..) => "unprocessable",
+            ApiError::RequestTimeout(_) => "request_timeout",
+            ApiError::TooManyRequests(..) => "too_many_requests",
+            ApiError::Busy(..) => "busy",
+            ApiError::Unavailable(_) => "database_unavailable",
+            ApiError::PhotoStoreUnavailable(_) => "photo_store_unavailable",
+            ApiError::InsufficientStorage(_) => "storage_full",
+            ApiError::Internal(_) => "internal",
+        }
     }
 }
 
 impl ApiError {
+    /// The code of a 5xx, by status only.
+    fn server_code(status: StatusCode) -> &'static str {
+        match status {
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            StatusCode::INSUFFICIENT_STORAGE => "storage_full",
+            _ => "internal",
+        }
+    }
+
     /// Seconds a client should wait before retrying (a lost database comes back in seconds; a
     /// full disk needs someone to free space; throttles say their own).
     pub fn retry_after_secs(&self) -> Option<u64> {
@@ -195,17 +193,18 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry_after = self.retry_after_secs();
-        let explicit = match &self {
-            ApiError::Coded(_, code, params) => Some((*code, params.clone())),
-            _ => None,
+        let code = self.kind_code();
+        let params = match &self {
+            ApiError::Coded(_, _, params) => params.clone(),
+            _ => json!({}),
         };
         let (status, msg, details) = self.parts();
         let mut body = json!({"error": msg, "details": details});
-        // A 5xx says little whatever it was built with.
-        if let Some((code, params)) = explicit
-            .filter(|_| !status.is_server_error())
-            .or_else(|| inferred_code(status, &msg))
-        {
+        // A 5xx says little whatever it was built with: its kind only.
+        if status.is_server_error() {
+            body["code"] = json!(ApiError::server_code(status));
+            body["params"] = json!({});
+        } else {
             body["code"] = json!(code);
             body["params"] = params;
         }
@@ -388,37 +387,27 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn codes_are_recognised_in_errors_built_without_one() {
-        let (st, v) = body(ApiError::bad_request(
-            "bbox=\"1,2\" must be four numbers minLon,minLat,maxLon,maxLat",
-        ))
-        .await;
+    async fn an_error_built_without_a_code_carries_its_kind() {
+        let (st, v) = body(ApiError::bad_request("lat is missing")).await;
         assert_eq!(st, 400);
-        assert_eq!(v["code"], "bad_bbox");
-        assert_eq!(v["params"]["value"], "1,2");
-        let (_, v) = body(ApiError::unprocessable(
-            "unknown category \"x\"; expected one of a",
-        ))
-        .await;
-        assert_eq!(v["code"], "unknown_category");
-        assert_eq!(v["params"]["value"], "x");
+        assert_eq!(v["code"], "bad_request");
+        assert_eq!(v["params"], json!({}));
         let (_, v) = body(ApiError::NotFound("no such API endpoint".into())).await;
         assert_eq!(v["code"], "not_found");
-        let (_, v) = body(ApiError::unprocessable(
-            "the password has 5 characters; use at least 10 (a few words are easier)",
-        ))
-        .await;
-        assert_eq!(v["code"], "password_too_short");
-        assert_eq!(v["params"]["min"], 10);
-        let (_, v) = body(ApiError::bad_request("lat is missing")).await;
-        assert!(v.get("code").is_none(), "no code is invented: {v}");
+        let p = crate::problem::Problem::new("unknown_category", "unknown category \"x\"")
+            .with("value", "x");
+        let (st, v) = body(ApiError::rejected(p)).await;
+        assert_eq!(st, 422);
+        assert_eq!(v["code"], "unknown_category");
+        assert_eq!(v["params"]["value"], "x");
     }
 
     #[tokio::test]
-    async fn a_server_error_carries_no_code() {
+    async fn a_server_error_carries_only_its_kind() {
         let (st, v) = body(ApiError::Internal("disk".into()).coded("not_found", json!({}))).await;
         assert_eq!(st, 500);
-        assert!(v.get("code").is_none(), "{v}");
+        assert_eq!(v["code"], "internal", "{v}");
+        assert_eq!(v["params"], json!({}));
         assert_eq!(v["error"], "internal error; the server log has the details");
     }
 }

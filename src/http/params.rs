@@ -1,6 +1,7 @@
 //! Query-string parsing with errors that say which parameter is wrong and how to fix it.
 
 use super::error::{ApiError, ApiResult};
+use crate::problem::Problem;
 use std::collections::HashMap;
 
 /// A request's query parameters.
@@ -31,13 +32,18 @@ impl Params {
                 .ok()
                 .filter(|v| v.is_finite())
                 .map(Some)
-                .ok_or_else(|| ApiError::bad_request(format!("{key}={s:?} is not a number"))),
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        Problem::new("bad_number", format!("{key}={s:?} is not a number"))
+                            .with("param", key)
+                            .with("value", s),
+                    )
+                }),
         }
     }
 
     pub fn required_f64(&self, key: &str) -> ApiResult<f64> {
-        self.f64(key)?
-            .ok_or_else(|| ApiError::bad_request(format!("the query parameter {key} is required")))
+        self.f64(key)?.ok_or_else(|| missing(key))
     }
 
     /// `lon` and `lat` in WGS84 degrees, range-checked.
@@ -53,24 +59,26 @@ impl Params {
         let Some(s) = self.str("bbox") else {
             return Ok(None);
         };
+        let bad = |why: String| ApiError::invalid(Problem::new("bad_bbox", why).with("value", s));
         let v: Vec<f64> = s
             .split(',')
             .map(|p| p.trim().parse::<f64>())
             .collect::<Result<_, _>>()
             .map_err(|_| {
-                ApiError::bad_request(format!(
+                bad(format!(
                     "bbox={s:?} must be four numbers minLon,minLat,maxLon,maxLat"
                 ))
             })?;
         let [a, b, c, d] = v[..] else {
-            return Err(ApiError::bad_request(format!(
+            return Err(bad(format!(
                 "bbox={s:?} must be four numbers minLon,minLat,maxLon,maxLat"
             )));
         };
-        check_lon_lat(a, b)?;
-        check_lon_lat(c, d)?;
+        for (lon, lat) in [(a, b), (c, d)] {
+            check_lon_lat(lon, lat).map_err(|e| bad(format!("bbox={s:?}: {}", e.parts().1)))?;
+        }
         if a > c || b > d {
-            return Err(ApiError::bad_request(format!(
+            return Err(bad(format!(
                 "bbox={s:?}: the minimum must come first (minLon,minLat,maxLon,maxLat)"
             )));
         }
@@ -91,32 +99,62 @@ impl Params {
                 .ok()
                 .filter(|v| range.contains(v))
                 .ok_or_else(|| {
-                    ApiError::bad_request(format!(
-                        "{key}={s:?} must be a whole number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ))
+                    ApiError::invalid(
+                        Problem::new(
+                            "out_of_range",
+                            format!(
+                                "{key}={s:?} must be a whole number from {} to {}",
+                                range.start(),
+                                range.end()
+                            ),
+                        )
+                        .with("param", key)
+                        .with("value", s)
+                        .with("min", range.start())
+                        .with("max", range.end()),
+                    )
                 }),
         }
     }
 }
 
-/// Checks WGS84 ranges, hinting at swapped axes.
+/// 400 `missing_param`: a required query parameter is absent.
+pub fn missing(key: &str) -> ApiError {
+    ApiError::invalid(
+        Problem::new(
+            "missing_param",
+            format!("the query parameter {key} is required"),
+        )
+        .with("param", key),
+    )
+}
+
+/// Checks WGS84 ranges, hinting at swapped axes (400 `lat_out_of_range` / `lon_out_of_range`).
 pub fn check_lon_lat(lon: f64, lat: f64) -> ApiResult<()> {
     if !(-90.0..=90.0).contains(&lat) {
-        let hint = if (-90.0..=90.0).contains(&lon) {
+        let swapped = (-90.0..=90.0).contains(&lon);
+        let hint = if swapped {
             " (are lon and lat swapped?)"
         } else {
             ""
         };
-        return Err(ApiError::bad_request(format!(
-            "lat={lat} is outside -90..90{hint}"
-        )));
+        return Err(ApiError::invalid(
+            Problem::new(
+                "lat_out_of_range",
+                format!("lat={lat} is outside -90..90{hint}"),
+            )
+            .with("value", lat)
+            .with("swapped", swapped),
+        ));
     }
     if !(-180.0..=180.0).contains(&lon) {
-        return Err(ApiError::bad_request(format!(
-            "lon={lon} is outside -180..180"
-        )));
+        return Err(ApiError::invalid(
+            Problem::new(
+                "lon_out_of_range",
+                format!("lon={lon} is outside -180..180"),
+            )
+            .with("value", lon),
+        ));
     }
     Ok(())
 }
@@ -169,9 +207,8 @@ mod tests {
     #[test]
     fn swapped_axes_hint() {
         let p = Params::from_query(Some("lon=41.9&lat=126.4")).unwrap();
-        match p.lon_lat() {
-            Err(ApiError::BadRequest(m)) => assert!(m.contains("swapped"), "{m}"),
-            other => panic!("{other:?}"),
-        }
+        let (status, m, _) = p.lon_lat().unwrap_err().parts();
+        assert_eq!(status, 400);
+        assert!(m.contains("swapped"), "{m}");
     }
 }

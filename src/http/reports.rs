@@ -247,7 +247,7 @@ fn draft_from(fields: &HashMap<String, String>) -> ApiResult<Draft> {
             .map_err(|e| ApiError::bad_request(e.to_string()))?
             .unwrap_or_default(),
         category: get("category")
-            .map(|c| c.parse::<Category>().map_err(ApiError::unprocessable))
+            .map(|c| c.parse::<Category>().map_err(ApiError::rejected))
             .transpose()?,
         note: fields.get("note").cloned(),
         captured_at: get("captured_at")
@@ -369,9 +369,9 @@ pub async fn change(
     let status = get("status")
         .ok_or_else(|| ApiError::unprocessable("status is missing: say what the report becomes"))?
         .parse::<Status>()
-        .map_err(ApiError::unprocessable)?;
+        .map_err(ApiError::rejected)?;
     let reason = get("reason")
-        .map(|r| r.parse::<RejectReason>().map_err(ApiError::unprocessable))
+        .map(|r| r.parse::<RejectReason>().map_err(ApiError::rejected))
         .transpose()?;
     let duplicate_of = get("duplicate_of")
         .map(|d| {
@@ -409,9 +409,9 @@ pub async fn nearby(
     }
     let category = p
         .str("category")
-        .ok_or_else(|| ApiError::bad_request("the query parameter category is required"))?
+        .ok_or_else(|| super::params::missing("category"))?
         .parse::<Category>()
-        .map_err(ApiError::unprocessable)?;
+        .map_err(ApiError::rejected)?;
     let near = state.reports.nearby(lon, lat, category).await?;
     let rule = state.reports.settings.duplicates;
     Ok(Json(json!({
@@ -443,17 +443,6 @@ fn decode_cursor(s: &str) -> ApiResult<(i64, i64)> {
         t.parse().map_err(|_| bad())?,
         id.parse().map_err(|_| bad())?,
     ))
-}
-
-fn list<T: std::str::FromStr<Err = String>>(p: &Params, key: &str) -> ApiResult<Vec<T>> {
-    p.str(key)
-        .map(|s| {
-            s.split(',')
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| v.trim().parse::<T>().map_err(ApiError::bad_request))
-                .collect()
-        })
-        .unwrap_or(Ok(Vec::new()))
 }
 
 fn time_param(p: &Params, key: &str) -> ApiResult<Option<i64>> {
@@ -513,8 +502,8 @@ pub async fn query(
         bbox: p.bbox()?,
         since,
         until,
-        categories: list(&p, "category")?,
-        statuses: list(&p, "status")?,
+        categories: super::stats::list(&p, "category")?,
+        statuses: super::stats::list(&p, "status")?,
         zone: p.str("zone").map(str::to_string),
         limit: p.int("limit", 100, 1..=1000)? as usize,
         after: p.str("cursor").map(decode_cursor).transpose()?,

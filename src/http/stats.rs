@@ -12,7 +12,11 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-fn list<T: std::str::FromStr<Err = String>>(p: &Params, key: &str) -> ApiResult<Vec<T>> {
+/// A comma list of `key` parsed into `T`s; a bad one is a 400 with its problem's code.
+pub(super) fn list<T: std::str::FromStr<Err = crate::problem::Problem>>(
+    p: &Params,
+    key: &str,
+) -> ApiResult<Vec<T>> {
     p.str(key)
         .map(|s| {
             s.split(',')
@@ -20,7 +24,7 @@ fn list<T: std::str::FromStr<Err = String>>(p: &Params, key: &str) -> ApiResult<
                 .filter(|v| !v.is_empty())
                 .map(|v| {
                     v.parse::<T>()
-                        .map_err(|e| ApiError::bad_request(format!("{key}: {e}")))
+                        .map_err(|e| ApiError::invalid(e.in_param(key)))
                 })
                 .collect()
         })

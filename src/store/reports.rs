@@ -209,9 +209,9 @@ impl ReportView {
     }
 }
 
-fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
+fn parse<T: std::str::FromStr<Err = crate::problem::Problem>>(s: &str) -> Result<T> {
     s.parse()
-        .map_err(|e: String| StoreError::Corrupt(format!("stored value: {e}")))
+        .map_err(|e: crate::problem::Problem| StoreError::Corrupt(format!("stored value: {e}")))
 }
 
 fn json(s: Option<&str>) -> Result<Option<Value>> {

@@ -4,8 +4,8 @@
 import * as maplibregl from 'maplibre-gl';
 import 'maplibre-gl/dist/maplibre-gl.css';
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
-import { api } from './api.js';
-import { t } from './i18n.js';
+import { api, ApiError, errorText } from './api.js';
+import { t, getLang } from './i18n.js';
 import { html, el, toast } from './dom.js';
 import { metaList, colourOf } from './session.js';
 
@@ -299,9 +299,12 @@ export async function createMap(container, { onStatus, onAuthLost } = {}) {
     // A tile refused with 401: the session expired while the map was open.
     if (e && e.error && e.error.status === 401) return onAuthLost?.();
     const msg = e && e.error && e.error.message ? e.error.message : 'map error';
-    // Aborted requests are part of normal panning; everything else is shown.
+    // Aborted requests are part of normal panning; everything else is shown, in the UI's
+    // language (a refused tile by its status; MapLibre's own English only in the English UI).
     if (/abort/i.test(msg)) return;
-    onStatus?.(`${t('map_error')}: ${msg}`, 'error');
+    const status = e && e.error && e.error.status;
+    const why = status ? errorText(new ApiError(status, msg), t) : getLang() === 'en' ? msg : '';
+    onStatus?.(why ? `${t('map_error')}: ${why}` : t('map_error'), 'error');
     console.warn('map:', msg);
   });
   await new Promise((resolve) => map.once('load', resolve));
