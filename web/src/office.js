@@ -9,15 +9,7 @@ import { session, metaList } from './session.js';
 import { mountWorklist } from './worklist.js';
 import { mountCampaign } from './campaign.js';
 import { mountCoverage } from './coverage.js';
-
-/**
- * Heat kernel radius in px: at least the spacing of the server's aggregation bins (about 46 px on
- * screen) below z14, or the bins show as a lattice of separate blobs.
- */
-const heatRadius = (z) => (z <= 14 ? 56 : z >= 17 ? 48 : 56 - ((z - 14) * 8) / 3);
-/** Heat intensity at z12 (calibrated on the demo city's seeded reports with a 33.6 px kernel). */
-const HEAT_I12 = 0.08 * (33.6 / heatRadius(12)) ** 2;
-const HEAT_COLORS = ['rgba(33,102,172,0)', '#4393c3', '#92c5de', '#fddbc7', '#f4a582', '#d6604d', '#b2182b'];
+import { heatRadius, heatIntensity, HEAT_STOPS, HEAT_COLORS, reportsPerKm2 } from './heat.js';
 
 function isoDay(d) {
   return d.toISOString().slice(0, 10);
@@ -31,6 +23,28 @@ function dayToRfc3339(day, end = false) {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** The open statuses as one filter value (`reported,dispatched,…`): the office's default. */
+const openStatuses = () => metaList('statuses').filter((s) => s.open).map((s) => s.id).join(',');
+
+/** The legend's ramp: the colours placed at their density stops (the transparent first left out). */
+function rampGradient() {
+  const lo = HEAT_STOPS[1];
+  const at = (d) => `${Math.round(((d - lo) / (1 - lo)) * 100)}%`;
+  return `linear-gradient(90deg, ${HEAT_STOPS.slice(1).map((d, i) => `${HEAT_COLORS[i + 1]} ${at(d)}`).join(', ')})`;
+}
+
+/** Writes under the ramp what each colour stop counts, in reports per km² at the map's latitude. */
+function labelRamp(section, lat) {
+  const lo = HEAT_STOPS[1];
+  const ticks = $('.ramp-ticks', section);
+  ticks.innerHTML = HEAT_STOPS.slice(1)
+    .map((d) => html`<span data-at="${Math.round(((d - lo) / (1 - lo)) * 100)}">${d === 1 ? '≥' : ''}${Math.round(reportsPerKm2(d, lat))}</span>`)
+    .join('');
+  // Placed through the CSSOM: the page's CSP allows no style attributes.
+  for (const s of ticks.children) s.style.left = `${s.dataset.at}%`;
+  $('.ramp-unit', section).textContent = t('legend_heat_unit');
+}
+
 /**
  * Turns on the style's `reports-heat` layer and tunes it so the same density of reports gives the
  * same colour at every zoom. Below z14 a feature is a bin carrying `count` (bins are a fixed
@@ -41,15 +55,14 @@ function dayToRfc3339(day, end = false) {
  */
 export function tuneHeat(map, layer = 'reports-heat') {
   if (!map.getLayer(layer)) return false;
-  const radius = heatRadius;
   const stops = [];
-  for (let z = 8; z <= 18; z++) stops.push(z, HEAT_I12 * 4 ** (z - 12) * (radius(12) / radius(z)) ** 2);
+  for (let z = 8; z <= 18; z++) stops.push(z, heatIntensity(z));
   const rstops = [];
-  for (let z = 8; z <= 18; z++) rstops.push(z, radius(z));
+  for (let z = 8; z <= 18; z++) rstops.push(z, heatRadius(z));
   map.setPaintProperty(layer, 'heatmap-weight', ['coalesce', ['to-number', ['get', 'count']], 1]);
   map.setPaintProperty(layer, 'heatmap-radius', ['interpolate', ['linear'], ['zoom'], ...rstops]);
   map.setPaintProperty(layer, 'heatmap-intensity', ['interpolate', ['exponential', 4], ['zoom'], ...stops]);
-  map.setPaintProperty(layer, 'heatmap-color', ['interpolate', ['linear'], ['heatmap-density'], 0, HEAT_COLORS[0], 0.1, HEAT_COLORS[1], 0.25, HEAT_COLORS[2], 0.45, HEAT_COLORS[3], 0.65, HEAT_COLORS[4], 0.85, HEAT_COLORS[5], 1, HEAT_COLORS[6]]);
+  map.setPaintProperty(layer, 'heatmap-color', ['interpolate', ['linear'], ['heatmap-density'], ...HEAT_STOPS.flatMap((d, i) => [d, HEAT_COLORS[i]])]);
   map.setPaintProperty(layer, 'heatmap-opacity', ['interpolate', ['linear'], ['zoom'], 14, 0.8, 16, 0.55, 17.5, 0]);
   map.setLayerZoomRange(layer, 0, 18);
   map.setLayoutProperty(layer, 'visibility', 'visible');
@@ -68,13 +81,15 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
       <label>${t('since')}<input type="date" name="since" value="${isoDay(since0)}"></label>
       <label>${t('until')}<input type="date" name="until" value=""></label>
       <label>${t('category')}<select name="category"><option value="">${t('all')}</option>${cats.map((c) => html`<option value="${c.id}">${categoryLabel(cats, c.id)}</option>`)}</select></label>
-      <label>${t('status')}<select name="status"><option value="">${t('all')}</option>${metaList('statuses').map(({ id }) => html`<option value="${id}">${t(`status_${id}`)}</option>`)}</select></label>
+      <label>${t('status')}<select name="status"><option value="">${t('all')}</option><option value="${openStatuses()}" selected>${t('status_open_any')}</option>${metaList('statuses').map(({ id }) => html`<option value="${id}">${t(`status_${id}`)}</option>`)}</select></label>
       <button type="submit" class="primary">${t('apply')}</button>
     </form>
     <div class="legend">
       <h3>${t('legend')}</h3>
-      <div class="heat-ramp" data-bg="linear-gradient(90deg, ${HEAT_COLORS.slice(1).join(', ')})"></div>
-      <div class="ramp-labels"><span>${t('legend_heat_low')}</span><span>${t('legend_heat_high')}</span></div>
+      <div class="heat-ramp" data-bg="${rampGradient()}"></div>
+      <div class="ramp-ticks" aria-hidden="true"></div>
+      <p class="ramp-unit"></p>
+      <p class="heat-total" aria-live="polite"></p>
     </div>
     <section class="queue-panel"></section>
     <button type="button" class="open-campaign">${t('campaign_open')}</button>
@@ -100,6 +115,9 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
   panel.appendChild(section);
 
   tuneHeat(ctrl.map);
+  const relabel = () => labelRamp(section, ctrl.map.getCenter().lat);
+  relabel();
+  ctrl.map.on('moveend', relabel);
   const campaignPanel = $('.campaign-panel', section);
   $('.open-campaign', section).addEventListener('click', () => {
     campaignPanel.hidden = !campaignPanel.hidden;
@@ -161,6 +179,7 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
   };
   apply();
   return () => {
+    ctrl.map.off('moveend', relabel);
     clearTimeout(liveTimer);
     rankAbort?.abort();
     worklist.destroy();
@@ -264,6 +283,7 @@ async function loadStats(section, f, group, signal) {
     return r.label || r.key;
   };
   const tot = tb.totals || {};
+  $('.heat-total', section).textContent = t('legend_total', { n: tot.total ?? 0 });
   wrap.innerHTML = html`
     <p class="stats-sum">${t('stats_sum', { total: tot.total ?? 0, open: tot.open ?? 0, share: pct(tot.closed_within_48h_share), median: hours(tot.median_close_hours) })}</p>
     ${rows.length

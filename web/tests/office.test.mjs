@@ -43,6 +43,29 @@ for (const [size, viewport] of [
       });
       assert.equal(heat.visible, 'visible', 'the heatmap is on for the office');
       assert.match(JSON.stringify(heat.weight), /"count"/, 'weighted by count');
+      // Open reports by default; the legend says what the colours count and how many are shown.
+      const legend = await page.evaluate(async () => {
+        const meta = await (await fetch('/api/meta')).json();
+        const ticks = [...document.querySelectorAll('.office .ramp-ticks span')].map((s) => Number(s.textContent.replace('≥', '')));
+        return {
+          status: document.querySelector('.office select[name=status]').value,
+          open: meta.statuses.filter((s) => s.open).map((s) => s.id).join(','),
+          ticks,
+          unit: document.querySelector('.office .ramp-unit').textContent,
+        };
+      });
+      assert.equal(legend.status, legend.open, 'the status filter starts at the open reports');
+      assert.equal(legend.ticks.length, 6, `${legend.ticks}`);
+      assert.ok(legend.ticks.every((v, i) => v > 0 && (i === 0 || v > legend.ticks[i - 1])), `ascending counts: ${legend.ticks}`);
+      assert.match(legend.unit, /平方公里/);
+      await page.waitForFunction(() => /\d/.test(document.querySelector('.office .heat-total').textContent));
+      const shown = await page.evaluate(async (open) => {
+        const since = new URL(window.xuncha.ctrl.map.getSource(window.xuncha.ctrl.reportsSource).tiles[0]).searchParams.get('since');
+        const st = await (await fetch(`/api/stats?group=category&status=${open}&since=${encodeURIComponent(since)}`)).json();
+        return { text: document.querySelector('.office .heat-total').textContent, total: st.totals.total };
+      }, legend.open);
+      assert.ok(shown.total > 0, 'the demo has open reports in the window');
+      assert.match(shown.text, new RegExp(`共 ${shown.total} 件`), `${shown.text} vs ${shown.total}`);
       const src = await page.evaluate(() => {
         const c = window.xuncha.ctrl;
         return c.map.querySourceFeatures(c.reportsSource, { sourceLayer: 'reports' }).map((f) => f.properties);
@@ -142,10 +165,13 @@ test('statistics panel: day chart and table agree with /api/stats; work order li
     // The same window the panel uses, asked of the server directly.
     const api = await page.evaluate(async () => {
       const since = new Date(`${document.querySelector('.office input[name=since]').value}T00:00:00`).toISOString().replace(/\.\d{3}Z$/, 'Z');
-      const get = async (g) => (await fetch(`/api/stats?group=${g}&since=${encodeURIComponent(since)}`)).json();
-      return { since, day: await get('day'), owner: await get('owner'), zone: await get('zone') };
+      // The panel starts at the open reports (the status filter's default).
+      const status = document.querySelector('.office select[name=status]').value;
+      const get = async (g) => (await fetch(`/api/stats?group=${g}&since=${encodeURIComponent(since)}&status=${status}`)).json();
+      return { since, status, day: await get('day'), owner: await get('owner'), zone: await get('zone') };
     });
     assert.ok(api.day.rows.length > 0 && api.owner.rows.length > 0);
+    assert.ok(api.status.split(',').length >= 3 && !api.status.includes('closed'), `open statuses: ${api.status}`);
     assert.equal(await page.locator('.office .day-chart svg .bar').count(), api.day.rows.length, 'one bar per day');
     const rows = await page.$$eval('.office .stats-table tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent.trim())));
     const top = api.owner.rows.filter((r) => r.key != null).sort((a, b) => b.open - a.open || b.total - a.total)[0];
