@@ -47,6 +47,9 @@ pub enum ReportError {
         index: usize,
         source: PhotoError,
     },
+    /// Input that cannot be accepted, with a machine code.
+    #[error("{0}")]
+    Rejected(crate::problem::Problem),
     /// The user's role may make this change, but not on this report.
     #[error("{0}")]
     NotYours(String),
@@ -112,6 +115,8 @@ pub struct ChangeDraft {
     pub assign_to: Option<String>,
     /// The original report, when rejecting as a duplicate.
     pub duplicate_of: Option<i64>,
+    /// When a dispatch is due (Unix ms) instead of the category's time limit.
+    pub due_at: Option<i64>,
 }
 
 /// What became of a submission.
@@ -528,6 +533,9 @@ impl ReportService {
         let vis = Visibility::of(&user);
         let wf = self.workflow_visible(id, &vis).await?;
         workflow::check_change(&user, &wf, &change, photos.len())?;
+        if let Some(due) = change.due_at {
+            workflow::check_due(due, crate::time::now_ms())?;
+        }
         if let Some(orig) = change.duplicate_of {
             if orig == id {
                 return Err(ReportError::Unprocessable(
@@ -570,7 +578,7 @@ impl ReportService {
                         reason: c.reason,
                         photos: &stored,
                         at,
-                        due_at: limits.due(wf.category, c.status, at),
+                        due_at: c.due_at.or(limits.due(wf.category, c.status, at)),
                         assign_to,
                         duplicate_of: c.duplicate_of,
                     },
@@ -585,7 +593,7 @@ impl ReportService {
                     &actor2,
                     &format!("report.{}", c.status),
                     Some(&format!("report:{id}")),
-                    serde_json::json!({"from": wf.status, "to": c.status, "assigned_to": view.assigned_to, "reason": c.reason}),
+                    serde_json::json!({"from": wf.status, "to": c.status, "assigned_to": view.assigned_to, "reason": c.reason, "due_at": view.due_at}),
                 )?;
                 if let Some(name) = workflow::event_of(c.status) {
                     hooks.enqueue(tx, &workflow::report_event(name, &view))?;

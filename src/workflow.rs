@@ -4,6 +4,7 @@
 
 use crate::audit::{self, Actor};
 use crate::auth::{Role, User};
+use crate::problem::Problem;
 use crate::report::{check_transition, RejectReason, Status};
 use crate::report_service::{ChangeDraft, ReportError};
 use crate::store::changes::{self, ChangeKind};
@@ -51,9 +52,42 @@ pub fn check_change(
             "duplicate_of goes with status rejected and reason duplicate".into(),
         ));
     }
+    if change.due_at.is_some() && change.status != Status::Dispatched {
+        return Err(ReportError::Rejected(Problem::new(
+            "due_at_without_dispatch",
+            "due_at goes with status dispatched (it sets when the dispatched work is due)",
+        )));
+    }
     if change.assign_to.is_some() && change.status != Status::Dispatched {
         return Err(ReportError::Unprocessable(
             "assign_to goes with status dispatched".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A due time chosen at dispatch: later than `now` and at most the longest time limit ahead.
+pub fn check_due(due_ms: i64, now_ms: i64) -> Result<(), ReportError> {
+    let max_ms = crate::deadlines::MAX_LIMIT_S * 1000;
+    if due_ms <= now_ms {
+        return Err(ReportError::Rejected(
+            Problem::new(
+                "due_at_past",
+                "due_at has passed; choose a time in the future",
+            )
+            .with("due_at", crate::time::to_rfc3339(due_ms)),
+        ));
+    }
+    if due_ms - now_ms > max_ms {
+        return Err(ReportError::Rejected(
+            Problem::new(
+                "due_at_too_far",
+                format!(
+                    "due_at is more than {} days ahead",
+                    crate::deadlines::MAX_LIMIT_S / 86_400
+                ),
+            )
+            .with("days", crate::deadlines::MAX_LIMIT_S / 86_400),
         ));
     }
     Ok(())

@@ -1403,3 +1403,112 @@ async fn every_write_leaves_one_audit_row_and_the_log_cannot_be_edited() {
     let r = s.get(Role::Office, "/api/audit").send().await.unwrap();
     assert_eq!(r.status(), 403);
 }
+
+/// The office chooses when a dispatch is due (or takes the category's limit); a time that has
+/// passed or is too far off is refused and changes nothing; a rejection is undone by reopening,
+/// which drops the duplicate link while the history keeps both steps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dispatch_sets_its_due_time_and_a_rejection_is_undone_by_reopening() {
+    let s = TestServer::start().await;
+    load_zones(&s).await;
+    let patch = |id: i64, body: Value| {
+        let r = s
+            .http
+            .patch(s.url(&format!("/api/reports/{id}")))
+            .bearer_auth(&s.tokens[&Role::Office])
+            .json(&body);
+        async move { json_of(r.send().await.unwrap()).await }
+    };
+    let get = |id: i64| {
+        let r = s.get(Role::Office, &format!("/api/reports/{id}"));
+        async move { json_of(r.send().await.unwrap()).await.1 }
+    };
+    let now_s = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64
+    };
+    let rfc = |unix_s: i64| xuncha::time::to_rfc3339(unix_s * 1000);
+
+    let id = file_report(&s, Role::Patrol, IN_R, "门前堆放垃圾").await;
+    let before = get(id).await;
+    for (due, code) in [
+        (rfc(now_s() - 60), "due_at_past"),
+        (rfc(now_s() + 91 * 86_400), "due_at_too_far"),
+        ("tomorrow".to_string(), "bad_time"),
+    ] {
+        let (st, v) = patch(id, json!({"status": "dispatched", "due_at": due})).await;
+        assert_eq!((st, v["code"].as_str()), (422, Some(code)), "{due}: {v}");
+    }
+    let (st, v) = patch(
+        id,
+        json!({"status": "rejected", "reason": "invalid", "due_at": rfc(now_s() + 3600)}),
+    )
+    .await;
+    assert_eq!(
+        (st, v["code"].as_str()),
+        (422, Some("due_at_without_dispatch")),
+        "{v}"
+    );
+    assert_eq!(
+        get(id).await,
+        before,
+        "refused changes leave the report as it was"
+    );
+
+    // A chosen due time, three days ahead (beyond the category's 24 h limit).
+    let due = now_s() + 3 * 86_400;
+    let (st, v) = patch(id, json!({"status": "dispatched", "due_at": rfc(due)})).await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["due_at"], rfc(due), "{v}");
+    assert_eq!(v["assigned_to"], R_SHOP);
+    // Without one, the category's limit (garbage: 24 h to handle) applies.
+    let other = file_report(&s, Role::Patrol, IN_R, "又一处垃圾").await;
+    let t0 = now_s();
+    let (st, v) = patch(other, json!({"status": "dispatched"})).await;
+    assert_eq!(st, 200, "{v}");
+    let due_ms = xuncha::time::parse_rfc3339(v["due_at"].as_str().unwrap()).unwrap();
+    let due_s = due_ms / 1000;
+    assert!(
+        (t0 + 86_400 - 2..=now_s() + 86_400 + 2).contains(&due_s),
+        "24 h from now: {v}"
+    );
+
+    // Reject as a duplicate of the first, then undo by reopening.
+    let (st, v) = patch(
+        other,
+        json!({"status": "rejected", "reason": "duplicate", "duplicate_of": id}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["duplicate_of"], id);
+    assert_eq!(get(id).await["duplicated_by"], json!([other]));
+    let (st, v) = patch(
+        other,
+        json!({"status": "reopened", "note": "不是重复，撤销驳回"}),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["status"], "reopened");
+    assert!(v["duplicate_of"].is_null(), "{v}");
+    assert!(
+        v["due_at"].is_string(),
+        "a reopened report is due for dispatch again: {v}"
+    );
+    assert_eq!(
+        get(id).await["duplicated_by"],
+        json!([]),
+        "the original no longer lists it"
+    );
+    let kinds: Vec<String> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["to"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        kinds.ends_with(&["dispatched".into(), "rejected".into(), "reopened".into()]),
+        "{kinds:?}"
+    );
+}

@@ -286,6 +286,7 @@ impl From<crate::report_service::ReportError> for ApiError {
         match e {
             ReportError::BadInput(m) => ApiError::BadRequest(m),
             ReportError::Unprocessable(m) => ApiError::Unprocessable(m, vec![]),
+            ReportError::Rejected(p) => ApiError::rejected(p),
             ReportError::NotYours(m) => ApiError::Forbidden(m),
             ReportError::Photo { source, .. } => match source {
                 PhotoError::Unsupported(_) => ApiError::UnsupportedMediaType(msg),

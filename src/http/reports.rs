@@ -9,6 +9,7 @@ use super::error::{parse_json, ApiError, ApiResult};
 use super::guard::{body_error, BodyBytes, BodyLimit};
 use super::params::Params;
 use crate::auth::Role;
+use crate::problem::Problem;
 use crate::report::{Category, RejectReason, Status};
 use crate::report_service::{sees_reporters, ChangeDraft, Crs, Draft, Submitted};
 use crate::scope::Visibility;
@@ -37,7 +38,14 @@ const REPORT_FIELDS: [&str; 8] = [
     "client_id",
 ];
 /// Fields a status change may have besides `photo`.
-const CHANGE_FIELDS: [&str; 5] = ["status", "note", "reason", "assign_to", "duplicate_of"];
+const CHANGE_FIELDS: [&str; 6] = [
+    "status",
+    "note",
+    "reason",
+    "assign_to",
+    "duplicate_of",
+    "due_at",
+];
 /// Fields an update (the same problem seen again) may have besides `photo`.
 const UPDATE_FIELDS: [&str; 1] = ["note"];
 /// Longest text field accepted in a multipart form, bytes (a 2000-character note is ≤ 8 KB).
@@ -380,12 +388,24 @@ pub async fn change(
             })
         })
         .transpose()?;
+    let due_at = get("due_at")
+        .map(|d| {
+            crate::time::parse_rfc3339(d).map_err(|e| {
+                ApiError::rejected(
+                    Problem::new("bad_time", format!("due_at: {e}"))
+                        .with("param", "due_at")
+                        .with("value", d),
+                )
+            })
+        })
+        .transpose()?;
     let draft = ChangeDraft {
         status,
         note: fields.get("note").cloned(),
         reason,
         assign_to: get("assign_to").map(String::from),
         duplicate_of,
+        due_at,
     };
     let view = state.reports.change(&who.actor, id, draft, photos).await?;
     Ok(view_for(&who.auth, view).into_response())

@@ -6,7 +6,7 @@ import { html, el, raw, fmtTime, toast } from './dom.js';
 import { maplibregl } from './map.js';
 import { session, metaList } from './session.js';
 import { responsibleInline } from './responsible.js';
-import { dueHtml, overdueBadge } from './deadline.js';
+import { dueHtml, overdueBadge, spanText } from './deadline.js';
 import { eventsHtml, thumb } from './history.js';
 
 /** Whether the server counts `status` as open (`GET /api/meta`). */
@@ -161,7 +161,44 @@ function actionsFrom(status) {
   const to = metaList('transitions')[session.user?.role]?.[status] || [];
   return Object.entries(ACTION_KEYS)
     .filter(([s]) => to.includes(s))
-    .map(([s, key]) => ({ status: s, key }));
+    .map(([s, key]) => ({ status: s, key: status === 'rejected' && s === 'reopened' ? 'act_undo_reject' : key }));
+}
+
+let limitsCache;
+/** The time limits (office and admin may read them), fetched once per page. */
+function timeLimits() {
+  limitsCache ??= api('/api/settings/time-limits').catch((e) => {
+    limitsCache = null;
+    throw e;
+  });
+  return limitsCache;
+}
+
+/** `Date` → the value of a `datetime-local` input (local time, minutes). */
+function localInput(d) {
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
+/**
+ * Fills the dispatch's due-time input with what the category's limit gives from now, and says
+ * so; a time the office picks instead is sent as `due_at`.
+ */
+async function fillDue(node, category) {
+  const input = node.querySelector('.act-due');
+  const hint = node.querySelector('.act-due-hint');
+  if (!input) return;
+  try {
+    const lim = await timeLimits();
+    const s = (lim.categories?.[category] || lim.default).handle_s;
+    const d = new Date(Date.now() + s * 1000);
+    input.value = localInput(d);
+    input.dataset.default = input.value;
+    input.min = localInput(new Date());
+    hint.textContent = t('dispatch_due_hint', { span: spanText(s * 1000) });
+  } catch (e) {
+    hint.textContent = errorText(e, t);
+  }
 }
 
 export async function showReport(ctrl, id, lngLat, { move = false } = {}) {
@@ -214,7 +251,12 @@ function renderReport(ctrl, node, r) {
     ${eventsHtml(events)}
     ${canAct && actions.length ? html`<div class="actions">
       <input class="act-note" placeholder="${t('note')}" maxlength="2000">
-      ${actions.some((a) => a.status === 'dispatched') ? html`<input class="act-assign" placeholder="${t('assign_placeholder', { owner: resp?.owner?.name || t('none') })}" aria-label="${t('assigned_to')}" maxlength="200">` : ''}
+      ${actions.some((a) => a.status === 'dispatched') ? html`<fieldset class="dispatch-box">
+        <legend>${t('dispatch_legend')}</legend>
+        <label>${t('dispatch_to')}<input class="act-assign" placeholder="${t('assign_placeholder', { owner: resp?.owner?.name || t('none') })}" maxlength="200"></label>
+        <label>${t('dispatch_due')}<input class="act-due" type="datetime-local"></label>
+        <small class="act-due-hint muted"></small>
+      </fieldset>` : ''}
       ${actions.some((a) => a.status === 'rejected') ? html`<fieldset class="reject-box">
         <legend>${t('reject_legend')}</legend>
         <select class="act-reason" aria-label="${t('reason')}">
@@ -248,6 +290,12 @@ function renderReport(ctrl, node, r) {
     field.setAttribute('aria-invalid', 'true');
     field.focus();
   };
+  const refuseDue = (field) => {
+    toast(t('err_due_at_past'), 'error', 6000);
+    field.setAttribute('aria-invalid', 'true');
+    field.focus();
+  };
+  fillDue(node, r.category);
   reasonSel?.addEventListener('change', () => {
     dupInput.hidden = reasonSel.value !== 'duplicate';
     actError.hidden = true;
@@ -275,6 +323,13 @@ function renderReport(ctrl, node, r) {
       }
       const assign = node.querySelector('.act-assign')?.value.trim();
       if (status === 'dispatched' && assign) body.assign_to = assign;
+      const due = node.querySelector('.act-due');
+      // Only a time the office changed is sent; otherwise the server applies the limit itself.
+      if (status === 'dispatched' && due?.value && due.value !== due.dataset.default) {
+        const at = new Date(due.value);
+        if (Number.isNaN(at.getTime()) || at <= new Date()) return refuseDue(due);
+        body.due_at = at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+      }
       node.querySelectorAll('button').forEach((x) => (x.disabled = true));
       try {
         const updated = normReport(await api(`/api/reports/${encodeURIComponent(r.id)}`, { method: 'PATCH', json: body }));

@@ -138,6 +138,63 @@ test('rejecting asks for a reason and, for a duplicate, the original; both repor
   }
 });
 
+test('dispatch shows whom and when (the limit by default, another time if chosen); a rejection is undone by reopening', async () => {
+  const { context, page, errors } = await openPage(browser, srv.base, { viewport: DESKTOP });
+  try {
+    const patrol = await apiToken(srv.base, 'patrol');
+    const office = await apiToken(srv.base, 'office');
+    const get = async (id) => (await fetch(`${srv.base}/api/reports/${id}`, { headers: { authorization: `Bearer ${office}` } })).json();
+    const original = await fileReport(patrol, { lon: SPOT.lon + 0.001, lat: SPOT.lat - 0.001 }, 'garbage');
+    const dup = await fileReport(patrol, { lon: SPOT.lon + 0.0011, lat: SPOT.lat - 0.001 }, 'garbage');
+    await signIn(page, 'office');
+    await page.waitForSelector('.worklist .wl-row', { timeout: 60_000 });
+
+    // Reject as a duplicate, then undo.
+    await openFromWorklist(page, dup.id);
+    const pop = page.locator('.report-pop');
+    await pop.locator('.act-reason').selectOption('duplicate');
+    await pop.locator('.act-dup').fill(String(original.id));
+    await pop.locator('button[data-status=rejected]').click();
+    await pop.locator('.badge.st-rejected').first().waitFor({ timeout: 5000 });
+    const undo = pop.locator('button[data-status=reopened]');
+    assert.equal((await undo.textContent()).trim(), '撤销驳回（重新打开）');
+    await undo.click();
+    await pop.locator('.badge.st-reopened').first().waitFor({ timeout: 5000 });
+    assert.equal(await pop.locator('.dup-of').count(), 0, 'the duplicate link is gone');
+    const reopened = await get(dup.id);
+    assert.equal(reopened.status, 'reopened');
+    assert.equal(reopened.duplicate_of, null);
+
+    // Dispatch: the default owner and the limit's due time are shown; a chosen time is stored.
+    const box = pop.locator('.dispatch-box');
+    await box.waitFor();
+    assert.match(await box.locator('.act-assign').getAttribute('placeholder'), new RegExp(reopened.responsible.owner.name));
+    await page.waitForFunction(() => document.querySelector('.report-pop .act-due').value !== '');
+    const limits = await (await fetch(`${srv.base}/api/settings/time-limits`, { headers: { authorization: `Bearer ${office}` } })).json();
+    const handle = (limits.categories.garbage || limits.default).handle_s;
+    // Local times are read and written in the page (its time zone, not the test runner's).
+    const shown = await box.locator('.act-due').evaluate((e) => ({ value: e.value, ms: new Date(e.value).getTime(), now: Date.now() }));
+    assert.ok(Math.abs(shown.ms - (shown.now + handle * 1000)) < 3 * 60_000, `default due ${shown.value} is the ${handle} s limit from now`);
+    assert.match(await box.locator('.act-due-hint').textContent(), /默认/);
+    const chosen = await page.evaluate(() => {
+      const d = new Date(Date.now() + 3 * 86400_000);
+      d.setSeconds(0, 0);
+      const p = (n) => String(n).padStart(2, '0');
+      return { ms: d.getTime(), local: `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}` };
+    });
+    await box.locator('.act-due').fill(chosen.local);
+    await pop.locator('button[data-status=dispatched]').click();
+    await pop.locator('.badge.st-dispatched').first().waitFor({ timeout: 5000 });
+    const stored = await get(dup.id);
+    assert.equal(new Date(stored.due_at).getTime(), chosen.ms, `${stored.due_at} vs ${chosen.local}`);
+    assert.equal(stored.assigned_to, reopened.responsible.owner.name);
+    await shot(page, 'office-dispatch-due');
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
 test('server errors in the Chinese UI are Chinese (from the error code)', async () => {
   const { context, page, errors } = await openPage(browser, srv.base, { viewport: DESKTOP, allowConsole: [/400/, /Failed to load resource/] });
   try {
