@@ -777,6 +777,11 @@ impl ReportService {
         Ok(self.store.read(move |c| reports::query(c, &q)).await?)
     }
 
+    /// How many reports `q` matches (paging aside) and how many of them are overdue.
+    pub async fn counts(&self, q: reports::Query) -> Result<reports::Counts, ReportError> {
+        Ok(self.store.read(move |c| reports::counts(c, &q)).await?)
+    }
+
     /// The bytes of a stored photo's `kind` file and the MIME type to serve it with, if the
     /// photo exists.
     pub async fn photo_bytes(

@@ -1177,3 +1177,160 @@ async fn the_demo_loads_seeded_reports_in_every_status_with_photos_and_consisten
     assert_eq!(p.status(), 200);
     assert!(image::load_from_memory(&p.bytes().await.unwrap()).is_ok());
 }
+
+/// The office's queue: sorted by due time on the server (soonest first, those without a
+/// deadline last), paged by a cursor of that order, searched by number or words, with counts.
+#[tokio::test]
+async fn the_list_sorts_by_due_time_searches_and_counts_on_the_server() {
+    let s = start().await;
+    let zone_pt = inside_zone("rz-0010");
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let rfc = |h: i64| xuncha::time::to_rfc3339((now_s + h * 3600) * 1000);
+    let mut ids = Vec::new();
+    for (i, note) in [
+        "桥下堆放垃圾",
+        "路边杂草",
+        "河岸 100%_垃圾",
+        "门前垃圾",
+        "绿地垃圾",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let p = (zone_pt.0 + i as f64 * 1e-5, zone_pt.1);
+        let (st, v) = s
+            .post_json(
+                "patrol",
+                json!({"lon": p.0, "lat": p.1, "category": "garbage", "note": note}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+        ids.push(id_of(&v));
+    }
+    // Due in 50 h, 10 h and 30 h for the first three; the others keep the dispatch limit (2 h).
+    for (i, h) in [(0, 50), (1, 10), (2, 30)] {
+        let (st, v) = s
+            .patch_json(
+                "office",
+                ids[i],
+                json!({"status": "dispatched", "due_at": rfc(h)}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+    }
+    let (st, v) = s
+        .patch_json(
+            "office",
+            ids[4],
+            json!({"status": "rejected", "reason": "invalid"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let mine = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+    let ours = |v: &Value| -> Vec<i64> {
+        v["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["id"].as_i64().unwrap())
+            .filter(|id| ids.contains(id))
+            .collect()
+    };
+    // Rejected: no deadline, last. ids[3] is due in 2 h (the dispatch limit).
+    let expected = vec![ids[3], ids[1], ids[2], ids[0], ids[4]];
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/reports?sort=due&limit=2&cursor={c}"),
+            None => "/api/reports?sort=due&limit=2".to_string(),
+        };
+        let (st, page) = s.get_json("office", &path).await;
+        assert_eq!(st, 200, "{page}");
+        paged.extend(ours(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, expected, "due order across pages ({mine:?})");
+
+    // Search: a number, words of the note (LIKE's wildcards are literal), the owner, the zone.
+    let (_, v) = s
+        .get_json("office", &format!("/api/reports?q={}", ids[2]))
+        .await;
+    assert_eq!(ours(&v), vec![ids[2]]);
+    let q = |text: &str| format!("/api/reports?q={}", urlencode(text));
+    let (_, v) = s.get_json("office", &q("杂草")).await;
+    assert_eq!(ours(&v), vec![ids[1]]);
+    let (_, v) = s.get_json("office", &q("100%_")).await;
+    assert_eq!(ours(&v), vec![ids[2]]);
+    let (_, v) = s.get_json("office", &q("0%")).await;
+    assert_eq!(ours(&v), vec![ids[2]], "% is not a wildcard");
+    let (_, one) = s
+        .get_json("office", &format!("/api/reports/{}", ids[3]))
+        .await;
+    let owner = one["responsible"]["owner"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, v) = s.get_json("office", &q(&owner)).await;
+    let mut found = ours(&v);
+    found.sort();
+    assert_eq!(found, ids, "every report lies in {owner}'s zone");
+    let zone_name = s
+        .state
+        .zones
+        .index()
+        .get("rz-0010")
+        .unwrap()
+        .zone
+        .name
+        .clone();
+    let (_, v) = s.get_json("office", &q(&zone_name)).await;
+    assert_eq!(ours(&v).len(), 5, "by zone name {zone_name}");
+    let (_, v) = s.get_json("office", &q("没有这样的字")).await;
+    assert_eq!(ours(&v), Vec::<i64>::new());
+
+    // Counts of the whole match, whatever the page.
+    let (st, v) = s
+        .get_json(
+            "office",
+            &format!(
+                "/api/reports?count=true&limit=1&status=dispatched&q={}",
+                urlencode(&owner)
+            ),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["features"].as_array().unwrap().len(), 1);
+    assert_eq!(v["number_matched"], 3, "{v}");
+    assert_eq!(v["number_overdue"], 0);
+    let (_, v) = s.get_json("office", "/api/reports").await;
+    assert!(v.get("number_matched").is_none(), "counted only on request");
+
+    // A cursor of one order is refused by the other; unknown sorts are 400 with a code.
+    let (_, first) = s.get_json("office", "/api/reports?limit=1").await;
+    let newest_cursor = first["next_cursor"].as_str().unwrap();
+    let (st, _) = s
+        .get_json(
+            "office",
+            &format!("/api/reports?sort=due&cursor={newest_cursor}"),
+        )
+        .await;
+    assert_eq!(st, 400);
+    let (st, v) = s.get_json("office", "/api/reports?sort=oldest").await;
+    assert_eq!((st, v["code"].as_str()), (400, Some("unknown_sort")), "{v}");
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -14,7 +14,7 @@ use crate::report::{Category, RejectReason, Status};
 use crate::report_service::{sees_reporters, ChangeDraft, Crs, Draft, Submitted};
 use crate::scope::Visibility;
 use crate::state::AppState;
-use crate::store::reports::{Query, ReportView, Summary};
+use crate::store::reports::{Order, Query, ReportView, Summary};
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
@@ -441,16 +441,21 @@ pub async fn nearby(
     })))
 }
 
-const CURSOR_PREFIX: &str = "r1:";
+const CURSOR_PREFIX: &str = "r2:";
 
-fn encode_cursor((t, id): (i64, i64)) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{t}:{id}"))
+/// A list cursor: the order it belongs to, then the `(sort key, id)` of the last row sent.
+fn encode_cursor((t, id): (i64, i64), order: Order) -> String {
+    let o = match order {
+        Order::Newest => "n",
+        Order::Due => "d",
+    };
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{CURSOR_PREFIX}{o}:{t}:{id}"))
 }
 
-fn decode_cursor(s: &str) -> ApiResult<(i64, i64)> {
+fn decode_cursor(s: &str, order: Order) -> ApiResult<(i64, i64)> {
     let bad = || {
         ApiError::bad_request(format!(
-            "cursor={s:?} is not a cursor this server gave out; use next_cursor from the previous page"
+            "cursor={s:?} is not a cursor this server gave out for this sort; use next_cursor from the previous page"
         ))
     };
     let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -458,6 +463,11 @@ fn decode_cursor(s: &str) -> ApiResult<(i64, i64)> {
         .map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
     let rest = text.strip_prefix(CURSOR_PREFIX).ok_or_else(bad)?;
+    let want = match order {
+        Order::Newest => "n:",
+        Order::Due => "d:",
+    };
+    let rest = rest.strip_prefix(want).ok_or_else(bad)?;
     let (t, id) = rest.split_once(':').ok_or_else(bad)?;
     Ok((
         t.parse().map_err(|_| bad())?,
@@ -502,9 +512,12 @@ fn feature(s: Summary) -> Value {
     })
 }
 
-/// `GET /api/reports?bbox=&since=&until=&category=&status=&zone=&limit=&cursor=`: a GeoJSON
-/// FeatureCollection, newest first; `next_cursor` continues it (stable under new submissions,
-/// since it resumes after a fixed `(created_at, id)`).
+/// `GET /api/reports?bbox=&since=&until=&category=&status=&zone=&overdue=&mine=&q=&sort=&limit=&cursor=&count=`:
+/// a GeoJSON FeatureCollection, newest first (`sort=newest`) or soonest due first (`sort=due`,
+/// those without a deadline last); `next_cursor` continues it in the same order (stable under
+/// new submissions, since it resumes after a fixed `(sort key, id)`). `q` finds a report number
+/// or words of the note, the responsible, assigned or escalated organisation or a zone's name;
+/// `count=true` adds `number_matched` and `number_overdue` for the whole match.
 pub async fn query(
     State(state): State<AppState>,
     auth: Auth,
@@ -518,6 +531,25 @@ pub async fn query(
             return Err(ApiError::since_after_until());
         }
     }
+    let order = match p.str("sort").unwrap_or("newest") {
+        "newest" => Order::Newest,
+        "due" => Order::Due,
+        other => {
+            return Err(ApiError::invalid(
+                Problem::new(
+                    "unknown_sort",
+                    format!("sort={other:?} is not known; use newest (the default) or due"),
+                )
+                .with("value", other)
+                .with("allowed", ["newest", "due"]),
+            ))
+        }
+    };
+    let with_counts = match p.str("count") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(ApiError::bad_request("count must be true or false")),
+    };
     let query = Query {
         bbox: p.bbox()?,
         since,
@@ -526,7 +558,12 @@ pub async fn query(
         statuses: super::stats::list(&p, "status")?,
         zone: p.str("zone").map(str::to_string),
         limit: p.int("limit", 100, 1..=1000)? as usize,
-        after: p.str("cursor").map(decode_cursor).transpose()?,
+        after: p
+            .str("cursor")
+            .map(|c| decode_cursor(c, order))
+            .transpose()?,
+        order,
+        text: p.str("q").map(str::to_string),
         visibility: Visibility::of(&auth.0),
         overdue: p
             .str("overdue")
@@ -542,13 +579,23 @@ pub async fn query(
             Some(_) => return Err(ApiError::bad_request("mine must be true")),
         },
     };
+    let counts = if with_counts {
+        Some(state.reports.counts(query.clone()).await?)
+    } else {
+        None
+    };
     let page = state.reports.query(query).await?;
     let features: Vec<Value> = page.rows.into_iter().map(feature).collect();
-    Ok(Json(json!({
+    let mut body = json!({
         "type": "FeatureCollection",
         "features": features,
-        "next_cursor": page.next.map(encode_cursor),
-    })))
+        "next_cursor": page.next.map(|c| encode_cursor(c, order)),
+    });
+    if let Some(c) = counts {
+        body["number_matched"] = json!(c.matched);
+        body["number_overdue"] = json!(c.overdue);
+    }
+    Ok(Json(body))
 }
 
 /// `GET /api/categories`: report categories with zh-CN and English labels (no sign-in needed:

@@ -611,8 +611,12 @@ pub struct Query {
     pub statuses: Vec<Status>,
     pub zone: Option<String>,
     pub limit: usize,
-    /// Continue after this `(created_at, id)`.
+    /// Continue after this `(sort key, id)`: `created_at` newest first, or the due time.
     pub after: Option<(i64, i64)>,
+    pub order: Order,
+    /// A report number, or words found in the note, the responsible, assigned or escalated
+    /// organisation or the name of a zone the report lies in.
+    pub text: Option<String>,
     /// Whose reports the asker may see.
     pub visibility: Visibility,
     /// Only reports whose current stage is (`true`) or is not (`false`) overdue.
@@ -643,12 +647,42 @@ pub struct Summary {
     pub created_by: String,
 }
 
+/// The order of the report list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Newest first (`created_at` descending).
+    #[default]
+    Newest,
+    /// Soonest due first (most overdue first), those without a deadline last.
+    Due,
+}
+
+impl Order {
+    /// The sort key of a row in this order.
+    pub fn key(self, s: &Summary) -> i64 {
+        match self {
+            Order::Newest => s.created_at,
+            Order::Due => s.due_at.unwrap_or(NO_DUE),
+        }
+    }
+}
+
+/// The due key of a report without a deadline (after every real one).
+const NO_DUE: i64 = i64::MAX / 2;
+
 /// One page of the report list.
 #[derive(Debug, Clone)]
 pub struct Page {
     pub rows: Vec<Summary>,
-    /// The `(created_at, id)` to continue after, when there are more.
+    /// The `(sort key, id)` to continue after, when there are more.
     pub next: Option<(i64, i64)>,
+}
+
+/// How many reports a list's filters match (paging aside), and how many of them are overdue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub matched: i64,
+    pub overdue: i64,
 }
 
 /// Reports matching `q`, newest first.
@@ -665,49 +699,18 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
          FROM reports r WHERE 1 = 1",
         conn.backend().group_concat("zone_id")
     ));
-    if let Some([a, b, c, d]) = q.bbox {
-        let s = format!(
-            " AND r.lon BETWEEN {} AND {} AND r.lat BETWEEN {} AND {}",
-            sql.arg(a),
-            sql.arg(c),
-            sql.arg(b),
-            sql.arg(d)
-        );
-        sql.push(&s);
-    }
-    super::stats::ReportFilter {
-        since: q.since,
-        until: q.until,
-        categories: q.categories.clone(),
-        statuses: q.statuses.clone(),
-        visibility: q.visibility.clone(),
-    }
-    .push_sql("r.", "r.id", &mut sql);
-    if let Some(z) = &q.zone {
-        let s = format!(
-            " AND r.id IN (SELECT report_id FROM report_zones WHERE zone_id = {})",
-            sql.arg(z.as_str())
-        );
-        sql.push(&s);
-    }
-    if let Some(o) = q.overdue {
-        let s = format!(" AND r.overdue = {}", sql.arg(o));
-        sql.push(&s);
-    }
-    if let Some(u) = &q.created_by {
-        let s = format!(" AND r.created_by = {}", sql.arg(u.as_str()));
-        sql.push(&s);
-    }
+    push_filters(q, &mut sql);
+    let due_key = format!("COALESCE(r.due_at, {NO_DUE})");
+    let (key, dir, cmp) = match q.order {
+        Order::Newest => ("r.created_at", "DESC", "<"),
+        Order::Due => (due_key.as_str(), "ASC", ">"),
+    };
     if let Some((t, id)) = q.after {
-        let s = format!(
-            " AND (r.created_at, r.id) < ({}, {})",
-            sql.arg(t),
-            sql.arg(id)
-        );
+        let s = format!(" AND ({key}, r.id) {cmp} ({}, {})", sql.arg(t), sql.arg(id));
         sql.push(&s);
     }
     let s = format!(
-        " ORDER BY r.created_at DESC, r.id DESC LIMIT {}",
+        " ORDER BY {key} {dir}, r.id {dir} LIMIT {}",
         sql.arg(q.limit as i64 + 1)
     );
     sql.push(&s);
@@ -750,11 +753,86 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
     }
     let next = if rows.len() > q.limit {
         rows.truncate(q.limit);
-        rows.last().map(|r| (r.created_at, r.id))
+        rows.last().map(|r| (q.order.key(r), r.id))
     } else {
         None
     };
     Ok(Page { rows, next })
+}
+
+/// How many reports `q`'s filters match (its cursor and limit aside) and how many are overdue.
+pub fn counts(conn: &dyn Conn, q: &Query) -> Result<Counts> {
+    let mut sql = Sql::new(
+        "SELECT count(*), COALESCE(sum(CASE WHEN r.overdue THEN 1 ELSE 0 END), 0) FROM reports r WHERE 1 = 1",
+    );
+    push_filters(q, &mut sql);
+    let rows = conn.query_vec(&sql.text, &sql.args, |r| {
+        Ok(Counts {
+            matched: r.get(0)?,
+            overdue: r.get(1)?,
+        })
+    })?;
+    Ok(rows.into_iter().next().unwrap_or(Counts {
+        matched: 0,
+        overdue: 0,
+    }))
+}
+
+/// The `WHERE` conditions of `q` (everything but its cursor), on `reports r`.
+fn push_filters(q: &Query, sql: &mut Sql) {
+    if let Some([a, b, c, d]) = q.bbox {
+        let s = format!(
+            " AND r.lon BETWEEN {} AND {} AND r.lat BETWEEN {} AND {}",
+            sql.arg(a),
+            sql.arg(c),
+            sql.arg(b),
+            sql.arg(d)
+        );
+        sql.push(&s);
+    }
+    super::stats::ReportFilter {
+        since: q.since,
+        until: q.until,
+        categories: q.categories.clone(),
+        statuses: q.statuses.clone(),
+        visibility: q.visibility.clone(),
+    }
+    .push_sql("r.", "r.id", sql);
+    if let Some(z) = &q.zone {
+        let s = format!(
+            " AND r.id IN (SELECT report_id FROM report_zones WHERE zone_id = {})",
+            sql.arg(z.as_str())
+        );
+        sql.push(&s);
+    }
+    if let Some(o) = q.overdue {
+        let s = format!(" AND r.overdue = {}", sql.arg(o));
+        sql.push(&s);
+    }
+    if let Some(u) = &q.created_by {
+        let s = format!(" AND r.created_by = {}", sql.arg(u.as_str()));
+        sql.push(&s);
+    }
+    if let Some(text) = q.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Ok(id) = text.parse::<i64>() {
+            let s = format!(" AND r.id = {}", sql.arg(id));
+            sql.push(&s);
+        } else {
+            // Substring search; LIKE's wildcards in the text are matched literally.
+            let escaped = text
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            let like = sql.arg(format!("%{escaped}%"));
+            let s = format!(
+                " AND (r.note LIKE {like} ESCAPE '\\' OR r.responsible_owner LIKE {like} ESCAPE '\\'
+                   OR r.assigned_owner LIKE {like} ESCAPE '\\' OR r.escalated_to LIKE {like} ESCAPE '\\'
+                   OR r.id IN (SELECT rz.report_id FROM report_zones rz JOIN zones zz ON zz.id = rz.zone_id
+                               WHERE zz.name LIKE {like} ESCAPE '\\'))"
+            );
+            sql.push(&s);
+        }
+    }
 }
 
 /// How many reports there are.
