@@ -616,12 +616,14 @@ mod tests {
 
     #[test]
     fn cursor_round_trip_and_garbage() {
-        let c = encode_cursor((1_700_000_000_123, 42));
-        assert_eq!(decode_cursor(&c).unwrap(), (1_700_000_000_123, 42));
-        assert!(decode_cursor("nope").is_err());
-        assert!(
-            decode_cursor(&base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("x:1:2"))
-                .is_err()
-        );
+        for order in [Order::Newest, Order::Due] {
+            let c = encode_cursor((1_700_000_000_123, 42), order);
+            assert_eq!(decode_cursor(&c, order).unwrap(), (1_700_000_000_123, 42));
+        }
+        let newest = encode_cursor((1, 2), Order::Newest);
+        assert!(decode_cursor(&newest, Order::Due).is_err(), "one order's cursor in another");
+        assert!(decode_cursor("nope", Order::Newest).is_err());
+        let foreign = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("x:1:2");
+        assert!(decode_cursor(&foreign, Order::Newest).is_err());
     }
 }
