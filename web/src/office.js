@@ -141,9 +141,6 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
       loadStats(section, current(), groupSel.value);
     }, 1000);
   };
-  const worklist = mountWorklist(ctrl, $('.queue-panel', section), { onLive });
-  const coverage = mountCoverage(ctrl, $('.coverage-panel', section));
-
   const form = $('form', section);
   const current = () => ({
     since: dayToRfc3339(form.since.value),
@@ -151,11 +148,14 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     category: form.category.value,
     status: form.status.value,
   });
+  const worklist = mountWorklist(ctrl, $('.queue-panel', section), { filter: current, onLive });
+  const coverage = mountCoverage(ctrl, $('.coverage-panel', section));
   let rankAbort;
   const groupSel = $('.stats-panel select[name=group]', section);
   const apply = () => {
     const f = current();
     ctrl.setReportFilters(f);
+    worklist.reload();
     rankAbort?.abort();
     rankAbort = new AbortController();
     loadRanking(ctrl, section, f, rankAbort.signal);

@@ -1,56 +1,29 @@
-// The street office's work queue (工单队列): the open reports it sees, with each one's deadline,
-// whom it was dispatched to and whom it was escalated to. Overdue reports are red (row and
-// label); the list sorts by due time (soonest first) or by newest. A row opens the report's
-// popup on the map, where the office acts on it. The list follows `GET /api/events` live: a
-// report filed or changed elsewhere is fetched and put in (or taken out of) the list at once,
-// new ones are marked and counted, and the stream reconnects when it drops.
+// The street office's work queue (工单队列): the reports in the office's current filter (open ones
+// by default), with each one's deadline, whom it was dispatched to and whom it was escalated to.
+// Overdue reports are red (row and label). Sorting, searching (a report number or words of the
+// note, an organisation or a zone name) and paging happen on the server (`GET /api/reports?
+// sort=&q=&cursor=&count=true`), so the list costs the same in a small town and a province. A
+// row opens the report's popup on the map, where the office acts on it. The list follows
+// `GET /api/events` live: a report filed or changed elsewhere reloads the rows shown (at most a
+// few times a second), new ones are marked and counted, and the stream reconnects when it drops.
 
-import { api, ApiError, errorText } from './api.js';
+import { api, errorText } from './api.js';
 import { t, categoryLabel } from './i18n.js';
 import { html, $, $$ } from './dom.js';
 import { session } from './session.js';
-import { showReport, normReport } from './popups.js';
-import { dueHtml, overdueBadge, byDue } from './deadline.js';
+import { showReport } from './popups.js';
+import { dueHtml, overdueBadge } from './deadline.js';
 
-/** Statuses the queue lists: everything not yet closed or rejected. */
-export const QUEUE_STATUSES = ['reported', 'dispatched', 'in_progress', 'resolved', 'reopened'];
-const MAX_PAGES = 5;
+/** Rows per page (the server's `limit`); a live reload asks for as many as are shown. */
 const PAGE = 30;
+const MAX_ROWS = 1000;
+/** Live events within this many ms reload the list once. */
+const LIVE_DEBOUNCE_MS = 250;
+const SORTS = ['due', 'newest'];
 
-const SORTS = {
-  due: byDue,
-  newest: (a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id,
-};
-
-/** Whether a report matches the search text: its number exactly, or words of its note or parties. */
-function matches(r, text) {
-  if (!text) return true;
-  if (/^\d+$/.test(text)) return String(r.id) === text;
-  const zones = Array.isArray(r.zones) ? r.zones.map((z) => z?.name) : [];
-  const hay = [r.note, r.assigned_to, r.escalated_to, r.responsible?.owner?.name, r.responsible?.name, r.category_zh, ...zones].filter(Boolean).join(' ');
-  return hay.includes(text);
-}
-
-/** Every open report the user may see (following `next_cursor`, up to a bound). */
-async function loadQueue(signal) {
-  const out = [];
-  let cursor = null;
-  let more = false;
-  for (let i = 0; i < MAX_PAGES; i++) {
-    const q = new URLSearchParams({ status: QUEUE_STATUSES.join(','), limit: '1000' });
-    if (cursor) q.set('cursor', cursor);
-    const fc = await api(`/api/reports?${q}`, { signal });
-    for (const f of fc.features || []) out.push({ ...f.properties, id: f.id ?? f.properties.id, lonlat: f.geometry?.coordinates });
-    cursor = fc.next_cursor;
-    more = !!cursor;
-    if (!cursor) break;
-  }
-  return { reports: out, truncated: more };
-}
-
-/** A report from `GET /api/reports/{id}` in the shape of a list row. */
-function rowOf(v) {
-  return { ...v, lonlat: v.location ? [v.location.lon, v.location.lat] : v.lonlat };
+/** A list row from a GeoJSON feature of `GET /api/reports`. */
+function rowOf(f) {
+  return { ...f.properties, id: f.id ?? f.properties.id, lonlat: f.geometry?.coordinates };
 }
 
 /** Longest wait between reconnection attempts, ms. */
@@ -102,14 +75,19 @@ export function subscribeReports({ onReport, onResync, onState }) {
   };
 }
 
-/** Mounts the queue into `box`; returns `{reload, destroy}`. `onLive` is told of live changes. */
-export function mountWorklist(ctrl, box, { onLive } = {}) {
-  const state = { reports: [], truncated: false, sort: 'due', lateOnly: false, text: '', shown: PAGE, fresh: new Set() };
+/**
+ * Mounts the queue into `box`; returns `{reload, destroy}`. `filter()` gives the office's
+ * current filter (`since`, `until`, `category`, `status`); `onLive` is told of live changes.
+ */
+export function mountWorklist(ctrl, box, { filter = () => ({}), onLive } = {}) {
+  // `pinned`: new reports (from live events) shown on top, whatever the order and the page,
+  // until the office has seen them (the count's button).
+  const state = { rows: [], pinned: [], next: null, counts: null, sort: 'due', lateOnly: false, text: '', fresh: new Set() };
   box.classList.add('worklist');
   box.innerHTML = html`
     <h3>${t('queue_title')}</h3>
     <div class="wl-controls">
-      <label>${t('sort_by')}<select name="sort">${Object.keys(SORTS).map((k) => html`<option value="${k}">${t(`sort_${k}`)}</option>`)}</select></label>
+      <label>${t('sort_by')}<select name="sort">${SORTS.map((k) => html`<option value="${k}">${t(`sort_${k}`)}</option>`)}</select></label>
       <label class="check"><input type="checkbox" name="late"> ${t('overdue_only')}</label>
     </div>
     <input type="search" name="q" class="wl-search" placeholder="${t('queue_search')}" aria-label="${t('queue_search')}" autocomplete="off">
@@ -126,33 +104,31 @@ export function mountWorklist(ctrl, box, { onLive } = {}) {
   // The office form listens to `change` on its own form only; these controls are outside it.
   sortSel.addEventListener('change', () => {
     state.sort = sortSel.value;
-    state.shown = PAGE;
-    render();
+    reload();
   });
   late.addEventListener('change', () => {
     state.lateOnly = late.checked;
-    state.shown = PAGE;
-    render();
+    reload();
   });
   const search = $('input[name=q]', box);
+  let typing;
   search.addEventListener('input', () => {
-    state.text = search.value.trim();
-    state.shown = PAGE;
-    render();
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      state.text = search.value.trim();
+      reload();
+    }, 200);
   });
-  more.addEventListener('click', () => {
-    state.shown += PAGE;
-    render();
-  });
+  more.addEventListener('click', () => loadMore());
   const conn = $('.wl-conn', box);
   const newCount = $('.wl-new-count', box);
   // Seeing the new ones: newest first, then the marks go.
-  newCount.addEventListener('click', () => {
+  newCount.addEventListener('click', async () => {
     state.sort = 'newest';
     sortSel.value = 'newest';
-    state.shown = PAGE;
-    render();
     state.fresh.clear();
+    state.pinned = [];
+    await reload();
     newCount.hidden = true;
     $$('.wl-row.fresh', rows).forEach((li) => li.classList.remove('fresh'));
   });
@@ -165,77 +141,122 @@ export function mountWorklist(ctrl, box, { onLive } = {}) {
     </a></li>`;
 
   function render() {
-    // New ones stay on top until seen (the count's button), whatever the order.
-    const isNew = (r) => (state.fresh.has(Number(r.id)) ? 0 : 1);
-    const list = state.reports.filter((r) => (!state.lateOnly || r.overdue) && matches(r, state.text)).sort((a, b) => isNew(a) - isNew(b) || SORTS[state.sort](a, b));
-    const lateN = state.reports.filter((r) => r.overdue).length;
-    sum.textContent = t('queue_sum', { n: state.reports.length, late: lateN }) + (state.truncated ? ` ${t('queue_truncated')}` : '');
-    rows.innerHTML = list.length ? list.slice(0, state.shown).map(row).join('') : html`<li class="muted">${t('queue_empty')}</li>`.toString();
-    more.hidden = list.length <= state.shown;
+    const c = state.counts;
+    sum.textContent = c ? t('queue_sum', { n: c.matched, late: c.overdue }) : '';
+    const pinnedIds = new Set(state.pinned.map((r) => String(r.id)));
+    const shown = [...state.pinned, ...state.rows.filter((r) => !pinnedIds.has(String(r.id)))];
+    rows.innerHTML = shown.length ? shown.map(row).join('') : html`<li class="muted">${t('queue_empty')}</li>`.toString();
+    rows.dataset.q = state.text;
+    more.hidden = !state.next;
     newCount.hidden = state.fresh.size === 0;
     newCount.textContent = t('live_new_count', { n: state.fresh.size });
     $$('.wl-open', rows).forEach((a) =>
       a.addEventListener('click', (ev) => {
         ev.preventDefault();
         const id = a.closest('[data-report]').dataset.report;
-        const r = state.reports.find((x) => String(x.id) === id);
+        const r = [...state.pinned, ...state.rows].find((x) => String(x.id) === id);
         if (r?.lonlat) ctrl.map.easeTo({ center: r.lonlat, zoom: Math.max(ctrl.map.getZoom(), 17), duration: 600 });
         showReport(ctrl, id, r?.lonlat || ctrl.map.getCenter());
       }),
     );
   }
 
+  /** The list's query: the office's filter, the sort, the search and the overdue switch. */
+  function params({ limit, cursor = null, text = state.text, count = !cursor }) {
+    const q = new URLSearchParams();
+    for (const [k, v] of Object.entries(filter())) if (v) q.set(k, v);
+    q.set('sort', state.sort);
+    if (text) q.set('q', text);
+    if (state.lateOnly) q.set('overdue', 'true');
+    q.set('limit', String(limit));
+    if (cursor) q.set('cursor', cursor);
+    if (count) q.set('count', 'true');
+    return q;
+  }
+
   let abort;
-  async function reload() {
+  /** Loads the list from the top: a page, or as many rows as are shown (a live refresh). */
+  async function reload({ keep = false } = {}) {
     abort?.abort();
     abort = new AbortController();
+    const limit = keep ? Math.min(MAX_ROWS, Math.max(PAGE, state.rows.length)) : PAGE;
     try {
-      const got = await loadQueue(abort.signal);
-      state.reports = got.reports;
-      state.truncated = got.truncated;
+      const fc = await api(`/api/reports?${params({ limit })}`, { signal: abort.signal });
+      state.rows = (fc.features || []).map(rowOf);
+      state.next = fc.next_cursor || null;
+      state.pinned = await freshRows(abort.signal);
+      state.counts = { matched: fc.number_matched ?? state.rows.length, overdue: fc.number_overdue ?? 0 };
       render();
     } catch (e) {
       if (e.name === 'AbortError') return;
       rows.innerHTML = html`<li class="error" role="alert">${errorText(e, t)}</li>`.toString();
     }
   }
-  /** Puts one report (fetched afresh) into the list, or takes it out when it left the queue. */
-  async function refreshOne(ev) {
-    let r = null;
+
+  /**
+   * The new reports as they are now, each while it still matches the list's filter (asked of
+   * the server by its number, so the rules are the server's). A search shows what it finds, in
+   * its order, with nothing pinned.
+   */
+  async function freshRows(signal) {
+    if (state.text) return [];
+    const out = [];
+    for (const id of [...state.fresh].slice(-PAGE).reverse()) {
+      const fc = await api(`/api/reports?${params({ limit: 1, text: String(id), count: false })}`, { signal });
+      if (fc.features?.length) out.push(rowOf(fc.features[0]));
+    }
+    return out;
+  }
+
+  async function loadMore() {
+    if (!state.next) return;
+    more.disabled = true;
     try {
-      r = rowOf(normReport(await api(`/api/reports/${encodeURIComponent(ev.id)}`)));
+      const fc = await api(`/api/reports?${params({ limit: PAGE, cursor: state.next })}`);
+      const have = new Set(state.rows.map((r) => String(r.id)));
+      state.rows.push(...(fc.features || []).map(rowOf).filter((r) => !have.has(String(r.id))));
+      state.next = fc.next_cursor || null;
+      render();
     } catch (e) {
-      if (!(e instanceof ApiError) || e.status !== 404) return;
+      toastError(e);
+    } finally {
+      more.disabled = false;
     }
-    const id = Number(ev.id);
-    state.reports = state.reports.filter((x) => Number(x.id) !== id);
-    if (r && QUEUE_STATUSES.includes(r.status)) {
-      state.reports.push(r);
-      if (ev.what === 'created') state.fresh.add(id);
-    } else {
-      state.fresh.delete(id);
-    }
-    render();
+  }
+  const toastError = (e) => {
+    sum.textContent = errorText(e, t);
+  };
+
+  // Live: events close together reload the shown rows once.
+  let liveTimer;
+  const pending = [];
+  function live(ev) {
+    if (ev) pending.push(ev);
+    clearTimeout(liveTimer);
+    liveTimer = setTimeout(async () => {
+      const evs = pending.splice(0);
+      for (const e of evs) if (e.what === 'created') state.fresh.add(Number(e.id));
+      await reload({ keep: true });
+      for (const e of evs) onLive?.(e);
+      if (!evs.length) onLive?.(null);
+    }, LIVE_DEBOUNCE_MS);
   }
 
   reload();
   const unsubscribe = subscribeReports({
-    onReport: (ev) => {
-      refreshOne(ev).then(() => onLive?.(ev));
-    },
-    onResync: () => {
-      reload();
-      onLive?.(null);
-    },
+    onReport: (ev) => live(ev),
+    onResync: () => live(null),
     onState: (s) => {
       conn.dataset.state = s;
       conn.textContent = t(s === 'live' ? 'live_on' : 'live_connecting');
     },
   });
   return {
-    reload,
+    reload: () => reload({ keep: true }),
     destroy() {
       unsubscribe();
+      clearTimeout(liveTimer);
+      clearTimeout(typing);
       abort?.abort();
       box.innerHTML = '';
     },

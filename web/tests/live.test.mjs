@@ -46,16 +46,19 @@ test('a report filed through the API appears in the open office worklist within 
     await badge.waitFor({ state: 'visible', timeout: 1000 });
     assert.match(await badge.textContent(), /新上报 1 件/);
 
-    // Search by number: exactly that report.
+    // Search by number (on the server): exactly that report.
+    const rowIds = () => page.$$eval('.worklist .wl-row', (els) => els.map((e) => e.dataset.report));
     await page.fill('.worklist input[name=q]', String(filed.id));
-    const ids = await page.$$eval('.worklist .wl-row', (els) => els.map((e) => e.dataset.report));
-    assert.deepEqual(ids, [String(filed.id)]);
+    await page.waitForFunction((q) => document.querySelector('.worklist .wl-rows').dataset.q === q, String(filed.id), { timeout: 5000 });
+    assert.deepEqual(await rowIds(), [String(filed.id)]);
     assert.ok(await page.locator(`.wl-row[data-report="${filed.id}"].fresh .badge.new`).isVisible(), 'marked new');
     // Search by the responsible owner's name finds it too.
     const owner = filed.responsible?.owner?.name;
     assert.ok(owner, `the demo spot has a responsible owner: ${JSON.stringify(filed.responsible)}`);
     await page.fill('.worklist input[name=q]', owner);
-    const byOwner = await page.$$eval('.worklist .wl-row', (els) => els.map((e) => e.dataset.report));
+    // The rows carry the search they answer once they are drawn.
+    await page.waitForFunction((q) => document.querySelector('.worklist .wl-rows').dataset.q === q, owner, { timeout: 5000 });
+    const byOwner = await rowIds();
     assert.ok(byOwner.includes(String(filed.id)), `owner search ${owner}: ${byOwner.slice(0, 10)}`);
     await shot(page, 'office-worklist-live');
 
@@ -73,8 +76,10 @@ test('a report filed through the API appears in the open office worklist within 
     const second = await fileReport(patrol, { lon: SPOT.lon + 0.002, lat: SPOT.lat }, 'weeds');
     await page.waitForSelector(`.wl-row[data-report="${second.id}"]`, { timeout: 2000 });
     await badge.click();
-    assert.ok(await badge.isHidden());
+    await badge.waitFor({ state: 'hidden', timeout: 5000 });
+    assert.equal(await page.inputValue('.worklist select[name=sort]'), 'newest');
     assert.equal(await page.$eval('.worklist .wl-row', (e) => e.dataset.report), String(second.id), 'newest first');
+    assert.equal(await page.locator('.worklist .wl-row.fresh').count(), 0, 'the marks are gone');
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
