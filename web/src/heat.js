@@ -14,7 +14,8 @@ export const heatRadius = (z) => (z <= 14 ? 56 : z >= 17 ? 48 : 56 - ((z - 14) *
 export const HEAT_I12 = 0.08 * (33.6 / heatRadius(12)) ** 2;
 /** Heatmap density stops and their colours (the first is transparent). */
 export const HEAT_STOPS = [0, 0.1, 0.25, 0.45, 0.65, 0.85, 1];
-export const HEAT_COLORS = ['rgba(33,102,172,0)', '#4393c3', '#92c5de', '#fddbc7', '#f4a582', '#d6604d', '#b2182b'];
+/** Blue → purple → red: every drawn stop has at least 4.3 : 1 contrast on white (3.8 : 1 on the land colour). */
+export const HEAT_COLORS = ['rgba(59,117,175,0)', '#3b75af', '#6a51a3', '#ae017e', '#d7301f', '#b30000', '#7f0000'];
 
 const GAUSS_COEF = 1 / Math.sqrt(2 * Math.PI);
 const EARTH_CIRCUMFERENCE_M = 40075016.686;

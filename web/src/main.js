@@ -127,7 +127,7 @@ async function start() {
       <button type="button" class="link signout">${t('sign_out')}</button>
     </header>
     <div class="layout">
-      <aside class="panel" id="panel"></aside>
+      <main class="panel" id="panel" tabindex="-1" aria-label="${t('a11y_main_panel')}"></main>
       <div class="map-wrap">
         <div id="map" class="map"></div>
         <div class="map-loading">${t('loading_map')}</div>
@@ -188,6 +188,8 @@ async function start() {
       ctrl.map.on('mouseleave', id, () => (ctrl.map.getCanvas().style.cursor = ''));
     }
   }
+  // Keyboard and screen-reader users start in the view's panel, not on a removed sign-in button.
+  if (!document.activeElement || document.activeElement === document.body || !document.activeElement.isConnected) panel.focus({ preventScroll: true });
   window.xuncha.ready = true;
   document.body.dataset.ready = '1';
 }

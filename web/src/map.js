@@ -253,11 +253,30 @@ async function addGridLabels(map) {
   map.addLayer({ ...common, id: 'xc-label-community', filter: ['==', ['get', 'level'], 'community'], minzoom: 13.5, maxzoom: 16, layout: { 'text-field': ['get', 'name'], 'text-font': FONT_STACK, 'text-size': 12 }, paint: { ...paint, 'text-color': '#5b6f8a' } }, before);
 }
 
+/** MapLibre's own control labels (aria-labels, titles) in the UI's language. */
+function mapLocale() {
+  return {
+    'Map.Title': t('ml_map'),
+    'NavigationControl.ZoomIn': t('ml_zoom_in'),
+    'NavigationControl.ZoomOut': t('ml_zoom_out'),
+    'NavigationControl.ResetBearing': t('ml_reset_bearing'),
+    'AttributionControl.ToggleAttribution': t('ml_attribution'),
+    'Marker.Title': t('ml_marker'),
+    'Popup.Close': t('ml_popup_close'),
+    'GeolocateControl.FindMyLocation': t('ml_locate'),
+    'FullscreenControl.Enter': t('ml_fullscreen_enter'),
+    'FullscreenControl.Exit': t('ml_fullscreen_exit'),
+    'CooperativeGesturesHandler.MobileHelpText': t('ml_two_fingers'),
+    'CooperativeGesturesHandler.WindowsHelpText': t('ml_ctrl_scroll'),
+  };
+}
+
 /** A MapLibre map of `style` in `container`, with the controls every view has. */
 function newMap(container, style) {
   const map = new maplibregl.Map({
     container,
     style,
+    locale: mapLocale(),
     center: style.center || CENTER,
     zoom: style.zoom ?? 14,
     localIdeographFontFamily: FONT,

@@ -292,7 +292,7 @@ async function loadStats(section, f, group, signal) {
       <tbody>${rows.map(
         (r) => html`<tr>
         <td class="lbl">${label(r)}</td><td>${r.total}</td><td class="${r.open ? 'open' : ''}">${r.open}</td><td>${pct(r.closed_within_48h_share)}</td><td>${hours(r.median_close_hours)}</td>
-        ${group === 'owner' ? html`<td>${r.key != null ? html`<a class="workorder" target="_blank" rel="noopener" href="/api/workorders/${encodeURIComponent(r.key)}${woq ? `?${woq}` : ''}">${t('work_order')}</a>` : ''}</td>` : ''}
+        ${group === 'owner' ? html`<td>${r.key != null ? html`<a class="workorder" target="_blank" rel="noopener" aria-label="${t('a11y_work_order_of', { owner: label(r) })}" href="/api/workorders/${encodeURIComponent(r.key)}${woq ? `?${woq}` : ''}">${t('work_order')}</a>` : ''}</td>` : ''}
       </tr>`,
       )}</tbody></table>`
       : html`<p class="muted">${t('stats_empty')}</p>`}`.toString();

@@ -27,12 +27,12 @@ export async function mount({ ctrl, panel }) {
   section.className = 'patrol';
   section.innerHTML = html`
     <h2>${t('patrol_title')}</h2>
-    <div class="loc"><span class="loc-text">${t('locating')}</span><button type="button" class="icon relocate" aria-label="GPS">◎</button></div>
+    <div class="loc"><span class="loc-text">${t('locating')}</span><button type="button" class="icon relocate" aria-label="${t('a11y_relocate')}" title="${t('a11y_relocate')}">◎</button></div>
     <fieldset class="cats"><legend>${t('choose_category')}</legend>
       ${cats.map((c) => html`<button type="button" class="cat" data-cat="${c.id}" aria-pressed="false"><span class="ico">${raw(CATEGORY_ICONS[c.id] || CATEGORY_ICONS.other)}</span><span>${categoryLabel(cats, c.id)}</span></button>`)}
     </fieldset>
     <div class="nearby" hidden></div>
-    <label class="photo-btn">${raw(CAMERA_ICON)} ${t('add_photos')}<input type="file" name="photo" accept="image/*" capture="environment" multiple hidden></label>
+    <label class="photo-btn">${raw(CAMERA_ICON)} ${t('add_photos')}<input type="file" name="photo" class="sr-only" accept="image/*" capture="environment" multiple></label>
     <p class="photo-limit msg error" role="alert" hidden></p>
     <div class="exif-warn" role="alert" hidden></div>
     <div class="previews"></div>
@@ -49,7 +49,9 @@ export async function mount({ ctrl, panel }) {
   map.addLayer({ id: 'patrol-accuracy-line', type: 'line', source: 'patrol-accuracy', paint: { 'line-color': '#1e88e5', 'line-width': 1.5 } });
   const pinEl = document.createElement('div');
   pinEl.className = 'pin';
-  pinEl.setAttribute('aria-label', 'pin');
+  pinEl.setAttribute('role', 'button');
+  pinEl.setAttribute('aria-label', t('a11y_pin'));
+  pinEl.tabIndex = 0;
   const marker = new maplibregl.Marker({ element: pinEl, draggable: true, anchor: 'bottom' });
 
   const locText = $('.loc-text', section);
@@ -68,12 +70,25 @@ export async function mount({ ctrl, panel }) {
     }
     checkNearby();
   };
-  marker.on('dragend', () => {
+  const pinMoved = () => {
     state.moved = true;
     state.lngLat = marker.getLngLat();
     locText.textContent = t('pin_moved');
     showAccuracy();
     checkNearby();
+  };
+  marker.on('dragend', pinMoved);
+  // Without a pointer the pin moves with the arrow keys (10 px a press, 50 px with Shift).
+  const NUDGE = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  pinEl.addEventListener('keydown', (e) => {
+    const d = NUDGE[e.key];
+    if (!d || !state.lngLat) return;
+    e.preventDefault();
+    e.stopPropagation(); // or the map's keyboard handler pans the map as well
+    const step = e.shiftKey ? 50 : 10;
+    const p = map.project(marker.getLngLat());
+    marker.setLngLat(map.unproject([p.x + d[0] * step, p.y + d[1] * step]));
+    pinMoved();
   });
   const locate = () => {
     locText.textContent = t('locating');
@@ -161,7 +176,8 @@ export async function mount({ ctrl, panel }) {
       const x = document.createElement('button');
       x.type = 'button';
       x.textContent = '×';
-      x.setAttribute('aria-label', t('cancel'));
+      x.className = 'photo-remove';
+      x.setAttribute('aria-label', t('a11y_photo_remove', { n: i + 1 }));
       x.addEventListener('click', () => {
         state.photos.splice(i, 1);
         renderPreviews();

@@ -34,8 +34,11 @@ function reportCard(r) {
     ${r.zone ? zoneCard(r.zone) : r.responsible_owner ? html`<p class="owner">${r.responsible_owner}</p>` : html`<p class="muted">${t('public_no_zone')}</p>`}`;
 }
 
+let mounts = 0;
+
 /** Mounts the public page into `app`. */
 export async function mountPublic(app) {
+  const my = ++mounts; // a language switch re-mounts while the first map may still be loading
   document.body.className = 'public-page';
   document.title = t('public_title');
   app.innerHTML = html`
@@ -46,7 +49,7 @@ export async function mountPublic(app) {
       <button type="button" class="link lang">${t('lang_switch')}</button>
     </header>
     <div class="layout">
-      <aside class="panel" id="panel" aria-live="polite"><p class="intro">${t('public_intro')}</p><div class="card"></div></aside>
+      <aside class="panel" id="panel" aria-live="polite" aria-label="${t('a11y_main_panel')}"><p class="intro">${t('public_intro')}</p><div class="card"></div></aside>
       <div class="map-wrap"><div id="map" class="map" role="region" aria-label="${t('public_title')}"></div><div class="map-loading">${t('loading_map')}</div></div>
     </div>`.toString();
   $('.lang').addEventListener('click', () => {
@@ -58,10 +61,12 @@ export async function mountPublic(app) {
   try {
     map = await createPublicMap($('#map'));
   } catch (e) {
+    if (my !== mounts) return;
     const msg = e.status === 404 ? t('public_disabled') : errorText(e, t);
     $('.map-loading').innerHTML = html`<div class="error">${msg}</div>`.toString();
     return;
   }
+  if (my !== mounts) return map.remove();
   $('.map-loading').remove();
   const show = async (what, id) => {
     card.innerHTML = html`<p class="loading">${t('loading')}</p>`.toString();

@@ -181,7 +181,7 @@ export async function mount({ ctrl, panel }) {
         ? html`<form class="answer" novalidate>
         <h4>${t('answer_title')}</h4>
         <textarea name="note" rows="3" maxlength="2000" placeholder="${t('answer_note')}"></textarea>
-        <label class="photo-btn">${raw(CAMERA_ICON)} ${t('answer_photo')}<input type="file" name="photo" accept="image/*" capture="environment" multiple hidden></label>
+        <label class="photo-btn">${raw(CAMERA_ICON)} ${t('answer_photo')}<input type="file" name="photo" class="sr-only" accept="image/*" capture="environment" multiple></label>
         <div class="previews"></div>
         <p class="msg error" role="alert" hidden></p>
         <button type="submit" class="primary send">${t('act_answer')}</button>
@@ -252,7 +252,8 @@ export async function mount({ ctrl, panel }) {
         const x = document.createElement('button');
         x.type = 'button';
         x.textContent = '×';
-        x.setAttribute('aria-label', t('cancel'));
+        x.className = 'photo-remove';
+        x.setAttribute('aria-label', t('a11y_photo_remove', { n: i + 1 }));
         x.addEventListener('click', () => {
           state.photos.splice(i, 1);
           renderPreviews();
