@@ -288,7 +288,7 @@ async function loadStats(section, f, group, signal) {
     <p class="stats-sum">${t('stats_sum', { total: tot.total ?? 0, open: tot.open ?? 0, share: pct(tot.closed_within_48h_share), median: hours(tot.median_close_hours) })}</p>
     ${rows.length
       ? html`<table class="stats-table">
-      <thead><tr><th>${t(`group_${group}`)}</th><th title="${t('stats_total')}">${t('stats_total')}</th><th>${t('stats_open')}</th><th title="${t('stats_48h_long')}">${t('stats_48h')}</th><th>${t('stats_median')}</th>${group === 'owner' ? html`<th></th>` : ''}</tr></thead>
+      <thead><tr><th>${t(`group_${group}`)}</th><th title="${t('stats_total')}">${t('stats_total')}</th><th>${t('stats_open')}</th><th title="${t('stats_48h_long')}">${t('stats_48h')}</th><th>${t('stats_median')}</th>${group === 'owner' ? html`<th><span class="sr-only">${t('work_order')}</span></th>` : ''}</tr></thead>
       <tbody>${rows.map(
         (r) => html`<tr>
         <td class="lbl">${label(r)}</td><td>${r.total}</td><td class="${r.open ? 'open' : ''}">${r.open}</td><td>${pct(r.closed_within_48h_share)}</td><td>${hours(r.median_close_hours)}</td>

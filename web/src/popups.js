@@ -201,7 +201,7 @@ async function fillDue(node, category) {
   }
 }
 
-export async function showReport(ctrl, id, lngLat, { move = false } = {}) {
+export async function showReport(ctrl, id, lngLat, { move = false, focus = false } = {}) {
   const node = el(html`<div class="report-pop"><div class="loading">${t('loading')}</div></div>`);
   const pop = openPopup(ctrl.map, lngLat, node);
   let r;
@@ -217,6 +217,12 @@ export async function showReport(ctrl, id, lngLat, { move = false } = {}) {
     ctrl.map.easeTo({ center: [r.location.lon, r.location.lat], duration: 400 });
   }
   renderReport(ctrl, node, r);
+  // Opened from a list: the keyboard goes on in the popup, not at the row behind it.
+  if (focus) {
+    const h = node.querySelector('h3');
+    h.tabIndex = -1;
+    h.focus({ preventScroll: true });
+  }
 }
 
 /** Links to the original of a duplicate and to the duplicates of an original. */

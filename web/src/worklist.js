@@ -156,7 +156,7 @@ export function mountWorklist(ctrl, box, { filter = () => ({}), onLive } = {}) {
         const id = a.closest('[data-report]').dataset.report;
         const r = [...state.pinned, ...state.rows].find((x) => String(x.id) === id);
         if (r?.lonlat) ctrl.map.easeTo({ center: r.lonlat, zoom: Math.max(ctrl.map.getZoom(), 17), duration: 600 });
-        showReport(ctrl, id, r?.lonlat || ctrl.map.getCenter());
+        showReport(ctrl, id, r?.lonlat || ctrl.map.getCenter(), { focus: true });
       }),
     );
   }

@@ -292,6 +292,8 @@ test('office: distinct link names, and the worklist opens a report with the keyb
       const dd = [...document.querySelectorAll('.report-pop dd')];
       return dd.some((d) => d.textContent.trim() === id);
     }, id);
+    await page.waitForFunction(() => document.activeElement?.closest('.report-pop') != null);
+    assert.ok(await page.evaluate(() => document.activeElement.matches('.report-pop h3')), 'focus moves into the opened report');
     assert.deepEqual(o.errors, []);
   } finally {
     await o.context.close();
