@@ -4,6 +4,7 @@
 //! a patrol route with a corridor width, a 脏乱差 hotspot, or a green-adoption area. Geometry is
 //! WGS84 `[lon, lat]` (x = longitude) everywhere; corridor widths are metres.
 
+mod gaps;
 mod geojson;
 mod stream;
 mod validate;
@@ -11,6 +12,7 @@ mod validate;
 pub use geojson::{
     geometry_to_json, parse_features, stored_geometry, zone_to_feature, FeatureError, ParseOptions,
 };
+pub use gaps::{offset, slivers_between, Sliver};
 pub use stream::for_each_feature;
 pub use validate::{validate_area, validate_line, GeometryError};
 
