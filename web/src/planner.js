@@ -64,7 +64,7 @@ export async function mount({ ctrl, panel, embedded = false }) {
     <div class="precise">
       <label class="snap-tol">${t('pl_snap')} <input name="snap_px" type="number" min="0" max="50" step="1" value="${snapPx()}"> ${t('pl_px')}</label>
       <form class="coord-form" novalidate>
-        <label>${t('pl_coord_label')} <input name="coord" autocomplete="off" spellcheck="false" placeholder="126.4250,41.9400" aria-describedby="pl-coord-msg"></label>
+        <label>${t('pl_coord_label')} <textarea name="coord" rows="1" autocomplete="off" spellcheck="false" placeholder="126.4250,41.9400" aria-describedby="pl-coord-msg"></textarea></label>
         <button type="submit">${t('pl_coord_add')}</button>
         <p class="coord-msg" id="pl-coord-msg" aria-live="polite"></p>
       </form>
@@ -213,6 +213,13 @@ export async function mount({ ctrl, panel, embedded = false }) {
   // --- typed or pasted coordinates ------------------------------------------------------------
   const coordForm = $('.coord-form', section);
   const coordMsg = $('.coord-msg', section);
+  // Enter adds (Shift+Enter starts a new line); pasted lines keep their breaks in the textarea.
+  coordForm.coord.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey) {
+      ev.preventDefault();
+      coordForm.requestSubmit();
+    }
+  });
   coordForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const parsed = parseLonLat(coordForm.coord.value);

@@ -94,8 +94,9 @@ export function parseLonLat(text) {
   for (const part of parts) {
     const m = part.match(/^\[?\s*([-+]?\d+(?:\.\d+)?)\s*(?:[,，、]\s*|\s+)([-+]?\d+(?:\.\d+)?)\s*\]?$/);
     if (!m) return { error: 'coord_bad_format', params: { value: part } };
-    const lon = Number(m[1]);
-    const lat = Number(m[2]);
+    // terra-draw keeps 9 decimals (0.1 mm); more would make it refuse the shape.
+    const lon = Number(Number(m[1]).toFixed(9));
+    const lat = Number(Number(m[2]).toFixed(9));
     if (Math.abs(lat) > 90) {
       return { error: Math.abs(lon) <= 90 && Math.abs(lat) <= 180 ? 'coord_swapped' : 'coord_lat_range', params: { value: part } };
     }
