@@ -257,7 +257,13 @@ impl ZoneRegistry {
 
     /// Slivers narrower than `width_m` metres between `d` and existing live zones of the same
     /// kind, with their area in m². CPU work: call it off the async workers.
-    pub fn gaps(&self, label: &str, skip_id: Option<&str>, d: &ZoneDraft, width_m: f64) -> Vec<Gap> {
+    pub fn gaps(
+        &self,
+        label: &str,
+        skip_id: Option<&str>,
+        d: &ZoneDraft,
+        width_m: f64,
+    ) -> Vec<Gap> {
         let ZoneGeometry::Area(mp) = &d.geometry else {
             return Vec::new();
         };
@@ -266,7 +272,12 @@ impl ZoneRegistry {
         };
         let local = crate::geodesy::LocalMetres::new(bbox[0], bbox[1]);
         let (dlon, dlat) = local.degrees_for(width_m);
-        let near = [bbox[0] - dlon, bbox[1] - dlat, bbox[2] + dlon, bbox[3] + dlat];
+        let near = [
+            bbox[0] - dlon,
+            bbox[1] - dlat,
+            bbox[2] + dlon,
+            bbox[3] + dlat,
+        ];
         let index = self.index();
         let mut out = Vec::new();
         for e in index.in_bbox(near) {

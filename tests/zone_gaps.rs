@@ -172,7 +172,11 @@ async fn refused_features_carry_a_code() {
         .collect();
     assert_eq!(
         codes,
-        ["zone_name_required", "self_intersection", "zone_owner_required"]
+        [
+            "zone_name_required",
+            "self_intersection",
+            "zone_owner_required"
+        ]
     );
     // The dry run's errors carry them too, and so do the store's refusals.
     post(

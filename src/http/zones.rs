@@ -49,10 +49,10 @@ pub async fn list(
         None | Some("false") => false,
         Some("true") => true,
         Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "retired={other:?} must be true or false"
-            ))
-            .coded("bad_flag", json!({"name": "retired", "value": other})))
+            return Err(
+                ApiError::bad_request(format!("retired={other:?} must be true or false"))
+                    .coded("bad_flag", json!({"name": "retired", "value": other})),
+            )
         }
     };
     if retired {
@@ -192,7 +192,13 @@ pub async fn create(
         let (refused, overlaps) = state.zones.dry_run(&drafts).await?;
         let labelled = drafts
             .iter()
-            .map(|(i, d)| (d.id.clone().unwrap_or_else(|| i.to_string()), None, d.clone()))
+            .map(|(i, d)| {
+                (
+                    d.id.clone().unwrap_or_else(|| i.to_string()),
+                    None,
+                    d.clone(),
+                )
+            })
             .collect();
         let gaps = gaps_of(&state, labelled).await?;
         errors.extend(refused);
@@ -209,7 +215,13 @@ pub async fn create(
     let labelled = drafts
         .iter()
         .enumerate()
-        .map(|(i, d)| (d.id.clone().unwrap_or_else(|| i.to_string()), None, d.clone()))
+        .map(|(i, d)| {
+            (
+                d.id.clone().unwrap_or_else(|| i.to_string()),
+                None,
+                d.clone(),
+            )
+        })
         .collect();
     let gaps = gaps_of(&state, labelled).await?;
     let (zones, overlaps) = state.zones.create(drafts, &who.actor).await?;

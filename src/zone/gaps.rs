@@ -11,7 +11,7 @@
 use crate::geodesy::LocalMetres;
 use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{
-    Area, BooleanOps, Buffer, BoundingRect, Coord, Euclidean, Length, MapCoords, MultiPolygon,
+    Area, BooleanOps, BoundingRect, Buffer, Coord, Euclidean, Length, MapCoords, MultiPolygon,
     Polygon,
 };
 

@@ -98,7 +98,8 @@ pub(crate) fn parse_feature(
         code,
         location,
     };
-    let fail = |reason: String, location: Option<[f64; 2]>| failc("invalid_feature", reason, location);
+    let fail =
+        |reason: String, location: Option<[f64; 2]>| failc("invalid_feature", reason, location);
     if let Some(id) = &id {
         if !is_valid_id(id) {
             return Err(fail(

@@ -9,10 +9,10 @@ mod geojson;
 mod stream;
 mod validate;
 
+pub use gaps::{offset, slivers_between, Sliver};
 pub use geojson::{
     geometry_to_json, parse_features, stored_geometry, zone_to_feature, FeatureError, ParseOptions,
 };
-pub use gaps::{offset, slivers_between, Sliver};
 pub use stream::for_each_feature;
 pub use validate::{validate_area, validate_line, GeometryError};
 

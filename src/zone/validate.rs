@@ -294,8 +294,9 @@ fn check_segments(polys: &[Vec<LineString<f64>>]) -> Result<(), GeometryError> {
                 let b = ring_name(t.poly as usize, t.ring as usize, multi);
                 match m {
                     Meet::Cross(p) => {
-                        return Err(GeometryError::at(format!("{a} and {b} cross"), p)
-                            .coded("rings_cross"))
+                        return Err(
+                            GeometryError::at(format!("{a} and {b} cross"), p).coded("rings_cross")
+                        )
                     }
                     Meet::Overlap(p) => {
                         return Err(GeometryError::at(
