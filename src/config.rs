@@ -37,6 +37,12 @@ pub struct Config {
     /// Metres between a photo's EXIF position and the pin above which the phone asks which is
     /// right. Default 100.
     pub exif_warn_m: f64,
+    /// Slivers between neighbouring zones of the same kind narrower than this are reported as
+    /// gaps when a zone is drawn, metres. Default 1.
+    pub gap_width_m: f64,
+    /// How close to an existing zone's vertex or edge the planner's cursor snaps onto it, screen
+    /// pixels (the client's default; 0 turns snapping off). Default 10.
+    pub snap_px: f64,
     /// Long side of the normalized JPEG served for a photo, pixels. Default 2048.
     pub photo_long_side: u32,
     /// Long side of a photo's thumbnail, pixels. Default 320.
@@ -145,6 +151,8 @@ impl Default for Config {
             max_photo_pixels: 80_000_000,
             max_photos: 6,
             exif_warn_m: 100.0,
+            gap_width_m: 1.0,
+            snap_px: 10.0,
             photo_long_side: 2048,
             thumb_long_side: 320,
             exif_utc_offset_s: 8 * 3600,

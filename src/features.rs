@@ -617,6 +617,7 @@ pub fn draft_from_feature(
         index: 0,
         id: id.map(str::to_string),
         reason,
+        code: "invalid_feature",
         location: None,
     })?;
     let draft = results.pop().unwrap_or_else(|| {
@@ -624,6 +625,7 @@ pub fn draft_from_feature(
             index: 0,
             id: None,
             reason: "expected one Feature".into(),
+            code: "invalid_feature",
             location: None,
         })
     })?;
@@ -636,6 +638,7 @@ pub fn draft_from_feature(
                     "this is the {k} collection, but the feature's kind is {}; post it to /ogc/collections/{}/items or /ogc/collections/zones/items",
                     draft.kind, draft.kind
                 ),
+                code: "invalid_feature",
                 location: None,
             });
         }
@@ -657,6 +660,7 @@ fn native_feature(
         index: 0,
         id: id.map(str::to_string),
         reason,
+        code: "invalid_feature",
         location: None,
     };
     let Some(obj) = f.as_object() else {

@@ -40,6 +40,15 @@ impl LocalMetres {
         }
     }
 
+    /// The inverse of [`LocalMetres::project`]: `[lon, lat]` of a point metres east and north.
+    #[inline]
+    pub fn unproject(&self, m: Coord<f64>) -> Coord<f64> {
+        Coord {
+            x: self.origin.x + m.x / self.m_per_deg_lon,
+            y: self.origin.y + m.y / self.m_per_deg_lat,
+        }
+    }
+
     /// Degrees of longitude and latitude that certainly cover `metres` around the origin.
     pub fn degrees_for(&self, metres: f64) -> (f64, f64) {
         let lon = if self.m_per_deg_lon > 1e-6 {

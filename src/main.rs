@@ -88,6 +88,13 @@ enum Command {
         /// asks which one is right.
         #[arg(long, default_value_t = 100.0)]
         exif_warn_m: f64,
+        /// Slivers between neighbouring zones of the same kind narrower than this many metres
+        /// are reported as gaps while drawing.
+        #[arg(long, default_value_t = 1.0)]
+        gap_width_m: f64,
+        /// Screen pixels within which the planner's cursor snaps to existing zones (0: off).
+        #[arg(long, default_value_t = 10.0)]
+        snap_px: f64,
     },
     /// Import zones from a GeoJSON file.
     Import {
@@ -316,12 +323,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             login_concurrency,
             webhook_retry,
             exif_warn_m,
+            gap_width_m,
+            snap_px,
         } => {
             config.webhook_retry_base_ms = (webhook_retry * 1000.0).round() as i64;
             if !(exif_warn_m.is_finite() && exif_warn_m > 0.0) {
                 anyhow::bail!("--exif-warn-m must be a positive number of metres");
             }
             config.exif_warn_m = exif_warn_m;
+            if !(gap_width_m.is_finite() && gap_width_m > 0.0 && gap_width_m <= 100.0) {
+                anyhow::bail!("--gap-width-m must be a number of metres above 0 and at most 100");
+            }
+            config.gap_width_m = gap_width_m;
+            if !(snap_px.is_finite() && (0.0..=100.0).contains(&snap_px)) {
+                anyhow::bail!("--snap-px must be between 0 and 100 pixels");
+            }
+            config.snap_px = snap_px;
             if demo && !addr.ip().is_loopback() {
                 anyhow::bail!(
                     "--demo has well-known passwords and only binds a loopback address (like 127.0.0.1), not {addr}"

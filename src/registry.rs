@@ -42,6 +42,23 @@ pub struct Overlap {
     pub geometry: serde_json::Value,
 }
 
+/// A sliver narrower than the gap width between a new or edited zone and an existing zone of
+/// the same kind (see [`crate::zone::slivers_between`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct Gap {
+    /// The submitted feature's index (or the edited zone's id).
+    pub zone: String,
+    /// The neighbour on the other side of the gap.
+    pub neighbour: String,
+    pub neighbour_name: String,
+    /// Gap area in square metres on the WGS84 ellipsoid.
+    pub area_m2: f64,
+    /// Mean width of the gap, metres.
+    pub width_m: f64,
+    /// The gap as a GeoJSON Polygon, `[lon, lat]`.
+    pub geometry: serde_json::Value,
+}
+
 /// Something that wants to know which areas changed (e.g. the tile cache).
 pub type ChangeListener = Box<dyn Fn(&[[f64; 4]]) + Send + Sync>;
 
@@ -238,6 +255,55 @@ impl ZoneRegistry {
         out
     }
 
+    /// Slivers narrower than `width_m` metres between `d` and existing live zones of the same
+    /// kind, with their area in m². CPU work: call it off the async workers.
+    pub fn gaps(
+        &self,
+        label: &str,
+        skip_id: Option<&str>,
+        d: &ZoneDraft,
+        width_m: f64,
+    ) -> Vec<Gap> {
+        let ZoneGeometry::Area(mp) = &d.geometry else {
+            return Vec::new();
+        };
+        let Some(bbox) = d.geometry.bbox() else {
+            return Vec::new();
+        };
+        let local = crate::geodesy::LocalMetres::new(bbox[0], bbox[1]);
+        let (dlon, dlat) = local.degrees_for(width_m);
+        let near = [
+            bbox[0] - dlon,
+            bbox[1] - dlat,
+            bbox[2] + dlon,
+            bbox[3] + dlat,
+        ];
+        let index = self.index();
+        let mut out = Vec::new();
+        for e in index.in_bbox(near) {
+            if e.zone.kind != d.kind || Some(e.zone.id.as_str()) == skip_id {
+                continue;
+            }
+            let ZoneGeometry::Area(other) = &e.zone.geometry else {
+                continue;
+            };
+            for s in crate::zone::slivers_between(mp, other, width_m) {
+                let area = s.polygon.geodesic_area_unsigned();
+                out.push(Gap {
+                    zone: label.into(),
+                    neighbour: e.zone.id.clone(),
+                    neighbour_name: e.zone.name.clone(),
+                    area_m2: (area * 100.0).round() / 100.0,
+                    width_m: (s.width_m * 100.0).round() / 100.0,
+                    geometry: crate::zone::geometry_to_json(&ZoneGeometry::Area(
+                        geo::MultiPolygon(vec![s.polygon]),
+                    )),
+                });
+            }
+        }
+        out
+    }
+
     /// Sends `zone.changed` to the webhooks from now on.
     pub fn send_events_to(&self, hooks: Arc<crate::webhooks::Hooks>) {
         let _ = self.hooks.set(hooks);
@@ -275,13 +341,14 @@ impl ZoneRegistry {
             .await?;
         let errors = refused
             .into_iter()
-            .map(|(i, reason)| FeatureError {
+            .map(|(i, code, reason)| FeatureError {
                 index: i,
                 id: drafts
                     .iter()
                     .find(|d| d.0 == i)
                     .and_then(|d| d.1.id.clone()),
                 reason,
+                code,
                 location: None,
             })
             .collect();

@@ -253,7 +253,8 @@ impl From<RegistryError> for ApiError {
                 errs.iter()
                     .map(|e| serde_json::to_value(e).unwrap_or_default())
                     .collect(),
-            ),
+            )
+            .coded("features_rejected", json!({"count": errs.len()})),
             RegistryError::Store(StoreError::NotFound {
                 what: "parent zone",
                 id,

@@ -37,6 +37,8 @@ pub async fn meta(State(state): State<AppState>, _auth: Auth) -> Json<Value> {
             "max_photo_bytes": settings.photo.max_bytes,
             "max_note_chars": settings.max_note_chars,
             "exif_warn_m": state.config.exif_warn_m,
+            "gap_width_m": state.config.gap_width_m,
+            "snap_px": state.config.snap_px,
         },
         "stages": Stage::ALL.map(|s| json!({
             "id": s, "zh": s.label_zh(), "en": s.label_en(),

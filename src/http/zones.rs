@@ -1,11 +1,11 @@
 //! `/api/zones`: list, create, read, edit (optimistic concurrency), retire, history.
 
 use super::auth::{Auth, Who};
-use super::error::{parse_json, ApiError, ApiResult};
+use super::error::{blocking, parse_json, ApiError, ApiResult};
 use super::guard::BodyBytes;
 use super::params::Params;
 use crate::auth::Role;
-use crate::registry::RegistryError;
+use crate::registry::{Gap, RegistryError};
 use crate::state::AppState;
 use crate::store;
 use crate::zone::{
@@ -30,6 +30,9 @@ fn may_see(user: &crate::auth::User, zone: &crate::zone::Zone) -> bool {
 }
 
 /// `GET /api/zones?kind=&bbox=` → a FeatureCollection of live zones (a unit's own only).
+///
+/// `?retired=true` (planners and admins) lists the retired zones instead, the most recently
+/// retired first, so that their history can be found.
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
@@ -42,6 +45,40 @@ pub async fn list(
         .transpose()
         .map_err(ApiError::BadRequest)?;
     let bbox = p.bbox()?;
+    let retired = match p.str("retired") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(
+                ApiError::bad_request(format!("retired={other:?} must be true or false"))
+                    .coded("bad_flag", json!({"name": "retired", "value": other})),
+            )
+        }
+    };
+    if retired {
+        if !auth.0.has_role(PLANNERS) {
+            return Err(ApiError::Forbidden(format!(
+                "retired zones are listed for planners and admins; you are signed in as {} ({})",
+                auth.0.username, auth.0.role
+            ))
+            .coded(
+                "forbidden_role",
+                json!({"roles": ["planner", "admin"], "role": auth.0.role.as_str()}),
+            ));
+        }
+        let zones = state
+            .store
+            .read(move |c| store::zones::list_retired(c, kind))
+            .await?;
+        let features: Vec<Value> = zones
+            .iter()
+            .filter(|z| bbox.is_none_or(|b| z.geometry.bbox().is_some_and(|zb| intersects(b, zb))))
+            .map(zone_to_feature)
+            .collect();
+        return Ok(Json(
+            json!({"type": "FeatureCollection", "features": features}),
+        ));
+    }
     let index = state.zones.index();
     let mut zones: Vec<_> = match bbox {
         Some(b) => index.in_bbox(b).collect(),
@@ -53,6 +90,27 @@ pub async fn list(
     Ok(Json(
         json!({"type": "FeatureCollection", "features": features}),
     ))
+}
+
+fn intersects(a: [f64; 4], b: [f64; 4]) -> bool {
+    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
+}
+
+/// The gaps of each draft (labelled as the overlaps are), computed off the async workers.
+async fn gaps_of(
+    state: &AppState,
+    drafts: Vec<(String, Option<String>, ZoneDraft)>,
+) -> ApiResult<Vec<Gap>> {
+    let (st, width_m) = (state.clone(), state.config.gap_width_m);
+    blocking(move || {
+        Ok::<_, ApiError>(
+            drafts
+                .iter()
+                .flat_map(|(label, skip, d)| st.zones.gaps(label, skip.as_deref(), d, width_m))
+                .collect(),
+        )
+    })
+    .await
 }
 
 /// Drafts with their positions in the submission, and the features refused.
@@ -88,6 +146,7 @@ fn parse_drafts(state: &AppState, body: &[u8]) -> ApiResult<Parsed> {
                     index: *i,
                     id: Some(id.clone()),
                     reason: format!("id {id:?} appears more than once in this submission"),
+                    code: "zone_id_repeated",
                     location: None,
                 });
             }
@@ -115,11 +174,12 @@ fn dry_run(q: Option<&str>) -> ApiResult<bool> {
     }
 }
 
-/// `POST /api/zones` with a Feature or FeatureCollection → 201 with the stored features and the
-/// overlaps with existing zones of the same kind. All or nothing.
+/// `POST /api/zones` with a Feature or FeatureCollection → 201 with the stored features, the
+/// overlaps with existing zones of the same kind and the gaps (slivers narrower than the
+/// configured `gap_width_m`) left between them. All or nothing.
 ///
 /// `?dry_run=true` checks the same and stores nothing (no audit row): 200
-/// `{"valid", "errors": [{index, id?, reason, location?}], "overlaps": [...]}`.
+/// `{"valid", "errors": [{index, id?, reason, code, location?}], "overlaps": [...], "gaps": [...]}`.
 pub async fn create(
     State(state): State<AppState>,
     who: Who,
@@ -130,21 +190,45 @@ pub async fn create(
     if dry_run(q.as_deref())? {
         let (drafts, mut errors) = parse_drafts(&state, &body)?;
         let (refused, overlaps) = state.zones.dry_run(&drafts).await?;
+        let labelled = drafts
+            .iter()
+            .map(|(i, d)| {
+                (
+                    d.id.clone().unwrap_or_else(|| i.to_string()),
+                    None,
+                    d.clone(),
+                )
+            })
+            .collect();
+        let gaps = gaps_of(&state, labelled).await?;
         errors.extend(refused);
         errors.sort_by_key(|e| e.index);
         return Ok(Json(json!({
             "valid": errors.is_empty(),
             "errors": errors,
             "overlaps": overlaps,
+            "gaps": gaps,
         }))
         .into_response());
     }
     let drafts = drafts_from_body(&state, &body)?;
+    let labelled = drafts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            (
+                d.id.clone().unwrap_or_else(|| i.to_string()),
+                None,
+                d.clone(),
+            )
+        })
+        .collect();
+    let gaps = gaps_of(&state, labelled).await?;
     let (zones, overlaps) = state.zones.create(drafts, &who.actor).await?;
     let features: Vec<Value> = zones.iter().map(zone_to_feature).collect();
     Ok((
         StatusCode::CREATED,
-        Json(json!({"type": "FeatureCollection", "features": features, "overlaps": overlaps})),
+        Json(json!({"type": "FeatureCollection", "features": features, "overlaps": overlaps, "gaps": gaps})),
     )
         .into_response())
 }
@@ -206,9 +290,11 @@ pub async fn update(
             "the Feature's id {other:?} differs from the URL's {id:?}; a zone's id cannot change"
         )));
     }
+    let gaps = gaps_of(&state, vec![(id.clone(), Some(id.clone()), draft.clone())]).await?;
     let (zone, overlaps) = state.zones.update(&id, expected, draft, &who.actor).await?;
     let mut feature = zone_to_feature(&zone);
     feature["overlaps"] = json!(overlaps);
+    feature["gaps"] = json!(gaps);
     Ok(([(ETAG, etag(zone.version))], Json(feature)).into_response())
 }
 

@@ -97,6 +97,30 @@ pub fn list_live(conn: &dyn Conn, kind: Option<ZoneKind>) -> Result<Vec<Zone>> {
     }
 }
 
+/// Every retired zone, optionally of one kind, the most recently retired first.
+pub fn list_retired(conn: &dyn Conn, kind: Option<ZoneKind>) -> Result<Vec<Zone>> {
+    let mut out = Vec::new();
+    let (sql, a) = match kind {
+        Some(k) => (
+            format!(
+                "SELECT {COLUMNS} FROM zones WHERE retired_at IS NOT NULL AND kind = $1 ORDER BY retired_at DESC, id"
+            ),
+            vec![k.as_str().into()],
+        ),
+        None => (
+            format!(
+                "SELECT {COLUMNS} FROM zones WHERE retired_at IS NOT NULL ORDER BY retired_at DESC, id"
+            ),
+            vec![],
+        ),
+    };
+    conn.for_each(&sql, &a, &mut |r| {
+        out.push(from_row(r));
+        Ok(())
+    })?;
+    out.into_iter().collect()
+}
+
 /// Every zone (live and retired) with its id.
 pub fn list_all(conn: &dyn Conn) -> Result<Vec<Zone>> {
     let mut out = Vec::new();
@@ -153,7 +177,7 @@ fn check_parent(conn: &dyn Conn, parent: &Option<String>, batch_ids: &[&str]) ->
 pub fn check_new(
     conn: &dyn Conn,
     drafts: &[(usize, Option<String>, Option<String>)],
-) -> Result<Vec<(usize, String)>> {
+) -> Result<Vec<(usize, &'static str, String)>> {
     let ids: Vec<&str> = drafts.iter().filter_map(|d| d.1.as_deref()).collect();
     let mut out = Vec::new();
     for (i, id, parent) in drafts {
@@ -166,13 +190,21 @@ pub fn check_new(
                 )?
                 .is_some();
             if taken {
-                out.push((*i, format!("a zone with id {id:?} already exists")));
+                out.push((
+                    *i,
+                    "zone_id_taken",
+                    format!("a zone with id {id:?} already exists"),
+                ));
             }
         }
         match check_parent(conn, parent, &ids) {
             Ok(()) => {}
             Err(StoreError::NotFound { id, .. }) => {
-                out.push((*i, format!("parent zone {id:?} does not exist")));
+                out.push((
+                    *i,
+                    "zone_parent_unknown",
+                    format!("parent zone {id:?} does not exist"),
+                ));
             }
             Err(e) => return Err(e),
         }

@@ -17,6 +17,8 @@ pub struct FeatureError {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub reason: String,
+    /// A stable machine code for the reason (`invalid_feature` when no finer one applies).
+    pub code: &'static str,
     /// `[lon, lat]` of the offending place, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<[f64; 2]>,
@@ -89,12 +91,15 @@ pub(crate) fn parse_feature(
             return Err(err(index, None, "\"id\" must be a string or number", None));
         }
     };
-    let fail = |reason: String, location: Option<[f64; 2]>| FeatureError {
+    let failc = |code: &'static str, reason: String, location: Option<[f64; 2]>| FeatureError {
         index,
         id: id.clone(),
         reason,
+        code,
         location,
     };
+    let fail =
+        |reason: String, location: Option<[f64; 2]>| failc("invalid_feature", reason, location);
     if let Some(id) = &id {
         if !is_valid_id(id) {
             return Err(fail(
@@ -125,14 +130,16 @@ pub(crate) fn parse_feature(
     let name = match props.get("name") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_string(),
         _ => {
-            return Err(fail(
+            return Err(failc(
+                "zone_name_required",
                 "properties.name must be a non-empty string".into(),
                 None,
             ))
         }
     };
     if name.chars().count() > 200 {
-        return Err(fail(
+        return Err(failc(
+            "zone_name_too_long",
             "properties.name is longer than 200 characters".into(),
             None,
         ));
@@ -141,16 +148,21 @@ pub(crate) fn parse_feature(
         None | Some(Value::Null) => None,
         Some(v) => Some(
             serde_json::from_value::<Owner>(v.clone())
-                .map_err(|e| fail(format!("properties.owner: {e}"), None))?,
+                .map_err(|e| failc("zone_owner_invalid", format!("properties.owner: {e}"), None))?,
         ),
     };
     if let Some(o) = &owner {
         if o.name.trim().is_empty() {
-            return Err(fail("properties.owner.name must not be empty".into(), None));
+            return Err(failc(
+                "zone_owner_required",
+                "properties.owner.name must not be empty".into(),
+                None,
+            ));
         }
     }
     if owner.is_none() && kind.requires_owner() {
-        return Err(fail(
+        return Err(failc(
+            "zone_owner_required",
             format!("a {kind} zone needs properties.owner {{\"name\", \"sector\", \"contact\"}}"),
             None,
         ));
@@ -193,7 +205,7 @@ pub(crate) fn parse_feature(
         .filter(|g| !g.is_null())
         .ok_or_else(|| fail("the feature has no geometry".into(), None))?;
     let geometry = parse_geometry(kind, geometry, width_m.as_ref(), opts.max_vertices, true)
-        .map_err(|e| fail(e.reason, e.location))?;
+        .map_err(|e| failc(e.code, e.reason, e.location))?;
     Ok(ZoneDraft {
         id,
         kind,
@@ -210,6 +222,7 @@ fn err(index: usize, id: Option<String>, reason: &str, location: Option<[f64; 2]
         index,
         id,
         reason: reason.into(),
+        code: "invalid_feature",
         location,
     }
 }
@@ -310,7 +323,8 @@ impl VertexBudget {
             return Err(GeometryError::new(format!(
                 "geometry has more than the limit of {} vertices",
                 self.max
-            )));
+            ))
+            .coded("too_many_vertices"));
         }
         self.left -= n;
         Ok(())
@@ -351,6 +365,7 @@ fn parse_position(v: &Value) -> Result<Coord<f64>, GeometryError> {
                 num(lat)
             ),
             location: None,
+            code: "position_out_of_range",
         });
     }
     Ok(Coord { x: lon, y: lat })
@@ -388,12 +403,14 @@ fn parse_polygon(v: &Value, budget: &mut VertexBudget) -> Result<Polygon<f64>, G
                     coords.len()
                 ),
                 location: coords.first().map(|c| [c.x, c.y]),
+                code: "too_few_corners",
             });
         }
         if coords.first() != coords.last() {
             return Err(GeometryError {
                 reason: format!("{role} is not closed: its last position must repeat the first"),
                 location: coords.last().map(|c| [c.x, c.y]),
+                code: "ring_not_closed",
             });
         }
         parsed.push(LineString(coords));

@@ -4,10 +4,12 @@
 //! a patrol route with a corridor width, a 脏乱差 hotspot, or a green-adoption area. Geometry is
 //! WGS84 `[lon, lat]` (x = longitude) everywhere; corridor widths are metres.
 
+mod gaps;
 mod geojson;
 mod stream;
 mod validate;
 
+pub use gaps::{offset, slivers_between, Sliver};
 pub use geojson::{
     geometry_to_json, parse_features, stored_geometry, zone_to_feature, FeatureError, ParseOptions,
 };

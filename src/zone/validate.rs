@@ -22,6 +22,8 @@ use std::fmt;
 pub struct GeometryError {
     pub reason: String,
     pub location: Option<[f64; 2]>,
+    /// A stable machine code for clients to word the reason in their user's language.
+    pub code: &'static str,
 }
 
 impl GeometryError {
@@ -29,6 +31,7 @@ impl GeometryError {
         GeometryError {
             reason: reason.into(),
             location: None,
+            code: "invalid_geometry",
         }
     }
 
@@ -36,7 +39,14 @@ impl GeometryError {
         GeometryError {
             reason: reason.into(),
             location: Some([c.x, c.y]),
+            code: "invalid_geometry",
         }
+    }
+
+    /// This error with the machine code `code`.
+    pub fn coded(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
     }
 }
 
@@ -87,6 +97,7 @@ pub fn validate_area(mp: MultiPolygon<f64>) -> Result<MultiPolygon<f64>, Geometr
                         ring_name(pi, ri, true)
                     ),
                     location: r.0.first().map(|c| [c.x, c.y]),
+                    code: "too_few_corners",
                 });
             }
             rings.push(r);
@@ -265,14 +276,16 @@ fn check_segments(polys: &[Vec<LineString<f64>>]) -> Result<(), GeometryError> {
                         return Err(GeometryError::at(
                             format!("{name} doubles back on itself (a spike)"),
                             p,
-                        ))
+                        )
+                        .coded("ring_spike"))
                     }
                     _ if adjacent => {}
                     Meet::Touch(p) | Meet::Cross(p) | Meet::Overlap(p) => {
                         return Err(GeometryError::at(
                             format!("{name} intersects itself (self-intersection)"),
                             p,
-                        ))
+                        )
+                        .coded("self_intersection"))
                     }
                     Meet::None => {}
                 }
@@ -281,7 +294,9 @@ fn check_segments(polys: &[Vec<LineString<f64>>]) -> Result<(), GeometryError> {
                 let b = ring_name(t.poly as usize, t.ring as usize, multi);
                 match m {
                     Meet::Cross(p) => {
-                        return Err(GeometryError::at(format!("{a} and {b} cross"), p))
+                        return Err(
+                            GeometryError::at(format!("{a} and {b} cross"), p).coded("rings_cross")
+                        )
                     }
                     Meet::Overlap(p) => {
                         return Err(GeometryError::at(
