@@ -223,7 +223,10 @@ async fn tilejson_and_style_use_this_origin_only() {
         .iter()
         .map(|l| l["id"].as_str().unwrap())
         .collect();
-    assert_eq!(layers, ["zones", "routes", "reports", "basemap"]);
+    assert_eq!(
+        layers,
+        ["zones", "zone_labels", "routes", "reports", "basemap"]
+    );
     let b = tj["bounds"].as_array().unwrap();
     assert!(b[0].as_f64().unwrap() < LON && LON < b[2].as_f64().unwrap());
     let style: Value = s
@@ -393,4 +396,69 @@ async fn offline_pack_lists_the_area_s_tiles_and_their_transfer_size() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Every polygon zone is labelled once, whatever the tiles it crosses: its label point goes
+/// into the one tile that holds it (labelling the clipped polygon would name it in each tile).
+#[tokio::test]
+async fn each_zone_has_one_label_point_in_one_tile() {
+    let s = demo().await;
+    let z = 16;
+    // A block of tiles around the centre, and the zones that cross a tile edge in it.
+    let c = TileCoord::containing(LON, LAT, z).unwrap();
+    let mut polys: std::collections::HashMap<String, usize> = Default::default();
+    let mut labels: std::collections::HashMap<String, usize> = Default::default();
+    for dx in -2i64..=2 {
+        for dy in -2i64..=2 {
+            let t = TileCoord::new(z, (c.x as i64 + dx) as u32, (c.y as i64 + dy) as u32).unwrap();
+            let (st, body, _) = get_tile(&s, t, "").await;
+            assert_eq!(st, StatusCode::OK);
+            for id in ids(&body, "zones") {
+                *polys.entry(id).or_default() += 1;
+            }
+            for id in ids(&body, "zone_labels") {
+                *labels.entry(id).or_default() += 1;
+            }
+        }
+    }
+    let index = s.state.zones.index();
+    // Zones wholly inside the block (their bbox within the inner tiles) are labelled exactly once.
+    let inner = {
+        let nw = TileCoord::new(z, c.x - 1, c.y - 1).unwrap();
+        let se = TileCoord::new(z, c.x + 1, c.y + 1).unwrap();
+        let (w, n) = xuncha_tiles::world_to_lonlat(
+            f64::from(nw.x) / f64::from(nw.tiles_per_axis()),
+            f64::from(nw.y) / f64::from(nw.tiles_per_axis()),
+        );
+        let (e, so) = xuncha_tiles::world_to_lonlat(
+            f64::from(se.x + 1) / f64::from(se.tiles_per_axis()),
+            f64::from(se.y + 1) / f64::from(se.tiles_per_axis()),
+        );
+        [w, so, e, n]
+    };
+    let mut crossing = 0;
+    let mut checked = 0;
+    for (id, pieces) in &polys {
+        let zone = &index.get(id).unwrap().zone;
+        let [a, b, cc, d] = zone.geometry.bbox().unwrap();
+        if !(a > inner[0] && b > inner[1] && cc < inner[2] && d < inner[3]) {
+            continue;
+        }
+        checked += 1;
+        assert_eq!(
+            labels.get(id),
+            Some(&1),
+            "{id} ({}) in {pieces} tiles",
+            zone.name
+        );
+        if *pieces > 1 {
+            crossing += 1;
+        }
+    }
+    assert!(
+        checked > 20 && crossing > 3,
+        "{checked} zones checked, {crossing} cross a tile edge"
+    );
+    // Labels carry the name the style draws.
+    assert!(labels.keys().all(|id| index.get(id).is_some()));
 }

@@ -621,7 +621,10 @@ mod tests {
             assert_eq!(decode_cursor(&c, order).unwrap(), (1_700_000_000_123, 42));
         }
         let newest = encode_cursor((1, 2), Order::Newest);
-        assert!(decode_cursor(&newest, Order::Due).is_err(), "one order's cursor in another");
+        assert!(
+            decode_cursor(&newest, Order::Due).is_err(),
+            "one order's cursor in another"
+        );
         assert!(decode_cursor("nope", Order::Newest).is_err());
         let foreign = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("x:1:2");
         assert!(decode_cursor(&foreign, Order::Newest).is_err());

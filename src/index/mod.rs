@@ -56,6 +56,8 @@ pub struct IndexedZone {
     line_bbox: [f64; 4],
     /// Projected on first use by the tile engine, then reused for every tile.
     world: std::sync::OnceLock<WorldGeometry>,
+    /// Where the zone's name is drawn, on first use (an area's interior point).
+    label: std::sync::OnceLock<Option<(f64, f64)>>,
 }
 
 impl IndexedZone {
@@ -99,7 +101,23 @@ impl IndexedZone {
             shape,
             envelope,
             world: std::sync::OnceLock::new(),
+            label: std::sync::OnceLock::new(),
         }
+    }
+
+    /// `[lon, lat]` where the zone's name goes: a point inside its largest polygon (so the
+    /// label of an L-shaped frontage lies on the frontage, not beside it); `None` for routes.
+    pub fn label_point(&self) -> Option<(f64, f64)> {
+        *self.label.get_or_init(|| match &self.zone.geometry {
+            ZoneGeometry::Area(mp) => {
+                use geo::{Area, InteriorPoint};
+                mp.0.iter()
+                    .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
+                    .and_then(|p| p.interior_point())
+                    .map(|p| (p.x(), p.y()))
+            }
+            ZoneGeometry::Route { .. } => None,
+        })
     }
 
     /// The geometry in world coordinates (projected once).

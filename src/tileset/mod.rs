@@ -243,6 +243,19 @@ impl TileSet {
                                 ("level", Value::from(level)),
                             ],
                         );
+                        // One label point per zone, in the one tile that holds it: a polygon
+                        // labelled in every tile it crosses shows its name twice.
+                        if let Some((lon, lat)) = e.label_point().filter(|p| in_tile(coord, *p)) {
+                            tile.layer("zone_labels").add_point(
+                                &geo::Point::new(lon, lat),
+                                &[
+                                    ("id", Value::from(z.id.as_str())),
+                                    ("kind", Value::from(z.kind.as_str())),
+                                    ("name", Value::from(z.name.as_str())),
+                                    ("level", Value::from(level)),
+                                ],
+                            );
+                        }
                     }
                     (WorldGeometry::Line(wl), ZoneGeometry::Route { width_m, .. })
                         if layers.routes =>
@@ -308,6 +321,18 @@ impl TileSet {
 }
 
 /// The lon/lat box of a tile plus its 64/4096 buffer, for picking candidate features.
+/// Whether `[lon, lat]` lies in tile `coord` proper (its buffer left out; west and north
+/// edges inclusive, so a point on a shared edge belongs to exactly one tile).
+fn in_tile(coord: TileCoord, (lon, lat): (f64, f64)) -> bool {
+    let n = f64::from(coord.tiles_per_axis());
+    let (x, y) = xuncha_tiles::lonlat_to_world(lon, lat);
+    let (tx, ty) = (x * n, y * n);
+    tx >= f64::from(coord.x)
+        && tx < f64::from(coord.x) + 1.0
+        && ty >= f64::from(coord.y)
+        && ty < f64::from(coord.y) + 1.0
+}
+
 pub fn query_bbox(coord: TileCoord) -> [f64; 4] {
     let n = f64::from(coord.tiles_per_axis());
     let pad = 64.0 / 4096.0;

@@ -80,6 +80,8 @@ pub fn tilejson(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
             {"id": "zones", "description": "Live polygon zones", "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
              "fields": {"id": "String", "kind": "String: responsibility|grid|hotspot|green_adoption",
                         "name": "String", "owner_name": "String", "sector": "String", "level": "String: street|community|cell for grids"}},
+            {"id": "zone_labels", "description": "One label point per polygon zone (inside its largest part), in the one tile that holds it", "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
+             "fields": {"id": "String", "kind": "String", "name": "String", "level": "String"}},
             {"id": "routes", "description": "Patrol routes (centre lines)", "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
              "fields": {"id": "String", "name": "String", "width_m": "Number: corridor width in metres", "owner_name": "String"}},
             {"id": "reports", "description": format!("Inspection reports: bins with a count below z{aggregate_below}, points at and above"),

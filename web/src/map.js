@@ -196,8 +196,11 @@ function polish(style, vector) {
       layout: { 'symbol-placement': 'line', 'text-size': 13, 'text-letter-spacing': 0.3, 'symbol-spacing': 400 },
       paint: { 'text-color': '#2f6f9f' },
     }),
+    // From the tiles' `zone_labels` points (one per zone): labelling the polygons themselves
+    // would name a zone once in every tile it crosses.
     label('xc-label-zone', ['in', ['get', 'kind'], ['literal', ['responsibility', 'green_adoption', 'hotspot']]], 'name', {
-      'source-layer': 'zones',
+      'source-layer': 'zone_labels',
+      metadata: { 'xuncha:group': 'zones' },
       minzoom: 16.5,
       layout: { 'text-size': 11, 'text-max-width': 7, 'text-optional': true },
     }),

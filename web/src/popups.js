@@ -46,7 +46,8 @@ export function handleMapClick(ctrl, e) {
   const point = reports.find((f) => f.properties.id !== undefined);
   if (point) return showReport(ctrl, String(point.properties.id), e.lngLat);
   const zl = [...ids('zones'), ...ids('routes')];
-  const zones = zl.length ? map.queryRenderedFeatures(e.point, { layers: zl }) : [];
+  // Label points name the polygon under them; the polygon itself is the hit.
+  const zones = zl.length ? map.queryRenderedFeatures(e.point, { layers: zl }).filter((f) => f.sourceLayer !== 'zone_labels') : [];
   if (!zones.length) return closePopup();
   showZones(ctrl, zones, e.lngLat);
 }
