@@ -23,8 +23,11 @@ function dayToRfc3339(day, end = false) {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** The open statuses as one filter value (`reported,dispatched,…`): the office's default. */
-const openStatuses = () => metaList('statuses').filter((s) => s.open).map((s) => s.id).join(',');
+/**
+ * The unfinished statuses (those with a time-limit stage: to dispatch, to handle, to verify) as
+ * one filter value (`reported,dispatched,…`): the office's default, its work still to do.
+ */
+const openStatuses = () => metaList('statuses').filter((s) => s.stage != null).map((s) => s.id).join(',');
 
 /** The legend's ramp: the colours placed at their density stops (the transparent first left out). */
 function rampGradient() {
@@ -148,7 +151,15 @@ export async function mount({ ctrl, panel, extra, embedded = false }) {
     category: form.category.value,
     status: form.status.value,
   });
-  const worklist = mountWorklist(ctrl, $('.queue-panel', section), { filter: current, onLive });
+  // The queue follows the category and status chosen, not the date window: open work is never
+  // hidden by its age.
+  const worklist = mountWorklist(ctrl, $('.queue-panel', section), {
+    filter: () => {
+      const { category, status } = current();
+      return { category, status };
+    },
+    onLive,
+  });
   const coverage = mountCoverage(ctrl, $('.coverage-panel', section));
   let rankAbort;
   const groupSel = $('.stats-panel select[name=group]', section);

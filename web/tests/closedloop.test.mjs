@@ -52,7 +52,13 @@ async function listAll(token, query = '') {
 /** The ids shown in the office queue (every page of it). */
 async function queueIds(page) {
   await page.waitForSelector('.worklist .wl-rows .wl-row, .worklist .wl-rows .muted', { timeout: 30_000 });
-  while (await page.locator('.worklist .wl-more:not([hidden])').count()) await page.click('.worklist .wl-more');
+  // Each "more" loads the next page from the server; wait for it before asking again.
+  const more = page.locator('.worklist .wl-more');
+  while (!(await more.isHidden())) {
+    const n = await page.locator('.worklist .wl-row').count();
+    await more.click();
+    await page.waitForFunction((n) => document.querySelectorAll('.worklist .wl-row').length > n || document.querySelector('.worklist .wl-more').hidden, n, { timeout: 15_000 });
+  }
   return page.$$eval('.worklist .wl-row', (rows) => rows.map((r) => Number(r.dataset.report)));
 }
 

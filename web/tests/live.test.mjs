@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, signIn, apiToken, shot, DESKTOP, SPOT } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, apiToken, shot, mapIdle, DESKTOP, SPOT } from './helpers.mjs';
 
 let srv;
 let browser;
@@ -92,6 +92,8 @@ async function openFromWorklist(page, id) {
   await page.waitForSelector(`.worklist .wl-row[data-report="${id}"]`, { timeout: 10_000 });
   await page.click(`.worklist .wl-row[data-report="${id}"] .wl-open`);
   await page.waitForSelector(`.report-pop dl dd:text-is("${id}")`, { timeout: 10_000 });
+  // The map eases to the report and carries the popup with it: act once it has settled.
+  await mapIdle(page);
 }
 
 test('rejecting asks for a reason and, for a duplicate, the original; both reports link to each other', async () => {
