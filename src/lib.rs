@@ -25,6 +25,8 @@
 //! - [`cli`]: the work behind `xuncha import|export|match|user`.
 //! - [`export`]: PMTiles v3 archives for offline use.
 //! - [`demo`]: loads the Baishan demo city from `geodata/`; [`demo_reports`] its seeded reports.
+//! - [`problem`]: `Problem`, a client mistake with a stable machine code and parameters
+//!   (what `ApiError` sends as `code`/`params`).
 //! - [`report`]: `Category`, `Status` and the table of allowed status changes.
 //! - [`photo`]: sniff, decode with limits, orient, strip metadata, resize; EXIF GPS and time.
 //! - [`report_service`]: submitting and changing reports; the group-commit writer.
