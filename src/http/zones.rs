@@ -96,6 +96,21 @@ fn intersects(a: [f64; 4], b: [f64; 4]) -> bool {
     a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
 }
 
+/// New zones for [`gaps_of`]: each labelled by its id, or by its position when it has none.
+fn new_zones<'a>(
+    drafts: impl Iterator<Item = (usize, &'a ZoneDraft)>,
+) -> Vec<(String, Option<String>, ZoneDraft)> {
+    drafts
+        .map(|(i, d)| {
+            (
+                d.id.clone().unwrap_or_else(|| i.to_string()),
+                None,
+                d.clone(),
+            )
+        })
+        .collect()
+}
+
 /// The gaps of each draft (labelled as the overlaps are), computed off the async workers.
 async fn gaps_of(
     state: &AppState,
@@ -190,17 +205,7 @@ pub async fn create(
     if dry_run(q.as_deref())? {
         let (drafts, mut errors) = parse_drafts(&state, &body)?;
         let (refused, overlaps) = state.zones.dry_run(&drafts).await?;
-        let labelled = drafts
-            .iter()
-            .map(|(i, d)| {
-                (
-                    d.id.clone().unwrap_or_else(|| i.to_string()),
-                    None,
-                    d.clone(),
-                )
-            })
-            .collect();
-        let gaps = gaps_of(&state, labelled).await?;
+        let gaps = gaps_of(&state, new_zones(drafts.iter().map(|(i, d)| (*i, d)))).await?;
         errors.extend(refused);
         errors.sort_by_key(|e| e.index);
         return Ok(Json(json!({
@@ -212,18 +217,7 @@ pub async fn create(
         .into_response());
     }
     let drafts = drafts_from_body(&state, &body)?;
-    let labelled = drafts
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            (
-                d.id.clone().unwrap_or_else(|| i.to_string()),
-                None,
-                d.clone(),
-            )
-        })
-        .collect();
-    let gaps = gaps_of(&state, labelled).await?;
+    let gaps = gaps_of(&state, new_zones(drafts.iter().enumerate())).await?;
     let (zones, overlaps) = state.zones.create(drafts, &who.actor).await?;
     let features: Vec<Value> = zones.iter().map(zone_to_feature).collect();
     Ok((
