@@ -75,7 +75,7 @@ function wordParams(params, t) {
   const out = {};
   for (const [k, v] of Object.entries(params || {})) {
     if ((k === 'from' || k === 'to') && typeof v === 'string' && hasKey(`status_${v}`)) out[k] = t(`status_${v}`);
-    else if (k === 'roles' && Array.isArray(v)) out[k] = v.map((r) => (hasKey(`role_${r}`) ? t(`role_${r}`) : r)).join(getLang() === 'en' ? ', ' : '、');
+    else if (k === 'roles' && Array.isArray(v)) out[k] = v.map((r) => (hasKey(`role_${r}`) ? t(`role_${r}`) : r)).join(t('list_sep'));
     else if (Array.isArray(v)) out[k] = v.join(', ');
     else out[k] = v ?? '';
   }

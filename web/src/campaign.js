@@ -21,7 +21,7 @@ function chart(s) {
   const bw = (W - pad.l - pad.r) / n;
   const x = (i) => pad.l + i * bw;
   const y = (v) => pad.t + (H - pad.t - pad.b) * (1 - v / max);
-  const bars = days.map((d, i) => html`<g class="day" data-day="${d.date}"><title>${d.date}：${t('campaign_found')} ${d.found}，${t('campaign_closed')} ${d.closed}，${t('campaign_backlog')} ${d.backlog}</title>
+  const bars = days.map((d, i) => html`<g class="day" data-day="${d.date}"><title>${d.date}${t('colon')}${t('campaign_found')} ${d.found}${t('comma')}${t('campaign_closed')} ${d.closed}${t('comma')}${t('campaign_backlog')} ${d.backlog}</title>
     <rect x="${x(i).toFixed(2)}" y="${y(d.found).toFixed(2)}" width="${Math.max(0.6, bw / 2).toFixed(2)}" height="${(y(0) - y(d.found)).toFixed(2)}" class="found"/>
     <rect x="${(x(i) + bw / 2).toFixed(2)}" y="${y(d.closed).toFixed(2)}" width="${Math.max(0.6, bw / 2 - 0.5).toFixed(2)}" height="${(y(0) - y(d.closed)).toFixed(2)}" class="closed"/></g>`);
   const line = days.map((d, i) => `${(x(i) + bw / 2).toFixed(2)},${y(d.backlog).toFixed(2)}`).join(' ');

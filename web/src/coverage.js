@@ -37,7 +37,7 @@ function table(rows) {
     ${rows.map((r) => html`<tr class="cov-route" data-route="${r.route.id}"><td>${r.route.name}</td><td>${t('cov_all_teams')}</td><td class="share">${pct(r.share)}</td><td></td>
       <td>${r.windows.map((w) => html`<span class="cov-window ${w.missed ? 'missed' : w.met ? 'met' : ''}" title="${w.missed ? t('cov_missed') : ''}">${w.label} ${pct(w.share)}${w.missed ? ` ⚠ ${t('cov_missed')}` : ''}</span> `)}</td></tr>
       ${r.teams.map((m) => html`<tr class="cov-team" data-route="${r.route.id}" data-user="${m.user}"><td></td><td>${m.user}</td><td class="share">${pct(m.share)}</td><td>${m.points}</td><td>${hhmm(m.first_at)}–${hhmm(m.last_at)}</td></tr>`)}
-      ${r.checkins.length ? html`<tr class="cov-checkins" data-route="${r.route.id}"><td></td><td colspan="4">${t('cov_checkins')}: ${r.checkins.map((k) => `${k.name} (${k.user} ${hhmm(k.at)})`).join('、')}</td></tr>` : ''}`)}
+      ${r.checkins.length ? html`<tr class="cov-checkins" data-route="${r.route.id}"><td></td><td colspan="4">${t('cov_checkins')}: ${r.checkins.map((k) => `${k.name} (${k.user} ${hhmm(k.at)})`).join(t('list_sep'))}</td></tr>` : ''}`)}
   </tbody></table>`;
 }
 

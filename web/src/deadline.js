@@ -32,7 +32,7 @@ export function dueHtml(r, now = Date.now()) {
   if (!r.due_at) return html`<span class="due none">${t('no_deadline')}</span>`;
   const left = dueMs(r) - now;
   const rel = left >= 0 ? t('due_left', { span: spanText(left) }) : t('due_ago', { span: spanText(left) });
-  return html`<span class="due${r.overdue ? ' late' : ''}">${t('due')} ${fmtTime(r.due_at)} <small>（${rel}）</small></span>`;
+  return html`<span class="due${r.overdue ? ' late' : ''}">${t('due')} ${fmtTime(r.due_at)} <small>${t('paren', { x: rel })}</small></span>`;
 }
 
 /** The red 已超时 label (empty when not overdue). */

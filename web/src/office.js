@@ -323,7 +323,7 @@ function dayChart(tb) {
     const x = pad.l + i * bw;
     const w = Math.max(0.6, bw - (bw > 3 ? 1 : 0));
     const rest = r.total - r.open;
-    return html`<g class="bar" data-day="${r.key}"><title>${r.key}：${t('stats_total')} ${r.total}，${t('stats_open')} ${r.open}</title>
+    return html`<g class="bar" data-day="${r.key}"><title>${r.key}${t('colon')}${t('stats_total')} ${r.total}${t('comma')}${t('stats_open')} ${r.open}</title>
       <rect x="${x.toFixed(2)}" y="${y(r.total).toFixed(2)}" width="${w.toFixed(2)}" height="${(y(r.open) - y(r.total)).toFixed(2)}" class="done"/>
       <rect x="${x.toFixed(2)}" y="${y(r.open).toFixed(2)}" width="${w.toFixed(2)}" height="${(y(0) - y(r.open)).toFixed(2)}" class="open"/>${rest < 0 ? '' : ''}</g>`;
   });

@@ -231,7 +231,7 @@ function duplicateLinks(r) {
   const link = (id) => html`<a href="#" class="dup-link" data-report="${id}">${t('report_no')} ${id}</a>`;
   const dups = r.duplicated_by || [];
   return html`${r.duplicate_of ? html`<dt>${t('duplicate_of')}</dt><dd class="dup-of">${link(r.duplicate_of)}</dd>` : ''}
-    ${dups.length ? html`<dt>${t('duplicated_by')}</dt><dd class="dup-by">${raw(dups.map((d) => String(link(d))).join('、'))}</dd>` : ''}`;
+    ${dups.length ? html`<dt>${t('duplicated_by')}</dt><dd class="dup-by">${raw(dups.map((d) => String(link(d))).join(t('list_sep')))}</dd>` : ''}`;
 }
 
 function renderReport(ctrl, node, r) {

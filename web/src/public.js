@@ -21,7 +21,7 @@ function zoneCard(z) {
   const o = z.owner;
   return html`<dl class="public-zone">
     <dt>${pick(z, 'kind')}</dt><dd class="zone-name">${z.name}</dd>
-    ${o ? html`<dt>${t('public_owner')}</dt><dd class="owner">${o.name}（${pick(o, 'sector')}）</dd>` : ''}
+    ${o ? html`<dt>${t('public_owner')}</dt><dd class="owner">${o.name}${t('paren', { x: pick(o, 'sector') })}</dd>` : ''}
     ${o && o.contact ? html`<dt>${t('public_contact')}</dt><dd class="contact">${phone(o.contact)}</dd>` : ''}
   </dl>`;
 }

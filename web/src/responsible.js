@@ -14,12 +14,12 @@ export function viaText(resp) {
 export function responsibleHtml(resp) {
   if (!resp) return html`<p class="responsible none">${t('no_responsible')}</p>`;
   const o = resp.owner || {};
-  return html`<p class="responsible via-${resp.via}"><strong>${t('responsible')}：</strong><span class="owner">${o.name}</span>${o.sector ? html` · ${t(`sector_${o.sector}`)}` : ''}<br><small class="via">${viaText(resp)}${resp.zone_name ? html` · ${resp.zone_name}` : ''}${o.contact ? html` · ${o.contact}` : ''}</small></p>`;
+  return html`<p class="responsible via-${resp.via}"><strong>${t('responsible')}${t('colon')}</strong><span class="owner">${o.name}</span>${o.sector ? html` · ${t(`sector_${o.sector}`)}` : ''}<br><small class="via">${viaText(resp)}${resp.zone_name ? html` · ${resp.zone_name}` : ''}${o.contact ? html` · ${o.contact}` : ''}</small></p>`;
 }
 
 /** The same, compact, for a popup's definition list. */
 export function responsibleInline(resp, ambiguous) {
   if (!resp) return ambiguous ? t('ambiguous') : t('no_responsible');
   const o = resp.owner || {};
-  return html`<span class="owner">${o.name}</span>${resp.zone_name ? html` <small>（${resp.zone_name}）</small>` : ''}${o.contact ? html`<br><small>${o.contact}</small>` : ''}<br><small class="via">${t('via_label')}${viaText(resp)}</small>`;
+  return html`<span class="owner">${o.name}</span>${resp.zone_name ? html` <small>${t('paren', { x: resp.zone_name })}</small>` : ''}${o.contact ? html`<br><small>${o.contact}</small>` : ''}<br><small class="via">${t('via_label')}${viaText(resp)}</small>`;
 }

@@ -115,7 +115,7 @@ export async function mount({ ctrl, panel }) {
     const answered = state.tasks.filter((r) => r.status === 'resolved').sort(byDue);
     const late = todo.filter((r) => r.overdue).length;
     listBox.innerHTML = html`
-      <p class="task-sum">${t('unit_sum', { n: todo.length })}${late ? html`，<span class="late">${t('unit_sum_late', { n: late })}</span>` : ''}</p>
+      <p class="task-sum">${t('unit_sum', { n: todo.length })}${late ? html`${t('comma')}<span class="late">${t('unit_sum_late', { n: late })}</span>` : ''}</p>
       ${todo.length ? html`<ul class="tasks todo">${todo.map(row)}</ul>` : html`<p class="muted empty">${t('unit_empty')}</p>`}
       ${answered.length ? html`<details class="answered"><summary>${t('unit_answered', { n: answered.length })}</summary><ul class="tasks">${answered.map(row)}</ul></details>` : ''}`.toString();
     $$('.task-open', listBox).forEach((b) => b.addEventListener('click', () => openTask(Number(b.closest('[data-report]').dataset.report))));

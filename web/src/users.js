@@ -70,7 +70,7 @@ export async function mount(box) {
   bindings()
     .then(({ owners, scopes }) => {
       $('#adm-owners', box).innerHTML = owners.map((o) => html`<option value="${o}"></option>`).join('');
-      form.scope.insertAdjacentHTML('beforeend', scopes.map((s) => html`<option value="${s.id}">${s.name}（${t(`level_${s.level}`)}）</option>`).join(''));
+      form.scope.insertAdjacentHTML('beforeend', scopes.map((s) => html`<option value="${s.id}">${s.name}${t('paren', { x: t(`level_${s.level}`) })}</option>`).join(''));
       scopes.forEach((s) => scopeNames.set(s.id, s.name));
       load();
     })

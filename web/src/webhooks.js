@@ -113,7 +113,7 @@ export async function mount(box) {
     bindings()
       .then(({ owners, scopes }) => {
         $('#hook-owners', formBox).innerHTML = owners.map((o) => html`<option value="${o}"></option>`).join('');
-        form.scope.insertAdjacentHTML('beforeend', scopes.map((s) => html`<option value="${s.id}">${s.name}（${t(`level_${s.level}`)}）</option>`).join(''));
+        form.scope.insertAdjacentHTML('beforeend', scopes.map((s) => html`<option value="${s.id}">${s.name}${t('paren', { x: t(`level_${s.level}`) })}</option>`).join(''));
       })
       .catch(() => {
         /* the filters stay free text and "any"; the server checks them */

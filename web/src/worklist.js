@@ -137,7 +137,7 @@ export function mountWorklist(ctrl, box, { filter = () => ({}), onLive } = {}) {
     <a href="#" class="wl-open">
       <span class="wl-line">${state.fresh.has(Number(r.id)) ? html`<span class="badge new">${t('live_new')}</span> ` : ''}<strong>${categoryLabel(session.categories, r.category)}</strong> <small class="muted">${t('report_no')} ${r.id}</small> <span class="badge st-${r.status}">${t(`status_${r.status}`)}</span> ${overdueBadge(r)}</span>
       <span class="wl-line">${dueHtml(r)}</span>
-      <span class="wl-line wl-who"><span class="assigned">${t('assigned_to')}：${r.assigned_to || t('not_dispatched')}</span>${r.escalated_to ? html` · <span class="escalated">${t('escalated_to')}：${r.escalated_to}</span>` : ''}</span>
+      <span class="wl-line wl-who"><span class="assigned">${t('assigned_to')}${t('colon')}${r.assigned_to || t('not_dispatched')}</span>${r.escalated_to ? html` · <span class="escalated">${t('escalated_to')}${t('colon')}${r.escalated_to}</span>` : ''}</span>
     </a></li>`;
 
   function render() {
