@@ -17,7 +17,8 @@
 //!   [`tileset::pack`] plans offline map packs.
 //! - [`http`]: the axum router, one file per resource, `ApiError`; `http::ogc` (OGC API –
 //!   Features under `/ogc`) and `http::open311` (GeoReport v2 under `/open311/v2`).
-//! - [`http`]: the axum router, one file per resource, `ApiError`; [`http::guard`] the CSRF,
+//! - [`http`]: the axum router, one file per resource, `ApiError`; [`http::extract`] the typed
+//!   extractors (`MvtTile`, `PngTile`, `LonLat`, `QueryParams`); [`http::guard`] the CSRF,
 //!   body and security-header layers.
 //! - [`serve`]: the connection loop (hyper-util) with header, body and idle timeouts and a
 //!   connection cap.

@@ -175,6 +175,20 @@ async fn bad_requests_carry_a_code_and_its_parameters() {
         ),
         (
             Role::Office,
+            "/tiles/12/99999/1520.mvt",
+            400,
+            "bad_tile",
+            serde_json::json!({"tile": "12/99999/1520"}),
+        ),
+        (
+            Role::Office,
+            "/heatmap/x/1/2.png",
+            400,
+            "bad_tile",
+            serde_json::json!({"tile": "x/1/2"}),
+        ),
+        (
+            Role::Office,
             "/api/reports/999999",
             404,
             "not_found",

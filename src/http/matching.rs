@@ -2,19 +2,18 @@
 
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
-use super::params::Params;
+use super::extract::{LonLat, QueryParams};
 use crate::responsibility::{self, PointAnswer};
 use crate::state::AppState;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 
 pub async fn match_point(
     State(state): State<AppState>,
     _auth: Auth,
-    RawQuery(q): RawQuery,
+    LonLat { lon, lat }: LonLat,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Json<PointAnswer>> {
-    let p = Params::from_query(q.as_deref())?;
-    let (lon, lat) = p.lon_lat()?;
     let accuracy_m = p.f64("accuracy_m")?.unwrap_or(0.0);
     if !(0.0..=10_000.0).contains(&accuracy_m) {
         return Err(ApiError::bad_request(

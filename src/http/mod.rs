@@ -5,6 +5,7 @@ pub mod auth;
 mod campaigns;
 pub mod error;
 pub mod events;
+pub mod extract;
 pub mod guard;
 mod heatmap;
 mod hotspots;

@@ -4,6 +4,7 @@
 
 use super::auth::ClientAddr;
 use super::error::{blocking, ApiError, ApiResult};
+use super::extract::MvtTile;
 use crate::serve::LocalAddr;
 use crate::state::AppState;
 use crate::store::photos::Kind;
@@ -74,11 +75,10 @@ pub async fn style_json(
 pub async fn tile(
     State(state): State<AppState>,
     ip: ClientAddr,
-    Path((z, x, y)): Path<(String, String, String)>,
+    MvtTile(coord): MvtTile,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     admit(&state, &ip)?;
-    let coord = super::tiles::parse_coord(&z, &x, &y)?;
     let filter = ReportFilter::of(&crate::store::stats::ReportFilter {
         statuses: crate::report::Status::OPEN.to_vec(),
         ..Default::default()

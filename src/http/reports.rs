@@ -6,6 +6,7 @@
 
 use super::auth::{Auth, Who};
 use super::error::{parse_json, ApiError, ApiResult};
+use super::extract::{LonLat, QueryParams};
 use super::guard::{body_error, BodyBytes, BodyLimit};
 use super::params::Params;
 use crate::auth::Role;
@@ -416,12 +417,11 @@ pub async fn change(
 pub async fn nearby(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(q): RawQuery,
+    LonLat { mut lon, mut lat }: LonLat,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Json<Value>> {
     // The duplicate check before filing: for those who file reports, not for units.
     auth.require(&[Role::Patrol, Role::Office, Role::Planner])?;
-    let p = Params::from_query(q.as_deref())?;
-    let (mut lon, mut lat) = p.lon_lat()?;
     if let Some(crs) = p.str("crs") {
         if Crs::parse(crs).map_err(|e| ApiError::bad_request(e.to_string()))? == Crs::Gcj02 {
             (lon, lat) = crate::gcj02::to_wgs84(lon, lat);

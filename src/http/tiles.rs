@@ -2,12 +2,13 @@
 
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
+use super::extract::{MvtTile, QueryParams};
 use super::params::Params;
 use crate::serve::LocalAddr;
 use crate::state::AppState;
 use crate::tileset::{style, CachedTile, Layers, ReportFilter, TileKey};
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
 };
@@ -38,32 +39,14 @@ pub fn report_filter(p: &Params, user: &crate::auth::User) -> ApiResult<(ReportF
     Ok((f, key))
 }
 
-pub(super) fn parse_coord(z: &str, x: &str, y: &str) -> ApiResult<TileCoord> {
-    let y = y
-        .strip_suffix(".mvt")
-        .ok_or_else(|| ApiError::NotFound("tiles are served as /tiles/{z}/{x}/{y}.mvt".into()))?;
-    let bad = || {
-        ApiError::bad_request(format!(
-            "tile {z}/{x}/{y}: z, x and y must be whole numbers"
-        ))
-    };
-    let z: u8 = z.parse().map_err(|_| bad())?;
-    let x: u32 = x.parse().map_err(|_| bad())?;
-    let y: u32 = y.parse().map_err(|_| bad())?;
-    TileCoord::new(z, x, y)
-        .map_err(|e| ApiError::bad_request(format!("tile {z}/{x}/{y} is out of range: {e}")))
-}
-
 /// `GET /tiles/{z}/{x}/{y}.mvt?since=&until=&category=&status=`
 pub async fn tile(
     State(state): State<AppState>,
     auth: Auth,
-    Path((z, x, y)): Path<(String, String, String)>,
-    RawQuery(q): RawQuery,
+    MvtTile(coord): MvtTile,
+    QueryParams(params): QueryParams,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let coord = parse_coord(&z, &x, &y)?;
-    let params = Params::from_query(q.as_deref())?;
     let (filter, fkey) = report_filter(&params, &auth.0)?;
     let layers = match params.str("layers") {
         Some(l) => Layers::parse(l).map_err(ApiError::BadRequest)?,
