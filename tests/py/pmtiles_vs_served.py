@@ -6,7 +6,8 @@ package) and its tiles equal the ones the server serves.
 
 Imports the Baishan demo zones into a temporary data folder, exports z0–14, starts the real
 server on a free loopback port, and compares every archived tile byte for byte with
-`/tiles/{z}/{x}/{y}.mvt?layers=zones,routes,basemap`. Also checks the header and metadata,
+`/tiles/{z}/{x}/{y}.mvt?layers=zones,routes,basemap` (the zones layer brings its
+`zone_labels` points). Also checks the header and metadata,
 and that tiles the server has but the archive lacks are only empty ones. Prints
 "N passed, M failed".
 """
@@ -62,7 +63,7 @@ def main():
                                h["tile_type"].value == 1 and h["min_zoom"] == 0 and h["max_zoom"] == MAXZOOM
                                and h["tile_compression"].value == 1))
                 layers = sorted(l["id"] for l in meta.get("vector_layers", []))
-                checks.append((f"metadata vector_layers {layers}", layers == ["basemap", "routes", "zones"]))
+                checks.append((f"metadata vector_layers {layers}", layers == ["basemap", "routes", "zone_labels", "zones"]))
                 tiles = list(all_tiles(src))
                 by_zoom = {}
                 mismatches = []
