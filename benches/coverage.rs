@@ -7,7 +7,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use geo::{Coord, LineString, MultiLineString};
-use xuncha::patrols::{coverage, RouteSegments};
+use xuncha::patrol::{coverage, RouteSegments};
 use xuncha::zone::{Zone, ZoneGeometry, ZoneKind};
 
 fn demo_routes() -> Vec<Zone> {

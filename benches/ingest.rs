@@ -181,8 +181,8 @@ async fn run() {
                 let (photo, limits) = (photo.clone(), limits.clone());
                 s.spawn(move || {
                     for _ in 0..per {
-                        let (img, _, _) = xuncha::photo::decode(&photo, &limits).unwrap();
-                        std::hint::black_box(xuncha::photo::shrink(&img, limits.long_side));
+                        let (img, _, _) = xuncha::report::photo::decode(&photo, &limits).unwrap();
+                        std::hint::black_box(xuncha::report::photo::shrink(&img, limits.long_side));
                     }
                 });
             }
@@ -218,15 +218,15 @@ async fn run() {
     for i in 0..3 {
         let bytes = variant(&photo, 1_000_000 + i);
         let t0 = Instant::now();
-        let id = xuncha::photo::sha256_hex(&bytes);
+        let id = xuncha::report::photo::sha256_hex(&bytes);
         let t1 = Instant::now();
-        let (img, _, _) = xuncha::photo::decode(&bytes, &limits).unwrap();
+        let (img, _, _) = xuncha::report::photo::decode(&bytes, &limits).unwrap();
         let t2 = Instant::now();
-        let normal = xuncha::photo::shrink(&img, limits.long_side);
-        let thumb = xuncha::photo::shrink(&normal, limits.thumb_side);
+        let normal = xuncha::report::photo::shrink(&img, limits.long_side);
+        let thumb = xuncha::report::photo::shrink(&normal, limits.thumb_side);
         let t3 = Instant::now();
-        let n = xuncha::photo::encode_jpeg(&normal).unwrap();
-        let t = xuncha::photo::encode_jpeg(&thumb).unwrap();
+        let n = xuncha::report::photo::encode_jpeg(&normal).unwrap();
+        let t = xuncha::report::photo::encode_jpeg(&thumb).unwrap();
         let t4 = Instant::now();
         let files = state.reports.files();
         files

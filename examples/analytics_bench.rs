@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
             } else {
                 created
             };
-            let m = xuncha::responsibility::answer(&index, lon, lat, 5.0);
+            let m = xuncha::zone::responsibility::answer(&index, lon, lat, 5.0);
             let report = xuncha::store::reports::NewReport {
                 client_id: None,
                 lon,

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use xuncha::index::{IndexedZone, ZoneIndex};
-use xuncha::registry::LiveIndex;
+use xuncha::zone::registry::LiveIndex;
 use xuncha::zone::{parse_features, ParseOptions, Zone, ZoneGeometry, ZoneKind};
 
 fn rss_bytes() -> u64 {
@@ -136,7 +136,7 @@ fn main() {
                 let b = buildings[(r.f() * buildings.len() as f64) as usize]
                     .geometry
                     .bbox()
-                    .unwrap_or([0.0; 4]);
+                    .map_or([0.0; 4], |b| b.to_array());
                 let m = 0.0002;
                 [
                     b[0] - m + r.f() * (b[2] - b[0] + 2.0 * m),
@@ -229,7 +229,7 @@ fn main() {
     let with_overlay = {
         let mut idx = live.load().compacted();
         let mut r = Rng(77);
-        for _ in 0..xuncha::registry::MERGE_AT - 1 {
+        for _ in 0..xuncha::zone::registry::MERGE_AT - 1 {
             let z = buildings[(r.f() * buildings.len() as f64) as usize].clone();
             idx = idx.with_changes(vec![Arc::new(IndexedZone::new(Arc::new(z)))], &[]);
         }

@@ -45,7 +45,9 @@ async fn main() {
         .await
         .expect("import zones");
     let index = state.zones.index();
-    let bbox = xuncha::export::data_bounds(&state).expect("bounds");
+    let bbox = xuncha::tileset::export::data_bounds(&state)
+        .expect("bounds")
+        .to_array();
     let rect = geo::Rect::new(
         geo::coord! {x: bbox[0], y: bbox[1]},
         geo::coord! {x: bbox[2], y: bbox[3]},

@@ -256,7 +256,7 @@ fn load_jilin(path: &Path) -> anyhow::Result<Vec<County>> {
         out.push(County {
             name,
             area: PreparedArea::new(mp),
-            bbox,
+            bbox: bbox.to_array(),
         });
     }
     anyhow::ensure!(

@@ -1,9 +1,9 @@
 //! The work behind the command line: import, export, bulk matching, users.
 
 use crate::index::ZoneIndex;
-use crate::registry::RegistryError;
 use crate::state::AppState;
 use crate::store;
+use crate::zone::registry::RegistryError;
 use crate::zone::{zone_to_feature, FeatureError, ParseOptions, ZoneKind};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{BufRead, Write};
@@ -214,7 +214,7 @@ pub fn match_csv(
             }
             ids.push_str(&m.zone.id);
         }
-        let answer = crate::responsibility::resolve(index, &r);
+        let answer = crate::zone::responsibility::resolve(index, &r);
         let resp = answer
             .responsible
             .as_ref()

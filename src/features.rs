@@ -7,8 +7,9 @@
 //! travel as one JSON object, `extra`. The HTTP handlers in `http::ogc` only parse and encode;
 //! what a column is and how a feature becomes a [`ZoneDraft`] is decided here.
 
+use crate::report::view::ReportView;
 use crate::report::{Category, Status};
-use crate::store::reports::{ReportView, Summary};
+use crate::store::reports::Summary;
 use crate::zone::{
     parse_features, FeatureError, ParseOptions, Sector, Zone, ZoneDraft, ZoneGeometry, ZoneKind,
 };

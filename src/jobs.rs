@@ -135,7 +135,7 @@ async fn run(state: Weak<App>) {
         if ticks % 30 == 1 {
             let a = app.clone();
             let now = crate::time::now_ms();
-            match tokio::task::spawn_blocking(move || crate::patrol_service::flag_missed(&a, now))
+            match tokio::task::spawn_blocking(move || crate::patrol::service::flag_missed(&a, now))
                 .await
             {
                 Ok(Ok(0)) => {}

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use xuncha::auth::Role;
+use xuncha::crs::Bbox;
 use xuncha::zone::ZoneKind;
 use xuncha::{App, Config};
 
@@ -192,31 +193,8 @@ fn seconds(s: &str) -> Result<f64, String> {
         .ok_or_else(|| format!("{s:?} is not a number of seconds between 0 and 86400"))
 }
 
-#[derive(Clone, Copy)]
-struct Bbox([f64; 4]);
-
 fn parse_bbox(s: &str) -> Result<Bbox, String> {
-    let v: Vec<f64> = s
-        .split(',')
-        .map(|p| {
-            p.trim()
-                .parse::<f64>()
-                .map_err(|_| format!("{p:?} is not a number"))
-        })
-        .collect::<Result<_, _>>()?;
-    match v[..] {
-        [a, b, c, d]
-            if a < c
-                && b < d
-                && (-180.0..=180.0).contains(&a)
-                && (-180.0..=180.0).contains(&c)
-                && (-90.0..=90.0).contains(&b)
-                && (-90.0..=90.0).contains(&d) =>
-        {
-            Ok(Bbox([a, b, c, d]))
-        }
-        _ => Err("expected minLon,minLat,maxLon,maxLat with min < max".into()),
-    }
+    Bbox::parse(s).map_err(|p| p.message)
 }
 
 #[derive(Subcommand)]
@@ -446,13 +424,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             config.geodata_dir = geodata;
             let state = App::open(config)?;
-            let s = xuncha::export::export_pmtiles(
-                &state,
-                &out,
-                minzoom,
-                maxzoom,
-                bbox.map(|b| b.0),
-                true,
+            let s = xuncha::tileset::export::export_pmtiles(
+                &state, &out, minzoom, maxzoom, bbox, true,
             )?;
             println!(
                 "wrote {} tiles ({} visited, z{minzoom}–{maxzoom}) to {}: {} bytes in {:.2} s",

@@ -9,10 +9,11 @@
 //! store keeps `client_id` unique (the idempotency `/api/reports` already has).
 
 use crate::auth::User;
+use crate::report::service::{Draft, ReportError, Submitted};
+use crate::report::view::ReportView;
 use crate::report::{Category, Status};
-use crate::report_service::{Draft, ReportError, Submitted};
 use crate::state::AppState;
-use crate::store::reports::{self, Query, ReportView};
+use crate::store::reports::{self, Query};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 

@@ -2,8 +2,9 @@
 
 use crate::auth::User;
 use crate::config::Config;
-use crate::registry::ZoneRegistry;
+use crate::crs::Bbox;
 use crate::store::{Store, StoreError};
+use crate::zone::registry::ZoneRegistry;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -16,7 +17,7 @@ pub struct App {
     pub zones: ZoneRegistry,
     pub tiles: crate::tileset::Tiles,
     /// Reports and photos (with the group-commit writer).
-    pub reports: crate::report_service::ReportService,
+    pub reports: crate::report::service::ReportService,
     /// Signing in: bounded password checks and the failed-login throttle.
     pub login: crate::login::Login,
     /// Token hash → user and expiry (Unix ms), so a request does not hit SQLite to authenticate.
@@ -62,9 +63,9 @@ impl App {
             config.webhook_retry_base_ms,
         )?);
         zones.send_events_to(hooks.clone());
-        let reports = crate::report_service::ReportService::start(
+        let reports = crate::report::service::ReportService::start(
             store.clone(),
-            crate::report_service::ReportSettings::from_config(&config),
+            crate::report::service::ReportSettings::from_config(&config),
             settings.clone(),
             hooks.clone(),
         )?;
@@ -72,10 +73,7 @@ impl App {
         let (p, c) = (report_points.clone(), cache.clone());
         reports.on_change(Box::new(move |changes| {
             p.apply(changes);
-            let boxes: Vec<[f64; 4]> = changes
-                .iter()
-                .map(|r| [r.lon, r.lat, r.lon, r.lat])
-                .collect();
+            let boxes: Vec<Bbox> = changes.iter().map(|r| Bbox::point(r.lon, r.lat)).collect();
             c.invalidate(&boxes);
         }));
         let events = crate::http::events::EventHub::new();

@@ -15,7 +15,7 @@ async fn demo() -> Srv {
     let s = start().await;
     let st = s.state.clone();
     let n = tokio::task::spawn_blocking(move || {
-        xuncha::demo_reports::load(&st, &geodata().join("reports.json"))
+        xuncha::demo::reports::load(&st, &geodata().join("reports.json"))
     })
     .await
     .unwrap()
@@ -337,7 +337,7 @@ async fn detection_finds_exactly_the_planted_clusters_and_rerun_replaces_them() 
         assert_eq!(props["source"], "detected");
         let c = props["centre"].as_array().unwrap();
         let (lon, lat) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
-        let lm = xuncha::geodesy::LocalMetres::new(lon, lat);
+        let lm = xuncha::crs::geodesy::LocalMetres::new(lon, lat);
         let hit = planted
             .iter()
             .find(|pc| {
@@ -412,7 +412,7 @@ async fn detection_finds_exactly_the_planted_clusters_and_rerun_replaces_them() 
 async fn detection_finds_nothing_where_reports_are_spread_evenly() {
     let s = start().await;
     // 20 × 20 reports 80 m apart over the city centre, jittered a little.
-    let lm = xuncha::geodesy::LocalMetres::new(126.41, 41.93);
+    let lm = xuncha::crs::geodesy::LocalMetres::new(126.41, 41.93);
     let mut n = 0;
     for i in 0..20 {
         for j in 0..20 {

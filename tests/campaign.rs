@@ -17,7 +17,7 @@ async fn demo_in_2025() -> Srv {
     let st = s.state.clone();
     let now = xuncha::time::parse_rfc3339("2025-06-01T12:00:00+08:00").unwrap();
     let n = tokio::task::spawn_blocking(move || {
-        xuncha::demo_reports::load_at(&st, &geodata().join("reports.json"), now)
+        xuncha::demo::reports::load_at(&st, &geodata().join("reports.json"), now)
     })
     .await
     .unwrap()
@@ -390,7 +390,7 @@ async fn summary_equals_counts_from_the_raw_reports() {
 fn densify(line: &[[f64; 2]]) -> Vec<(f64, f64)> {
     let mut out = Vec::new();
     for w in line.windows(2) {
-        let d = xuncha::patrols::distance_m((w[0][0], w[0][1]), (w[1][0], w[1][1]));
+        let d = xuncha::patrol::distance_m((w[0][0], w[0][1]), (w[1][0], w[1][1]));
         let n = ((d / 5.0).ceil() as usize).max(1);
         for i in 0..n {
             let f = i as f64 / n as f64;
@@ -722,7 +722,7 @@ async fn bulletin_is_chinese_a4_html_with_the_weeks_heatmap() {
                 )
             })
             .unwrap();
-        xuncha::campaign_bulletin::model(
+        xuncha::campaign::bulletin::model(
             &sum,
             xuncha::campaign::parse_date("2025-04-08").unwrap(),
             true,
@@ -732,7 +732,7 @@ async fn bulletin_is_chinese_a4_html_with_the_weeks_heatmap() {
     .unwrap();
     let font = xuncha::analytics::draw::Font::embedded();
     assert_eq!(
-        xuncha::campaign_bulletin::missing_glyphs(&doc, font),
+        xuncha::campaign::bulletin::missing_glyphs(&doc, font),
         Vec::<char>::new()
     );
     assert!(doc.title.contains("第2周工作简报"));

@@ -307,7 +307,7 @@ async fn acknowledged_reports_survive_sigkill_mid_upload() {
             .unwrap()
             .elapsed()
             .unwrap_or_default()
-            < xuncha::report_service::SHARED_CLEAN_AGE;
+            < xuncha::report::service::SHARED_CLEAN_AGE;
         assert!(
             referenced.contains(id) || (shared && young),
             "unreferenced file {name} after restart"

@@ -331,8 +331,8 @@ proptest! {
 
 // ---- EXIF and the photo pipeline ----
 
-fn limits() -> xuncha::photo::PhotoLimits {
-    xuncha::photo::PhotoLimits {
+fn limits() -> xuncha::report::photo::PhotoLimits {
+    xuncha::report::photo::PhotoLimits {
         max_bytes: 1 << 20,
         max_pixels: 4_000_000,
         long_side: 64,
@@ -346,12 +346,12 @@ proptest! {
 
     #[test]
     fn exif_and_photos_never_panic(bytes in photo_bytes()) {
-        let info = xuncha::photo::read_exif(&bytes, 8 * 3600);
+        let info = xuncha::report::photo::read_exif(&bytes, 8 * 3600);
         prop_assert!((1..=8).contains(&info.orientation));
         if let Some((lon, lat)) = info.gps {
             prop_assert!(lon.abs() <= 180.0 && lat.abs() <= 90.0);
         }
-        let _ = xuncha::photo::process(&bytes, &limits());
+        let _ = xuncha::report::photo::process(&bytes, &limits());
     }
 
     #[test]
@@ -364,9 +364,9 @@ proptest! {
         j.extend_from_slice(b"Exif\0\0");
         j.extend_from_slice(&noise);
         j.extend_from_slice(&base[2..]);
-        let info = xuncha::photo::read_exif(&j, 0);
+        let info = xuncha::report::photo::read_exif(&j, 0);
         prop_assert!((1..=8).contains(&info.orientation));
-        let _ = xuncha::photo::process(&j, &limits());
+        let _ = xuncha::report::photo::process(&j, &limits());
     }
 }
 
@@ -482,8 +482,8 @@ fn found_crashers_stay_fixed() {
         } else if name.starts_with("query-") {
             get(String::from_utf8(bytes).unwrap().trim())
         } else if name.starts_with("exif-") {
-            let _ = xuncha::photo::read_exif(&bytes, 0);
-            let _ = xuncha::photo::process(&bytes, &limits());
+            let _ = xuncha::report::photo::read_exif(&bytes, 0);
+            let _ = xuncha::report::photo::process(&bytes, &limits());
             n += 1;
             continue;
         } else {

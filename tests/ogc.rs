@@ -17,7 +17,7 @@ async fn demo_with_reports(tweak: impl FnOnce(&mut xuncha::Config)) -> Srv {
     let s = start_with(true, tweak).await;
     let st = s.state.clone();
     let n = tokio::task::spawn_blocking(move || {
-        xuncha::demo_reports::load(&st, &geodata().join("reports.json"))
+        xuncha::demo::reports::load(&st, &geodata().join("reports.json"))
     })
     .await
     .unwrap()

@@ -482,9 +482,9 @@ async fn tracks_coverage_checkins_and_missed_windows() {
     .await;
     assert!(s == 201 || s == 200, "{s} {b}");
     let at16 = xuncha::time::parse_rfc3339("2025-06-10T16:00:00+08:00").unwrap();
-    let n = xuncha::patrol_service::flag_missed(&srv.state, at16).unwrap();
+    let n = xuncha::patrol::service::flag_missed(&srv.state, at16).unwrap();
     assert!(n >= 1);
-    xuncha::patrol_service::flag_missed(&srv.state, at16 + 60_000).unwrap();
+    xuncha::patrol::service::flag_missed(&srv.state, at16 + 60_000).unwrap();
     let rows: Vec<String> = srv
         .state
         .store

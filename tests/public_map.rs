@@ -160,7 +160,7 @@ async fn open_reports_and_zones_without_anything_personal() {
         tiles.ends_with("/api/public/tiles/{z}/{x}/{y}.mvt"),
         "{tiles}"
     );
-    let (x, y) = xuncha::campaign_bulletin::tile_of(lon, lat, 16);
+    let (x, y) = xuncha::campaign::bulletin::tile_of(lon, lat, 16);
     let (st, body) = anon_bytes(&s, &format!("/api/public/tiles/16/{x}/{y}.mvt")).await;
     assert_eq!(st, 200);
     let has = |needle: &[u8]| holds(&body, needle);
@@ -172,7 +172,7 @@ async fn open_reports_and_zones_without_anything_personal() {
     assert!(!has(reporter.as_bytes()) && !has("张三".as_bytes()));
     assert!(!has(b"routes"), "no patrol routes on the public tiles");
     // Hotspots are the office's working notes: in the office's tiles, not in the public ones.
-    let h = xuncha::campaign_bulletin::tile_of(126.4056, 41.9323, 16);
+    let h = xuncha::campaign::bulletin::tile_of(126.4056, 41.9323, 16);
     let (_, public) = anon_bytes(&s, &format!("/api/public/tiles/16/{}/{}.mvt", h.0, h.1)).await;
     let office = s
         .get("office", &format!("/tiles/16/{}/{}.mvt", h.0, h.1))

@@ -106,7 +106,7 @@ async fn multipart_with_photos_is_stored_normalized_and_served() {
         (photos[1]["width"].as_u64(), photos[1]["height"].as_u64()),
         (Some(400), Some(300))
     );
-    assert_eq!(photos[0]["id"], xuncha::photo::sha256_hex(&big));
+    assert_eq!(photos[0]["id"], xuncha::report::photo::sha256_hex(&big));
 
     let r = s
         .get("patrol", photos[0]["url"].as_str().unwrap())
@@ -220,7 +220,7 @@ async fn no_location_at_all_is_422_and_unknown_category_is_422() {
 async fn gcj02_coordinates_are_converted_to_wgs84_at_once() {
     let s = start().await;
     let (lon, lat) = inside_zone("rz-0004");
-    let (glon, glat) = xuncha::gcj02::from_wgs84(lon, lat);
+    let (glon, glat) = xuncha::crs::gcj02::from_wgs84(lon, lat);
     let (st, v) = s
         .post_json(
             "patrol",

@@ -440,7 +440,7 @@ async fn each_zone_has_one_label_point_in_one_tile() {
     let mut checked = 0;
     for (id, pieces) in &polys {
         let zone = &index.get(id).unwrap().zone;
-        let [a, b, cc, d] = zone.geometry.bbox().unwrap();
+        let [a, b, cc, d] = zone.geometry.bbox().unwrap().to_array();
         if !(a > inner[0] && b > inner[1] && cc < inner[2] && d < inner[3]) {
             continue;
         }

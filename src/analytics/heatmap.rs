@@ -7,6 +7,7 @@
 //! the reports in a margin of one radius around itself. So tiles join without seams, and the
 //! colour scale is absolute (reports per hectare), not stretched per tile.
 
+use crate::crs::Bbox;
 use crate::store::stats::ReportFilter;
 use image::{Rgba, RgbaImage};
 use xuncha_tiles::{lonlat_to_world, TileCoord};
@@ -33,9 +34,9 @@ fn metres_per_px(lat: f64, z: u8) -> f64 {
     EARTH_CIRCUMFERENCE_M * lat.to_radians().cos() / (f64::from(TILE_PX) * f64::from(1u32 << z))
 }
 
-/// The `[min_lon, min_lat, max_lon, max_lat]` of reports that can colour `tile`: the tile and
-/// a margin of one (possibly widened) kernel radius.
-pub fn fetch_bbox(tile: TileCoord, style: &HeatStyle) -> [f64; 4] {
+/// The box of reports that can colour `tile`: the tile and a margin of one (possibly widened)
+/// kernel radius.
+pub fn fetch_bbox(tile: TileCoord, style: &HeatStyle) -> Bbox {
     let b = tile.bounds_lonlat();
     let (s, n) = (b.min().y, b.max().y);
     let (equatorward, poleward) = if s.abs() < n.abs() { (s, n) } else { (n, s) };
@@ -43,14 +44,14 @@ pub fn fetch_bbox(tile: TileCoord, style: &HeatStyle) -> [f64; 4] {
         .radius_m
         .max(MIN_RADIUS_PX * metres_per_px(equatorward, tile.z))
         * 1.05;
-    let lm = crate::geodesy::LocalMetres::new(b.min().x, poleward);
+    let lm = crate::crs::geodesy::LocalMetres::new(b.min().x, poleward);
     let (dlon, dlat) = lm.degrees_for(margin_m);
-    [
+    Bbox::new(
         b.min().x - dlon,
         (s - dlat).max(-90.0),
         b.max().x + dlon,
         (n + dlat).min(90.0),
-    ]
+    )
 }
 
 /// Density in reports per hectare at every pixel centre of `tile`.

@@ -5,11 +5,11 @@
 
 use super::dbscan::dbscan;
 use super::hull::buffered_hull;
-use crate::geodesy::LocalMetres;
-use crate::registry::{Overlap, RegistryError, ZoneRegistry};
+use crate::crs::geodesy::LocalMetres;
 use crate::report::Category;
 use crate::store::stats::{self as sql, PointRow, ReportFilter};
 use crate::store::{Store, StoreError};
+use crate::zone::registry::{Overlap, RegistryError, ZoneRegistry};
 use crate::zone::{Zone, ZoneDraft, ZoneGeometry, ZoneKind};
 use geo::{Coord, MultiPolygon};
 use serde::Serialize;

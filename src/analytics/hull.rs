@@ -4,7 +4,7 @@
 //! replaced by a small regular polygon around it is exactly that (to the polygon's chord
 //! error), and it also gives a proper area for clusters of one or two points or a line.
 
-use crate::geodesy::LocalMetres;
+use crate::crs::geodesy::LocalMetres;
 use geo::{ConvexHull, Coord, MultiPoint, Point, Polygon};
 
 /// Vertices of the disc approximation; chord error `buffer_m · (1 − cos(π/16))` ≈ 2 %.

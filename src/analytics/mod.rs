@@ -16,6 +16,7 @@ pub mod dbscan;
 pub mod draw;
 pub mod heatmap;
 pub mod hotspots;
+pub mod html;
 pub mod hull;
 pub mod stats;
 pub mod workorder;

@@ -134,7 +134,7 @@ async fn full_summary(
         .await?;
     let st = state.clone();
     s.patrol_coverage =
-        Some(blocking(move || crate::patrol_service::campaign_coverage(&st, &user, days)).await?);
+        Some(blocking(move || crate::patrol::service::campaign_coverage(&st, &user, days)).await?);
     Ok(s)
 }
 
@@ -198,10 +198,10 @@ pub async fn bulletin(
     const HEAT_Z: u8 = 12;
     let heat = spread.map(|sp| {
         let (lon, lat) = sp.centre;
-        let (x, y) = crate::campaign_bulletin::tile_of(lon, lat, HEAT_Z);
+        let (x, y) = crate::campaign::bulletin::tile_of(lon, lat, HEAT_Z);
         (HEAT_Z, x, y)
     });
-    let doc = crate::campaign_bulletin::model(&s, week, heat.is_some());
+    let doc = crate::campaign::bulletin::model(&s, week, heat.is_some());
     if !png {
         let src = heat.map(|(z, x, y)| {
             format!(
@@ -210,7 +210,7 @@ pub async fn bulletin(
                 crate::time::to_rfc3339(until_ms)
             )
         });
-        let html = crate::campaign_bulletin::html(&doc, src.as_deref());
+        let html = crate::campaign::bulletin::html(&doc, src.as_deref());
         return Ok((
             [(axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8")],
             html,
@@ -224,9 +224,9 @@ pub async fn bulletin(
             scale_per_ha: st.config.heatmap_scale_per_ha,
         };
         let pic = spread
-            .map(|sp| crate::campaign_bulletin::mosaic_view(sp.bbox))
+            .map(|sp| crate::campaign::bulletin::mosaic_view(sp.bbox))
             .map(|(z, x, y)| {
-                crate::campaign_bulletin::heat_mosaic(z, x, y, |t| {
+                crate::campaign::bulletin::heat_mosaic(z, x, y, |t| {
                     crate::analytics::heatmap::render_points(
                         st.tiles.report_points.as_ref(),
                         t,
@@ -236,7 +236,7 @@ pub async fn bulletin(
                 })
             });
         let font = crate::analytics::draw::Font::embedded();
-        let pages = crate::campaign_bulletin::png_pages(&doc, pic.as_ref(), font);
+        let pages = crate::campaign::bulletin::png_pages(&doc, pic.as_ref(), font);
         let n = pages.len();
         (
             n,

@@ -8,8 +8,8 @@
 //! has a code and none is guessed from its text. A 5xx body says little; the log says all.
 //! Codes never change meaning; new ones may be added.
 
-use crate::registry::RegistryError;
 use crate::store::StoreError;
+use crate::zone::registry::RegistryError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -278,11 +278,11 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> ApiResult<T> {
         .map_err(|e| ApiError::unprocessable(format!("invalid JSON body: {e}")))
 }
 
-impl From<crate::report_service::ReportError> for ApiError {
-    fn from(e: crate::report_service::ReportError) -> Self {
-        use crate::photo::PhotoError;
+impl From<crate::report::service::ReportError> for ApiError {
+    fn from(e: crate::report::service::ReportError) -> Self {
+        use crate::report::photo::PhotoError;
+        use crate::report::service::ReportError;
         use crate::report::TransitionError;
-        use crate::report_service::ReportError;
         let msg = e.to_string();
         match e {
             ReportError::BadInput(m) => ApiError::BadRequest(m),

@@ -9,7 +9,7 @@
 //! the same as for single reports: [`Visibility::of`] the user, decided when the stream opens.
 
 use super::auth::Auth;
-use crate::report_service::{ReportChange, ReportListener};
+use crate::report::service::{ReportChange, ReportListener};
 use crate::scope::Visibility;
 use crate::state::AppState;
 use axum::extract::State;

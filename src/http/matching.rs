@@ -3,8 +3,8 @@
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::extract::{LonLat, QueryParams};
-use crate::responsibility::{self, PointAnswer};
 use crate::state::AppState;
+use crate::zone::responsibility::{self, PointAnswer};
 use axum::extract::State;
 use axum::Json;
 

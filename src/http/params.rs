@@ -1,6 +1,7 @@
 //! Query-string parsing with errors that say which parameter is wrong and how to fix it.
 
 use super::error::{ApiError, ApiResult};
+use crate::crs::Bbox;
 use crate::problem::Problem;
 use std::collections::HashMap;
 
@@ -55,34 +56,11 @@ impl Params {
     }
 
     /// `bbox=minLon,minLat,maxLon,maxLat`.
-    pub fn bbox(&self) -> ApiResult<Option<[f64; 4]>> {
-        let Some(s) = self.str("bbox") else {
-            return Ok(None);
-        };
-        let bad = |why: String| ApiError::invalid(Problem::new("bad_bbox", why).with("value", s));
-        let v: Vec<f64> = s
-            .split(',')
-            .map(|p| p.trim().parse::<f64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| {
-                bad(format!(
-                    "bbox={s:?} must be four numbers minLon,minLat,maxLon,maxLat"
-                ))
-            })?;
-        let [a, b, c, d] = v[..] else {
-            return Err(bad(format!(
-                "bbox={s:?} must be four numbers minLon,minLat,maxLon,maxLat"
-            )));
-        };
-        for (lon, lat) in [(a, b), (c, d)] {
-            check_lon_lat(lon, lat).map_err(|e| bad(format!("bbox={s:?}: {}", e.parts().1)))?;
-        }
-        if a > c || b > d {
-            return Err(bad(format!(
-                "bbox={s:?}: the minimum must come first (minLon,minLat,maxLon,maxLat)"
-            )));
-        }
-        Ok(Some([a, b, c, d]))
+    pub fn bbox(&self) -> ApiResult<Option<Bbox>> {
+        self.str("bbox")
+            .map(Bbox::parse)
+            .transpose()
+            .map_err(ApiError::invalid)
     }
 
     /// An integer parameter in `range` with a default.
@@ -200,7 +178,7 @@ mod tests {
     fn decodes_percent_and_plus() {
         let p = Params::from_query(Some("name=%E7%99%BD%E5%B1%B1+x&bbox=1,2,3,4&bad=%zz")).unwrap();
         assert_eq!(p.str("name"), Some("白山 x"));
-        assert_eq!(p.bbox().unwrap(), Some([1.0, 2.0, 3.0, 4.0]));
+        assert_eq!(p.bbox().unwrap(), Some(Bbox::new(1.0, 2.0, 3.0, 4.0)));
         assert_eq!(p.str("bad"), Some("%zz"));
     }
 

@@ -4,7 +4,7 @@ use super::auth::{Auth, Who};
 use super::error::{blocking, parse_json, ApiError, ApiResult};
 use super::params::Params;
 use crate::auth::Role;
-use crate::patrol_service::{self as svc, PatrolError, PatrolSettings};
+use crate::patrol::service::{self as svc, PatrolError, PatrolSettings};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};

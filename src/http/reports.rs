@@ -2,7 +2,7 @@
 //!
 //! Submissions and status changes come as `multipart/form-data` (with `photo` parts) or as
 //! `application/json` (without photos). Handlers parse the request into a draft, call
-//! [`crate::report_service::ReportService`], and encode the answer.
+//! [`crate::report::service::ReportService`], and encode the answer.
 
 use super::auth::{Auth, Who};
 use super::error::{parse_json, ApiError, ApiResult};
@@ -11,11 +11,12 @@ use super::guard::{body_error, BodyBytes, BodyLimit};
 use super::params::Params;
 use crate::auth::Role;
 use crate::problem::Problem;
+use crate::report::service::{sees_reporters, ChangeDraft, Crs, Draft, Submitted};
+use crate::report::view::{self, ReportView};
 use crate::report::{Category, RejectReason, Status};
-use crate::report_service::{sees_reporters, ChangeDraft, Crs, Draft, Submitted};
 use crate::scope::Visibility;
 use crate::state::AppState;
-use crate::store::reports::{Order, Query, ReportView, Summary};
+use crate::store::reports::{Order, Query, Summary};
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
@@ -80,7 +81,7 @@ fn multipart_error(state: &AppState, limit: Option<BodyLimit>, e: MultipartError
 }
 
 /// Bytes of a photo part read before its format is checked: enough for every signature
-/// [`crate::photo::sniff`] knows.
+/// [`crate::report::photo::sniff`] knows.
 const SNIFF_BYTES: usize = 16;
 
 /// A form: its text fields and its photos, in order.
@@ -193,9 +194,9 @@ async fn read_body(state: &AppState, req: Request, allowed: &[&str]) -> ApiResul
 }
 
 fn sniff_part(index: usize, head: &[u8]) -> ApiResult<()> {
-    crate::photo::sniff(head)
+    crate::report::photo::sniff(head)
         .map(|_| ())
-        .map_err(|source| crate::report_service::ReportError::Photo { index, source }.into())
+        .map_err(|source| crate::report::service::ReportError::Photo { index, source }.into())
 }
 
 fn number(key: &str, s: &str) -> ApiResult<f64> {
@@ -424,7 +425,7 @@ pub async fn nearby(
     auth.require(&[Role::Patrol, Role::Office, Role::Planner])?;
     if let Some(crs) = p.str("crs") {
         if Crs::parse(crs).map_err(|e| ApiError::bad_request(e.to_string()))? == Crs::Gcj02 {
-            (lon, lat) = crate::gcj02::to_wgs84(lon, lat);
+            (lon, lat) = crate::crs::gcj02::to_wgs84(lon, lat);
         }
     }
     let category = p
@@ -505,8 +506,8 @@ fn feature(s: Summary) -> Value {
             "zones": s.zone_ids,
             "photos": s.photo_ids.iter().map(|id| json!({
                 "id": id,
-                "url": format!("/api/photos/{id}"),
-                "thumb_url": format!("/api/photos/{id}/thumb"),
+                "url": view::photo_url(id),
+                "thumb_url": view::thumb_url(id),
             })).collect::<Vec<_>>(),
         }
     })

@@ -4,6 +4,7 @@ use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::extract::{MvtTile, QueryParams};
 use super::params::Params;
+use crate::crs::Bbox;
 use crate::serve::LocalAddr;
 use crate::state::AppState;
 use crate::tileset::{style, CachedTile, Layers, ReportFilter, TileKey};
@@ -197,8 +198,8 @@ pub(super) fn origin(state: &AppState, local: Option<&LocalAddr>, headers: &Head
     local.map(|l| format!("http://{}", l.0)).unwrap_or_default()
 }
 
-pub(super) fn bounds(state: &AppState) -> [f64; 4] {
-    crate::export::data_bounds(state).unwrap_or([-180.0, -85.0511, 180.0, 85.0511])
+pub(super) fn bounds(state: &AppState) -> Bbox {
+    crate::tileset::export::data_bounds(state).unwrap_or(Bbox::WEB_MERCATOR)
 }
 
 /// `GET /tiles.json` → TileJSON 3.0.0.

@@ -5,9 +5,9 @@ use super::error::{blocking, parse_json, ApiError, ApiResult};
 use super::guard::BodyBytes;
 use super::params::Params;
 use crate::auth::Role;
-use crate::registry::{Gap, RegistryError};
 use crate::state::AppState;
 use crate::store;
+use crate::zone::registry::{Gap, RegistryError};
 use crate::zone::{
     parse_features, zone_to_feature, FeatureError, ParseOptions, ZoneDraft, ZoneKind,
 };
@@ -72,7 +72,7 @@ pub async fn list(
             .await?;
         let features: Vec<Value> = zones
             .iter()
-            .filter(|z| bbox.is_none_or(|b| z.geometry.bbox().is_some_and(|zb| intersects(b, zb))))
+            .filter(|z| bbox.is_none_or(|b| z.geometry.bbox().is_some_and(|zb| b.intersects(&zb))))
             .map(zone_to_feature)
             .collect();
         return Ok(Json(
@@ -90,10 +90,6 @@ pub async fn list(
     Ok(Json(
         json!({"type": "FeatureCollection", "features": features}),
     ))
-}
-
-fn intersects(a: [f64; 4], b: [f64; 4]) -> bool {
-    a[0] <= b[2] && b[0] <= a[2] && a[1] <= b[3] && b[1] <= a[3]
 }
 
 /// New zones for [`gaps_of`]: each labelled by its id, or by its position when it has none.

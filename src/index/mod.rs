@@ -11,10 +11,11 @@ mod prepared;
 pub use packed::PackedTree;
 pub use prepared::{Location, PreparedArea};
 
+use crate::crs::Bbox;
 use cells::CellIndex;
 use prepared::{GridParams, RectClass};
 
-use crate::geodesy::LocalMetres;
+use crate::crs::geodesy::LocalMetres;
 use crate::zone::{Zone, ZoneGeometry, ZoneKind};
 use geo::{Area, Coord, MultiLineString};
 use serde::ser::SerializeStruct;
@@ -63,7 +64,7 @@ pub struct IndexedZone {
 impl IndexedZone {
     /// Prepares a zone for matching (the costly part of indexing; done outside any lock).
     pub fn new(zone: Arc<Zone>) -> Self {
-        let bbox = zone.geometry.bbox().unwrap_or([0.0; 4]);
+        let bbox = zone.geometry.bbox().map(Bbox::to_array).unwrap_or([0.0; 4]);
         let (shape, envelope) = match &zone.geometry {
             ZoneGeometry::Area(mp) => (
                 Shape::Area {
@@ -587,12 +588,10 @@ impl ZoneIndex {
             .chain(self.overlay.entries.iter())
     }
 
-    /// Zones whose envelope intersects `[min_lon, min_lat, max_lon, max_lat]`.
-    pub fn in_bbox(&self, bbox: [f64; 4]) -> impl Iterator<Item = &Arc<IndexedZone>> {
-        let hits = |e: &IndexedZone| {
-            let b = e.envelope;
-            b[0] <= bbox[2] && bbox[0] <= b[2] && b[1] <= bbox[3] && bbox[1] <= b[3]
-        };
+    /// Zones whose envelope intersects `bbox`.
+    pub fn in_bbox(&self, bbox: Bbox) -> impl Iterator<Item = &Arc<IndexedZone>> {
+        let hits = |e: &IndexedZone| bbox.intersects(&Bbox::from(e.envelope));
+        let bbox = bbox.to_array();
         let mut out: Vec<&Arc<IndexedZone>> = Vec::new();
         self.base.tree.in_box(bbox, |i| {
             let e = &self.base.entries[i as usize];
@@ -826,9 +825,9 @@ mod tests {
         ])
     }
 
-    /// The responsible zone by the rules of [`crate::responsibility`].
+    /// The responsible zone by the rules of [`crate::zone::responsibility`].
     fn resp(idx: &ZoneIndex, r: &MatchResult) -> Option<String> {
-        crate::responsibility::resolve(idx, r)
+        crate::zone::responsibility::resolve(idx, r)
             .responsible
             .map(|r| r.zone_id)
     }
@@ -951,7 +950,7 @@ mod tests {
                     "step {step} at {x},{y}"
                 );
             }
-            let bb = [x - 0.0004, y - 0.0003, x + 0.0004, y + 0.0003];
+            let bb = Bbox::new(x - 0.0004, y - 0.0003, x + 0.0004, y + 0.0003);
             let mut ia: Vec<&str> = a.in_bbox(bb).map(|e| e.zone.id.as_str()).collect();
             let mut ib: Vec<&str> = b.in_bbox(bb).map(|e| e.zone.id.as_str()).collect();
             ia.sort();

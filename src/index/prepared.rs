@@ -12,7 +12,7 @@
 //! of it (tested exactly), and the margin is far wider than the rounding of the cell-index
 //! arithmetic, so the grid never changes an answer, on boundaries and holes included.
 
-use crate::geodesy::LocalMetres;
+use crate::crs::geodesy::LocalMetres;
 use geo::{Coord, MultiPolygon};
 
 #[derive(Debug, Clone, Copy)]

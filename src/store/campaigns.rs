@@ -4,6 +4,7 @@
 use super::db::Conn;
 use super::Result;
 use crate::args;
+use crate::crs::Bbox;
 use serde::{Deserialize, Serialize};
 
 /// What a campaign aims for.
@@ -182,8 +183,7 @@ pub fn grid_matches(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Vec<
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Spread {
     pub centre: (f64, f64),
-    /// `[min_lon, min_lat, max_lon, max_lat]`.
-    pub bbox: [f64; 4],
+    pub bbox: Bbox,
 }
 
 /// The [`Spread`] of the reports matching `f` (one pass), `None` when there are none.
@@ -205,7 +205,7 @@ pub fn spread(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Option<Spr
         Ok(match v {
             [Some(x), Some(y), Some(a), Some(b), Some(c), Some(d)] => Some(Spread {
                 centre: (x, y),
-                bbox: [a, b, c, d],
+                bbox: Bbox::new(a, b, c, d),
             }),
             _ => None,
         })

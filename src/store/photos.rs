@@ -9,7 +9,7 @@
 use super::db::Conn;
 use super::{Result, StoreError};
 use crate::args;
-use crate::photo::{Format, Processed};
+use crate::report::photo::{Format, Processed};
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::Write;

@@ -1,5 +1,6 @@
 //! The basemap layer: district boundaries, the river and roads from `geodata/`, projected once.
 
+use crate::crs::Bbox;
 use geo::{MultiLineString, MultiPolygon};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -18,8 +19,7 @@ pub struct BaseFeature {
     pub class: String,
     pub name: String,
     pub geom: BaseGeom,
-    /// `[min_lon, min_lat, max_lon, max_lat]`.
-    pub bbox: [f64; 4],
+    pub bbox: Bbox,
 }
 
 /// The basemap features with an R-tree over their bounding boxes.
@@ -78,7 +78,10 @@ impl Basemap {
                 .enumerate()
                 .map(|(i, f)| {
                     GeomWithData::new(
-                        Rectangle::from_corners([f.bbox[0], f.bbox[1]], [f.bbox[2], f.bbox[3]]),
+                        Rectangle::from_corners(
+                            [f.bbox.west, f.bbox.south],
+                            [f.bbox.east, f.bbox.north],
+                        ),
                         i as u32,
                     )
                 })
@@ -95,20 +98,13 @@ impl Basemap {
         self.features.is_empty()
     }
 
-    /// The bounding box of everything, `[min_lon, min_lat, max_lon, max_lat]`.
-    pub fn bbox(&self) -> Option<[f64; 4]> {
-        self.features.iter().map(|f| f.bbox).reduce(|a, b| {
-            [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ]
-        })
+    /// The bounding box of everything.
+    pub fn bbox(&self) -> Option<Bbox> {
+        self.features.iter().map(|f| f.bbox).reduce(Bbox::union)
     }
 
-    pub fn in_bbox(&self, bbox: [f64; 4]) -> impl Iterator<Item = &BaseFeature> {
-        let env = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+    pub fn in_bbox(&self, bbox: Bbox) -> impl Iterator<Item = &BaseFeature> {
+        let env = AABB::from_corners([bbox.west, bbox.south], [bbox.east, bbox.north]);
         self.tree
             .locate_in_envelope_intersecting(env)
             .map(|g| &self.features[g.data as usize])
@@ -133,7 +129,7 @@ fn polygon(v: &Json) -> Option<geo::Polygon<f64>> {
     Some(geo::Polygon::new(ext, rings.collect::<Option<Vec<_>>>()?))
 }
 
-fn parse(g: &Json) -> Option<(BaseGeom, [f64; 4])> {
+fn parse(g: &Json) -> Option<(BaseGeom, Bbox)> {
     use geo::BoundingRect;
     let c = &g["coordinates"];
     let (geom, rect) = match g["type"].as_str()? {
@@ -166,6 +162,6 @@ fn parse(g: &Json) -> Option<(BaseGeom, [f64; 4])> {
     };
     Some((
         geom,
-        [rect.min().x, rect.min().y, rect.max().x, rect.max().y],
+        Bbox::new(rect.min().x, rect.min().y, rect.max().x, rect.max().y),
     ))
 }

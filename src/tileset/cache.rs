@@ -6,6 +6,7 @@
 //! the invalidation.
 
 use super::query_bbox;
+use crate::crs::Bbox;
 use axum::body::Bytes;
 use moka::sync::Cache;
 use std::io::Write;
@@ -88,18 +89,15 @@ impl TileCache {
         }
     }
 
-    /// Drops every cached tile whose buffered bounds meet one of `boxes`
-    /// (`[min_lon, min_lat, max_lon, max_lat]`).
-    pub fn invalidate(&self, boxes: &[[f64; 4]]) {
+    /// Drops every cached tile whose buffered bounds meet one of `boxes`.
+    pub fn invalidate(&self, boxes: &[Bbox]) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         let hit = |k: &TileKey| {
             let Ok(c) = TileCoord::new(k.z, k.x, k.y) else {
                 return true;
             };
             let t = query_bbox(c);
-            boxes
-                .iter()
-                .any(|b| b[0] <= t[2] && b[2] >= t[0] && b[1] <= t[3] && b[3] >= t[1])
+            boxes.iter().any(|b| b.intersects(&t))
         };
         let doomed: Vec<TileKey> = self
             .cache

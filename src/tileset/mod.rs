@@ -7,6 +7,7 @@
 
 mod basemap;
 mod cache;
+pub mod export;
 pub mod pack;
 mod report_points;
 pub mod style;
@@ -15,6 +16,7 @@ pub use basemap::Basemap;
 pub use cache::{CachedTile, TileCache, TileKey};
 pub use report_points::ReportPoints;
 
+use crate::crs::Bbox;
 use crate::index::{WorldGeometry, ZoneIndex};
 use crate::report::{Category, Status};
 use crate::zone::{ZoneGeometry, ZoneKind};
@@ -96,9 +98,8 @@ impl ReportFilter {
 
 /// Where report points come from (the report store's in-memory index).
 pub trait ReportSource: Send + Sync {
-    /// Calls `f` for every report inside `bbox` (`[min_lon, min_lat, max_lon, max_lat]`) that
-    /// `filter` accepts.
-    fn for_each_in(&self, bbox: [f64; 4], filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint));
+    /// Calls `f` for every report inside `bbox` that `filter` accepts.
+    fn for_each_in(&self, bbox: Bbox, filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint));
 }
 
 /// Which layers a tile carries.
@@ -308,7 +309,7 @@ impl TileSet {
             } else {
                 // Only bins whose centre is in this tile: each report is counted in exactly one tile.
                 let b = coord.bounds_lonlat();
-                let exact = [b.min().x, b.min().y, b.max().x, b.max().y];
+                let exact = Bbox::new(b.min().x, b.min().y, b.max().x, b.max().y);
                 let mut pts = Vec::new();
                 src.for_each_in(exact, filter, &mut |r| pts.push(Point::new(r.lon, r.lat)));
                 if let Ok(bins) = xuncha_tiles::aggregate_points(coord, pts, BIN_PX) {
@@ -333,7 +334,7 @@ fn in_tile(coord: TileCoord, (lon, lat): (f64, f64)) -> bool {
         && ty < f64::from(coord.y) + 1.0
 }
 
-pub fn query_bbox(coord: TileCoord) -> [f64; 4] {
+pub fn query_bbox(coord: TileCoord) -> Bbox {
     let n = f64::from(coord.tiles_per_axis());
     let pad = 64.0 / 4096.0;
     let to_lonlat = |x: f64, y: f64| xuncha_tiles::world_to_lonlat(x / n, y / n);
@@ -345,5 +346,5 @@ pub fn query_bbox(coord: TileCoord) -> [f64; 4] {
         f64::from(coord.x) + 1.0 + pad,
         (f64::from(coord.y) + 1.0 + pad).min(n),
     );
-    [w.max(-180.0), s_lat, e.min(180.0), n_lat]
+    Bbox::new(w.max(-180.0), s_lat, e.min(180.0), n_lat)
 }

@@ -5,6 +5,7 @@
 //! before it downloads anything; the phone then fetches the same tile URLs the map uses, and its
 //! service worker keeps them.
 
+use crate::crs::Bbox;
 use geo::{coord, Rect};
 use xuncha_tiles::{tiles_covering, TileCoord};
 
@@ -22,15 +23,15 @@ pub enum PackError {
     TooLarge { count: usize, min: u8, max: u8 },
 }
 
-/// Every tile of `bbox` (`[min_lon, min_lat, max_lon, max_lat]`) at zooms `min..=max`, lowest
+/// Every tile of `bbox` at zooms `min..=max`, lowest
 /// zoom first.
-pub fn plan(bbox: [f64; 4], min: u8, max: u8) -> Result<Vec<TileCoord>, PackError> {
+pub fn plan(bbox: Bbox, min: u8, max: u8) -> Result<Vec<TileCoord>, PackError> {
     if min > max {
         return Err(PackError::ZoomOrder { min, max });
     }
     let rect = Rect::new(
-        coord! { x: bbox[0], y: bbox[1] },
-        coord! { x: bbox[2], y: bbox[3] },
+        coord! { x: bbox.west, y: bbox.south },
+        coord! { x: bbox.east, y: bbox.north },
     );
     let mut tiles = Vec::new();
     for z in min..=max {
@@ -57,12 +58,7 @@ mod tests {
     #[test]
     fn a_small_area_is_a_few_tiles_per_zoom() {
         let d = 0.005; // about 400 m east–west, 550 m north–south
-        let b = [
-            BAISHAN[0] - d,
-            BAISHAN[1] - d,
-            BAISHAN[0] + d,
-            BAISHAN[1] + d,
-        ];
+        let b = Bbox::point(BAISHAN[0], BAISHAN[1]).grown(d);
         let tiles = plan(b, 12, 17).unwrap();
         assert!(tiles.iter().all(|t| (12..=17).contains(&t.z)));
         assert_eq!(tiles.iter().filter(|t| t.z == 12).count(), 1);
@@ -75,7 +71,7 @@ mod tests {
 
     #[test]
     fn a_province_at_building_zoom_is_refused_with_its_size() {
-        let jilin = [121.6, 40.8, 131.3, 46.3];
+        let jilin = Bbox::new(121.6, 40.8, 131.3, 46.3);
         match plan(jilin, 12, 17) {
             Err(PackError::TooLarge { count, .. }) => assert!(count > MAX_TILES * 10, "{count}"),
             other => panic!("{other:?}"),

@@ -3,8 +3,9 @@
 //! service's change notifications.
 
 use super::{ReportFilter, ReportPoint, ReportSource};
+use crate::crs::Bbox;
+use crate::report::service::ReportChange;
 use crate::report::{Category, Status};
-use crate::report_service::ReportChange;
 use crate::store::{Store, StoreError};
 use rstar::primitives::GeomWithData;
 use rstar::{RTree, AABB};
@@ -182,9 +183,9 @@ impl ReportPoints {
 }
 
 impl ReportSource for ReportPoints {
-    fn for_each_in(&self, bbox: [f64; 4], filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint)) {
+    fn for_each_in(&self, bbox: Bbox, filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint)) {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        let env = AABB::from_corners([bbox[0], bbox[1]], [bbox[2], bbox[3]]);
+        let env = AABB::from_corners([bbox.west, bbox.south], [bbox.east, bbox.north]);
         let scope = match &filter.scope {
             None => None,
             // A tag nobody carries: nothing is visible.

@@ -1,6 +1,7 @@
 //! TileJSON 3.0.0 and a MapLibre style that draw everything from this server alone
 //! (no remote sources, sprites or glyphs; labels use the client's local fonts).
 
+use crate::crs::Bbox;
 use crate::report::Status;
 use crate::zone::{Sector, ZoneKind};
 use serde_json::{json, Value};
@@ -63,7 +64,7 @@ pub const DEFAULT_CENTER: [f64; 2] = [126.42, 41.94];
 pub const MAX_TILE_ZOOM: u8 = 18;
 
 /// TileJSON for `/tiles/{z}/{x}/{y}.mvt` at `origin` (e.g. `http://127.0.0.1:8080`).
-pub fn tilejson(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
+pub fn tilejson(origin: &str, bounds: Bbox, aggregate_below: u8) -> Value {
     let center = center_of(bounds);
     json!({
         "tilejson": "3.0.0",
@@ -93,21 +94,17 @@ pub fn tilejson(origin: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
     })
 }
 
-fn center_of(b: [f64; 4]) -> [f64; 2] {
-    if b[0] <= DEFAULT_CENTER[0]
-        && DEFAULT_CENTER[0] <= b[2]
-        && b[1] <= DEFAULT_CENTER[1]
-        && DEFAULT_CENTER[1] <= b[3]
-    {
+fn center_of(b: Bbox) -> [f64; 2] {
+    if b.contains(DEFAULT_CENTER[0], DEFAULT_CENTER[1]) {
         DEFAULT_CENTER
     } else {
-        [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0]
+        b.center()
     }
 }
 
 /// The MapLibre style (spec version 8) with one vector source `xuncha` at
 /// `{origin}{tiles_path}/{z}/{x}/{y}.mvt` (`/tiles`, or `/api/public/tiles` for the public map).
-pub fn style(origin: &str, tiles_path: &str, bounds: [f64; 4], aggregate_below: u8) -> Value {
+pub fn style(origin: &str, tiles_path: &str, bounds: Bbox, aggregate_below: u8) -> Value {
     let center = center_of(bounds);
     let sector_colors = match_expr(
         "sector",

@@ -8,7 +8,7 @@
 //! tangent plane in metres around the zone (the buffers need metres, never degrees), and the
 //! result is carried back to `[lon, lat]`.
 
-use crate::geodesy::LocalMetres;
+use crate::crs::geodesy::LocalMetres;
 use geo::algorithm::buffer::{BufferStyle, LineJoin};
 use geo::{
     Area, BooleanOps, BoundingRect, Buffer, Coord, Euclidean, Length, MapCoords, MultiPolygon,

@@ -197,7 +197,7 @@ pub(crate) fn parse_feature(
                 None,
             ));
         }
-        crate::patrols::parse_checkpoints(Some(cp)).map_err(|e| fail(e, None))?;
+        crate::patrol::parse_checkpoints(Some(cp)).map_err(|e| fail(e, None))?;
     }
 
     let geometry = f

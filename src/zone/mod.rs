@@ -6,6 +6,8 @@
 
 mod gaps;
 mod geojson;
+pub mod registry;
+pub mod responsibility;
 mod stream;
 mod validate;
 
@@ -16,6 +18,7 @@ pub use geojson::{
 pub use stream::for_each_feature;
 pub use validate::{validate_area, validate_line, GeometryError};
 
+use crate::crs::Bbox;
 use geo::{MultiLineString, MultiPolygon};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -204,14 +207,19 @@ pub enum ZoneGeometry {
 }
 
 impl ZoneGeometry {
-    /// Bounding box as `[min_lon, min_lat, max_lon, max_lat]` of the geometry itself (not the corridor).
-    pub fn bbox(&self) -> Option<[f64; 4]> {
+    /// Bounding box of the geometry itself (not the corridor).
+    pub fn bbox(&self) -> Option<Bbox> {
         use geo::BoundingRect;
         let rect = match self {
             ZoneGeometry::Area(mp) => mp.bounding_rect(),
             ZoneGeometry::Route { line, .. } => line.bounding_rect(),
         }?;
-        Some([rect.min().x, rect.min().y, rect.max().x, rect.max().y])
+        Some(Bbox::new(
+            rect.min().x,
+            rect.min().y,
+            rect.max().x,
+            rect.max().y,
+        ))
     }
 
     pub fn vertex_count(&self) -> usize {

@@ -409,7 +409,7 @@ pub fn inside_zone(id: &str) -> (f64, f64) {
 
 /// `(lon, lat)` moved `north_m` metres north.
 pub fn north(p: (f64, f64), north_m: f64) -> (f64, f64) {
-    let lm = xuncha::geodesy::LocalMetres::new(p.0, p.1);
+    let lm = xuncha::crs::geodesy::LocalMetres::new(p.0, p.1);
     (p.0, p.1 + north_m / lm.m_per_deg_lat)
 }
 

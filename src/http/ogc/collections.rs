@@ -4,6 +4,7 @@ use super::{
     base_url, can_read, check_format, check_known, link, query_pairs, readable, require_read,
     typed_json, Caller, OgcResult, CRS84, GEOJSON, JSON, SCHEMA,
 };
+use crate::crs::Bbox;
 use crate::features::Collection;
 use crate::state::AppState;
 use crate::tileset::{ReportFilter, ReportSource};
@@ -12,20 +13,10 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-/// `[min_lon, min_lat, max_lon, max_lat]` of everything in the collection.
-fn extent(state: &AppState, c: Collection) -> Option<[f64; 4]> {
-    let mut acc: Option<[f64; 4]> = None;
-    let mut add = |b: [f64; 4]| {
-        acc = Some(match acc {
-            None => b,
-            Some(a) => [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ],
-        })
-    };
+/// The box around everything in the collection.
+fn extent(state: &AppState, c: Collection) -> Option<Bbox> {
+    let mut acc: Option<Bbox> = None;
+    let mut add = |b: Bbox| acc = Some(acc.map_or(b, |a| a.union(b)));
     match c {
         Collection::Zones(_) => {
             for e in state.zones.index().iter().filter(|e| c.holds(&e.zone)) {
@@ -34,18 +25,21 @@ fn extent(state: &AppState, c: Collection) -> Option<[f64; 4]> {
                 }
             }
         }
-        Collection::Reports => state.tiles.report_points.for_each_in(
-            [-180.0, -90.0, 180.0, 90.0],
-            &ReportFilter::default(),
-            &mut |p| add([p.lon, p.lat, p.lon, p.lat]),
-        ),
+        Collection::Reports => {
+            state
+                .tiles
+                .report_points
+                .for_each_in(Bbox::WORLD, &ReportFilter::default(), &mut |p| {
+                    add(Bbox::point(p.lon, p.lat))
+                })
+        }
     }
     acc
 }
 
 fn describe(state: &AppState, base: &str, c: Collection) -> Value {
     let url = format!("{base}/collections/{}", c.id());
-    let bbox = extent(state, c).unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    let bbox = extent(state, c).unwrap_or(Bbox::WORLD);
     json!({
         "id": c.id(),
         "title": c.title(),

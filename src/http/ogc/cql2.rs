@@ -6,6 +6,7 @@
 //! `BBOX`, and every temporal function on the time columns. Logic is three-valued as CQL2
 //! requires: a comparison with a null column is unknown, and only a true filter keeps a record.
 
+use crate::crs::Bbox;
 use crate::features::{Field, FieldType, FieldValue, Record};
 use geo::BoundingRect;
 use std::borrow::Cow;
@@ -151,12 +152,12 @@ impl Filter {
 
     /// A bounding box every match must intersect, when the filter says so (to narrow the search
     /// with the R-tree before evaluating it).
-    pub fn bbox_hint(&self) -> Option<[f64; 4]> {
-        fn hint(n: &Node) -> Option<[f64; 4]> {
+    pub fn bbox_hint(&self) -> Option<Bbox> {
+        fn hint(n: &Node) -> Option<Bbox> {
             match n {
                 Node::Intersects(g) => g
                     .bounding_rect()
-                    .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]),
+                    .map(|r| Bbox::new(r.min().x, r.min().y, r.max().x, r.max().y)),
                 Node::And(parts) => parts.iter().find_map(hint),
                 _ => None,
             }

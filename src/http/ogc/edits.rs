@@ -1,7 +1,7 @@
 //! Part 4 on the zone collections: `POST` items, `PUT` / `PATCH` (JSON Merge Patch) / `DELETE`
 //! an item with strong ETags, and `OPTIONS` saying which methods the caller may use.
 //!
-//! Every write goes through [`crate::registry::ZoneRegistry`]: the same validation (a reason per
+//! Every write goes through [`crate::zone::registry::ZoneRegistry`]: the same validation (a reason per
 //! feature, nothing stored on failure), the same roles (planner, admin) and the same history as
 //! `/api/zones`. A stale `If-Match` is 412 here (409 on `/api/zones`), a missing one 428.
 
@@ -12,8 +12,8 @@ use crate::auth::{Role, User};
 use crate::features::{draft_from_feature, merge_patch, zone_flat_json, Collection, FeatureOut};
 use crate::http::auth::ClientAddr;
 use crate::http::error::ApiError;
-use crate::registry::RegistryError;
 use crate::state::AppState;
+use crate::zone::registry::RegistryError;
 use crate::zone::{Zone, ZoneDraft};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -64,7 +64,7 @@ fn stored(
     base: &str,
     c: Collection,
     zone: &crate::zone::Zone,
-    overlaps: Vec<crate::registry::Overlap>,
+    overlaps: Vec<crate::zone::registry::Overlap>,
     location: bool,
 ) -> OgcResult<Response> {
     let mut body = serde_json::to_value(FeatureOut::zone(zone, feature_links(base, c, &zone.id)))

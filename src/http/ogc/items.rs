@@ -5,6 +5,7 @@ use super::{
     base_url, check_format, collection, link, query_pairs, readable, require_read, Caller,
     OgcError, OgcResult, CRS84, GEOJSON, JSON,
 };
+use crate::crs::Bbox;
 use crate::features::{Collection, FeatureOut, FieldType, Record, ReportRow};
 use crate::http::error::ApiError;
 use crate::state::AppState;
@@ -41,7 +42,7 @@ struct ItemsRequest {
     limit: usize,
     offset: usize,
     /// Boxes a feature must intersect one of (two when `bbox` crosses the antimeridian).
-    boxes: Vec<[f64; 4]>,
+    boxes: Vec<Bbox>,
     /// `[start, end]` Unix ms, inclusive.
     time: Option<(i64, i64)>,
     /// `column = value` filters.
@@ -55,8 +56,8 @@ impl ItemsRequest {
             let shape = r.shape();
             if !self.boxes.iter().any(|b| {
                 let rect = geo::Rect::new(
-                    geo::coord! {x: b[0], y: b[1]},
-                    geo::coord! {x: b[2], y: b[3]},
+                    geo::coord! {x: b.west, y: b.south},
+                    geo::coord! {x: b.east, y: b.north},
                 );
                 shape.intersects(&geo::Geometry::Rect(rect))
             }) {
@@ -102,7 +103,7 @@ fn check_crs(key: &str, v: &str) -> Result<(), ApiError> {
     }
 }
 
-fn parse_bbox(s: &str) -> Result<Vec<[f64; 4]>, ApiError> {
+fn parse_bbox(s: &str) -> Result<Vec<Bbox>, ApiError> {
     let bad = || {
         ApiError::bad_request(format!(
             "bbox={s:?} must be four numbers minLon,minLat,maxLon,maxLat (CRS84), or six with heights"
@@ -139,9 +140,9 @@ fn parse_bbox(s: &str) -> Result<Vec<[f64; 4]>, ApiError> {
     }
     // A box whose west edge is east of its east edge crosses the antimeridian (Part 1).
     Ok(if a > c {
-        vec![[a, b, 180.0, d], [-180.0, b, c, d]]
+        vec![Bbox::new(a, b, 180.0, d), Bbox::new(-180.0, b, c, d)]
     } else {
-        vec![[a, b, c, d]]
+        vec![Bbox::new(a, b, c, d)]
     })
 }
 
@@ -409,7 +410,7 @@ pub async fn list(
         Collection::Zones(_) => {
             let index = state.zones.index();
             tokio::task::spawn_blocking(move || {
-                let lookup: Vec<[f64; 4]> = if !req.boxes.is_empty() {
+                let lookup: Vec<Bbox> = if !req.boxes.is_empty() {
                     req.boxes.clone()
                 } else {
                     req.filter
@@ -569,7 +570,7 @@ mod tests {
         assert!(parse_bbox("126,95,127,96").is_err());
         assert_eq!(
             parse_bbox("1,2,0,3,4,9").unwrap(),
-            vec![[1.0, 2.0, 3.0, 4.0]]
+            vec![Bbox::new(1.0, 2.0, 3.0, 4.0)]
         );
     }
 }

@@ -80,10 +80,10 @@ impl From<ApiError> for OgcError {
     }
 }
 
-impl From<crate::registry::RegistryError> for OgcError {
-    fn from(e: crate::registry::RegistryError) -> Self {
-        use crate::registry::RegistryError;
+impl From<crate::zone::registry::RegistryError> for OgcError {
+    fn from(e: crate::zone::registry::RegistryError) -> Self {
         use crate::store::StoreError;
+        use crate::zone::registry::RegistryError;
         match e {
             // Part 4 answers a lost race on If-Match with 412, where /api/zones says 409.
             RegistryError::Store(s @ StoreError::VersionMismatch { .. }) => {
@@ -94,8 +94,8 @@ impl From<crate::registry::RegistryError> for OgcError {
     }
 }
 
-impl From<crate::report_service::ReportError> for OgcError {
-    fn from(e: crate::report_service::ReportError) -> Self {
+impl From<crate::report::service::ReportError> for OgcError {
+    fn from(e: crate::report::service::ReportError) -> Self {
         OgcError(e.into())
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::audit::Actor;
 use crate::auth::{Role, User};
-use crate::patrols::{self, Checkpoint, RouteSegments};
+use crate::patrol::{self, Checkpoint, RouteSegments};
 use crate::state::App;
 use crate::store::patrols::{self as db, PatrolRow, PointRow};
 use crate::store::{self, Conn, StoreError};
@@ -50,8 +50,8 @@ pub struct PatrolSettings {
 impl Default for PatrolSettings {
     fn default() -> Self {
         PatrolSettings {
-            patrol_max_accuracy_m: patrols::DEFAULT_MAX_ACCURACY_M,
-            patrol_coverage_min: patrols::DEFAULT_COVERAGE_MIN,
+            patrol_max_accuracy_m: patrol::DEFAULT_MAX_ACCURACY_M,
+            patrol_coverage_min: patrol::DEFAULT_COVERAGE_MIN,
         }
     }
 }
@@ -137,7 +137,7 @@ pub fn patrol_json(p: &PatrolRow, distance_m: f64) -> Value {
 fn distance(points: &[PointRow]) -> f64 {
     points
         .windows(2)
-        .map(|w| patrols::distance_m((w[0].lon, w[0].lat), (w[1].lon, w[1].lat)))
+        .map(|w| patrol::distance_m((w[0].lon, w[0].lat), (w[1].lon, w[1].lat)))
         .sum()
 }
 
@@ -296,15 +296,15 @@ pub fn add_points(app: &App, user: &User, id: &str, body: &Value) -> Result<Valu
             json!({}),
         ));
     };
-    if list.len() > patrols::MAX_POINTS_PER_BATCH {
+    if list.len() > patrol::MAX_POINTS_PER_BATCH {
         return Err(bad(
             format!(
                 "{} points in one request; send at most {}",
                 list.len(),
-                patrols::MAX_POINTS_PER_BATCH
+                patrol::MAX_POINTS_PER_BATCH
             ),
             "too_many_points",
-            json!({"max": patrols::MAX_POINTS_PER_BATCH}),
+            json!({"max": patrol::MAX_POINTS_PER_BATCH}),
         ));
     }
     let mut rejected: Vec<Value> = Vec::new();
@@ -372,7 +372,7 @@ pub fn add_points(app: &App, user: &User, id: &str, body: &Value) -> Result<Valu
         route
             .as_deref()
             .and_then(|r| route_zone(app, r))
-            .and_then(|z| patrols::parse_checkpoints(z.properties.get("checkpoints")).ok())
+            .and_then(|z| patrol::parse_checkpoints(z.properties.get("checkpoints")).ok())
             .unwrap_or_default()
     };
     let p0 = app.store.read_sync(|c| Ok(db::get(c, &id)?))?;
@@ -413,12 +413,12 @@ pub fn add_points(app: &App, user: &User, id: &str, body: &Value) -> Result<Valu
                 // The previous accepted point in time order.
                 let at = known.partition_point(|k| (k.t, k.seq) < (pt.t, pt.seq));
                 if let Some(prev) = at.checked_sub(1).map(|i| known[i]) {
-                    let d = patrols::distance_m((prev.lon, prev.lat), (pt.lon, pt.lat));
+                    let d = patrol::distance_m((prev.lon, prev.lat), (pt.lon, pt.lat));
                     let dt = (pt.t - prev.t) as f64 / 1000.0;
-                    if d > 0.0 && (dt <= 0.0 || d / dt > patrols::MAX_SPEED_MPS) {
+                    if d > 0.0 && (dt <= 0.0 || d / dt > patrol::MAX_SPEED_MPS) {
                         reject(&mut rejected, seq, "impossible_jump", format!(
                             "{d:.0} m in {dt:.1} s from point {} is faster than {} m/s",
-                            prev.seq, patrols::MAX_SPEED_MPS
+                            prev.seq, patrol::MAX_SPEED_MPS
                         ));
                         continue;
                     }
@@ -430,7 +430,7 @@ pub fn add_points(app: &App, user: &User, id: &str, body: &Value) -> Result<Valu
                 known.insert(at, pt);
                 accepted += 1;
                 for (i, cp) in cps.iter().enumerate() {
-                    if patrols::distance_m((cp.lon, cp.lat), (pt.lon, pt.lat)) <= cp.radius_m {
+                    if patrol::distance_m((cp.lon, cp.lat), (pt.lon, pt.lat)) <= cp.radius_m {
                         let key = format!("{i}");
                         if db::insert_checkin(c, &id, &key, &cp.name, pt.t)? {
                             checkins.push(json!({"checkpoint": key, "name": cp.name, "at": crate::time::to_rfc3339(pt.t)}));
@@ -541,7 +541,7 @@ fn windows(route: &Zone, day_start: i64) -> Vec<Window> {
         .get("schedule")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let times = patrols::schedule_times(sched);
+    let times = patrol::schedule_times(sched);
     times
         .iter()
         .enumerate()
@@ -577,7 +577,7 @@ pub fn coverage(app: &App, user: &User, route_id: &str, date: &str) -> Result<Va
             settings(c)?.patrol_coverage_min,
         ))
     })?;
-    let walks = patrols::coverage(
+    let walks = patrol::coverage(
         &segs,
         pts.iter().map(|p| (p.username.as_str(), p.t, p.lon, p.lat)),
     );
@@ -586,7 +586,7 @@ pub fn coverage(app: &App, user: &User, route_id: &str, date: &str) -> Result<Va
     let wins: Vec<Value> = windows(&route, from)
         .into_iter()
         .map(|w| {
-            let s = patrols::share(
+            let s = patrol::share(
                 &segs,
                 pts.iter()
                     .filter(|p| p.t >= w.start && p.t < w.end)
@@ -611,7 +611,7 @@ pub fn coverage(app: &App, user: &User, route_id: &str, date: &str) -> Result<Va
             let mine: Vec<_> = pts.iter().filter(|p| p.username == *u).collect();
             json!({
                 "user": u,
-                "share": patrols::share(&segs, mine.iter().map(|p| (p.lon, p.lat))),
+                "share": patrol::share(&segs, mine.iter().map(|p| (p.lon, p.lat))),
                 "first_at": mine.first().map(|p| crate::time::to_rfc3339(p.t)),
                 "last_at": mine.last().map(|p| crate::time::to_rfc3339(p.t)),
                 "points": mine.len(),
@@ -647,7 +647,7 @@ pub fn coverage(app: &App, user: &User, route_id: &str, date: &str) -> Result<Va
             "schedule": route.properties.get("schedule"),
         },
         "date": date,
-        "segment_m": patrols::SEGMENT_M,
+        "segment_m": patrol::SEGMENT_M,
         "segments_total": segs.len(),
         "segments_walked": walked,
         "share": walked as f64 / n,
@@ -778,7 +778,7 @@ pub fn campaign_coverage(
         }
         let daily: Vec<f64> = by_day
             .iter()
-            .map(|(_, ps)| patrols::share(&segs, ps.iter().map(|p| (p.lon, p.lat))))
+            .map(|(_, ps)| patrol::share(&segs, ps.iter().map(|p| (p.lon, p.lat))))
             .collect();
         let mut users: Vec<&str> = pts.iter().map(|p| p.username.as_str()).collect();
         users.sort_unstable();
@@ -790,7 +790,7 @@ pub fn campaign_coverage(
                     .iter()
                     .filter(|(_, ps)| ps.iter().any(|p| p.username == u))
                     .map(|(_, ps)| {
-                        patrols::share(
+                        patrol::share(
                             &segs,
                             ps.iter()
                                 .filter(|p| p.username == u)
@@ -865,7 +865,7 @@ pub fn flag_missed(app: &App, now: i64) -> Result<usize> {
                 if done.contains(&w.label) {
                     continue;
                 }
-                let s = patrols::share(
+                let s = patrol::share(
                     &segs,
                     pts.iter()
                         .filter(|p| p.t >= w.start && p.t < w.end)

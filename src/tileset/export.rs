@@ -2,6 +2,7 @@
 //! offline phones and CDNs. Tiles are rendered exactly as the server renders
 //! `/tiles/{z}/{x}/{y}.mvt?layers=zones,routes,basemap`, in parallel, and written in tile-id order.
 
+use crate::crs::Bbox;
 use crate::state::AppState;
 use crate::tileset::{Layers, ReportFilter};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -41,7 +42,7 @@ pub fn export_pmtiles(
     out: &Path,
     min_zoom: u8,
     max_zoom: u8,
-    bbox: Option<[f64; 4]>,
+    bbox: Option<Bbox>,
     progress: bool,
 ) -> Result<ExportSummary, ExportError> {
     if min_zoom > max_zoom || max_zoom > xuncha_tiles::MAX_ZOOM {
@@ -57,8 +58,8 @@ pub fn export_pmtiles(
         None => return Err(ExportError::Invalid("there is nothing to export".into())),
     };
     let rect = geo::Rect::new(
-        geo::coord! {x: bbox[0], y: bbox[1]},
-        geo::coord! {x: bbox[2], y: bbox[3]},
+        geo::coord! {x: bbox.west, y: bbox.south},
+        geo::coord! {x: bbox.east, y: bbox.north},
     );
     let total: u64 = (min_zoom..=max_zoom)
         .map(|z| tiles_covering(rect, z).count() as u64)
@@ -77,7 +78,7 @@ pub fn export_pmtiles(
         path: out.display().to_string(),
         source,
     })?;
-    let centre = [(bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0];
+    let centre = bbox.center();
     let metadata = serde_json::json!({
         "name": "xuncha",
         "format": "pbf",
@@ -92,7 +93,7 @@ pub fn export_pmtiles(
         .internal_compression(Compression::Gzip)
         .min_zoom(min_zoom)
         .max_zoom(max_zoom)
-        .bounds(bbox[0], bbox[1], bbox[2], bbox[3])
+        .bounds(bbox.west, bbox.south, bbox.east, bbox.north)
         .center(centre[0], centre[1])
         .center_zoom(min_zoom.max(13).min(max_zoom))
         .metadata(metadata.to_string())
@@ -138,21 +139,16 @@ pub fn export_pmtiles(
     })
 }
 
-/// Bounds of the live zones and the basemap, `[min_lon, min_lat, max_lon, max_lat]`.
-pub fn data_bounds(state: &AppState) -> Option<[f64; 4]> {
+/// Bounds of the live zones and the basemap.
+pub fn data_bounds(state: &AppState) -> Option<Bbox> {
     let idx = state.zones.index();
-    let mut b = state.tiles.set.basemap.bbox();
-    for e in idx.iter() {
-        let z = e.envelope;
-        b = Some(match b {
-            None => z,
-            Some(a) => [
-                a[0].min(z[0]),
-                a[1].min(z[1]),
-                a[2].max(z[2]),
-                a[3].max(z[3]),
-            ],
-        });
-    }
-    b
+    let zones = idx.iter().map(|e| Bbox::from(e.envelope));
+    state
+        .tiles
+        .set
+        .basemap
+        .bbox()
+        .into_iter()
+        .chain(zones)
+        .reduce(Bbox::union)
 }

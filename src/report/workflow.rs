@@ -5,10 +5,11 @@
 use crate::audit::{self, Actor};
 use crate::auth::{Role, User};
 use crate::problem::Problem;
+use crate::report::service::{ChangeDraft, ReportError};
+use crate::report::view::ReportView;
 use crate::report::{check_transition, RejectReason, Status};
-use crate::report_service::{ChangeDraft, ReportError};
 use crate::store::changes::{self, ChangeKind};
-use crate::store::reports::{self, NewEvent, ReportView, Workflow};
+use crate::store::reports::{self, NewEvent, Workflow};
 use crate::store::{Conn, StoreError};
 use crate::webhooks::{Event, Hooks};
 use serde_json::json;

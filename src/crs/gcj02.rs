@@ -98,7 +98,7 @@ mod tests {
     #[test]
     fn baishan_shift_is_hundreds_of_metres_and_outside_china_is_identity() {
         let (glon, glat) = from_wgs84(126.42, 41.94);
-        let lm = crate::geodesy::LocalMetres::new(126.42, 41.94);
+        let lm = crate::crs::geodesy::LocalMetres::new(126.42, 41.94);
         let d = lm.project(geo::Coord { x: glon, y: glat });
         let shift_m = (d.x * d.x + d.y * d.y).sqrt();
         assert!((200.0..1000.0).contains(&shift_m), "{shift_m}");

@@ -8,19 +8,20 @@
 
 use crate::audit::Actor;
 use crate::auth::User;
-use crate::gcj02;
-use crate::photo::{self, PhotoError, PhotoLimits};
-use crate::registry::ZoneRegistry;
+use crate::crs::gcj02;
+use crate::report::photo::{self, PhotoError, PhotoLimits};
+use crate::report::view::ReportView;
+use crate::report::workflow;
 use crate::report::{Category, RejectReason, Status, TransitionError};
-use crate::responsibility;
 use crate::scope::Visibility;
 use crate::settings::Settings;
 use crate::store::changes::{self, ChangeKind};
 use crate::store::photos::{Kind, PhotoFiles, PhotoRow};
-use crate::store::reports::{self, DuplicateRule, Inserted, NewReport, ReportView};
+use crate::store::reports::{self, DuplicateRule, Inserted, NewReport};
 use crate::store::{Store, StoreError};
 use crate::webhooks::Hooks;
-use crate::workflow;
+use crate::zone::registry::ZoneRegistry;
+use crate::zone::responsibility;
 use axum::body::Bytes;
 use std::sync::Arc;
 use std::sync::{mpsc, RwLock};

@@ -3,6 +3,11 @@
 //! The life of a report follows digital city management (数字化城市管理):
 //! collect 上报 → dispatch 派遣 → handle 处置 → report back 反馈 → verify and close 核查结案.
 
+pub mod photo;
+pub mod service;
+pub mod view;
+pub mod workflow;
+
 use crate::auth::Role;
 use crate::problem::Problem;
 use serde::{Deserialize, Serialize};

@@ -13,8 +13,10 @@
 //! - A *repeat* report is one filed within [`REPEAT_RADIUS_M`] of an earlier report of the same
 //!   category in the same window (earlier: smaller `created_at`, then smaller id).
 
+pub mod bulletin;
+
 use crate::audit::Actor;
-use crate::geodesy::LocalMetres;
+use crate::crs::geodesy::LocalMetres;
 use crate::scope::Visibility;
 use crate::store::campaigns::{self as sql, Campaign, Targets};
 use crate::store::stats::{self as stats_sql, FactKey, ReportFilter};
@@ -299,7 +301,7 @@ pub struct Summary {
     pub rankings: Rankings,
     /// Patrol coverage per route and team over the campaign days so far (filled in by the
     /// caller, which holds the routes; `None` only from [`summary`] itself).
-    pub patrol_coverage: Option<crate::patrol_service::CampaignCoverage>,
+    pub patrol_coverage: Option<crate::patrol::service::CampaignCoverage>,
 }
 
 #[derive(Default)]

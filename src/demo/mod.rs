@@ -1,6 +1,8 @@
 //! The Baishan (白山市) demo city: zones and seeded reports from `geodata/baishan/` and one
 //! account per role.
 
+pub mod reports;
+
 use crate::auth::Role;
 use crate::state::AppState;
 use crate::store::{self, StoreError};
@@ -53,7 +55,7 @@ pub enum DemoError {
     #[error(transparent)]
     Cli(#[from] crate::cli::CliError),
     #[error(transparent)]
-    Reports(#[from] crate::demo_reports::DemoReportsError),
+    Reports(#[from] crate::demo::reports::DemoReportsError),
     #[error("the demo zones in {0} were rejected: {1}")]
     Rejected(String, String),
 }
@@ -122,7 +124,7 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
     let seeded = geodata.join("reports.json");
     let reports = if seeded.exists() {
         let st = state.clone();
-        tokio::task::spawn_blocking(move || crate::demo_reports::load(&st, &seeded))
+        tokio::task::spawn_blocking(move || crate::demo::reports::load(&st, &seeded))
             .await
             .map_err(|e| StoreError::TaskFailed(e.to_string()))??
     } else {
@@ -132,10 +134,7 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
     seed_campaign(state)?;
     // The seeded reports went straight into the store; show them in the tiles.
     state.tiles.report_points.reload(&state.store)?;
-    state
-        .tiles
-        .cache
-        .invalidate(&[[-180.0, -90.0, 180.0, 90.0]]);
+    state.tiles.cache.invalidate(&[crate::crs::Bbox::WORLD]);
     tracing::info!(
         zones = report.imported,
         reports,

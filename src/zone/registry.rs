@@ -11,6 +11,7 @@
 //! million.
 
 use crate::audit::{self, Actor};
+use crate::crs::Bbox;
 use crate::index::{IndexedZone, ZoneIndex};
 use crate::store::changes::ChangeKind;
 use crate::store::{self, Store, StoreError};
@@ -60,7 +61,7 @@ pub struct Gap {
 }
 
 /// Something that wants to know which areas changed (e.g. the tile cache).
-pub type ChangeListener = Box<dyn Fn(&[[f64; 4]]) + Send + Sync>;
+pub type ChangeListener = Box<dyn Fn(&[Bbox]) + Send + Sync>;
 
 /// Overlay size at which the registry starts compacting the index in the background.
 pub const MERGE_AT: usize = 4096;
@@ -209,7 +210,7 @@ impl ZoneRegistry {
             .push(f);
     }
 
-    fn notify(&self, boxes: &[[f64; 4]]) {
+    fn notify(&self, boxes: &[Bbox]) {
         for l in self
             .listeners
             .read()
@@ -270,14 +271,14 @@ impl ZoneRegistry {
         let Some(bbox) = d.geometry.bbox() else {
             return Vec::new();
         };
-        let local = crate::geodesy::LocalMetres::new(bbox[0], bbox[1]);
+        let local = crate::crs::geodesy::LocalMetres::new(bbox.west, bbox.south);
         let (dlon, dlat) = local.degrees_for(width_m);
-        let near = [
-            bbox[0] - dlon,
-            bbox[1] - dlat,
-            bbox[2] + dlon,
-            bbox[3] + dlat,
-        ];
+        let near = Bbox::new(
+            bbox.west - dlon,
+            bbox.south - dlat,
+            bbox.east + dlon,
+            bbox.north + dlat,
+        );
         let index = self.index();
         let mut out = Vec::new();
         for e in index.in_bbox(near) {
@@ -510,7 +511,7 @@ impl ZoneRegistry {
             })
             .await?;
         let index = self.index();
-        let boxes: Vec<[f64; 4]> = zones
+        let boxes: Vec<Bbox> = zones
             .iter()
             .filter_map(|z| index.get(&z.id).and_then(|e| e.zone.geometry.bbox()))
             .collect();
@@ -518,7 +519,7 @@ impl ZoneRegistry {
         Ok(())
     }
 
-    fn apply(&self, changed: &[Zone], extra_boxes: &[[f64; 4]]) {
+    fn apply(&self, changed: &[Zone], extra_boxes: &[Bbox]) {
         let upserts: Vec<Arc<IndexedZone>> = changed
             .iter()
             .map(|z| Arc::new(IndexedZone::new(Arc::new(z.clone()))))
@@ -528,7 +529,7 @@ impl ZoneRegistry {
             .filter(|z| !z.is_live())
             .map(|z| z.id.clone())
             .collect();
-        let mut boxes: Vec<[f64; 4]> = upserts.iter().map(|u| u.envelope).collect();
+        let mut boxes: Vec<Bbox> = upserts.iter().map(|u| Bbox::from(u.envelope)).collect();
         boxes.extend_from_slice(extra_boxes);
         self.live.apply(upserts, removed);
         self.notify(&boxes);

@@ -4,7 +4,9 @@
 //! PNG pages at 150 dpi ([`png_pages`], drawn with the embedded font, for sharing as pictures).
 
 use crate::analytics::draw::{self, Font};
+use crate::analytics::html::escape as esc;
 use crate::campaign::{date_string, RankRow, Summary};
+use crate::crs::Bbox;
 use image::{Rgba, RgbaImage};
 
 /// How a table row stands out.
@@ -48,14 +50,6 @@ pub struct Bulletin {
     /// The lines under the title: the week, days left, totals.
     pub lead: Vec<String>,
     pub sections: Vec<Section>,
-}
-
-/// Escapes text for HTML.
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The slippy-map tile at zoom `z` holding `[lon, lat]`.
@@ -530,8 +524,8 @@ pub fn png_pages(b: &Bulletin, heat: Option<&RgbaImage>, font: &Font) -> Vec<Rgb
 
 /// The deepest zoom (≤ 16) at which `bbox` spans at most 2.5 tiles each way, and the tile
 /// holding its centre: the 3 × 3 mosaic around that tile shows all of it.
-pub fn mosaic_view(bbox: [f64; 4]) -> (u8, u32, u32) {
-    let (cx, cy) = ((bbox[0] + bbox[2]) / 2.0, (bbox[1] + bbox[3]) / 2.0);
+pub fn mosaic_view(bbox: Bbox) -> (u8, u32, u32) {
+    let [cx, cy] = bbox.center();
     let frac = |lon: f64, lat: f64| {
         let r = lat.clamp(-85.0, 85.0).to_radians();
         (
@@ -539,8 +533,8 @@ pub fn mosaic_view(bbox: [f64; 4]) -> (u8, u32, u32) {
             (1.0 - (r.tan() + 1.0 / r.cos()).ln() / std::f64::consts::PI) / 2.0,
         )
     };
-    let (x0, y1) = frac(bbox[0], bbox[1]);
-    let (x1, y0) = frac(bbox[2], bbox[3]);
+    let (x0, y1) = frac(bbox.west, bbox.south);
+    let (x1, y0) = frac(bbox.east, bbox.north);
     let mut z = 16u8;
     while z > 0 {
         let n = f64::from(1u32 << z);

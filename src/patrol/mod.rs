@@ -13,7 +13,9 @@
 //! interpolation between points. The share is walked segments ÷ all segments.
 //! Segments are held in a uniform grid of cells, so a point looks at a few segments only.
 
-use crate::geodesy::LocalMetres;
+pub mod service;
+
+use crate::crs::geodesy::LocalMetres;
 use crate::zone::{Zone, ZoneGeometry};
 use geo::Coord;
 use std::collections::HashMap;

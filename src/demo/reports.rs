@@ -7,9 +7,9 @@
 //! as the API. A `rejected` report gets a reason picked from its position in the file.
 
 use crate::auth::Role;
-use crate::photo::PhotoLimits;
+use crate::report::photo::PhotoLimits;
+use crate::report::service::{store_photos_sync, ReportError};
 use crate::report::{check_transition, Category, RejectReason, Status};
-use crate::report_service::{store_photos_sync, ReportError};
 use crate::state::AppState;
 use crate::store::photos::PhotoRow;
 use crate::store::reports::{self, Change, NewReport};
@@ -224,7 +224,7 @@ pub fn load_at(state: &AppState, file: &Path, now: i64) -> Result<usize, DemoRep
         .write_sync(|tx| {
             for (i, s) in seeds.iter().enumerate() {
                 let created_at = now - (s.days_ago * day) as i64;
-                let answer = crate::responsibility::answer(&index, s.lon, s.lat, 5.0);
+                let answer = crate::zone::responsibility::answer(&index, s.lon, s.lat, 5.0);
                 let ci = Category::ALL
                     .iter()
                     .position(|c| *c == s.category)
@@ -298,10 +298,7 @@ pub fn load_at(state: &AppState, file: &Path, now: i64) -> Result<usize, DemoRep
         .report_points
         .reload(&state.store)
         .map_err(ReportError::from)?;
-    state
-        .tiles
-        .cache
-        .invalidate(&[[-180.0, -90.0, 180.0, 90.0]]);
+    state.tiles.cache.invalidate(&[crate::crs::Bbox::WORLD]);
     Ok(n)
 }
 
