@@ -48,7 +48,8 @@
 //! - [`serve`]: the connection loop (hyper-util) with header, body and idle timeouts and a
 //!   connection cap.
 //! - [`auth`]: roles, password hashes, sessions and tokens; [`login`] signing in (bounded
-//!   hashing, throttling); [`accounts`] user management.
+//!   hashing, throttling); [`sessions`] token lookup and sign-out; [`accounts`] user
+//!   management.
 //! - [`problem`]: `Problem`, a client mistake with a stable machine code and parameters
 //!   (what `ApiError` sends as `code`/`params`).
 //! - [`store`]: SQLite and PostgreSQL behind one synchronous interface (migrations, zones,
@@ -87,6 +88,7 @@ pub mod public_map;
 pub mod report;
 pub mod scope;
 pub mod serve;
+pub mod sessions;
 pub mod settings;
 pub mod state;
 pub mod store;

@@ -36,10 +36,23 @@ pub struct App {
     pub public_limiter: crate::public_map::Limiter,
 }
 
+/// Why a server could not open its data.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The basemap files in the geodata folder cannot be read.
+    #[error("the basemap in {}: {why}", path.display())]
+    Basemap {
+        path: std::path::PathBuf,
+        why: String,
+    },
+}
+
 impl App {
     /// Opens the store in `config.data_dir`, loads the zone index, cleans up photo files left
     /// by a crash and starts the report writer.
-    pub fn open(config: Config) -> Result<AppState, StoreError> {
+    pub fn open(config: Config) -> Result<AppState, OpenError> {
         let location = match &config.database {
             Some(url) => crate::store::Location::Postgres(url.clone()),
             None => crate::store::Location::Sqlite(config.data_dir.clone()),
@@ -50,7 +63,12 @@ impl App {
         let feed_start = store.read_sync(|c| Ok(crate::store::changes::last_seq(c)?))?;
         let zones = ZoneRegistry::load(store.clone())?;
         let basemap = if config.geodata_dir.is_dir() {
-            crate::tileset::Basemap::load(&config.geodata_dir).map_err(StoreError::Corrupt)?
+            crate::tileset::Basemap::load(&config.geodata_dir).map_err(|why| {
+                OpenError::Basemap {
+                    path: config.geodata_dir.clone(),
+                    why,
+                }
+            })?
         } else {
             crate::tileset::Basemap::default()
         };
@@ -103,14 +121,6 @@ impl App {
             events,
         });
         Ok(app)
-    }
-
-    /// Forgets cached sessions and tokens of `user_id` (signed out, disabled, revoked).
-    pub fn forget_tokens_of(&self, user_id: i64) {
-        self.token_cache
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, (u, _)| u.id != user_id);
     }
 
     /// Creates a user and an API token for them; returns the token (shown once).

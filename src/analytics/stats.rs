@@ -221,6 +221,11 @@ pub fn median(v: &mut [i64]) -> Option<f64> {
 }
 
 /// Computes a statistic.
+/// [`compute`] on a read connection of `store`, off the async runtime.
+pub async fn table(store: &crate::store::Store, q: StatsQuery) -> Result<StatsTable> {
+    store.read(move |c| compute(c, &q)).await
+}
+
 pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
     let mut by_key: HashMap<Option<String>, Acc> = HashMap::new();
     let mut by_day: HashMap<i64, Acc> = HashMap::new();

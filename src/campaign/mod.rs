@@ -14,6 +14,7 @@
 //!   category in the same window (earlier: smaller `created_at`, then smaller id).
 
 pub mod bulletin;
+pub mod service;
 
 use crate::audit::Actor;
 use crate::crs::geodesy::LocalMetres;
@@ -39,8 +40,16 @@ pub enum CampaignError {
     Invalid(String, &'static str, Value),
     #[error("campaign {0} does not exist")]
     NotFound(i64),
+    #[error("page {page} does not exist: the bulletin has {pages} page(s)")]
+    NoPage { page: usize, pages: usize },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The patrol coverage of the summary failed.
+    #[error(transparent)]
+    Patrol(#[from] crate::patrol::service::PatrolError),
+    /// A rendering task panicked or was cancelled.
+    #[error("{0}")]
+    Task(String),
 }
 
 impl From<crate::store::db::DbError> for CampaignError {

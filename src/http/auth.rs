@@ -2,9 +2,8 @@
 
 use super::error::{parse_json, ApiError, ApiResult};
 use super::guard::BodyBytes;
-use crate::auth::{self, Role, User, SESSION_TTL_MS};
+use crate::auth::{Role, User, SESSION_TTL_MS};
 use crate::state::AppState;
-use crate::store::users;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::http::request::Parts;
@@ -120,42 +119,15 @@ fn token_from(headers: &HeaderMap) -> Option<String> {
 
 /// The user a token belongs to (API tokens and unexpired sessions), through the token cache.
 pub async fn user_for_token(state: &AppState, token: &str) -> ApiResult<Option<User>> {
-    Ok(match lookup(state, token).await? {
+    Ok(match state.token_user(token).await? {
         Some((_, Some(exp))) if exp <= crate::time::now_ms() => None,
         Some((user, _)) => Some(user),
         None => None,
     })
 }
 
-/// The user and expiry (Unix ms; `None` for API tokens) of a token.
-async fn lookup(state: &AppState, token: &str) -> ApiResult<Option<(User, Option<i64>)>> {
-    let hash = auth::token_hash(token);
-    let cached = state
-        .token_cache
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(&hash)
-        .cloned();
-    let found = match cached {
-        Some(hit) => Some(hit),
-        None => {
-            let h = hash.clone();
-            let found = state.store.read(move |c| users::by_token(c, &h)).await?;
-            if let Some(hit) = &found {
-                state
-                    .token_cache
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(hash.clone(), hit.clone());
-            }
-            found
-        }
-    };
-    Ok(found)
-}
-
 async fn authenticate(state: &AppState, c: Credentials) -> ApiResult<User> {
-    let user = match lookup(state, &c.token).await? {
+    let user = match state.token_user(&c.token).await? {
         None => {
             return Err(ApiError::Unauthorized(
                 "this token or session is not valid; sign in again".into(),
@@ -260,27 +232,8 @@ pub async fn login(
         .login
         .sign_in(&state.store, client, &body.username, body.password)
         .await?;
-    let token = auth::new_token();
-    let hash = auth::token_hash(&token);
-    let now = crate::time::now_ms();
-    let expires = now + SESSION_TTL_MS;
-    let ip = (!client.is_unspecified()).then(|| client.to_string());
-    let actor = crate::audit::Actor::user(&user, ip);
-    let (uid, kind) = (user.id, if body.token { "token" } else { "cookie" });
-    state
-        .store
-        .write(move |tx| {
-            users::add_token(tx, &hash, uid, "session", now, Some(expires))?;
-            crate::audit::record(
-                tx,
-                &actor,
-                "auth.login",
-                Some(&format!("user:{uid}")),
-                json!({"session": kind}),
-            )?;
-            Ok(())
-        })
-        .await?;
+    let kind = if body.token { "token" } else { "cookie" };
+    let (token, expires) = state.start_session(&user, client, kind).await?;
     let mut answer = json!({
         "role": user.role,
         "username": user.username,
@@ -314,41 +267,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if let Some(token) = token_from(&headers) {
-        let hash = auth::token_hash(&token);
-        state
-            .token_cache
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&hash);
-        let origin = state.store.origin().to_string();
-        state
-            .store
-            .write(move |tx| {
-                // Other servers sharing the database forget the session too.
-                if let Some(user) = users::delete_token(tx, &hash)? {
-                    let now = crate::time::now_ms();
-                    if let Some(account) = users::by_id(tx, user)? {
-                        let ip = (!client.is_unspecified()).then(|| client.to_string());
-                        let actor = crate::audit::Actor::user(&account.user, ip);
-                        crate::audit::record(
-                            tx,
-                            &actor,
-                            "auth.logout",
-                            Some(&format!("user:{user}")),
-                            json!({}),
-                        )?;
-                    }
-                    crate::store::changes::record(
-                        tx,
-                        &origin,
-                        crate::store::changes::ChangeKind::User,
-                        &user.to_string(),
-                        now,
-                    )?;
-                }
-                Ok(())
-            })
-            .await?;
+        state.sign_out(&token, client).await?;
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok(([(SET_COOKIE, clear)], Json(json!({"signed_out": true}))).into_response())

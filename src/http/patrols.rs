@@ -225,10 +225,7 @@ pub async fn get_settings(
     auth: Auth,
 ) -> ApiResult<Json<PatrolSettings>> {
     auth.require(&[Role::Office])?;
-    Ok(Json(
-        blocking(move || Ok::<_, PatrolError>(state.store.read_sync(|c| Ok(svc::settings(c)?))?))
-            .await?,
-    ))
+    Ok(Json(blocking(move || svc::current_settings(&state)).await?))
 }
 
 /// `PUT /api/settings/patrols {"patrol_max_accuracy_m", "patrol_coverage_min"}` (admin).

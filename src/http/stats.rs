@@ -97,7 +97,7 @@ pub async fn stats(
         zone_kind,
         utc_offset_s: state.config.exif_utc_offset_s,
     };
-    let table = state.store.read(move |c| stats::compute(c, &query)).await?;
+    let table = stats::table(&state.store, query).await?;
     if csv {
         let name = format!("xuncha-stats-{}.csv", group.as_str());
         return Ok((

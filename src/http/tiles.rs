@@ -7,7 +7,7 @@ use super::params::Params;
 use crate::crs::Bbox;
 use crate::serve::LocalAddr;
 use crate::state::AppState;
-use crate::tileset::{style, CachedTile, Layers, ReportFilter, TileKey};
+use crate::tileset::{style, CachedTile, Layers, ReportFilter};
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::header::{
@@ -27,16 +27,7 @@ const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// may see, and its canonical form (the cache key part).
 pub fn report_filter(p: &Params, user: &crate::auth::User) -> ApiResult<(ReportFilter, String)> {
     let f = ReportFilter::of(&super::stats::report_filter(p, user)?);
-    let names = |v: &mut dyn Iterator<Item = &'static str>| v.collect::<Vec<_>>().join(",");
-    // The scope is part of the key: a scoped user's tile is never served to another.
-    let key = format!(
-        "{}|{}|{}|{}|{}",
-        f.since.map(|v| v.to_string()).unwrap_or_default(),
-        f.until.map(|v| v.to_string()).unwrap_or_default(),
-        names(&mut f.categories.iter().map(|c| c.as_str())),
-        names(&mut f.statuses.iter().map(|s| s.as_str())),
-        f.scope.as_deref().unwrap_or("")
-    );
+    let key = f.cache_key();
     Ok((f, key))
 }
 
@@ -66,31 +57,14 @@ pub(super) async fn cached_tile(
     fkey: &str,
     layers: Layers,
 ) -> ApiResult<Arc<CachedTile>> {
-    let key = tile_key(coord, fkey, layers);
-    if let Some(t) = state.tiles.cache.get(&key) {
-        return Ok(t);
-    }
-    let epoch = state.tiles.cache.epoch();
     let st = state.clone();
-    let t = tokio::task::spawn_blocking(move || {
-        let index = st.zones.index();
-        Arc::new(CachedTile::new(
-            st.tiles.set.render(&index, coord, &filter, layers),
-        ))
+    let fkey = fkey.to_string();
+    tokio::task::spawn_blocking(move || {
+        st.tiles
+            .get_or_render(&st.zones.index(), coord, &filter, &fkey, layers)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("tile rendering failed: {e}")))?;
-    state.tiles.cache.insert(key, t.clone(), epoch);
-    Ok(t)
-}
-
-fn tile_key(coord: TileCoord, fkey: &str, layers: Layers) -> TileKey {
-    TileKey {
-        z: coord.z,
-        x: coord.x,
-        y: coord.y,
-        filter: Arc::from(format!("{}|{fkey}", layers.key()).as_str()),
-    }
+    .map_err(|e| ApiError::Internal(format!("tile rendering failed: {e}")))
 }
 
 /// `GET /api/offline/pack?bbox=minLon,minLat,maxLon,maxLat&minzoom=12&maxzoom=17` → the tiles an

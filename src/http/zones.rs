@@ -6,7 +6,6 @@ use super::guard::BodyBytes;
 use super::params::Params;
 use crate::auth::Role;
 use crate::state::AppState;
-use crate::store;
 use crate::zone::registry::{Gap, RegistryError};
 use crate::zone::{
     parse_features, zone_to_feature, FeatureError, ParseOptions, ZoneDraft, ZoneKind,
@@ -66,10 +65,7 @@ pub async fn list(
                 json!({"roles": ["planner", "admin"], "role": auth.0.role.as_str()}),
             ));
         }
-        let zones = state
-            .store
-            .read(move |c| store::zones::list_retired(c, kind))
-            .await?;
+        let zones = state.zones.retired(kind).await?;
         let features: Vec<Value> = zones
             .iter()
             .filter(|z| bbox.is_none_or(|b| z.geometry.bbox().is_some_and(|zb| b.intersects(&zb))))
@@ -233,10 +229,9 @@ pub async fn get(
     auth: Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let id2 = id.clone();
     let zone = state
-        .store
-        .read(move |c| store::zones::get(c, &id2))
+        .zones
+        .stored(&id)
         .await?
         .filter(|z| may_see(&auth.0, z))
         .ok_or_else(|| ApiError::NotFound(format!("zone {id:?} does not exist")))?;
@@ -312,11 +307,7 @@ pub async fn history(
             "zone history is for planners and offices".into(),
         ));
     }
-    let id2 = id.clone();
-    let entries = state
-        .store
-        .read(move |c| store::zones::history_of(c, &id2))
-        .await?;
+    let entries = state.zones.history(&id).await?;
     if entries.is_empty() {
         return Err(ApiError::NotFound(format!("zone {id:?} does not exist")));
     }

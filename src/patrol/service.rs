@@ -75,6 +75,11 @@ pub fn settings(c: &dyn Conn) -> crate::store::db::DbResult<PatrolSettings> {
         .unwrap_or_default())
 }
 
+/// The patrol settings in force.
+pub fn current_settings(app: &App) -> Result<PatrolSettings> {
+    Ok(app.store.read_sync(|c| Ok(settings(c)?))?)
+}
+
 /// Stores new settings (validated, audited).
 pub fn set_settings(app: &App, actor: &Actor, s: PatrolSettings) -> Result<PatrolSettings> {
     s.validate()

@@ -67,6 +67,20 @@ pub struct ReportFilter {
 }
 
 impl ReportFilter {
+    /// The filter's canonical form, part of a tile's cache key. The scope is in it: a scoped
+    /// user's tile is never served to another.
+    pub fn cache_key(&self) -> String {
+        let names = |v: &mut dyn Iterator<Item = &'static str>| v.collect::<Vec<_>>().join(",");
+        format!(
+            "{}|{}|{}|{}|{}",
+            self.since.map(|v| v.to_string()).unwrap_or_default(),
+            self.until.map(|v| v.to_string()).unwrap_or_default(),
+            names(&mut self.categories.iter().map(|c| c.as_str())),
+            names(&mut self.statuses.iter().map(|s| s.as_str())),
+            self.scope.as_deref().unwrap_or("")
+        )
+    }
+
     /// The tiles' form of the filter every report endpoint parses: the same time window,
     /// categories and statuses, and the visibility as a [`scope_tag`].
     pub fn of(f: &crate::store::stats::ReportFilter) -> Self {
@@ -181,6 +195,37 @@ pub struct Tiles {
     pub set: TileSet,
     pub cache: Arc<TileCache>,
     pub report_points: Arc<ReportPoints>,
+}
+
+impl Tiles {
+    /// Tile `coord` from the cache, or rendered from `index` and cached. `filter_key` names the
+    /// filter in the cache ([`ReportFilter::cache_key`], or a fixed name for a fixed filter). An
+    /// edit landing while the tile renders bumps the cache's epoch, so the stale tile is not
+    /// kept.
+    pub fn get_or_render(
+        &self,
+        index: &ZoneIndex,
+        coord: TileCoord,
+        filter: &ReportFilter,
+        filter_key: &str,
+        layers: Layers,
+    ) -> Arc<CachedTile> {
+        let key = TileKey {
+            z: coord.z,
+            x: coord.x,
+            y: coord.y,
+            filter: Arc::from(format!("{}|{filter_key}", layers.key()).as_str()),
+        };
+        if let Some(t) = self.cache.get(&key) {
+            return t;
+        }
+        let epoch = self.cache.epoch();
+        let t = Arc::new(CachedTile::new(
+            self.set.render(index, coord, filter, layers),
+        ));
+        self.cache.insert(key, t.clone(), epoch);
+        t
+    }
 }
 
 /// Everything a tile is made of.

@@ -15,7 +15,7 @@ use crate::crs::Bbox;
 use crate::index::{IndexedZone, ZoneIndex};
 use crate::store::changes::ChangeKind;
 use crate::store::{self, Store, StoreError};
-use crate::zone::{FeatureError, Zone, ZoneDraft, ZoneGeometry};
+use crate::zone::{FeatureError, Zone, ZoneDraft, ZoneGeometry, ZoneKind};
 use arc_swap::ArcSwap;
 use geo::{BooleanOps, GeodesicArea, Intersects};
 use serde::Serialize;
@@ -200,6 +200,27 @@ impl ZoneRegistry {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Zone `id` as stored: the live version, or the last one of a retired zone.
+    pub async fn stored(&self, id: &str) -> Result<Option<Zone>, StoreError> {
+        let id = id.to_string();
+        self.store.read(move |c| store::zones::get(c, &id)).await
+    }
+
+    /// The retired zones (of `kind`, or all).
+    pub async fn retired(&self, kind: Option<ZoneKind>) -> Result<Vec<Zone>, StoreError> {
+        self.store
+            .read(move |c| store::zones::list_retired(c, kind))
+            .await
+    }
+
+    /// Every version of zone `id`, oldest first; empty when no such zone was ever stored.
+    pub async fn history(&self, id: &str) -> Result<Vec<store::zones::HistoryEntry>, StoreError> {
+        let id = id.to_string();
+        self.store
+            .read(move |c| store::zones::history_of(c, &id))
+            .await
     }
 
     /// Registers a callback told the bounding boxes of every committed change.
