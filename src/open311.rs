@@ -245,12 +245,14 @@ pub async fn search(state: &AppState, s: Search) -> Result<Vec<ReportView>, Repo
     let page = state
         .reports
         .query(Query {
-            since: Some(start),
-            until: Some(end.saturating_add(1)),
-            categories: s.categories,
-            statuses: s.statuses,
+            filter: crate::store::stats::ReportFilter {
+                since: Some(start),
+                until: Some(end.saturating_add(1)),
+                categories: s.categories,
+                statuses: s.statuses,
+                visibility: s.visibility.clone(),
+            },
             limit: skip + s.page_size,
-            visibility: s.visibility.clone(),
             ..Query::default()
         })
         .await?;

@@ -476,14 +476,6 @@ fn decode_cursor(s: &str, order: Order) -> ApiResult<(i64, i64)> {
     ))
 }
 
-fn time_param(p: &Params, key: &str) -> ApiResult<Option<i64>> {
-    p.str(key)
-        .map(|s| {
-            crate::time::parse_rfc3339(s).map_err(|e| ApiError::bad_request(format!("{key}: {e}")))
-        })
-        .transpose()
-}
-
 fn feature(s: Summary) -> Value {
     json!({
         "type": "Feature",
@@ -525,13 +517,7 @@ pub async fn query(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Json<Value>> {
     let p = Params::from_query(q.as_deref())?;
-    let since = time_param(&p, "since")?;
-    let until = time_param(&p, "until")?;
-    if let (Some(s), Some(u)) = (since, until) {
-        if s > u {
-            return Err(ApiError::since_after_until());
-        }
-    }
+    let filter = super::stats::report_filter(&p, &auth.0)?;
     let order = match p.str("sort").unwrap_or("newest") {
         "newest" => Order::Newest,
         "due" => Order::Due,
@@ -553,10 +539,7 @@ pub async fn query(
     };
     let query = Query {
         bbox: p.bbox()?,
-        since,
-        until,
-        categories: super::stats::list(&p, "category")?,
-        statuses: super::stats::list(&p, "status")?,
+        filter,
         zone: p.str("zone").map(str::to_string),
         limit: p.int("limit", 100, 1..=1000)? as usize,
         after: p
@@ -565,7 +548,6 @@ pub async fn query(
             .transpose()?,
         order,
         text: p.str("q").map(str::to_string),
-        visibility: Visibility::of(&auth.0),
         overdue: p
             .str("overdue")
             .map(|v| match v {

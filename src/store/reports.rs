@@ -475,12 +475,9 @@ pub fn nearby(
 #[derive(Debug, Clone, Default)]
 pub struct Query {
     pub bbox: Option<Bbox>,
-    /// Created at or after, Unix ms.
-    pub since: Option<i64>,
-    /// Created before, Unix ms.
-    pub until: Option<i64>,
-    pub categories: Vec<Category>,
-    pub statuses: Vec<Status>,
+    /// Time window, categories, statuses and visibility: the filter every report endpoint
+    /// (statistics, tiles, heatmaps, work orders) parses alike.
+    pub filter: super::stats::ReportFilter,
     pub zone: Option<String>,
     pub limit: usize,
     /// Continue after this `(sort key, id)`: `created_at` newest first, or the due time.
@@ -489,8 +486,6 @@ pub struct Query {
     /// A report number, or words found in the note, the responsible, assigned or escalated
     /// organisation or the name of a zone the report lies in.
     pub text: Option<String>,
-    /// Whose reports the asker may see.
-    pub visibility: Visibility,
     /// Only reports whose current stage is (`true`) or is not (`false`) overdue.
     pub overdue: Option<bool>,
     /// Reports filed by this user ("my reports").
@@ -668,14 +663,7 @@ fn push_filters(q: &Query, sql: &mut Sql) {
         );
         sql.push(&s);
     }
-    super::stats::ReportFilter {
-        since: q.since,
-        until: q.until,
-        categories: q.categories.clone(),
-        statuses: q.statuses.clone(),
-        visibility: q.visibility.clone(),
-    }
-    .push_sql("r.", "r.id", sql);
+    q.filter.push_sql("r.", "r.id", sql);
     if let Some(z) = &q.zone {
         let s = format!(
             " AND r.id IN (SELECT report_id FROM report_zones WHERE zone_id = {})",

@@ -445,7 +445,10 @@ pub async fn list(
                 .query(Query {
                     bbox: (req.boxes.len() == 1).then(|| req.boxes[0]),
                     limit: 1 << 40,
-                    visibility: visibility_of(&auth),
+                    filter: crate::store::stats::ReportFilter {
+                        visibility: visibility_of(&auth),
+                        ..Default::default()
+                    },
                     ..Query::default()
                 })
                 .await?;
