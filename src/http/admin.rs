@@ -3,14 +3,14 @@
 
 use super::auth::{Auth, Who};
 use super::error::{parse_json, ApiError, ApiResult};
-use super::params::Params;
+use super::extract::QueryParams;
 use crate::accounts::{self, AccountError, AccountPatch, NewAccount};
 use crate::auth::Role;
 use crate::deadlines::TimeLimits;
 use crate::state::AppState;
 use crate::webhooks::NewWebhook;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -339,11 +339,10 @@ pub async fn deliveries(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Json<Value>> {
     auth.require(&[Role::Admin])?;
     let id = webhook_id(&id)?;
-    let p = Params::from_query(q.as_deref())?;
     let limit = p.int("limit", 100, 1..=1000)?;
     let list = state
         .store
@@ -359,10 +358,9 @@ pub async fn deliveries(
 pub async fn audit(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Response> {
     auth.require(&[Role::Admin])?;
-    let p = Params::from_query(q.as_deref())?;
     let time = |k: &str| {
         p.str(k)
             .map(|s| {

@@ -2,12 +2,12 @@
 
 use super::auth::Who;
 use super::error::{ApiError, ApiResult};
-use super::params::Params;
+use super::extract::QueryParams;
 use crate::analytics::hotspots::{self, DetectError, DetectSettings, Window};
 use crate::auth::Role;
 use crate::state::AppState;
 use crate::zone::zone_to_feature;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -25,7 +25,7 @@ impl From<DetectError> for ApiError {
 pub async fn detect(
     State(state): State<AppState>,
     who: Who,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Json<Value>> {
     who.require(&[Role::Office])?;
     if let Some(scope) = &who.auth.0.scope {
@@ -33,7 +33,6 @@ pub async fn detect(
             "hotspot detection looks at the whole city and stores city-wide zones; your account acts in zone {scope} only: ask the city office"
         )));
     }
-    let p = Params::from_query(q.as_deref())?;
     if p.str("status").is_some() {
         return Err(ApiError::bad_request(
             "status= is not a detection filter: every report except rejected ones counts",

@@ -2,12 +2,12 @@
 
 use super::auth::{Auth, Who};
 use super::error::{blocking, parse_json, ApiError, ApiResult};
-use super::params::Params;
+use super::extract::QueryParams;
 use crate::auth::Role;
 use crate::patrol::service::{self as svc, PatrolError, PatrolSettings};
 use crate::state::AppState;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -104,10 +104,9 @@ pub async fn get(
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Json<Value>> {
     let user = auth.require(WRITERS)?.clone();
-    let p = Params::from_query(q.as_deref())?;
     let date = p.str("date").map(str::to_string);
     let route = p.str("route").map(str::to_string);
     let mine = match p.str("mine") {
@@ -128,10 +127,9 @@ pub async fn list(
 pub async fn coverage(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Response> {
     let user = auth.require(&[Role::Office])?.clone();
-    let p = Params::from_query(q.as_deref())?;
     let Some(date) = p.str("date").map(str::to_string) else {
         return Err(ApiError::bad_request("date=YYYY-MM-DD is required")
             .coded("bad_date", json!({"value": null})));

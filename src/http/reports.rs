@@ -8,7 +8,6 @@ use super::auth::{Auth, Who};
 use super::error::{parse_json, ApiError, ApiResult};
 use super::extract::{LonLat, QueryParams};
 use super::guard::{body_error, BodyBytes, BodyLimit};
-use super::params::Params;
 use crate::auth::Role;
 use crate::problem::Problem;
 use crate::report::service::{sees_reporters, ChangeDraft, Crs, Draft, Submitted};
@@ -19,7 +18,7 @@ use crate::state::AppState;
 use crate::store::reports::{Order, Query, Summary};
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
-use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -514,9 +513,8 @@ fn feature(s: Summary) -> Value {
 pub async fn query(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Json<Value>> {
-    let p = Params::from_query(q.as_deref())?;
     let filter = super::stats::report_filter(&p, &auth.0)?;
     let order = match p.str("sort").unwrap_or("newest") {
         "newest" => Order::Newest,

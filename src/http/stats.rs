@@ -2,12 +2,13 @@
 
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
+use super::extract::QueryParams;
 use super::params::Params;
 use crate::analytics::stats::{self, GroupBy, StatsQuery};
 use crate::auth::Role;
 use crate::state::AppState;
 use crate::store::stats::ReportFilter;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -63,10 +64,9 @@ pub(super) fn report_filter(p: &Params, user: &crate::auth::User) -> ApiResult<R
 pub async fn stats(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Response> {
     auth.require(&[Role::Office])?;
-    let p = Params::from_query(q.as_deref())?;
     let group: GroupBy = p
         .str("group")
         .unwrap_or("zone")

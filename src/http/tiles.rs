@@ -9,7 +9,7 @@ use crate::serve::LocalAddr;
 use crate::state::AppState;
 use crate::tileset::{style, CachedTile, Layers, ReportFilter};
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, VARY,
 };
@@ -75,10 +75,9 @@ pub(super) async fn cached_tile(
 pub async fn offline_pack(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(q): RawQuery,
+    QueryParams(params): QueryParams,
 ) -> ApiResult<Json<serde_json::Value>> {
     use crate::tileset::pack;
-    let params = Params::from_query(q.as_deref())?;
     let bbox = params.bbox()?.ok_or_else(|| {
         ApiError::bad_request("bbox=minLon,minLat,maxLon,maxLat is required".to_string())
     })?;

@@ -2,12 +2,12 @@
 
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
-use super::params::Params;
+use super::extract::QueryParams;
 use crate::analytics::draw::Font;
 use crate::analytics::{heatmap, workorder};
 use crate::auth::Role;
 use crate::state::AppState;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -22,7 +22,7 @@ pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Path(owner): Path<String>,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Response> {
     auth.require(&[Role::Office, Role::Unit])?;
     if auth.0.role == Role::Unit && auth.0.owner.as_deref() != Some(owner.as_str()) {
@@ -30,7 +30,6 @@ pub async fn get(
             "there is no work order of {owner:?} for your account; yours is your own organisation's"
         )));
     }
-    let p = Params::from_query(q.as_deref())?;
     let f = super::stats::report_filter(&p, &auth.0)?;
     if !f.categories.is_empty() || !f.statuses.is_empty() {
         return Err(ApiError::bad_request(

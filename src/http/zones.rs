@@ -2,6 +2,7 @@
 
 use super::auth::{Auth, Who};
 use super::error::{blocking, parse_json, ApiError, ApiResult};
+use super::extract::QueryParams;
 use super::guard::BodyBytes;
 use super::params::Params;
 use crate::auth::Role;
@@ -10,7 +11,7 @@ use crate::zone::registry::{Gap, RegistryError};
 use crate::zone::{
     parse_features, zone_to_feature, FeatureError, ParseOptions, ZoneDraft, ZoneKind,
 };
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::header::{ETAG, IF_MATCH};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -35,9 +36,8 @@ fn may_see(user: &crate::auth::User, zone: &crate::zone::Zone) -> bool {
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
 ) -> ApiResult<Json<Value>> {
-    let p = Params::from_query(q.as_deref())?;
     let kind = p
         .str("kind")
         .map(|k| k.parse::<ZoneKind>())
@@ -171,8 +171,8 @@ fn drafts_from_body(state: &AppState, body: &[u8]) -> ApiResult<Vec<ZoneDraft>> 
 }
 
 /// `dry_run=true|false` (default false).
-fn dry_run(q: Option<&str>) -> ApiResult<bool> {
-    match Params::from_query(q)?.str("dry_run") {
+fn dry_run(p: &Params) -> ApiResult<bool> {
+    match p.str("dry_run") {
         None | Some("false") => Ok(false),
         Some("true") => Ok(true),
         Some(other) => Err(ApiError::bad_request(format!(
@@ -190,11 +190,11 @@ fn dry_run(q: Option<&str>) -> ApiResult<bool> {
 pub async fn create(
     State(state): State<AppState>,
     who: Who,
-    RawQuery(q): RawQuery,
+    QueryParams(p): QueryParams,
     BodyBytes(body): BodyBytes,
 ) -> ApiResult<Response> {
     who.require(PLANNERS)?;
-    if dry_run(q.as_deref())? {
+    if dry_run(&p)? {
         let (drafts, mut errors) = parse_drafts(&state, &body)?;
         let (refused, overlaps) = state.zones.dry_run(&drafts).await?;
         let gaps = gaps_of(&state, new_zones(drafts.iter().map(|(i, d)| (*i, d)))).await?;

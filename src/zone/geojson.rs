@@ -1,7 +1,10 @@
 //! GeoJSON (RFC 7946) ⇄ zones, with a human reason for every rejected feature.
 //!
 //! Parsing is done on `serde_json::Value` by hand so that each error can name the feature's
-//! index, the property or coordinate at fault, and where on the map it is.
+//! index, the property or coordinate at fault, and where on the map it is, and so that one bad
+//! feature never stops the rest (the `geojson` crate's `FeatureReader` loses its place after a
+//! malformed feature and its errors name no feature; see bench/README.md). Writing uses the
+//! `geojson` crate's `Feature` and `Geometry`.
 
 use super::validate::{validate_area, validate_line, GeometryError};
 use super::{is_valid_id, Owner, Zone, ZoneDraft, ZoneGeometry, ZoneKind};
@@ -419,62 +422,60 @@ fn parse_polygon(v: &Value, budget: &mut VertexBudget) -> Result<Polygon<f64>, G
     Ok(Polygon::new(exterior, parsed))
 }
 
-/// A zone's geometry as a GeoJSON geometry object (RFC 7946, `[lon, lat]`).
+/// A zone's geometry as a GeoJSON geometry object (RFC 7946, `[lon, lat]`): a single polygon
+/// or line is written as `Polygon` / `LineString`, several as the multi type.
+pub fn geometry_to_geojson(g: &ZoneGeometry) -> geojson::Geometry {
+    let value = match g {
+        ZoneGeometry::Area(mp) if mp.0.len() == 1 => geojson::GeometryValue::from(&mp.0[0]),
+        ZoneGeometry::Area(mp) => geojson::GeometryValue::from(mp),
+        ZoneGeometry::Route { line, .. } if line.0.len() == 1 => {
+            geojson::GeometryValue::from(&line.0[0])
+        }
+        ZoneGeometry::Route { line, .. } => geojson::GeometryValue::from(line),
+    };
+    geojson::Geometry::new(value)
+}
+
+/// [`geometry_to_geojson`] as JSON.
 pub fn geometry_to_json(g: &ZoneGeometry) -> Value {
-    match g {
-        ZoneGeometry::Area(mp) => {
-            if mp.0.len() == 1 {
-                json!({"type": "Polygon", "coordinates": polygon_coords(&mp.0[0])})
-            } else {
-                json!({"type": "MultiPolygon",
-                       "coordinates": mp.0.iter().map(polygon_coords).collect::<Vec<_>>()})
-            }
-        }
-        ZoneGeometry::Route { line, .. } => {
-            if line.0.len() == 1 {
-                json!({"type": "LineString", "coordinates": line_coords(&line.0[0])})
-            } else {
-                json!({"type": "MultiLineString",
-                       "coordinates": line.0.iter().map(line_coords).collect::<Vec<_>>()})
-            }
-        }
-    }
+    serde_json::to_value(geometry_to_geojson(g)).unwrap_or(Value::Null)
 }
 
 /// A stored zone as a GeoJSON Feature (RFC 7946, `[lon, lat]`).
-pub fn zone_to_feature(z: &Zone) -> Value {
-    let geometry = geometry_to_json(&z.geometry);
-    let mut props = json!({
-        "kind": z.kind,
-        "name": z.name,
-        "owner": z.owner,
-        "parent": z.parent,
-        "version": z.version,
-        "properties": z.properties,
-        "created_at": crate::time::to_rfc3339(z.created_at),
-        "created_by": z.created_by,
-        "updated_at": crate::time::to_rfc3339(z.updated_at),
-        "updated_by": z.updated_by,
-    });
+pub fn zone_to_geojson(z: &Zone) -> geojson::Feature {
+    let mut props = Map::new();
+    let mut put = |k: &str, v: Value| {
+        props.insert(k.to_string(), v);
+    };
+    put("kind", json!(z.kind));
+    put("name", json!(z.name));
+    put("owner", json!(z.owner));
+    put("parent", json!(z.parent));
+    put("version", json!(z.version));
+    put("properties", json!(z.properties));
+    put("created_at", json!(crate::time::to_rfc3339(z.created_at)));
+    put("created_by", json!(z.created_by));
+    put("updated_at", json!(crate::time::to_rfc3339(z.updated_at)));
+    put("updated_by", json!(z.updated_by));
     if let ZoneGeometry::Route { width_m, .. } = &z.geometry {
-        props["width_m"] = json!(width_m);
+        put("width_m", json!(width_m));
     }
     if let Some(at) = z.retired_at {
-        props["retired_at"] = json!(crate::time::to_rfc3339(at));
-        props["retired_by"] = json!(z.retired_by);
+        put("retired_at", json!(crate::time::to_rfc3339(at)));
+        put("retired_by", json!(z.retired_by));
     }
-    json!({"type": "Feature", "id": z.id, "geometry": geometry, "properties": props})
+    geojson::Feature {
+        bbox: None,
+        geometry: Some(geometry_to_geojson(&z.geometry)),
+        id: Some(geojson::feature::Id::String(z.id.clone())),
+        properties: Some(props),
+        foreign_members: None,
+    }
 }
 
-fn line_coords(l: &LineString<f64>) -> Vec<[f64; 2]> {
-    l.0.iter().map(|c| [c.x, c.y]).collect()
-}
-
-fn polygon_coords(p: &Polygon<f64>) -> Vec<Vec<[f64; 2]>> {
-    std::iter::once(p.exterior())
-        .chain(p.interiors())
-        .map(line_coords)
-        .collect()
+/// [`zone_to_geojson`] as JSON.
+pub fn zone_to_feature(z: &Zone) -> Value {
+    serde_json::to_value(zone_to_geojson(z)).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
