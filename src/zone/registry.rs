@@ -413,20 +413,14 @@ impl ZoneRegistry {
             .store
             .write(move |tx| {
                 let zones = store::zones::insert(tx, &with_ids, actor.username(), now)?;
+                let w = ZoneWrite {
+                    origin: &origin,
+                    hooks: hooks.as_ref(),
+                    actor: &actor,
+                    now,
+                };
                 for z in &zones {
-                    store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
-                    if let Some(h) = &hooks {
-                        h.enqueue(tx, &crate::webhooks::zone_event(z, "create"))?;
-                    }
-                    if with_overlaps {
-                        audit::record(
-                            tx,
-                            &actor,
-                            "zone.create",
-                            Some(&format!("zone:{}", z.id)),
-                            zone_summary(z),
-                        )?;
-                    }
+                    w.record(tx, z, "create", with_overlaps.then(|| zone_summary(z)))?;
                 }
                 if !with_overlaps {
                     let ids: Vec<&str> = zones.iter().map(|z| z.id.as_str()).collect();
@@ -466,17 +460,14 @@ impl ZoneRegistry {
             .store
             .write(move |tx| {
                 let z = store::zones::update(tx, &id2, expected, &draft, actor.username(), now)?;
-                store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
-                if let Some(h) = &hooks {
-                    h.enqueue(tx, &crate::webhooks::zone_event(&z, "update"))?;
-                }
-                audit::record(
-                    tx,
-                    &actor,
-                    "zone.update",
-                    Some(&format!("zone:{}", z.id)),
-                    serde_json::json!({"before": old_summary, "after": zone_summary(&z)}),
-                )?;
+                let w = ZoneWrite {
+                    origin: &origin,
+                    hooks: hooks.as_ref(),
+                    actor: &actor,
+                    now,
+                };
+                let data = serde_json::json!({"before": old_summary, "after": zone_summary(&z)});
+                w.record(tx, &z, "update", Some(data))?;
                 Ok(z)
             })
             .await?;
@@ -499,17 +490,13 @@ impl ZoneRegistry {
             .store
             .write(move |tx| {
                 let z = store::zones::retire(tx, &id2, expected, actor.username(), now)?;
-                store::changes::record(tx, &origin, ChangeKind::Zone, &z.id, now)?;
-                if let Some(h) = &hooks {
-                    h.enqueue(tx, &crate::webhooks::zone_event(&z, "retire"))?;
-                }
-                audit::record(
-                    tx,
-                    &actor,
-                    "zone.retire",
-                    Some(&format!("zone:{}", z.id)),
-                    zone_summary(&z),
-                )?;
+                let w = ZoneWrite {
+                    origin: &origin,
+                    hooks: hooks.as_ref(),
+                    actor: &actor,
+                    now,
+                };
+                w.record(tx, &z, "retire", Some(zone_summary(&z)))?;
                 Ok(z)
             })
             .await?;
@@ -557,7 +544,6 @@ impl ZoneRegistry {
     }
 }
 
-/// A new zone id: `z` and 12 hex digits.
 /// What the audit log keeps of a zone: enough to tell versions apart, not its geometry.
 fn zone_summary(z: &Zone) -> serde_json::Value {
     serde_json::json!({
@@ -568,6 +554,42 @@ fn zone_summary(z: &Zone) -> serde_json::Value {
     })
 }
 
+/// What every zone write leaves in its own transaction: a change-feed row (other servers
+/// follow it), the `zone.changed` webhook event (`action`: create, update, retire) and, with
+/// `audit`, the audit row `zone.{action}` carrying that data.
+struct ZoneWrite<'a> {
+    origin: &'a str,
+    hooks: Option<&'a Arc<crate::webhooks::Hooks>>,
+    actor: &'a Actor,
+    now: i64,
+}
+
+impl ZoneWrite<'_> {
+    fn record(
+        &self,
+        tx: &dyn store::Conn,
+        z: &Zone,
+        action: &'static str,
+        audit: Option<serde_json::Value>,
+    ) -> Result<(), StoreError> {
+        store::changes::record(tx, self.origin, ChangeKind::Zone, &z.id, self.now)?;
+        if let Some(h) = self.hooks {
+            h.enqueue(tx, &crate::webhooks::zone_event(z, action))?;
+        }
+        if let Some(data) = audit {
+            audit::record(
+                tx,
+                self.actor,
+                &format!("zone.{action}"),
+                Some(&format!("zone:{}", z.id)),
+                data,
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A new zone id: `z` and 12 hex digits.
 pub fn new_zone_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 6];
