@@ -58,6 +58,53 @@ async fn json_submission_is_matched_to_the_responsible_zone() {
     assert_eq!(g["events"][0]["user"], "patrol");
 }
 
+/// A report has one wire shape: every property of a list row is the single report's property
+/// of the same name with the same value (photos: the same ones, without their sizes).
+#[tokio::test]
+async fn a_list_row_is_the_single_report_in_fewer_properties() {
+    let s = start().await;
+    let (lon, lat) = inside_zone("rz-0002");
+    let form = Form::new()
+        .text("lon", lon.to_string())
+        .text("lat", lat.to_string())
+        .text("category", "debris")
+        .text("note", "同一形状")
+        .part("photo", photo_part(jpeg(400, 300, 7), "a.jpg"));
+    let (st, v) = s.post_form("patrol", form).await;
+    assert_eq!(st, 201, "{v}");
+    let id = id_of(&v);
+    let (_, one) = s.get_json("office", &format!("/api/reports/{id}")).await;
+    let (_, list) = s.get_json("office", "/api/reports?limit=5").await;
+    let row = list["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+        .unwrap_or_else(|| panic!("report {id} not in {list}"));
+    assert_eq!(row["geometry"]["coordinates"], json!([lon, lat]));
+    assert!(!one["zones"].as_array().unwrap().is_empty(), "{one}");
+    let props = row["properties"].as_object().unwrap();
+    assert!(props.len() >= 14, "{row}");
+    for (k, got) in props {
+        match k.as_str() {
+            "photos" => {
+                let want: Vec<Value> = one["photos"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| json!({"id": p["id"], "url": p["url"], "thumb_url": p["thumb_url"]}))
+                    .collect();
+                assert_eq!(got, &json!(want), "photos");
+            }
+            _ => assert_eq!(
+                got, &one[k],
+                "property {k:?}: list {got} vs single {}",
+                one[k]
+            ),
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_point_on_a_shared_edge_is_ambiguous_and_office_may_submit() {
     let s = start().await;

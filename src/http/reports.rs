@@ -483,7 +483,6 @@ fn feature(s: Summary) -> Value {
         "properties": {
             "id": s.id,
             "category": s.category,
-            "category_zh": s.category.label_zh(),
             "status": s.status,
             "note": s.note,
             "created_at": crate::time::to_rfc3339(s.created_at),
@@ -494,7 +493,7 @@ fn feature(s: Summary) -> Value {
             "due_at": s.due_at.map(crate::time::to_rfc3339),
             "overdue": s.overdue,
             "escalated_to": s.escalated_to,
-            "zones": s.zone_ids,
+            "zones": s.zones,
             "photos": s.photo_ids.iter().map(|id| json!({
                 "id": id,
                 "url": view::photo_url(id),

@@ -506,6 +506,8 @@ pub struct Summary {
     pub responsible: Option<Value>,
     pub ambiguous: bool,
     pub zone_ids: Vec<String>,
+    /// The zones it matched at submission, as the single report shows them.
+    pub zones: Value,
     pub photo_ids: Vec<String>,
     pub assigned_to: Option<String>,
     pub due_at: Option<i64>,
@@ -562,7 +564,7 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
         "SELECT r.id, r.lon, r.lat, r.category, r.status, r.note, r.created_at, r.captured_at, r.responsible, r.ambiguous,
             (SELECT {} FROM report_zones z WHERE z.report_id = r.id),
             {photo_ids},
-            r.assigned_owner, r.due_at, r.overdue, r.escalated_to, r.created_by
+            r.assigned_owner, r.due_at, r.overdue, r.escalated_to, r.created_by, r.zones
          FROM reports r WHERE 1 = 1",
         conn.backend().group_concat("zone_id")
     ));
@@ -607,6 +609,7 @@ pub fn query(conn: &dyn Conn, q: &Query) -> Result<Page> {
                 overdue: r.get(14)?,
                 escalated_to: r.get(15)?,
                 created_by: r.get(16)?,
+                zones: json(r.str(17)?)?.unwrap_or_else(|| Value::Array(Vec::new())),
             })
         })();
         match row {
