@@ -7,7 +7,7 @@ import { html, raw, $, $$, toast, fmtTime } from './dom.js';
 import { maplibregl, circlePolygon } from './map.js';
 import { session } from './session.js';
 import * as outbox from './queue.js';
-import { shrinkPhoto, exifLonLat } from './photo.js';
+import { shrinkPhoto, exifLonLat, renderPhotoPreviews } from './photo.js';
 import { distanceM } from './track.js';
 import { responsibleHtml } from './responsible.js';
 import { mountPatrolBar } from './patrolbar.js';
@@ -147,11 +147,10 @@ export async function mount({ ctrl, panel }) {
       const q = new URLSearchParams({ lon: state.lngLat.lng.toFixed(7), lat: state.lngLat.lat.toFixed(7), category: state.category });
       try {
         const body = await api(`/api/reports/nearby?${q}`, { signal: nearbyAbort.signal });
-        const list = Array.isArray(body) ? body : body.features || body.reports || [];
-        const items = list.map((r) => (r.type === 'Feature' ? { ...r.properties, id: r.id ?? r.properties.id } : r));
+        const items = body.reports;
         nearbyBox.hidden = false;
         nearbyBox.innerHTML = items.length
-          ? html`<h3>${t('nearby_title')}</h3><ul>${items.slice(0, 5).map((r) => html`<li>${t('report_no')} ${r.id} · ${categoryLabel(cats, r.category)} · ${t(`status_${r.status}`)} · ${r.distance_m != null ? `${Math.round(r.distance_m)} m · ` : ''}<small>${fmtTime(r.captured_at || r.created_at)}</small>${r.note ? html`<br><small class="note">${r.note}</small>` : ''}<br><button type="button" class="same" data-id="${r.id}">${t('nearby_same')}</button></li>`)}</ul>`.toString()
+          ? html`<h3>${t('nearby_title')}</h3><ul>${items.slice(0, 5).map((r) => html`<li>${t('report_no')} ${r.id} · ${categoryLabel(cats, r.category)} · ${t(`status_${r.status}`)} · ${Math.round(r.distance_m)} m · <small>${fmtTime(r.created_at)}</small>${r.note ? html`<br><small class="note">${r.note}</small>` : ''}<br><button type="button" class="same" data-id="${r.id}">${t('nearby_same')}</button></li>`)}</ul>`.toString()
           : html`<p class="muted">${t('nearby_none')}</p>`.toString();
         $$('.same', nearbyBox).forEach((b) => b.addEventListener('click', () => addToExisting(Number(b.dataset.id), b)));
       } catch (e) {
@@ -165,27 +164,7 @@ export async function mount({ ctrl, panel }) {
   // --- photos -------------------------------------------------------------------------------------
   const input = $('input[type=file]', section);
   const previews = $('.previews', section);
-  const renderPreviews = () => {
-    previews.querySelectorAll('img').forEach((img) => URL.revokeObjectURL(img.src));
-    previews.innerHTML = '';
-    state.photos.forEach((p, i) => {
-      const fig = document.createElement('figure');
-      const img = document.createElement('img');
-      img.src = URL.createObjectURL(p.blob);
-      img.alt = p.name;
-      const x = document.createElement('button');
-      x.type = 'button';
-      x.textContent = '×';
-      x.className = 'photo-remove';
-      x.setAttribute('aria-label', t('a11y_photo_remove', { n: i + 1 }));
-      x.addEventListener('click', () => {
-        state.photos.splice(i, 1);
-        renderPreviews();
-      });
-      fig.append(img, x);
-      previews.appendChild(fig);
-    });
-  };
+  const renderPreviews = () => renderPhotoPreviews(previews, state.photos);
   const limitMsg = $('.photo-limit', section);
   const exifBox = $('.exif-warn', section);
   /** Points out a first photo taken far from the pin, and offers either position. */
@@ -281,8 +260,8 @@ export async function mount({ ctrl, panel }) {
   function showResult(body, later) {
     window.xuncha.lastReport = body.id;
     const resp = body.responsible;
-    const zones = body.zones || body.matches || [];
-    const dups = body.possible_duplicates || [];
+    const zones = body.zones;
+    const dups = body.possible_duplicates;
     result.hidden = false;
     result.className = 'result ok';
     result.innerHTML = html`

@@ -1,6 +1,34 @@
 // Photos taken in the browser: oriented, shrunk and re-encoded before they are sent.
 
+import { t } from './i18n.js';
+
 const MAX_SIDE_PX = 2048;
+
+/**
+ * Draws the chosen `photos` (`{blob, name}`) into `previews`, each with a × that removes it from
+ * the list and draws again; object URLs of the previous drawing are released.
+ */
+export function renderPhotoPreviews(previews, photos) {
+  previews.querySelectorAll('img').forEach((img) => URL.revokeObjectURL(img.src));
+  previews.innerHTML = '';
+  photos.forEach((p, i) => {
+    const fig = document.createElement('figure');
+    const img = document.createElement('img');
+    img.src = URL.createObjectURL(p.blob);
+    img.alt = p.name;
+    const x = document.createElement('button');
+    x.type = 'button';
+    x.textContent = '×';
+    x.className = 'photo-remove';
+    x.setAttribute('aria-label', t('a11y_photo_remove', { n: i + 1 }));
+    x.addEventListener('click', () => {
+      photos.splice(i, 1);
+      renderPhotoPreviews(previews, photos);
+    });
+    fig.append(img, x);
+    previews.appendChild(fig);
+  });
+}
 
 /**
  * Decodes a photo with its EXIF orientation applied, shrinks it to ≤ 2048 px on the long side and

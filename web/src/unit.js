@@ -11,7 +11,7 @@ import { normReport, lightbox } from './popups.js';
 import { responsibleHtml } from './responsible.js';
 import { dueHtml, overdueBadge, byDue } from './deadline.js';
 import { eventsHtml, thumb } from './history.js';
-import { shrinkPhoto } from './photo.js';
+import { shrinkPhoto, renderPhotoPreviews } from './photo.js';
 
 /** Statuses fetched: the open ones a unit works on, and answered ones waiting for the office. */
 const TODO = ['dispatched', 'in_progress', 'reopened'];
@@ -241,27 +241,7 @@ export async function mount({ ctrl, panel }) {
   function wireAnswer(r, form) {
     const input = $('input[type=file]', form);
     const previews = $('.previews', form);
-    const renderPreviews = () => {
-      previews.querySelectorAll('img').forEach((img) => URL.revokeObjectURL(img.src));
-      previews.innerHTML = '';
-      state.photos.forEach((p, i) => {
-        const fig = document.createElement('figure');
-        const img = document.createElement('img');
-        img.src = URL.createObjectURL(p.blob);
-        img.alt = p.name;
-        const x = document.createElement('button');
-        x.type = 'button';
-        x.textContent = '×';
-        x.className = 'photo-remove';
-        x.setAttribute('aria-label', t('a11y_photo_remove', { n: i + 1 }));
-        x.addEventListener('click', () => {
-          state.photos.splice(i, 1);
-          renderPreviews();
-        });
-        fig.append(img, x);
-        previews.appendChild(fig);
-      });
-    };
+    const renderPreviews = () => renderPhotoPreviews(previews, state.photos);
     input.addEventListener('change', async () => {
       const files = [...input.files].slice(0, maxPhotos() - state.photos.length);
       input.value = '';
