@@ -270,6 +270,16 @@ const SQLITE: &[&str] = &[
         PRIMARY KEY (route, day, win)
     );
 "#,
+    // 8: the statistics read `late` and `overdue` too, so their time indexes cover those
+    // columns again (without them every row of a window was a second lookup in the table).
+    r#"
+    DROP INDEX stat_reports_time;
+    CREATE INDEX stat_reports_time ON stat_reports(created_at, status, category, owner, sector, closed_at, late, overdue);
+    DROP INDEX stat_zone_reports_time;
+    CREATE INDEX stat_zone_reports_time ON stat_zone_reports(kind, created_at, zone_id, status, category, closed_at, late, overdue);
+    DROP INDEX stat_zone_reports_any;
+    CREATE INDEX stat_zone_reports_any ON stat_zone_reports(created_at, zone_id, status, category, closed_at, late, overdue);
+    "#,
 ];
 
 /// The current schema for PostgreSQL + PostGIS. Geometry columns are generated from the stored
@@ -545,6 +555,16 @@ const POSTGRES: &[&str] = &[
         PRIMARY KEY (route, day, win)
     );
 "#,
+    // 5: the statistics read `late` and `overdue` too, so their time indexes cover those
+    // columns again (without them every row of a window was a second lookup in the table).
+    r#"
+    DROP INDEX stat_reports_time;
+    CREATE INDEX stat_reports_time ON stat_reports(created_at, status, category, owner, sector, closed_at, late, overdue);
+    DROP INDEX stat_zone_reports_time;
+    CREATE INDEX stat_zone_reports_time ON stat_zone_reports(kind, created_at, zone_id, status, category, closed_at, late, overdue);
+    DROP INDEX stat_zone_reports_any;
+    CREATE INDEX stat_zone_reports_any ON stat_zone_reports(created_at, zone_id, status, category, closed_at, late, overdue);
+    "#,
 ];
 
 /// Applies every migration the database has not seen yet.
