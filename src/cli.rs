@@ -50,6 +50,30 @@ pub async fn import(
     strict: bool,
     user: &str,
 ) -> Result<ImportReport, CliError> {
+    import_with(state, path, kind, strict, user, true).await
+}
+
+/// [`import`] for `xuncha import`, whose process ends after it: the zones go to the store (with
+/// their change-feed and audit rows) but not into this process's zone index, so memory stays
+/// bounded by the batch and no index is rebuilt while the file streams in.
+pub async fn import_to_store(
+    state: &AppState,
+    path: &Path,
+    kind: Option<ZoneKind>,
+    strict: bool,
+    user: &str,
+) -> Result<ImportReport, CliError> {
+    import_with(state, path, kind, strict, user, false).await
+}
+
+async fn import_with(
+    state: &AppState,
+    path: &Path,
+    kind: Option<ZoneKind>,
+    strict: bool,
+    user: &str,
+    index: bool,
+) -> Result<ImportReport, CliError> {
     let actor = crate::audit::Actor::system(user);
     let p = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|source| CliError::Read {
@@ -115,8 +139,17 @@ pub async fn import(
         if failed.is_some() {
             continue; // drain: the parser is told to stop when the channel closes
         }
-        match state.zones.create_unchecked_overlaps(chunk, &actor).await {
-            Ok((zones, _)) => report.imported += zones.len(),
+        let stored = if index {
+            state
+                .zones
+                .create_unchecked_overlaps(chunk, &actor)
+                .await
+                .map(|(zones, _)| zones.len())
+        } else {
+            state.zones.store_only(chunk, &actor).await.map(|z| z.len())
+        };
+        match stored {
+            Ok(n) => report.imported += n,
             Err(e) => {
                 failed = Some(e);
                 rx.close();

@@ -358,7 +358,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import { file, kind, strict } => {
             let state = App::open(config)?;
-            let report = xuncha::cli::import(&state, &file, kind, strict, "cli").await?;
+            let report = xuncha::cli::import_to_store(&state, &file, kind, strict, "cli").await?;
             for e in &report.rejected {
                 let id =
                     e.id.as_deref()

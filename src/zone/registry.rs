@@ -338,7 +338,7 @@ impl ZoneRegistry {
         drafts: Vec<ZoneDraft>,
         actor: &Actor,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
-        self.create_inner(drafts, actor, true).await
+        self.create_inner(drafts, actor, true, true).await
     }
 
     /// What [`ZoneRegistry::create`] would answer for `drafts` (each with its position in the
@@ -384,7 +384,19 @@ impl ZoneRegistry {
         drafts: Vec<ZoneDraft>,
         actor: &Actor,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
-        self.create_inner(drafts, actor, false).await
+        self.create_inner(drafts, actor, false, true).await
+    }
+
+    /// [`ZoneRegistry::create_unchecked_overlaps`] that leaves this process's index as it is:
+    /// for a command-line import, whose process ends after it (servers on a shared database
+    /// still follow the change feed). A million zones then cost the store's writes, not a
+    /// growing index and its compactions.
+    pub async fn store_only(
+        &self,
+        drafts: Vec<ZoneDraft>,
+        actor: &Actor,
+    ) -> Result<Vec<Zone>, RegistryError> {
+        Ok(self.create_inner(drafts, actor, false, false).await?.0)
     }
 
     async fn create_inner(
@@ -392,6 +404,7 @@ impl ZoneRegistry {
         drafts: Vec<ZoneDraft>,
         actor: &Actor,
         with_overlaps: bool,
+        index: bool,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
         let _guard = self.edit.lock().await;
         let mut overlaps = Vec::new();
@@ -435,7 +448,9 @@ impl ZoneRegistry {
                 Ok(zones)
             })
             .await?;
-        self.apply(&zones, &[]);
+        if index {
+            self.apply(&zones, &[]);
+        }
         Ok((zones, overlaps))
     }
 
