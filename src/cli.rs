@@ -119,8 +119,13 @@ async fn import_with(
             }
             Ok(())
         });
-        if strict && rejected.is_empty() && result.is_ok() {
-            batch = held;
+        if strict {
+            // All or nothing: every zone in one transaction, so a write the store refuses
+            // (an id already taken) leaves nothing behind either.
+            if rejected.is_empty() && result.is_ok() && !held.is_empty() {
+                let _ = tx.blocking_send(held);
+            }
+            return (result, rejected);
         }
         while !batch.is_empty() {
             let rest = batch.split_off(batch.len().min(IMPORT_BATCH));

@@ -240,6 +240,22 @@ fn a_large_file_is_imported_in_batches_as_it_is_read() {
     let o = xuncha(&data, &["export"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["features"].as_array().unwrap().len(), n - 1);
+    // --strict is one transaction: valid features whose last id is already taken store nothing
+    // (the store refuses it after three batches' worth of new zones were read).
+    let clash = dir.path().join("clash.geojson");
+    let text_clash = many_zones(n, None)
+        .replace("\"z", "\"w")
+        .replace(&format!("\"w{}\"", n - 1), "\"z5\"");
+    std::fs::write(&clash, text_clash).unwrap();
+    let o = xuncha(&data, &["import", clash.to_str().unwrap(), "--strict"]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let o = xuncha(&data, &["export"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["features"].as_array().unwrap().len(),
+        n - 1,
+        "nothing of the refused --strict import is stored"
+    );
     // A file cut off in the middle: with --strict nothing is stored and the reason is given.
     let cut = dir.path().join("cut.geojson");
     let whole = many_zones(n, None).replace("\"z", "\"y");
