@@ -1,7 +1,7 @@
 //! `/api/zones`: list, create, read, edit (optimistic concurrency), retire, history.
 
 use super::auth::{Auth, Who};
-use super::error::{blocking, parse_json, ApiError, ApiResult};
+use super::error::{blocking, ApiError, ApiResult};
 use super::extract::QueryParams;
 use super::guard::BodyBytes;
 use super::params::Params;
@@ -9,7 +9,7 @@ use crate::auth::Role;
 use crate::state::AppState;
 use crate::zone::registry::{Gap, RegistryError};
 use crate::zone::{
-    parse_features, zone_to_feature, FeatureError, ParseOptions, ZoneDraft, ZoneKind,
+    for_each_feature, zone_to_feature, FeatureError, ParseOptions, ZoneDraft, ZoneKind,
 };
 use axum::extract::{Path, State};
 use axum::http::header::{ETAG, IF_MATCH};
@@ -125,13 +125,23 @@ type Parsed = (Vec<(usize, ZoneDraft)>, Vec<FeatureError>);
 
 /// The submission's drafts (with their positions) and the features it rejects, including ids
 /// given twice; a body that is not a GeoJSON Feature or FeatureCollection is refused outright.
+/// The body's features, read one at a time (a large collection is never held as one JSON tree).
 fn parse_drafts(state: &AppState, body: &[u8]) -> ApiResult<Parsed> {
-    let doc: Value = parse_json(body)?;
+    if body.is_empty() {
+        return Err(ApiError::unprocessable(
+            "the request body is empty; send a GeoJSON Feature or FeatureCollection",
+        ));
+    }
     let opts = ParseOptions {
         default_kind: None,
         max_vertices: state.config.max_vertices,
     };
-    let results = parse_features(&doc, opts).map_err(ApiError::unprocessable)?;
+    let mut results = Vec::new();
+    for_each_feature(body, opts, |r| {
+        results.push(r);
+        Ok(())
+    })
+    .map_err(ApiError::unprocessable)?;
     if results.is_empty() {
         return Err(ApiError::unprocessable(
             "the FeatureCollection has no features",
