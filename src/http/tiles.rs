@@ -57,6 +57,10 @@ pub(super) async fn cached_tile(
     fkey: &str,
     layers: Layers,
 ) -> ApiResult<Arc<CachedTile>> {
+    // A hit is answered here; only a miss renders, off the runtime.
+    if let Some(t) = state.tiles.cached(coord, fkey, layers) {
+        return Ok(t);
+    }
     let st = state.clone();
     let fkey = fkey.to_string();
     tokio::task::spawn_blocking(move || {

@@ -198,6 +198,25 @@ pub struct Tiles {
 }
 
 impl Tiles {
+    fn key(coord: TileCoord, filter_key: &str, layers: Layers) -> TileKey {
+        TileKey {
+            z: coord.z,
+            x: coord.x,
+            y: coord.y,
+            filter: Arc::from(format!("{}|{filter_key}", layers.key()).as_str()),
+        }
+    }
+
+    /// Tile `coord` if the cache holds it (a lookup, no rendering: cheap on any thread).
+    pub fn cached(
+        &self,
+        coord: TileCoord,
+        filter_key: &str,
+        layers: Layers,
+    ) -> Option<Arc<CachedTile>> {
+        self.cache.get(&Self::key(coord, filter_key, layers))
+    }
+
     /// Tile `coord` from the cache, or rendered from `index` and cached. `filter_key` names the
     /// filter in the cache ([`ReportFilter::cache_key`], or a fixed name for a fixed filter). An
     /// edit landing while the tile renders bumps the cache's epoch, so the stale tile is not
@@ -210,12 +229,7 @@ impl Tiles {
         filter_key: &str,
         layers: Layers,
     ) -> Arc<CachedTile> {
-        let key = TileKey {
-            z: coord.z,
-            x: coord.x,
-            y: coord.y,
-            filter: Arc::from(format!("{}|{filter_key}", layers.key()).as_str()),
-        };
+        let key = Self::key(coord, filter_key, layers);
         if let Some(t) = self.cache.get(&key) {
             return t;
         }
