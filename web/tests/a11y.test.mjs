@@ -192,7 +192,8 @@ test('phone: the photo button works from the keyboard and the primary controls a
     }
     assert.ok(tabs < 60, 'Tab reaches the photo button');
     for (const [key, n] of [['Enter', 1], ['Space', 2]]) {
-      const chooser = page.waitForEvent('filechooser', { timeout: 5000 });
+      // A wait, not a speed check: a loaded machine can take seconds to open the chooser.
+      const chooser = page.waitForEvent('filechooser', { timeout: 30_000 });
       await page.keyboard.press(key);
       await (await chooser).setFiles(JPEG);
       await page.waitForFunction((n) => document.querySelectorAll('.patrol .previews img').length === n, n);
