@@ -29,9 +29,16 @@ async fn start(dir: &std::path::Path) -> (AppState, String, String) {
     .unwrap();
     let zones =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata/baishan/zones.geojson");
-    xuncha::cli::import(&state, &zones, None, true, "bench")
-        .await
-        .unwrap();
+    xuncha::cli::import(
+        &state,
+        &zones,
+        None,
+        true,
+        "bench",
+        xuncha::zone::registry::Indexing::Live,
+    )
+    .await
+    .unwrap();
     let token = xuncha::auth::new_token();
     let hash = xuncha::auth::token_hash(&token);
     state

@@ -194,6 +194,7 @@ async fn startup(fixture: &Path, database: Option<String>, label: &str) {
             Some(xuncha::zone::ZoneKind::Grid),
             false,
             "bench",
+            xuncha::zone::registry::Indexing::Live,
         )
         .await
         .unwrap();
@@ -237,9 +238,16 @@ async fn main() {
         let db = (!case.starts_with("SQLite"))
             .then(|| new_database(&admin, &format!("bench_ingest_{}", results.len())));
         let (a, base_a) = serve(d1.path(), db.clone()).await;
-        xuncha::cli::import(&a, &zones, None, true, "bench")
-            .await
-            .unwrap();
+        xuncha::cli::import(
+            &a,
+            &zones,
+            None,
+            true,
+            "bench",
+            xuncha::zone::registry::Indexing::Live,
+        )
+        .await
+        .unwrap();
         let token = token_for(&a);
         let mut bases = vec![base_a];
         let mut keep = Vec::new();

@@ -39,8 +39,15 @@ async fn main() -> anyhow::Result<()> {
         ..Config::default()
     })?;
     let geodata = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata/baishan");
-    let imp =
-        xuncha::cli::import(&state, &geodata.join("zones.geojson"), None, true, "bench").await?;
+    let imp = xuncha::cli::import(
+        &state,
+        &geodata.join("zones.geojson"),
+        None,
+        true,
+        "bench",
+        xuncha::zone::registry::Indexing::Live,
+    )
+    .await?;
     println!("zones: {}", imp.imported);
 
     // Generate: 70 % in the zoned city centre, 30 % over the wider district; 8 hot places.

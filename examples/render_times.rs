@@ -41,9 +41,16 @@ async fn main() {
         ..Config::default()
     };
     let state = App::open(config).expect("open data folder");
-    let report = xuncha::cli::import(&state, &geodata.join("zones.geojson"), None, false, "bench")
-        .await
-        .expect("import zones");
+    let report = xuncha::cli::import(
+        &state,
+        &geodata.join("zones.geojson"),
+        None,
+        false,
+        "bench",
+        xuncha::zone::registry::Indexing::Live,
+    )
+    .await
+    .expect("import zones");
     let index = state.zones.index();
     let bbox = xuncha::tileset::export::data_bounds(&state)
         .expect("bounds")

@@ -3,6 +3,7 @@
 use crate::index::ZoneIndex;
 use crate::state::AppState;
 use crate::store;
+use crate::zone::registry::Indexing;
 use crate::zone::registry::RegistryError;
 use crate::zone::{zone_to_feature, FeatureError, ParseOptions, ZoneKind};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -42,37 +43,15 @@ pub const IMPORT_BATCH: usize = 500;
 /// Imports a GeoJSON file, read one feature at a time (memory holds one batch of
 /// [`IMPORT_BATCH`] zones, not the file). Valid features are stored in batches as they come,
 /// with a progress bar (features/s); with `strict`, the valid drafts are held until the end of
-/// the file and nothing is stored when anything was rejected.
+/// the file and stored in one transaction, and nothing is stored when anything was rejected.
+/// `indexing` says whether this process's zone index follows the import.
 pub async fn import(
     state: &AppState,
     path: &Path,
     kind: Option<ZoneKind>,
     strict: bool,
     user: &str,
-) -> Result<ImportReport, CliError> {
-    import_with(state, path, kind, strict, user, true).await
-}
-
-/// [`import`] for `xuncha import`, whose process ends after it: the zones go to the store (with
-/// their change-feed and audit rows) but not into this process's zone index, so memory stays
-/// bounded by the batch and no index is rebuilt while the file streams in.
-pub async fn import_to_store(
-    state: &AppState,
-    path: &Path,
-    kind: Option<ZoneKind>,
-    strict: bool,
-    user: &str,
-) -> Result<ImportReport, CliError> {
-    import_with(state, path, kind, strict, user, false).await
-}
-
-async fn import_with(
-    state: &AppState,
-    path: &Path,
-    kind: Option<ZoneKind>,
-    strict: bool,
-    user: &str,
-    index: bool,
+    indexing: Indexing,
 ) -> Result<ImportReport, CliError> {
     let actor = crate::audit::Actor::system(user);
     let p = path.display().to_string();
@@ -144,17 +123,8 @@ async fn import_with(
         if failed.is_some() {
             continue; // drain: the parser is told to stop when the channel closes
         }
-        let stored = if index {
-            state
-                .zones
-                .create_unchecked_overlaps(chunk, &actor)
-                .await
-                .map(|(zones, _)| zones.len())
-        } else {
-            state.zones.store_only(chunk, &actor).await.map(|z| z.len())
-        };
-        match stored {
-            Ok(n) => report.imported += n,
+        match state.zones.import(chunk, &actor, indexing).await {
+            Ok(zones) => report.imported += zones.len(),
             Err(e) => {
                 failed = Some(e);
                 rx.close();

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use xuncha::auth::Role;
 use xuncha::crs::Bbox;
+use xuncha::zone::registry::Indexing;
 use xuncha::zone::ZoneKind;
 use xuncha::{App, Config};
 
@@ -358,7 +359,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Import { file, kind, strict } => {
             let state = App::open(config)?;
-            let report = xuncha::cli::import_to_store(&state, &file, kind, strict, "cli").await?;
+            let report =
+                xuncha::cli::import(&state, &file, kind, strict, "cli", Indexing::StoreOnly)
+                    .await?;
             for e in &report.rejected {
                 let id =
                     e.id.as_deref()

@@ -58,9 +58,16 @@ async fn demo() -> TestServer {
     let s = TestServer::start().await;
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("geodata/baishan/zones.geojson");
-    let report = xuncha::cli::import(&s.state, &path, None, true, "test")
-        .await
-        .unwrap();
+    let report = xuncha::cli::import(
+        &s.state,
+        &path,
+        None,
+        true,
+        "test",
+        xuncha::zone::registry::Indexing::Live,
+    )
+    .await
+    .unwrap();
     assert!(report.rejected.is_empty() && report.imported > 400);
     s
 }

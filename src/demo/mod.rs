@@ -100,7 +100,15 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
         return Ok(false);
     }
     let zones = geodata.join("zones.geojson");
-    let report = crate::cli::import(state, &zones, None, true, "demo").await?;
+    let report = crate::cli::import(
+        state,
+        &zones,
+        None,
+        true,
+        "demo",
+        crate::zone::registry::Indexing::Live,
+    )
+    .await?;
     if let Some(e) = report.rejected.first() {
         return Err(DemoError::Rejected(
             zones.display().to_string(),

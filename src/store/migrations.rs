@@ -7,6 +7,18 @@
 
 use super::db::{Backend, Conn, DbResult};
 
+/// The statistics read `late` and `overdue` too, so the fact tables' time indexes cover those
+/// columns again (without them every row of a window was a second lookup in the table). The
+/// same on both backends.
+const STAT_INDEXES_WITH_LATENESS: &str = r#"
+    DROP INDEX stat_reports_time;
+    CREATE INDEX stat_reports_time ON stat_reports(created_at, status, category, owner, sector, closed_at, late, overdue);
+    DROP INDEX stat_zone_reports_time;
+    CREATE INDEX stat_zone_reports_time ON stat_zone_reports(kind, created_at, zone_id, status, category, closed_at, late, overdue);
+    DROP INDEX stat_zone_reports_any;
+    CREATE INDEX stat_zone_reports_any ON stat_zone_reports(created_at, zone_id, status, category, closed_at, late, overdue);
+"#;
+
 const SQLITE: &[&str] = &[
     // 1: zones, their history, users and tokens
     r#"
@@ -270,16 +282,8 @@ const SQLITE: &[&str] = &[
         PRIMARY KEY (route, day, win)
     );
 "#,
-    // 8: the statistics read `late` and `overdue` too, so their time indexes cover those
-    // columns again (without them every row of a window was a second lookup in the table).
-    r#"
-    DROP INDEX stat_reports_time;
-    CREATE INDEX stat_reports_time ON stat_reports(created_at, status, category, owner, sector, closed_at, late, overdue);
-    DROP INDEX stat_zone_reports_time;
-    CREATE INDEX stat_zone_reports_time ON stat_zone_reports(kind, created_at, zone_id, status, category, closed_at, late, overdue);
-    DROP INDEX stat_zone_reports_any;
-    CREATE INDEX stat_zone_reports_any ON stat_zone_reports(created_at, zone_id, status, category, closed_at, late, overdue);
-    "#,
+    // 8: the statistics read `late` and `overdue` too (see the constant).
+    STAT_INDEXES_WITH_LATENESS,
 ];
 
 /// The current schema for PostgreSQL + PostGIS. Geometry columns are generated from the stored
@@ -555,16 +559,8 @@ const POSTGRES: &[&str] = &[
         PRIMARY KEY (route, day, win)
     );
 "#,
-    // 5: the statistics read `late` and `overdue` too, so their time indexes cover those
-    // columns again (without them every row of a window was a second lookup in the table).
-    r#"
-    DROP INDEX stat_reports_time;
-    CREATE INDEX stat_reports_time ON stat_reports(created_at, status, category, owner, sector, closed_at, late, overdue);
-    DROP INDEX stat_zone_reports_time;
-    CREATE INDEX stat_zone_reports_time ON stat_zone_reports(kind, created_at, zone_id, status, category, closed_at, late, overdue);
-    DROP INDEX stat_zone_reports_any;
-    CREATE INDEX stat_zone_reports_any ON stat_zone_reports(created_at, zone_id, status, category, closed_at, late, overdue);
-    "#,
+    // 5: as SQLite's 8.
+    STAT_INDEXES_WITH_LATENESS,
 ];
 
 /// Applies every migration the database has not seen yet.

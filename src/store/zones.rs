@@ -4,7 +4,7 @@ use super::db::{Conn, DbError, Row};
 use super::{Result, StoreError};
 use crate::args;
 use crate::zone::{
-    geometry_to_json, stored_geometry, zone_to_feature, Owner, Zone, ZoneDraft, ZoneGeometry,
+    geometry_to_geojson, stored_geometry, zone_to_geojson, Owner, Zone, ZoneDraft, ZoneGeometry,
     ZoneKind,
 };
 
@@ -55,6 +55,12 @@ fn from_row(r: &dyn Row) -> Result<Zone> {
 }
 
 /// A zone by id, live or retired.
+/// GeoJSON text straight from the `geojson` types (no `serde_json::Value` tree on the write
+/// path). Serialising them cannot fail: non-finite numbers are written as `null`.
+fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
 pub fn get(conn: &dyn Conn, id: &str) -> Result<Option<Zone>> {
     let mut out = None;
     conn.for_each(
@@ -145,7 +151,7 @@ fn width_of(g: &ZoneGeometry) -> Option<f64> {
 fn history(conn: &dyn Conn, z: &Zone, action: &str, user: &str, at: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO zone_history (zone_id, version, action, at, username, feature) VALUES ($1, $2, $3, $4, $5, $6)",
-        args![z.id.as_str(), z.version, action, at, user, zone_to_feature(z).to_string()],
+        args![z.id.as_str(), z.version, action, at, user, json_text(&zone_to_geojson(z))],
     )?;
     Ok(())
 }
@@ -238,7 +244,7 @@ pub fn insert(
                 d.owner.as_ref().and_then(|o| o.contact.as_deref()),
                 d.parent.as_deref(),
                 serde_json::Value::Object(d.properties.clone()).to_string(),
-                geometry_to_json(&d.geometry).to_string(),
+                json_text(&geometry_to_geojson(&d.geometry)),
                 width_of(&d.geometry),
                 now,
                 user,
@@ -322,7 +328,7 @@ pub fn update(
             z.owner.as_ref().and_then(|o| o.contact.as_deref()),
             z.parent.as_deref(),
             serde_json::Value::Object(z.properties.clone()).to_string(),
-            geometry_to_json(&z.geometry).to_string(),
+            json_text(&geometry_to_geojson(&z.geometry)),
             width_of(&z.geometry),
             z.version,
             now,

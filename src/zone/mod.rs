@@ -13,7 +13,8 @@ mod validate;
 
 pub use gaps::{offset, slivers_between, Sliver};
 pub use geojson::{
-    geometry_to_json, parse_features, stored_geometry, zone_to_feature, FeatureError, ParseOptions,
+    geometry_to_geojson, geometry_to_json, parse_features, stored_geometry, zone_to_feature,
+    zone_to_geojson, FeatureError, ParseOptions,
 };
 pub use stream::for_each_feature;
 pub use validate::{validate_area, validate_line, GeometryError};

@@ -63,6 +63,17 @@ pub struct Gap {
 /// Something that wants to know which areas changed (e.g. the tile cache).
 pub type ChangeListener = Box<dyn Fn(&[Bbox]) + Send + Sync>;
 
+/// What a bulk import does with this process's zone index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Indexing {
+    /// The index follows every stored batch (a server, the demo, tests).
+    Live,
+    /// Only the store is written: for `xuncha import`, whose process ends after it (a server
+    /// builds its index when it starts, or follows the change feed on a shared database). A
+    /// million zones then cost the store's writes, not a growing index and its compactions.
+    StoreOnly,
+}
+
 /// Overlay size at which the registry starts compacting the index in the background.
 pub const MERGE_AT: usize = 4096;
 
@@ -338,7 +349,7 @@ impl ZoneRegistry {
         drafts: Vec<ZoneDraft>,
         actor: &Actor,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
-        self.create_inner(drafts, actor, true, true).await
+        self.create_inner(drafts, actor, true, Indexing::Live).await
     }
 
     /// What [`ZoneRegistry::create`] would answer for `drafts` (each with its position in the
@@ -377,26 +388,15 @@ impl ZoneRegistry {
         Ok((errors, overlaps))
     }
 
-    /// [`ZoneRegistry::create`] without the overlap report (bulk imports): one audit row per
-    /// call (`zone.import`, with the count and the ids) instead of one per zone.
-    pub async fn create_unchecked_overlaps(
+    /// [`ZoneRegistry::create`] for bulk imports: no overlap report, and one audit row per call
+    /// (`zone.import`, with the count and the ids) instead of one per zone.
+    pub async fn import(
         &self,
         drafts: Vec<ZoneDraft>,
         actor: &Actor,
-    ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
-        self.create_inner(drafts, actor, false, true).await
-    }
-
-    /// [`ZoneRegistry::create_unchecked_overlaps`] that leaves this process's index as it is:
-    /// for a command-line import, whose process ends after it (servers on a shared database
-    /// still follow the change feed). A million zones then cost the store's writes, not a
-    /// growing index and its compactions.
-    pub async fn store_only(
-        &self,
-        drafts: Vec<ZoneDraft>,
-        actor: &Actor,
+        indexing: Indexing,
     ) -> Result<Vec<Zone>, RegistryError> {
-        Ok(self.create_inner(drafts, actor, false, false).await?.0)
+        Ok(self.create_inner(drafts, actor, false, indexing).await?.0)
     }
 
     async fn create_inner(
@@ -404,7 +404,7 @@ impl ZoneRegistry {
         drafts: Vec<ZoneDraft>,
         actor: &Actor,
         with_overlaps: bool,
-        index: bool,
+        indexing: Indexing,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
         let _guard = self.edit.lock().await;
         let mut overlaps = Vec::new();
@@ -448,7 +448,7 @@ impl ZoneRegistry {
                 Ok(zones)
             })
             .await?;
-        if index {
+        if indexing == Indexing::Live {
             self.apply(&zones, &[]);
         }
         Ok((zones, overlaps))

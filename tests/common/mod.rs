@@ -142,9 +142,16 @@ pub async fn start_with(zones: bool, tweak: impl FnOnce(&mut Config)) -> Srv {
     tweak(&mut config);
     let state = App::open(config).unwrap();
     if zones {
-        let r = xuncha::cli::import(&state, &geodata().join("zones.geojson"), None, true, "test")
-            .await
-            .unwrap();
+        let r = xuncha::cli::import(
+            &state,
+            &geodata().join("zones.geojson"),
+            None,
+            true,
+            "test",
+            xuncha::zone::registry::Indexing::Live,
+        )
+        .await
+        .unwrap();
         assert!(r.rejected.is_empty());
     }
     let mut tokens = HashMap::new();
