@@ -540,6 +540,54 @@ async fn heatmap_tiles_join_without_seams() {
     assert_eq!(r.status(), 401);
 }
 
+#[tokio::test]
+async fn heatmap_tiles_are_cached_and_redrawn_when_a_report_lands_within_reach() {
+    let s = demo().await;
+    // A z17 tile west of the city, where the demo has no reports.
+    let t = xuncha_tiles::TileCoord::containing(126.30, 41.95, 17).unwrap();
+    let path = format!("/heatmap/17/{}/{}.png", t.x, t.y);
+    let get = |etag: Option<String>| {
+        let mut r = s.get("office", &path);
+        if let Some(e) = etag {
+            r = r.header("if-none-match", e);
+        }
+        r.send()
+    };
+    let first = get(None).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["cache-control"], "private, no-cache");
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    let img = image::load_from_memory(&first.bytes().await.unwrap()).unwrap();
+    assert!(img.to_rgba8().pixels().all(|p| p[3] == 0));
+    // Held by the server's cache, and the browser's copy is confirmed with a 304.
+    let style = xuncha::analytics::heatmap::HeatStyle {
+        radius_m: s.state.config.heatmap_radius_m,
+        scale_per_ha: s.state.config.heatmap_scale_per_ha,
+    };
+    let fkey = xuncha::tileset::ReportFilter::default().cache_key();
+    assert!(s.state.tiles.cached_heatmap(t, &fkey, &style).is_some());
+    assert_eq!(get(Some(etag.clone())).await.unwrap().status(), 304);
+    // A report 2 km away changes nothing here: the tile stays cached.
+    let b = t.bounds_lonlat();
+    let mid_lat = (b.min().y + b.max().y) / 2.0;
+    let far = json!({"lon": b.max().x + 0.025, "lat": mid_lat, "category": "garbage"});
+    assert_eq!(s.post_json("patrol", far).await.0, 201);
+    assert!(s.state.tiles.cached_heatmap(t, &fkey, &style).is_some());
+    assert_eq!(get(Some(etag.clone())).await.unwrap().status(), 304);
+    // One 25 m east of the tile, in the next tile but within the 60 m kernel: redrawn, and its
+    // heat reaches this tile's east edge.
+    let near = json!({"lon": b.max().x + 0.0003, "lat": mid_lat, "category": "garbage"});
+    assert_eq!(s.post_json("patrol", near).await.0, 201);
+    let again = get(Some(etag.clone())).await.unwrap();
+    assert_eq!(again.status(), 200);
+    assert_ne!(again.headers()["etag"].to_str().unwrap(), etag);
+    let img = image::load_from_memory(&again.bytes().await.unwrap())
+        .unwrap()
+        .to_rgba8();
+    assert!((0..256).any(|y| img.get_pixel(255, y)[3] > 0));
+    assert!((0..256).all(|y| img.get_pixel(0, y)[3] == 0));
+}
+
 // ---- 4. Work orders --------------------------------------------------------------------------
 
 #[tokio::test]

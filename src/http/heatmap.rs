@@ -3,10 +3,12 @@
 use super::auth::Auth;
 use super::error::{ApiError, ApiResult};
 use super::extract::{PngTile, QueryParams};
-use crate::analytics::heatmap::{self, HeatStyle};
+use crate::analytics::heatmap::HeatStyle;
 use crate::state::AppState;
+use crate::tileset::CachedTile;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, VARY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 /// `GET /heatmap/{z}/{x}/{y}.png?since=&until=&category=&status=&radius_m=` (any signed-in
@@ -16,8 +18,8 @@ pub async fn tile(
     auth: Auth,
     PngTile(coord): PngTile,
     QueryParams(p): QueryParams,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let filter = super::stats::report_filter(&p, &auth.0)?;
     let style = HeatStyle {
         radius_m: p.f64("radius_m")?.unwrap_or(state.config.heatmap_radius_m),
         scale_per_ha: state.config.heatmap_scale_per_ha,
@@ -27,24 +29,35 @@ pub async fn tile(
             "radius_m must be from 5 to 5000 metres",
         ));
     }
-    let st = state.clone();
-    let png = tokio::task::spawn_blocking(move || {
-        heatmap::encode_png(&heatmap::render_points(
-            st.tiles.report_points.as_ref(),
-            coord,
-            &filter,
-            &style,
-        ))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("heatmap rendering failed: {e}")))?;
-    Ok((
-        [
-            (CONTENT_TYPE, "image/png"),
-            // Reports arrive all the time; a minute of staleness keeps panning cheap.
-            (CACHE_CONTROL, "private, max-age=60"),
-        ],
-        png,
-    )
-        .into_response())
+    let (filter, fkey) = super::tiles::report_filter(&p, &auth.0)?;
+    let tile = match state.tiles.cached_heatmap(coord, &fkey, &style) {
+        Some(t) => t,
+        None => {
+            let st = state.clone();
+            tokio::task::spawn_blocking(move || {
+                st.tiles.heatmap_or_render(coord, &filter, &fkey, &style)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(format!("heatmap rendering failed: {e}")))?
+        }
+    };
+    Ok(respond(&tile, &headers))
+}
+
+/// Sends a cached PNG: 304 on a matching `If-None-Match`. Cached on the server and dropped
+/// exactly when a report lands near it, so the browser revalidates every time (a cheap 304).
+fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
+    let etag = HeaderValue::from_str(&t.etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let common = [
+        (ETAG, etag),
+        (CACHE_CONTROL, HeaderValue::from_static("private, no-cache")),
+        (VARY, HeaderValue::from_static("Cookie, Authorization")),
+    ];
+    if super::tiles::etag_matches(t, headers) {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    let mut resp = (common, t.body.clone()).into_response();
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("image/png"));
+    resp
 }

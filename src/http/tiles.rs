@@ -124,6 +124,14 @@ pub async fn offline_pack(
     })))
 }
 
+/// Whether the request's `If-None-Match` names `t`'s ETag (or `*`).
+pub(super) fn etag_matches(t: &CachedTile, headers: &HeaderMap) -> bool {
+    headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim() == t.etag || e.trim() == "*"))
+}
+
 /// Sends a cached tile: 304 on a matching `If-None-Match`, 204 when empty, gzip when accepted.
 pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
     let etag = HeaderValue::from_str(&t.etag).unwrap_or(HeaderValue::from_static("\"\""));
@@ -135,11 +143,7 @@ pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
             HeaderValue::from_static("Accept-Encoding, Cookie, Authorization"),
         ),
     ];
-    let matches = headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim() == t.etag || e.trim() == "*"));
-    if matches {
+    if etag_matches(t, headers) {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
     if t.body.is_empty() {

@@ -30,14 +30,22 @@ pub struct CachedTile {
     pub gzip: Bytes,
     /// Strong validator: a hash of the uncompressed body, quoted.
     pub etag: String,
+    /// The box whose changes change this tile when it is wider than the tile's buffered bounds
+    /// (a heatmap tile reads reports one kernel radius around itself).
+    pub reach: Option<Bbox>,
+}
+
+fn etag_of(body: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    body.hash(&mut h);
+    format!("\"{:016x}-{:x}\"", h.finish(), body.len())
 }
 
 impl CachedTile {
+    /// A vector tile, with its gzip copy.
     pub fn new(body: Vec<u8>) -> Self {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        body.hash(&mut h);
-        let etag = format!("\"{:016x}-{:x}\"", h.finish(), body.len());
+        let etag = etag_of(&body);
         let mut gz = flate2::write::GzEncoder::new(
             Vec::with_capacity(body.len() / 2),
             flate2::Compression::fast(),
@@ -50,6 +58,18 @@ impl CachedTile {
             body: Bytes::from(body),
             gzip: Bytes::from(gzip),
             etag,
+            reach: None,
+        }
+    }
+
+    /// An image tile (already compressed: no gzip copy) that changes with whatever lands in
+    /// `reach`.
+    pub fn image(body: Vec<u8>, reach: Bbox) -> Self {
+        CachedTile {
+            etag: etag_of(&body),
+            body: Bytes::from(body),
+            gzip: Bytes::new(),
+            reach: Some(reach),
         }
     }
 }
@@ -89,20 +109,24 @@ impl TileCache {
         }
     }
 
-    /// Drops every cached tile whose buffered bounds meet one of `boxes`.
+    /// Drops every cached tile whose buffered bounds (or [`CachedTile::reach`]) meet one of
+    /// `boxes`.
     pub fn invalidate(&self, boxes: &[Bbox]) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
-        let hit = |k: &TileKey| {
-            let Ok(c) = TileCoord::new(k.z, k.x, k.y) else {
-                return true;
+        let hit = |k: &TileKey, v: &CachedTile| {
+            let t = match v.reach {
+                Some(r) => r,
+                None => match TileCoord::new(k.z, k.x, k.y) {
+                    Ok(c) => query_bbox(c),
+                    Err(_) => return true,
+                },
             };
-            let t = query_bbox(c);
             boxes.iter().any(|b| b.intersects(&t))
         };
         let doomed: Vec<TileKey> = self
             .cache
             .iter()
-            .filter(|(k, _)| hit(k))
+            .filter(|(k, v)| hit(k, v))
             .map(|(k, _)| (*k).clone())
             .collect();
         for k in doomed {

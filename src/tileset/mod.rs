@@ -16,6 +16,7 @@ pub use basemap::Basemap;
 pub use cache::{CachedTile, TileCache, TileKey};
 pub use report_points::ReportPoints;
 
+use crate::analytics::heatmap::{self, HeatStyle};
 use crate::crs::Bbox;
 use crate::index::{WorldGeometry, ZoneIndex};
 use crate::report::{Category, Status};
@@ -35,6 +36,9 @@ pub struct ReportPoint {
     pub id: i64,
     pub lon: f64,
     pub lat: f64,
+    /// Its place in the Web Mercator unit square ([`xuncha_tiles::lonlat_to_world`]), worked
+    /// out once instead of in every tile that draws it.
+    pub world: [f64; 2],
     pub category: &'static str,
     pub status: &'static str,
     /// Unix ms (when the server received it).
@@ -218,9 +222,7 @@ impl Tiles {
     }
 
     /// Tile `coord` from the cache, or rendered from `index` and cached. `filter_key` names the
-    /// filter in the cache ([`ReportFilter::cache_key`], or a fixed name for a fixed filter). An
-    /// edit landing while the tile renders bumps the cache's epoch, so the stale tile is not
-    /// kept.
+    /// filter in the cache ([`ReportFilter::cache_key`], or a fixed name for a fixed filter).
     pub fn get_or_render(
         &self,
         index: &ZoneIndex,
@@ -229,14 +231,67 @@ impl Tiles {
         filter_key: &str,
         layers: Layers,
     ) -> Arc<CachedTile> {
-        let key = Self::key(coord, filter_key, layers);
+        self.cached_or(Self::key(coord, filter_key, layers), || {
+            CachedTile::new(self.set.render(index, coord, filter, layers))
+        })
+    }
+
+    /// The cache key of a heatmap tile: its own namespace, the kernel radius, the filter.
+    fn heatmap_key(coord: TileCoord, filter_key: &str, style: &HeatStyle) -> TileKey {
+        TileKey {
+            z: coord.z,
+            x: coord.x,
+            y: coord.y,
+            filter: Arc::from(
+                format!(
+                    "heatmap:{}:{}|{filter_key}",
+                    style.radius_m, style.scale_per_ha
+                )
+                .as_str(),
+            ),
+        }
+    }
+
+    /// Heatmap tile `coord` as PNG if the cache holds it.
+    pub fn cached_heatmap(
+        &self,
+        coord: TileCoord,
+        filter_key: &str,
+        style: &HeatStyle,
+    ) -> Option<Arc<CachedTile>> {
+        self.cache.get(&Self::heatmap_key(coord, filter_key, style))
+    }
+
+    /// Heatmap tile `coord` as PNG from the cache, or drawn from the report points and cached;
+    /// a report landing within the kernel's reach of the tile drops it again.
+    pub fn heatmap_or_render(
+        &self,
+        coord: TileCoord,
+        filter: &ReportFilter,
+        filter_key: &str,
+        style: &HeatStyle,
+    ) -> Arc<CachedTile> {
+        self.cached_or(Self::heatmap_key(coord, filter_key, style), || {
+            CachedTile::image(
+                heatmap::encode_png(&heatmap::render(
+                    self.report_points.as_ref(),
+                    coord,
+                    filter,
+                    style,
+                )),
+                heatmap::fetch_bbox(coord, style),
+            )
+        })
+    }
+
+    /// The cached tile under `key`, or `render`'s, cached. A change landing while it renders
+    /// bumps the cache's epoch, so the stale tile is not kept.
+    fn cached_or(&self, key: TileKey, render: impl FnOnce() -> CachedTile) -> Arc<CachedTile> {
         if let Some(t) = self.cache.get(&key) {
             return t;
         }
         let epoch = self.cache.epoch();
-        let t = Arc::new(CachedTile::new(
-            self.set.render(index, coord, filter, layers),
-        ));
+        let t = Arc::new(render());
         self.cache.insert(key, t.clone(), epoch);
         t
     }
@@ -370,8 +425,10 @@ impl TileSet {
                 let b = coord.bounds_lonlat();
                 let exact = Bbox::new(b.min().x, b.min().y, b.max().x, b.max().y);
                 let mut pts = Vec::new();
-                src.for_each_in(exact, filter, &mut |r| pts.push(Point::new(r.lon, r.lat)));
-                if let Ok(bins) = xuncha_tiles::aggregate_points(coord, pts, BIN_PX) {
+                src.for_each_in(exact, filter, &mut |r| {
+                    pts.push(Point::new(r.world[0], r.world[1]))
+                });
+                if let Ok(bins) = xuncha_tiles::aggregate_world_points(coord, pts, BIN_PX) {
                     tile.layer("reports").add_point_bins(&bins, &[]);
                 }
             }

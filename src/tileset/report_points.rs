@@ -1,6 +1,12 @@
-//! Every report as a point in memory (an R-tree), so a tile can count thousands of reports
-//! without a database round trip. Loaded from the store at start, kept current by the report
-//! service's change notifications.
+//! Every report as a point in memory, so a tile can count thousands of reports without a
+//! database round trip. Loaded from the store at start, kept current by the report service's
+//! change notifications.
+//!
+//! The points lie in Z-order (a Morton curve over the Web Mercator square): a box is a few
+//! contiguous runs of the array, found by binary search and read front to back, with no tree
+//! to walk and no random memory access per point. Reports added since the last layout are
+//! appended and found through a small R-tree; when they reach a quarter of the laid-out ones
+//! (at least [`RELAYOUT_MIN`]), everything is laid out again.
 
 use super::{ReportFilter, ReportPoint, ReportSource};
 use crate::crs::Bbox;
@@ -12,10 +18,19 @@ use rstar::{RTree, AABB};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+/// Fewest appended points that trigger a new layout.
+const RELAYOUT_MIN: usize = 50_000;
+/// Z-order cells a side at the finest level.
+const Z_LEVEL: u32 = 24;
+
 #[derive(Default)]
 struct Inner {
-    tree: RTree<GeomWithData<[f64; 2], u32>>,
+    /// `points[..codes.len()]` in Z-order, then the appended ones.
     points: Vec<ReportPoint>,
+    /// The Z-order codes of the laid-out points (sorted).
+    codes: Vec<u64>,
+    /// The appended points (indices into `points`).
+    tail: RTree<GeomWithData<[f64; 2], u32>>,
     by_id: HashMap<i64, u32>,
     /// Scope tags (`z:zone`, `o:owner`) to their numbers in [`ReportPoint::tags`].
     tags: HashMap<String, u32>,
@@ -34,6 +49,94 @@ impl Inner {
         out.dedup();
         out.into_boxed_slice()
     }
+}
+
+impl Inner {
+    /// Sorts every point along the Z-order curve; nothing is appended after.
+    fn lay_out(&mut self) {
+        self.points.sort_by_cached_key(|p| z_order(p.world));
+        self.codes = self.points.iter().map(|p| z_order(p.world)).collect();
+        self.by_id = self
+            .points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id, i as u32))
+            .collect();
+        self.tail = RTree::new();
+    }
+
+    /// Calls `f` with the index of every point whose position is inside `bbox` (not yet
+    /// filtered).
+    fn for_each_index_in(&self, bbox: &Bbox, f: &mut dyn FnMut(usize)) {
+        let inside = |p: &ReportPoint| bbox.contains(p.lon, p.lat);
+        for (start, end) in z_ranges(bbox) {
+            let lo = self.codes.partition_point(|c| *c < start);
+            let hi = lo + self.codes[lo..].partition_point(|c| *c < end);
+            for i in lo..hi {
+                if inside(&self.points[i]) {
+                    f(i);
+                }
+            }
+        }
+        let env = AABB::from_corners([bbox.west, bbox.south], [bbox.east, bbox.north]);
+        for g in self.tail.locate_in_envelope(env) {
+            f(g.data as usize);
+        }
+    }
+}
+
+/// The Z-order code ranges (`[start, end)`) that together hold every point of `bbox`: the cells
+/// it meets at the level where it spans at most about five cells a side, adjacent ones merged.
+fn z_ranges(bbox: &Bbox) -> Vec<(u64, u64)> {
+    let (x0, y0) = xuncha_tiles::lonlat_to_world(bbox.west, bbox.north);
+    let (x1, y1) = xuncha_tiles::lonlat_to_world(bbox.east, bbox.south);
+    let span = (x1 - x0).max(y1 - y0).max(1e-12);
+    let level = ((1.0 / span).log2().floor() + 2.0).clamp(0.0, f64::from(Z_LEVEL)) as u32;
+    let cells = f64::from(1u32 << level);
+    let cell = |v: f64| (v * cells).clamp(0.0, cells - 1.0) as u32;
+    let shift = 2 * (Z_LEVEL - level);
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for cy in cell(y0)..=cell(y1) {
+        for cx in cell(x0)..=cell(x1) {
+            let c = interleave(cx, cy);
+            out.push((c << shift, (c + 1) << shift));
+        }
+    }
+    out.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(out.len());
+    for r in out {
+        match merged.last_mut() {
+            Some(last) if last.1 == r.0 => last.1 = r.1,
+            _ => merged.push(r),
+        }
+    }
+    merged
+}
+
+/// Bits of `x` and `y` interleaved (x in the even bits).
+fn interleave(x: u32, y: u32) -> u64 {
+    let spread = |v: u32| {
+        let mut v = u64::from(v);
+        v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
+        v = (v | (v << 8)) & 0x00ff_00ff_00ff_00ff;
+        v = (v | (v << 4)) & 0x0f0f_0f0f_0f0f_0f0f;
+        v = (v | (v << 2)) & 0x3333_3333_3333_3333;
+        (v | (v << 1)) & 0x5555_5555_5555_5555
+    };
+    spread(x) | (spread(y) << 1)
+}
+
+fn world_of(lon: f64, lat: f64) -> [f64; 2] {
+    let (x, y) = xuncha_tiles::lonlat_to_world(lon, lat);
+    [x, y]
+}
+
+/// The position of a world point on the Z-order curve, 2^[`Z_LEVEL`] cells a side (~2.4 m at
+/// the equator): a tile of any zoom up to that is one contiguous run of it.
+fn z_order([x, y]: [f64; 2]) -> u64 {
+    let cells = f64::from(1u32 << Z_LEVEL);
+    let cell = |v: f64| (v * cells).clamp(0.0, cells - 1.0) as u32;
+    interleave(cell(x), cell(y))
 }
 
 /// The scope tags of a report: its matched zones and the organisations it concerns.
@@ -93,10 +196,12 @@ impl ReportPoints {
                     let owners = [r.str(6)?, r.str(7)?, r.str(8)?];
                     let t = tags.entry(id).or_default();
                     t.extend(tags_of([], owners.into_iter().flatten()));
+                    let (lon, lat) = (r.get(1)?, r.get(2)?);
                     out.push(ReportPoint {
                         id,
-                        lon: r.get(1)?,
-                        lat: r.get(2)?,
+                        lon,
+                        lat,
+                        world: world_of(lon, lat),
                         category: category.as_str(),
                         status: status.as_str(),
                         created_at: r.get(5)?,
@@ -117,23 +222,19 @@ impl ReportPoints {
             p.tags = inner.intern(tags.remove(&p.id).unwrap_or_default());
         }
         let n = points.len();
-        let tree = RTree::bulk_load(
-            points
-                .iter()
-                .enumerate()
-                .map(|(i, p)| GeomWithData::new([p.lon, p.lat], i as u32))
-                .collect(),
-        );
-        let by_id = points
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (p.id, i as u32))
-            .collect();
-        inner.tree = tree;
         inner.points = points;
-        inner.by_id = by_id;
+        inner.lay_out();
         *self.inner.write().unwrap_or_else(|e| e.into_inner()) = inner;
         Ok(n)
+    }
+
+    /// Lays the points out again in spatial order (see [`Inner::lay_out`]): reports added since
+    /// the last load sit at the end, in the order they came.
+    pub fn compact(&self) {
+        self.inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .lay_out();
     }
 
     /// Adds new reports and updates changed ones.
@@ -157,15 +258,19 @@ impl ReportPoints {
                         id: c.id,
                         lon: c.lon,
                         lat: c.lat,
+                        world: world_of(c.lon, c.lat),
                         category: c.category.as_str(),
                         status: c.status.as_str(),
                         created_at: c.created_at,
                         tags,
                     });
                     inner.by_id.insert(c.id, i);
-                    inner.tree.insert(GeomWithData::new([c.lon, c.lat], i));
+                    inner.tail.insert(GeomWithData::new([c.lon, c.lat], i));
                 }
             }
+        }
+        if inner.tail.size() >= RELAYOUT_MIN.max(inner.codes.len() / 4) {
+            inner.lay_out();
         }
     }
 
@@ -185,7 +290,6 @@ impl ReportPoints {
 impl ReportSource for ReportPoints {
     fn for_each_in(&self, bbox: Bbox, filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint)) {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        let env = AABB::from_corners([bbox.west, bbox.south], [bbox.east, bbox.north]);
         let scope = match &filter.scope {
             None => None,
             // A tag nobody carries: nothing is visible.
@@ -194,11 +298,11 @@ impl ReportSource for ReportPoints {
                 None => return,
             },
         };
-        for g in inner.tree.locate_in_envelope(env) {
-            let p = &inner.points[g.data as usize];
+        inner.for_each_index_in(&bbox, &mut |i| {
+            let p = &inner.points[i];
             if scope.is_none_or(|n| p.tags.binary_search(&n).is_ok()) && filter.accepts(p) {
                 f(p);
             }
-        }
+        });
     }
 }
