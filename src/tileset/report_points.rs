@@ -306,3 +306,88 @@ impl ReportSource for ReportPoints {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::service::ChangeWhat;
+
+    fn change(id: i64, lon: f64, lat: f64) -> ReportChange {
+        ReportChange {
+            id,
+            what: ChangeWhat::Created,
+            lon,
+            lat,
+            category: Category::ALL[id as usize % Category::ALL.len()],
+            status: Status::Reported,
+            created_at: id,
+            zones: Vec::new(),
+            owners: Vec::new(),
+        }
+    }
+
+    fn found(points: &ReportPoints, bbox: Bbox) -> Vec<i64> {
+        let mut ids = Vec::new();
+        points.for_each_in(bbox, &ReportFilter::default(), &mut |p| ids.push(p.id));
+        ids.sort_unstable();
+        ids
+    }
+
+    #[test]
+    fn boxes_find_exactly_the_points_inside_them_before_and_after_a_relayout() {
+        // A seeded spread over Baishan and a few far places, boxes of every size.
+        let mut seed = 16u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let all: Vec<(i64, f64, f64)> = (1..=RELAYOUT_MIN as i64 + 20_000)
+            .map(|id| match id % 50 {
+                0 => (id, -170.0 + 340.0 * next(), -80.0 + 160.0 * next()),
+                _ => (id, 126.2 + 0.5 * next(), 41.8 + 0.3 * next()),
+            })
+            .collect();
+        let boxes = [
+            Bbox::new(126.40, 41.92, 126.43, 41.94),
+            Bbox::new(126.4, 41.9, 126.405, 41.904),
+            Bbox::new(126.0, 41.0, 127.0, 43.0),
+            Bbox::WORLD,
+            Bbox::new(-10.0, -5.0, 10.0, 5.0),
+        ];
+        let brute = |upto: usize, b: &Bbox| {
+            let mut ids: Vec<i64> = all[..upto]
+                .iter()
+                .filter(|(_, lon, lat)| b.contains(*lon, *lat))
+                .map(|p| p.0)
+                .collect();
+            ids.sort_unstable();
+            ids
+        };
+        let points = ReportPoints::default();
+        // 1 000 laid out, then appended ones in the tail, then enough for a relayout.
+        let changes: Vec<ReportChange> = all.iter().map(|p| change(p.0, p.1, p.2)).collect();
+        points.apply(&changes[..1_000]);
+        points.compact();
+        points.apply(&changes[1_000..3_000]);
+        assert!(points.inner.read().unwrap().tail.size() == 2_000);
+        for b in &boxes {
+            assert_eq!(found(&points, *b), brute(3_000, b), "{b:?}");
+        }
+        points.apply(&changes[3_000..]);
+        assert!(points.inner.read().unwrap().tail.size() < RELAYOUT_MIN);
+        for b in &boxes {
+            let want = brute(all.len(), b);
+            assert!(!want.is_empty(), "{b:?}");
+            assert_eq!(found(&points, *b), want, "{b:?}");
+        }
+        // A change to a laid-out point is seen where it lies.
+        let mut moved = change(5, 0.0, 0.0);
+        moved.status = Status::Closed;
+        points.apply(&[moved]);
+        let mut closed = ReportFilter::default();
+        closed.statuses = vec![Status::Closed];
+        let mut ids = Vec::new();
+        points.for_each_in(Bbox::WORLD, &closed, &mut |p| ids.push(p.id));
+        assert_eq!(ids, vec![5]);
+    }
+}
