@@ -384,8 +384,10 @@ mod tests {
         let mut moved = change(5, 0.0, 0.0);
         moved.status = Status::Closed;
         points.apply(&[moved]);
-        let mut closed = ReportFilter::default();
-        closed.statuses = vec![Status::Closed];
+        let closed = ReportFilter {
+            statuses: vec![Status::Closed],
+            ..Default::default()
+        };
         let mut ids = Vec::new();
         points.for_each_in(Bbox::WORLD, &closed, &mut |p| ids.push(p.id));
         assert_eq!(ids, vec![5]);
