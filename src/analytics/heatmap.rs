@@ -45,7 +45,7 @@ fn metres_per_px(lat: f64, z: u8) -> f64 {
 }
 
 /// Where one tile's density grid lies, in cells of the world pixel grid at the tile's zoom.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 struct Grid {
     tile: TileCoord,
     /// World pixels per cell side (a power of two).
@@ -59,9 +59,8 @@ struct Grid {
     /// Cells per row and rows.
     w: usize,
     h: usize,
-    /// Grid offsets of the first cell the pixel centres sample, and how many are sampled.
-    sx0: usize,
-    sy0: usize,
+    /// How many cells a side the pixel centres sample: those from `half` cells into the grid
+    /// (the grid is the sampled cells and the kernel's reach around them).
     sw: usize,
     sh: usize,
 }
@@ -100,8 +99,6 @@ impl Grid {
             gy0,
             w: (lx + half as i64 - gx0 + 1) as usize,
             h: (ly + half as i64 - gy0 + 1) as usize,
-            sx0: half,
-            sy0: half,
             sw: (lx - fx + 1) as usize,
             sh: (ly - fy + 1) as usize,
         }
@@ -200,7 +197,7 @@ impl Density {
             }
             let out = &mut across[y * g.sw..(y + 1) * g.sw];
             for (sx, o) in out.iter_mut().enumerate() {
-                // Cell sx0 + sx, its taps start half cells to the left (= sx).
+                // Sampled cell `half + sx`: its taps start `half` cells to the left, at `sx`.
                 let src = &row[sx..sx + n];
                 *o = src.iter().zip(&taps).map(|(a, b)| a * b).sum();
             }
@@ -220,9 +217,9 @@ impl Density {
         let c = f64::from(g.cell);
         let scale = f64::from(TILE_PX) * f64::from(1u32 << g.tile.z);
         let side = TILE_PX as usize;
-        let sample_start = |p0: f64| ((p0 + 0.5) / c - 0.5).floor();
-        let fx = sample_start(f64::from(g.tile.x) * f64::from(TILE_PX));
-        let fy = sample_start(f64::from(g.tile.y) * f64::from(TILE_PX));
+        // Global index of the first sampled cell column and row.
+        let fx = (g.gx0 + g.half as i64) as f64;
+        let fy = (g.gy0 + g.half as i64) as f64;
         let cols: Vec<(usize, f32)> = (0..side)
             .map(|x| {
                 let u = (f64::from(g.tile.x) * f64::from(TILE_PX) + x as f64 + 0.5) / c - 0.5 - fx;
@@ -295,7 +292,7 @@ pub fn ramp(t: f64) -> Rgba<u8> {
 }
 
 /// Renders `tile` from the in-memory report points (the same index as the `reports` vector
-/// tile layer: no database round trip, an R-tree query of the tile plus the kernel's reach).
+/// tile layer: no database round trip, the reports of the tile plus the kernel's reach).
 pub fn render_points(
     points: &dyn crate::tileset::ReportSource,
     tile: TileCoord,

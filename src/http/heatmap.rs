@@ -5,11 +5,9 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{PngTile, QueryParams};
 use crate::analytics::heatmap::HeatStyle;
 use crate::state::AppState;
-use crate::tileset::CachedTile;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, VARY};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 
 /// `GET /heatmap/{z}/{x}/{y}.png?since=&until=&category=&status=&radius_m=` (any signed-in
 /// role) → a 256 × 256 RGBA PNG, transparent where there are no reports.
@@ -41,23 +39,7 @@ pub async fn tile(
             .map_err(|e| ApiError::Internal(format!("heatmap rendering failed: {e}")))?
         }
     };
-    Ok(respond(&tile, &headers))
-}
-
-/// Sends a cached PNG: 304 on a matching `If-None-Match`. Cached on the server and dropped
-/// exactly when a report lands near it, so the browser revalidates every time (a cheap 304).
-fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
-    let etag = HeaderValue::from_str(&t.etag).unwrap_or(HeaderValue::from_static("\"\""));
-    let common = [
-        (ETAG, etag),
-        (CACHE_CONTROL, HeaderValue::from_static("private, no-cache")),
-        (VARY, HeaderValue::from_static("Cookie, Authorization")),
-    ];
-    if super::tiles::etag_matches(t, headers) {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
-    }
-    let mut resp = (common, t.body.clone()).into_response();
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("image/png"));
-    resp
+    // Cached on the server and dropped exactly when a report lands within its reach, so the
+    // browser revalidates every time (a cheap 304), as for the vector tiles.
+    Ok(super::tiles::respond_as(&tile, &headers, "image/png"))
 }

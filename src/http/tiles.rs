@@ -124,16 +124,19 @@ pub async fn offline_pack(
     })))
 }
 
-/// Whether the request's `If-None-Match` names `t`'s ETag (or `*`).
-pub(super) fn etag_matches(t: &CachedTile, headers: &HeaderMap) -> bool {
-    headers
-        .get(IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim() == t.etag || e.trim() == "*"))
+/// Sends a cached vector tile: 304 on a matching `If-None-Match`, 204 when empty, gzip when
+/// accepted.
+pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
+    respond_as(t, headers, MVT)
 }
 
-/// Sends a cached tile: 304 on a matching `If-None-Match`, 204 when empty, gzip when accepted.
-pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
+/// [`respond`] for a cached tile of any `content_type` (one without a gzip copy is always
+/// sent as it is).
+pub(super) fn respond_as(
+    t: &CachedTile,
+    headers: &HeaderMap,
+    content_type: &'static str,
+) -> Response {
     let etag = HeaderValue::from_str(&t.etag).unwrap_or(HeaderValue::from_static("\"\""));
     let common = [
         (ETAG, etag),
@@ -143,7 +146,11 @@ pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
             HeaderValue::from_static("Accept-Encoding, Cookie, Authorization"),
         ),
     ];
-    if etag_matches(t, headers) {
+    let matches = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim() == t.etag || e.trim() == "*"));
+    if matches {
         return (StatusCode::NOT_MODIFIED, common).into_response();
     }
     if t.body.is_empty() {
@@ -152,7 +159,8 @@ pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
     let gzip_ok = headers
         .get(ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")))
+        && !t.gzip.is_empty();
     let mut resp = if gzip_ok {
         let mut r = Response::new(Body::from(t.gzip.clone()));
         r.headers_mut()
@@ -162,7 +170,7 @@ pub fn respond(t: &CachedTile, headers: &HeaderMap) -> Response {
         Response::new(Body::from(t.body.clone()))
     };
     resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(MVT));
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp.headers_mut().extend(common);
     resp
 }

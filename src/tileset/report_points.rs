@@ -54,8 +54,12 @@ impl Inner {
 impl Inner {
     /// Sorts every point along the Z-order curve; nothing is appended after.
     fn lay_out(&mut self) {
-        self.points.sort_by_cached_key(|p| z_order(p.world));
-        self.codes = self.points.iter().map(|p| z_order(p.world)).collect();
+        let mut keyed: Vec<(u64, ReportPoint)> = std::mem::take(&mut self.points)
+            .into_iter()
+            .map(|p| (z_order(p.world), p))
+            .collect();
+        keyed.sort_unstable_by_key(|(code, _)| *code);
+        (self.codes, self.points) = keyed.into_iter().unzip();
         self.by_id = self
             .points
             .iter()
