@@ -76,6 +76,10 @@ pub struct Config {
     /// Requests a minute each client address may make to the public map (as a burst too).
     /// Default 600.
     pub public_map_per_minute: u32,
+    /// Most reports a vector tile at or above the points zoom carries as single points; a tile
+    /// holding more (a dense city centre at z14) carries count bins instead, as below that zoom.
+    /// Default 5 000 (about 250 KB of points).
+    pub tile_max_points: usize,
     /// The city's offset from UTC, seconds east, for datetimes shown to Open311 clients.
     /// Default 28 800 (+08:00, China Standard Time).
     pub city_utc_offset_s: i32,
@@ -166,6 +170,7 @@ impl Default for Config {
             public_zones: false,
             public_map: false,
             public_map_per_minute: 600,
+            tile_max_points: crate::tileset::DEFAULT_MAX_POINTS,
             city_utc_offset_s: 8 * 3600,
             open311_jurisdiction_id: None,
             public_url: None,

@@ -98,6 +98,7 @@ impl App {
         reports.on_change(events.listener());
         let mut set = crate::tileset::TileSet::new(basemap);
         set.reports = Some(report_points.clone());
+        set.max_points = config.tile_max_points;
         let tiles = crate::tileset::Tiles {
             set,
             cache,

@@ -177,3 +177,55 @@ async fn a_bad_tile_filter_is_the_same_400_as_in_stats() {
     // Known names still pass.
     tile(&s, t, "&category=garbage,weeds&status=reported").await;
 }
+
+#[tokio::test]
+async fn a_point_tile_with_more_reports_than_its_limit_carries_bins() {
+    let s = common::start_with(false, |c| c.tile_max_points = 10).await;
+    // 12 reports within 10 m of each other (one z16 tile), 2 of them weeds; 3 more 5 km away.
+    for i in 0..15 {
+        let (lon, lat) = if i < 12 {
+            (126.4200 + (i as f64) * 1e-5, 41.9400)
+        } else {
+            (126.36 + (i as f64) * 1e-3, 41.91)
+        };
+        let category = if i < 2 { "weeds" } else { "garbage" };
+        let (st, v) = s
+            .post_json(
+                "patrol",
+                json!({"lon": lon, "lat": lat, "category": category}),
+            )
+            .await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let dense = TileCoord::containing(126.42005, 41.9400, 16).unwrap();
+    let f = features(&tile(&s, dense, "").await);
+    assert!(
+        !f.is_empty() && f.iter().all(|b| b.1.is_none() && b.2.is_none()),
+        "{f:?}"
+    );
+    assert_eq!(f.iter().map(|b| b.0).sum::<i64>(), 12, "{f:?}");
+    // A filter that leaves it under the limit gives points again.
+    let f = features(&tile(&s, dense, "&category=weeds").await);
+    assert_eq!(f.len(), 2, "{f:?}");
+    assert!(f.iter().all(|p| p.0 == 1 && p.1.is_some()), "{f:?}");
+    let sparse = TileCoord::containing(126.373, 41.91, 16).unwrap();
+    let f = features(&tile(&s, sparse, "").await);
+    assert!(
+        !f.is_empty() && f.iter().all(|p| p.0 == 1 && p.1.is_some()),
+        "{f:?}"
+    );
+    // Every report is counted once at every zoom, whether the tile has points or bins.
+    for z in [13u8, 14, 16] {
+        assert_eq!(total(&s, z, "").await, 15, "z{z}");
+    }
+    // The style draws status circles only for features that are one report.
+    let (st, style) = s.get_json("office", "/style.json").await;
+    assert_eq!(st, 200, "{style}");
+    let point = style["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == "reports-point")
+        .expect("reports-point layer");
+    assert_eq!(point["filter"], json!(["has", "id"]));
+}

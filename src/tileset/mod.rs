@@ -27,6 +27,8 @@ use xuncha_tiles::{TileBuilder, TileCoord, Value};
 
 /// Default zoom from which reports are raw points instead of counted bins.
 pub const DEFAULT_AGGREGATE_BELOW: u8 = 14;
+/// Default for [`TileSet::max_points`].
+pub const DEFAULT_MAX_POINTS: usize = 5_000;
 /// Size of a counting bin in 256-px tile pixels (a power of two).
 pub const BIN_PX: u32 = 16;
 
@@ -302,6 +304,9 @@ pub struct TileSet {
     pub basemap: Basemap,
     pub reports: Option<Arc<dyn ReportSource>>,
     pub aggregate_below: u8,
+    /// Most reports a tile at or above `aggregate_below` carries as points; more, and it
+    /// carries count bins like the tiles below (a point tile of a dense centre would be megabytes).
+    pub max_points: usize,
 }
 
 impl TileSet {
@@ -310,6 +315,7 @@ impl TileSet {
             basemap,
             reports: None,
             aggregate_below: DEFAULT_AGGREGATE_BELOW,
+            max_points: DEFAULT_MAX_POINTS,
         }
     }
 
@@ -405,35 +411,52 @@ impl TileSet {
             }
         }
         if let (true, Some(src)) = (layers.reports, &self.reports) {
-            if coord.z >= self.aggregate_below {
-                let mut layer = tile.layer("reports");
-                src.for_each_in(bbox, filter, &mut |r| {
-                    if let Some(f) = layer.add_point(
-                        &Point::new(r.lon, r.lat),
-                        &[
-                            ("id", Value::Int(r.id)),
-                            ("category", Value::from(r.category)),
-                            ("status", Value::from(r.status)),
-                            ("count", Value::Int(1)),
-                        ],
-                    ) {
-                        f.set_id(r.id as u64);
-                    }
-                });
-            } else {
-                // Only bins whose centre is in this tile: each report is counted in exactly one tile.
-                let b = coord.bounds_lonlat();
-                let exact = Bbox::new(b.min().x, b.min().y, b.max().x, b.max().y);
-                let mut pts = Vec::new();
-                src.for_each_in(exact, filter, &mut |r| {
-                    pts.push(Point::new(r.world[0], r.world[1]))
-                });
-                if let Ok(bins) = xuncha_tiles::aggregate_world_points(coord, pts, BIN_PX) {
-                    tile.layer("reports").add_point_bins(&bins, &[]);
-                }
-            }
+            self.add_reports(&mut tile, src.as_ref(), coord, bbox, filter);
         }
         tile.encode()
+    }
+
+    /// The `reports` layer: one point per report from `aggregate_below` on while the tile holds
+    /// at most `max_points` of them, else count bins (only bins whose centre is in this tile, so
+    /// each report is counted in exactly one tile).
+    fn add_reports(
+        &self,
+        tile: &mut TileBuilder,
+        src: &dyn ReportSource,
+        coord: TileCoord,
+        bbox: Bbox,
+        filter: &ReportFilter,
+    ) {
+        let points = coord.z >= self.aggregate_below;
+        let b = coord.bounds_lonlat();
+        let exact = Bbox::new(b.min().x, b.min().y, b.max().x, b.max().y);
+        let mut world = Vec::new();
+        let mut single: Vec<(i64, f64, f64, &'static str, &'static str)> = Vec::new();
+        src.for_each_in(if points { bbox } else { exact }, filter, &mut |r| {
+            world.push(Point::new(r.world[0], r.world[1]));
+            if points && single.len() <= self.max_points {
+                single.push((r.id, r.lon, r.lat, r.category, r.status));
+            }
+        });
+        if points && single.len() <= self.max_points {
+            let mut layer = tile.layer("reports");
+            for (id, lon, lat, category, status) in single {
+                if let Some(f) = layer.add_point(
+                    &Point::new(lon, lat),
+                    &[
+                        ("id", Value::Int(id)),
+                        ("category", Value::from(category)),
+                        ("status", Value::from(status)),
+                        ("count", Value::Int(1)),
+                    ],
+                ) {
+                    f.set_id(id as u64);
+                }
+            }
+        } else if let Ok(bins) = xuncha_tiles::aggregate_world_points(coord, world, BIN_PX) {
+            // Points of the buffer fall outside the tile's bins and are dropped here.
+            tile.layer("reports").add_point_bins(&bins, &[]);
+        }
     }
 }
 

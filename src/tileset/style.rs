@@ -85,7 +85,7 @@ pub fn tilejson(origin: &str, bounds: Bbox, aggregate_below: u8) -> Value {
              "fields": {"id": "String", "kind": "String", "name": "String", "level": "String"}},
             {"id": "routes", "description": "Patrol routes (centre lines)", "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
              "fields": {"id": "String", "name": "String", "width_m": "Number: corridor width in metres", "owner_name": "String"}},
-            {"id": "reports", "description": format!("Inspection reports: bins with a count below z{aggregate_below}, points at and above"),
+            {"id": "reports", "description": format!("Inspection reports: bins with a count below z{aggregate_below}, points at and above (bins again where a tile holds more than its most points)"),
              "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
              "fields": {"count": "Number", "id": "Number", "category": "String", "status": "String"}},
             {"id": "basemap", "description": "Districts, river, roads", "minzoom": 0, "maxzoom": MAX_TILE_ZOOM,
@@ -176,7 +176,7 @@ pub fn style(origin: &str, tiles_path: &str, bounds: Bbox, aggregate_below: u8) 
                        "heatmap-radius": ["interpolate", ["exponential", 2], ["zoom"], 10, 8, 16, 30],
                        "heatmap-opacity": ["interpolate", ["linear"], ["zoom"], 15, 0.8, 17, 0]}},
             {"id": "reports-point", "type": "circle", "source": "xuncha", "source-layer": "reports",
-             "minzoom": aggregate_below,
+             "minzoom": aggregate_below, "filter": ["has", "id"],
              "paint": {"circle-radius": 5, "circle-stroke-width": 1.5, "circle-stroke-color": "#ffffff",
                        "circle-color": status_colors}}
         ]
