@@ -19,6 +19,18 @@ use xuncha::report::{Category, Status};
 use xuncha::tileset::{Basemap, Layers, ReportFilter, ReportPoints, ReportSource, TileSet};
 use xuncha_tiles::{lonlat_to_world, TileCoord};
 
+/// This process's resident set, kB (0 where /proc is missing).
+fn rss_kb() -> i64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 fn pct(v: &mut [f64], p: f64) -> f64 {
     v.sort_by(f64::total_cmp);
     let i = ((v.len() as f64 - 1.0) * p).round() as usize;
@@ -100,7 +112,8 @@ fn main() -> anyhow::Result<()> {
         Status::Dispatched,
         Status::Reported,
     ];
-    let points = ReportPoints::default();
+    let rss0 = rss_kb();
+    let points = std::sync::Arc::new(ReportPoints::default());
     let t0 = Instant::now();
     let mut batch = Vec::with_capacity(100_000);
     for i in 0..n {
@@ -123,8 +136,10 @@ fn main() -> anyhow::Result<()> {
             category: Category::ALL[rng.gen_range(0..Category::ALL.len())],
             status: statuses[rng.gen_range(0..statuses.len())],
             created_at: now - rng.gen_range(0..365 * day),
-            zones: Vec::new(),
-            owners: Vec::new(),
+            // Like a province's reports: each matched to one of 20 000 zones of 5 000 owners,
+            // so the scope tags cost what they cost in a server.
+            zones: vec![format!("zone-{}", i % 20_000)],
+            owners: vec![format!("owner-{}", i % 5_000)],
         });
         if batch.len() == batch.capacity() {
             points.apply(&batch);
@@ -132,15 +147,28 @@ fn main() -> anyhow::Result<()> {
         }
     }
     points.apply(&batch);
+    points.settle();
     let appended = t0.elapsed().as_secs_f64();
     // As a server loads them at start: in spatial order (the order they came is kept as a
     // second case below).
     let unsorted_tiles = if std::env::var_os("HEATMAP_BENCH_UNSORTED").is_some() {
         "in the order they came"
     } else {
+        let t = Instant::now();
         points.compact();
+        println!(
+            "a full relayout (what runs, under the write lock, when a quarter more have come) took {:.2} s",
+            t.elapsed().as_secs_f64()
+        );
         "laid out in Z-order, as loaded at start"
     };
+    let rss1 = rss_kb();
+    println!(
+        "resident memory {} MB → {} MB: {:.0} bytes per report point",
+        rss0 / 1024,
+        rss1 / 1024,
+        (rss1 - rss0) as f64 * 1024.0 / n.max(1) as f64
+    );
     println!("points: {unsorted_tiles} (appended in {appended:.1} s)");
     println!(
         "{} report points in memory in {:.1} s",
@@ -178,14 +206,14 @@ fn main() -> anyhow::Result<()> {
             // Alternate which goes first, so neither always meets a warm cache.
             let mut a = || {
                 heatmap::encode_png(&heatmap::render(
-                    &points,
+                    points.as_ref(),
                     t,
                     &ReportFilter::default(),
                     &style,
                 ))
                 .len()
             };
-            let mut b = || per_report_kernel(&points, t, &style).len();
+            let mut b = || per_report_kernel(points.as_ref(), t, &style).len();
             let (tn, bn) = time(&mut a);
             let (to, _) = time(&mut b);
             new.push(tn);
@@ -213,7 +241,6 @@ fn main() -> anyhow::Result<()> {
 
     println!("\n`reports` vector-tile layer alone, uncached, {iters} tiles each, ms");
     let mut set = TileSet::new(Basemap::default());
-    let points = std::sync::Arc::new(points);
     set.reports = Some(points.clone());
     let index = xuncha::index::ZoneIndex::default();
     let layers = Layers {

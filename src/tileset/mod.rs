@@ -32,8 +32,8 @@ pub const DEFAULT_MAX_POINTS: usize = 5_000;
 /// Size of a counting bin in 256-px tile pixels (a power of two).
 pub const BIN_PX: u32 = 16;
 
-/// A report as the tiles see it.
-#[derive(Debug, Clone)]
+/// A report as the tiles see it: 56 bytes, with nothing on the heap (a province holds millions).
+#[derive(Debug, Clone, Copy)]
 pub struct ReportPoint {
     pub id: i64,
     pub lon: f64,
@@ -41,13 +41,13 @@ pub struct ReportPoint {
     /// Its place in the Web Mercator unit square ([`xuncha_tiles::lonlat_to_world`]), worked
     /// out once instead of in every tile that draws it.
     pub world: [f64; 2],
-    pub category: &'static str,
-    pub status: &'static str,
     /// Unix ms (when the server received it).
     pub created_at: i64,
-    /// Who may see it besides the unscoped: interned [`scope_tag`]s of the zones it matched
-    /// and the organisations it concerns.
-    pub tags: Box<[u32]>,
+    /// Who may see it besides the unscoped: the number of its set of interned [`scope_tag`]s
+    /// (the zones it matched and the organisations it concerns), kept by the [`ReportSource`].
+    pub tags: u32,
+    pub category: Category,
+    pub status: Status,
 }
 
 /// The tag a report carries for a visibility: `z:` a matched zone, `o:` an owner.
@@ -110,9 +110,8 @@ impl ReportFilter {
     pub fn accepts(&self, r: &ReportPoint) -> bool {
         self.since.is_none_or(|s| r.created_at >= s)
             && self.until.is_none_or(|u| r.created_at < u)
-            && (self.categories.is_empty()
-                || self.categories.iter().any(|c| c.as_str() == r.category))
-            && (self.statuses.is_empty() || self.statuses.iter().any(|s| s.as_str() == r.status))
+            && (self.categories.is_empty() || self.categories.contains(&r.category))
+            && (self.statuses.is_empty() || self.statuses.contains(&r.status))
     }
 }
 
@@ -431,26 +430,26 @@ impl TileSet {
         let b = coord.bounds_lonlat();
         let exact = Bbox::new(b.min().x, b.min().y, b.max().x, b.max().y);
         let mut world = Vec::new();
-        let mut single: Vec<(i64, f64, f64, &'static str, &'static str)> = Vec::new();
+        let mut single: Vec<ReportPoint> = Vec::new();
         src.for_each_in(if points { bbox } else { exact }, filter, &mut |r| {
             world.push(Point::new(r.world[0], r.world[1]));
             if points && single.len() <= self.max_points {
-                single.push((r.id, r.lon, r.lat, r.category, r.status));
+                single.push(*r);
             }
         });
         if points && single.len() <= self.max_points {
             let mut layer = tile.layer("reports");
-            for (id, lon, lat, category, status) in single {
+            for r in single {
                 if let Some(f) = layer.add_point(
-                    &Point::new(lon, lat),
+                    &Point::new(r.lon, r.lat),
                     &[
-                        ("id", Value::Int(id)),
-                        ("category", Value::from(category)),
-                        ("status", Value::from(status)),
+                        ("id", Value::Int(r.id)),
+                        ("category", Value::from(r.category.as_str())),
+                        ("status", Value::from(r.status.as_str())),
                         ("count", Value::Int(1)),
                     ],
                 ) {
-                    f.set_id(id as u64);
+                    f.set_id(r.id as u64);
                 }
             }
         } else if let Ok(bins) = xuncha_tiles::aggregate_world_points(coord, world, BIN_PX) {

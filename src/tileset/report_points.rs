@@ -6,7 +6,9 @@
 //! contiguous runs of the array, found by binary search and read front to back, with no tree
 //! to walk and no random memory access per point. Reports added since the last layout are
 //! appended and found through a small R-tree; when they reach a quarter of the laid-out ones
-//! (at least [`RELAYOUT_MIN`]), everything is laid out again.
+//! (at least [`RELAYOUT_MIN`]), everything is laid out again on a background thread: it copies
+//! the points under the read lock, sorts the copy with no lock held, and takes the write lock
+//! only to swap it in and replay what changed meanwhile, so tiles are never held up by a sort.
 
 use super::{ReportFilter, ReportPoint, ReportSource};
 use crate::crs::Bbox;
@@ -16,7 +18,8 @@ use crate::store::{Store, StoreError};
 use rstar::primitives::GeomWithData;
 use rstar::{RTree, AABB};
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 /// Fewest appended points that trigger a new layout.
 const RELAYOUT_MIN: usize = 50_000;
@@ -32,12 +35,37 @@ struct Inner {
     /// The appended points (indices into `points`).
     tail: RTree<GeomWithData<[f64; 2], u32>>,
     by_id: HashMap<i64, u32>,
-    /// Scope tags (`z:zone`, `o:owner`) to their numbers in [`ReportPoint::tags`].
+    /// Scope tags (`z:zone`, `o:owner`) to their numbers.
     tags: HashMap<String, u32>,
+    /// The distinct sets of tag numbers (sorted) that reports carry; [`ReportPoint::tags`] is an
+    /// index here. Set 0 is the empty set. Reports of one zone and owner share one set.
+    sets: Vec<Box<[u32]>>,
+    set_ids: HashMap<Box<[u32]>, u32>,
+    /// Bumped by every synchronous layout or reload: a background layout begun before is void.
+    generation: u64,
+    /// While a background layout runs: the points (indices) changed since it copied them.
+    touched: Vec<u32>,
+}
+
+/// A background layout's copy of the points, taken under the read lock.
+struct Snapshot {
+    generation: u64,
+    points: Vec<ReportPoint>,
+}
+
+/// A background layout, sorted with no lock held, waiting to be swapped in.
+struct Layout {
+    generation: u64,
+    points: Vec<ReportPoint>,
+    codes: Vec<u64>,
+    by_id: HashMap<i64, u32>,
+    /// Where each point of the snapshot went.
+    new_index: Vec<u32>,
 }
 
 impl Inner {
-    fn intern(&mut self, tags: impl IntoIterator<Item = String>) -> Box<[u32]> {
+    /// The number of the set of `tags`, interning the tags and the set.
+    fn intern(&mut self, tags: impl IntoIterator<Item = String>) -> u32 {
         let mut out: Vec<u32> = tags
             .into_iter()
             .map(|t| {
@@ -47,7 +75,18 @@ impl Inner {
             .collect();
         out.sort_unstable();
         out.dedup();
-        out.into_boxed_slice()
+        if self.sets.is_empty() {
+            self.sets.push(Box::new([]));
+            self.set_ids.insert(Box::new([]), 0);
+        }
+        if let Some(&n) = self.set_ids.get(out.as_slice()) {
+            return n;
+        }
+        let n = self.sets.len() as u32;
+        let set = out.into_boxed_slice();
+        self.sets.push(set.clone());
+        self.set_ids.insert(set, n);
+        n
     }
 }
 
@@ -67,6 +106,8 @@ impl Inner {
             .map(|(i, p)| (p.id, i as u32))
             .collect();
         self.tail = RTree::new();
+        self.generation += 1;
+        self.touched.clear();
     }
 
     /// Calls `f` with the index of every point whose position is inside `bbox` (not yet
@@ -86,6 +127,33 @@ impl Inner {
         for g in self.tail.locate_in_envelope(env) {
             f(g.data as usize);
         }
+    }
+}
+
+/// Sorts a snapshot along the Z-order curve (no lock held).
+fn sort(snapshot: Snapshot) -> Layout {
+    let mut keyed: Vec<(u64, u32)> = snapshot
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (z_order(p.world), i as u32))
+        .collect();
+    keyed.sort_unstable();
+    let mut new_index = vec![0u32; keyed.len()];
+    let mut points = Vec::with_capacity(keyed.len());
+    let mut by_id = HashMap::with_capacity(keyed.len());
+    for (k, &(_, i)) in keyed.iter().enumerate() {
+        let p = snapshot.points[i as usize];
+        new_index[i as usize] = k as u32;
+        by_id.insert(p.id, k as u32);
+        points.push(p);
+    }
+    Layout {
+        generation: snapshot.generation,
+        points,
+        codes: keyed.into_iter().map(|(c, _)| c).collect(),
+        by_id,
+        new_index,
     }
 }
 
@@ -159,6 +227,8 @@ fn tags_of<'a>(
 #[derive(Default)]
 pub struct ReportPoints {
     inner: RwLock<Inner>,
+    /// Whether a background layout runs (at most one does).
+    relaying: AtomicBool,
 }
 
 impl ReportPoints {
@@ -206,10 +276,10 @@ impl ReportPoints {
                         lon,
                         lat,
                         world: world_of(lon, lat),
-                        category: category.as_str(),
-                        status: status.as_str(),
+                        category,
+                        status,
                         created_at: r.get(5)?,
-                        tags: Box::new([]),
+                        tags: 0,
                     });
                     Ok(())
                 },
@@ -228,7 +298,9 @@ impl ReportPoints {
         let n = points.len();
         inner.points = points;
         inner.lay_out();
-        *self.inner.write().unwrap_or_else(|e| e.into_inner()) = inner;
+        let mut live = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        inner.generation = live.generation + 1;
+        *live = inner;
         Ok(n)
     }
 
@@ -241,9 +313,29 @@ impl ReportPoints {
             .lay_out();
     }
 
-    /// Adds new reports and updates changed ones.
-    pub fn apply(&self, changes: &[ReportChange]) {
+    /// Adds new reports and updates changed ones; starts a background layout when the appended
+    /// ones have grown to a quarter of the laid-out ones.
+    pub fn apply(self: &Arc<Self>, changes: &[ReportChange]) {
+        if self.apply_changes(changes) && !self.relaying.swap(true, Ordering::SeqCst) {
+            let me = self.clone();
+            let started = std::thread::Builder::new()
+                .name("report-layout".into())
+                .spawn(move || {
+                    let snapshot = me.snapshot();
+                    me.finish(sort(snapshot));
+                });
+            if let Err(e) = started {
+                tracing::warn!("could not start the report layout thread: {e}");
+                self.relaying.store(false, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Applies `changes`; whether the tail is now due for a layout.
+    fn apply_changes(&self, changes: &[ReportChange]) -> bool {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        // Read under the lock: a layout that starts later copies the points after this change.
+        let relaying = self.relaying.load(Ordering::SeqCst);
         for c in changes {
             let tags = inner.intern(tags_of(
                 c.zones.iter().map(String::as_str),
@@ -252,9 +344,12 @@ impl ReportPoints {
             match inner.by_id.get(&c.id).copied() {
                 Some(i) => {
                     let p = &mut inner.points[i as usize];
-                    p.status = c.status.as_str();
-                    p.category = c.category.as_str();
+                    p.status = c.status;
+                    p.category = c.category;
                     p.tags = tags;
+                    if relaying {
+                        inner.touched.push(i);
+                    }
                 }
                 None => {
                     let i = inner.points.len() as u32;
@@ -263,8 +358,8 @@ impl ReportPoints {
                         lon: c.lon,
                         lat: c.lat,
                         world: world_of(c.lon, c.lat),
-                        category: c.category.as_str(),
-                        status: c.status.as_str(),
+                        category: c.category,
+                        status: c.status,
                         created_at: c.created_at,
                         tags,
                     });
@@ -273,8 +368,55 @@ impl ReportPoints {
                 }
             }
         }
-        if inner.tail.size() >= RELAYOUT_MIN.max(inner.codes.len() / 4) {
-            inner.lay_out();
+        inner.tail.size() >= RELAYOUT_MIN.max(inner.codes.len() / 4)
+    }
+
+    /// A copy of the points for a background layout (the read lock only: tiles go on).
+    fn snapshot(&self) -> Snapshot {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        Snapshot {
+            generation: inner.generation,
+            points: inner.points.clone(),
+        }
+    }
+
+    /// Swaps a background layout in: the points changed or added since its snapshot are
+    /// carried over, so nothing applied meanwhile is lost.
+    fn finish(&self, mut layout: Layout) {
+        let old = {
+            let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+            self.relaying.store(false, Ordering::SeqCst);
+            if inner.generation != layout.generation {
+                return;
+            }
+            let n = layout.new_index.len();
+            for &i in &inner.touched {
+                if (i as usize) < n {
+                    layout.points[layout.new_index[i as usize] as usize] = inner.points[i as usize];
+                }
+            }
+            // Points added since keep their indices (the first `n` are the snapshot's).
+            let added = &inner.points[n..];
+            layout.points.extend_from_slice(added);
+            let mut tail = Vec::with_capacity(added.len());
+            for (k, p) in added.iter().enumerate() {
+                layout.by_id.insert(p.id, (n + k) as u32);
+                tail.push(GeomWithData::new([p.lon, p.lat], (n + k) as u32));
+            }
+            inner.tail = RTree::bulk_load(tail);
+            inner.codes = layout.codes;
+            inner.touched.clear();
+            let by_id = std::mem::replace(&mut inner.by_id, layout.by_id);
+            (std::mem::replace(&mut inner.points, layout.points), by_id)
+        };
+        // The old arrays are freed after the lock is let go.
+        drop(old);
+    }
+
+    /// Waits until no background layout runs (benchmarks and tests want a settled layout).
+    pub fn settle(&self) {
+        while self.relaying.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
         }
     }
 
@@ -304,7 +446,9 @@ impl ReportSource for ReportPoints {
         };
         inner.for_each_index_in(&bbox, &mut |i| {
             let p = &inner.points[i];
-            if scope.is_none_or(|n| p.tags.binary_search(&n).is_ok()) && filter.accepts(p) {
+            if scope.is_none_or(|n| inner.sets[p.tags as usize].binary_search(&n).is_ok())
+                && filter.accepts(p)
+            {
                 f(p);
             }
         });
@@ -367,7 +511,7 @@ mod tests {
             ids.sort_unstable();
             ids
         };
-        let points = ReportPoints::default();
+        let points = Arc::new(ReportPoints::default());
         // 1 000 laid out, then appended ones in the tail, then enough for a relayout.
         let changes: Vec<ReportChange> = all.iter().map(|p| change(p.0, p.1, p.2)).collect();
         points.apply(&changes[..1_000]);
@@ -378,6 +522,7 @@ mod tests {
             assert_eq!(found(&points, *b), brute(3_000, b), "{b:?}");
         }
         points.apply(&changes[3_000..]);
+        points.settle();
         assert!(points.inner.read().unwrap().tail.size() < RELAYOUT_MIN);
         for b in &boxes {
             let want = brute(all.len(), b);
@@ -395,5 +540,111 @@ mod tests {
         let mut ids = Vec::new();
         points.for_each_in(Bbox::WORLD, &closed, &mut |p| ids.push(p.id));
         assert_eq!(ids, vec![5]);
+    }
+
+    fn with_status(ids: &[i64], status: Status, points: &ReportPoints) -> Vec<i64> {
+        let f = ReportFilter {
+            statuses: vec![status],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        points.for_each_in(Bbox::WORLD, &f, &mut |p| out.push(p.id));
+        out.sort_unstable();
+        assert!(out.iter().all(|id| ids.contains(id)), "{out:?}");
+        out
+    }
+
+    #[test]
+    fn a_background_layout_keeps_every_change_made_while_it_sorted() {
+        let spot = |id: i64| {
+            let k = id as f64;
+            (
+                126.3 + (k * 0.618).fract() * 0.3,
+                41.85 + (k * 0.414).fract() * 0.2,
+            )
+        };
+        let points = Arc::new(ReportPoints::default());
+        let first: Vec<ReportChange> = (1..=60_000)
+            .map(|id| {
+                let (lon, lat) = spot(id);
+                change(id, lon, lat)
+            })
+            .collect();
+        points.apply(&first);
+        // That many appended start a background layout of their own: let it end first.
+        points.settle();
+        points.compact();
+        let tail: Vec<ReportChange> = (60_001..=65_000)
+            .map(|id| {
+                let (lon, lat) = spot(id);
+                change(id, lon, lat)
+            })
+            .collect();
+        points.apply(&tail);
+
+        // A layout copies the points; changes come in while it sorts.
+        points.relaying.store(true, Ordering::SeqCst);
+        let snapshot = points.snapshot();
+        let mut laid_out = change(5, 0.0, 0.0);
+        laid_out.status = Status::Closed;
+        let mut appended = change(60_002, 0.0, 0.0);
+        appended.status = Status::Resolved;
+        let late: Vec<ReportChange> = (65_001..=65_100)
+            .map(|id| {
+                let (lon, lat) = spot(id);
+                change(id, lon, lat)
+            })
+            .collect();
+        points.apply(&[laid_out, appended]);
+        points.apply(&late);
+        points.finish(sort(snapshot));
+        assert!(!points.relaying.load(Ordering::SeqCst));
+        {
+            let inner = points.inner.read().unwrap();
+            assert_eq!(inner.codes.len(), 65_000);
+            assert_eq!(
+                inner.tail.size(),
+                100,
+                "only the reports that came meanwhile"
+            );
+            assert!(inner.codes.windows(2).all(|w| w[0] <= w[1]));
+        }
+        assert_eq!(with_status(&[5], Status::Closed, &points), vec![5]);
+        assert_eq!(
+            with_status(&[60_002], Status::Resolved, &points),
+            vec![60_002]
+        );
+        let b = Bbox::new(126.35, 41.9, 126.45, 41.98);
+        let want: Vec<i64> = (1..=65_100)
+            .filter(|&id| {
+                let (lon, lat) = spot(id);
+                b.contains(lon, lat)
+            })
+            .collect();
+        assert!(want.len() > 1_000);
+        assert_eq!(found(&points, b), want);
+        // Ids find their new places: later changes land on the right points.
+        let mut again = change(5, 0.0, 0.0);
+        again.status = Status::Reopened;
+        let mut new_one = change(65_050, 0.0, 0.0);
+        new_one.status = Status::Reopened;
+        points.apply(&[again, new_one]);
+        assert_eq!(
+            with_status(&[5, 65_050], Status::Reopened, &points),
+            vec![5, 65_050]
+        );
+
+        // A layout begun before a reload or a synchronous layout is dropped, not swapped in.
+        points.relaying.store(true, Ordering::SeqCst);
+        let stale = points.snapshot();
+        points.compact();
+        points.finish(sort(stale));
+        assert!(!points.relaying.load(Ordering::SeqCst));
+        assert_eq!(points.inner.read().unwrap().tail.size(), 0);
+        assert_eq!(found(&points, b), want);
+        assert_eq!(
+            with_status(&[5, 65_050], Status::Reopened, &points),
+            vec![5, 65_050]
+        );
     }
 }
