@@ -11,6 +11,7 @@
 //!
 //! With `ANALYTICS_BENCH_DATA=DIR` the data folder is `DIR` and is kept: a folder that already
 //! holds reports is timed as it is (no fill), so a second run, or `bench/startup.py`, can use it.
+//! `ANALYTICS_BENCH_DATABASE=URL` puts the reports in that PostgreSQL database instead.
 
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
@@ -44,6 +45,7 @@ async fn main() -> anyhow::Result<()> {
     let t_open = Instant::now();
     let state = App::open(Config {
         data_dir,
+        database: std::env::var("ANALYTICS_BENCH_DATABASE").ok(),
         ..Config::default()
     })?;
     let have: i64 = state
@@ -257,7 +259,9 @@ fn time_all(
             let c = c.clone();
             let t = Instant::now();
             let s = state.store.read_sync(|conn| {
-                xuncha::campaign::summary(conn, c, Default::default(), now, 8 * 3600)
+                xuncha::campaign::summary(conn, c, Default::default(), now, 8 * 3600, &|ids| {
+                    state.tiles.report_points.positions(ids)
+                })
             })?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             found = s.totals.found;

@@ -719,6 +719,8 @@ async fn bulletin_is_chinese_a4_html_with_the_weeks_heatmap() {
                     Default::default(),
                     xuncha::time::now_ms(),
                     8 * 3600,
+                    // Nothing known in memory: every position comes from the store.
+                    &|_| Vec::new(),
                 )
             })
             .unwrap();

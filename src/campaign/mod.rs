@@ -18,6 +18,7 @@ pub mod service;
 
 use crate::audit::Actor;
 use crate::crs::geodesy::LocalMetres;
+use crate::report::Category;
 use crate::scope::Visibility;
 use crate::store::campaigns::{self as sql, Campaign, Targets};
 use crate::store::stats::{self as stats_sql, FactKey, ReportFilter};
@@ -362,17 +363,56 @@ fn rank(mut rows: Vec<RankRow>) -> Vec<RankRow> {
     rows
 }
 
-/// A category and a 50 m grid cell.
-type Cell<'a> = (&'a str, i64, i64);
+/// A report as the repeat search sees it.
+#[derive(Debug, Clone, Copy)]
+struct RepeatRow {
+    id: i64,
+    lon: f64,
+    lat: f64,
+    category: Category,
+}
+
+/// Where reports are, `[lon, lat]` by id (`None`: not known there; the store is asked then).
+/// The server passes its in-memory report points, so the repeat search reads no report rows.
+pub type Positions<'a> = &'a dyn Fn(&[i64]) -> Vec<Option<(f64, f64)>>;
+
+/// A 50 m cell of one category, as one key: category in the top byte, then 28 bits for each
+/// cell coordinate (±134 000 km; the city is a few hundred cells across).
+fn cell_key(category: Category, cx: i64, cy: i64) -> u64 {
+    const MASK: u64 = (1 << 28) - 1;
+    ((category as u64) << 56) | (((cx as u64) & MASK) << 28) | ((cy as u64) & MASK)
+}
+
+/// A hasher for keys that are already well spread (a multiply and a rotate).
+#[derive(Default)]
+struct CellHasher(u64);
+
+impl std::hash::Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+}
+
+type CellMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<CellHasher>>;
 
 /// Ids of the repeat reports among `rows` (oldest first), by a 50 m grid hash per category.
-fn repeats(rows: &[sql::RepeatRow]) -> HashSet<i64> {
+fn repeats(rows: &[RepeatRow]) -> HashSet<i64> {
     let mut out = HashSet::new();
     let Some(first) = rows.first() else {
         return out;
     };
     let proj = LocalMetres::new(first.lon, first.lat);
-    let mut cells: HashMap<Cell, Vec<(f64, f64)>> = HashMap::new();
+    let mut cells: CellMap<Vec<(f64, f64)>> = CellMap::default();
     for r in rows {
         let p = proj.project(geo::Coord { x: r.lon, y: r.lat });
         let (cx, cy) = (
@@ -382,7 +422,7 @@ fn repeats(rows: &[sql::RepeatRow]) -> HashSet<i64> {
         let mut hit = false;
         'search: for dx in -1..=1 {
             for dy in -1..=1 {
-                if let Some(v) = cells.get(&(r.category.as_str(), cx + dx, cy + dy)) {
+                if let Some(v) = cells.get(&cell_key(r.category, cx + dx, cy + dy)) {
                     if v.iter().any(|&(x, y)| {
                         (x - p.x).powi(2) + (y - p.y).powi(2) <= REPEAT_RADIUS_M.powi(2)
                     }) {
@@ -396,7 +436,7 @@ fn repeats(rows: &[sql::RepeatRow]) -> HashSet<i64> {
             out.insert(r.id);
         }
         cells
-            .entry((r.category.as_str(), cx, cy))
+            .entry(cell_key(r.category, cx, cy))
             .or_default()
             .push((p.x, p.y));
     }
@@ -410,6 +450,7 @@ pub fn summary(
     visibility: Visibility,
     now_ms: i64,
     utc_offset_s: i32,
+    positions: Positions,
 ) -> crate::store::Result<Summary> {
     let off = utc_offset_s as i64 * 1000;
     let (start, end) = match (parse_date(&c.start), parse_date(&c.end)) {
@@ -433,12 +474,16 @@ pub fn summary(
     };
     let day_of = |ms: i64| (ms + off).div_euclid(DAY_MS);
 
-    // Per day and per sector, from one pass over the facts.
+    // Per day and per sector, from one pass over the facts; what the repeat search needs
+    // besides positions is kept on the way, sectors as numbers.
     let n_days = days_total as usize;
     let mut found = vec![0u64; n_days];
     let mut closed = vec![0u64; n_days];
     let mut total = Acc::default();
-    let mut sectors: HashMap<String, Acc> = HashMap::new();
+    let mut sector_names: Vec<String> = Vec::new();
+    let mut sector_accs: Vec<Acc> = Vec::new();
+    // (id, category, created_at, sector number) of every report that is not rejected.
+    let mut kept: Vec<(i64, Category, i64, Option<u16>)> = Vec::new();
     stats_sql::scan_reports(conn, &filter, FactKey::Sector, |r| {
         if r.status == "rejected" {
             return;
@@ -454,9 +499,22 @@ pub fn summary(
                 closed[d as usize] += 1;
             }
         }
+        let sector = r
+            .key
+            .map(|k| match sector_names.iter().position(|n| n == k) {
+                Some(i) => i as u16,
+                None => {
+                    sector_names.push(k.to_string());
+                    sector_accs.push(Acc::default());
+                    (sector_names.len() - 1) as u16
+                }
+            });
+        if let Ok(category) = r.category.parse::<Category>() {
+            kept.push((r.id, category, r.created_at, sector));
+        }
         for a in [
             Some(&mut total),
-            r.key.map(|k| sectors.entry(k.to_string()).or_default()),
+            sector.map(|i| &mut sector_accs[i as usize]),
         ]
         .into_iter()
         .flatten()
@@ -467,46 +525,77 @@ pub fn summary(
         }
     })?;
 
-    // Grid zones (street offices and communities): one pass over their stored matches.
+    // Grid zones (street offices and communities): one pass over their stored matches, keeping
+    // which report lies in which zone for the repeats.
     let grid: HashMap<String, sql::GridZone> = sql::grid_zones(conn)?
         .into_iter()
         .map(|z| (z.id.clone(), z))
         .collect();
-    let mut zones: HashMap<String, Acc> = HashMap::new();
+    let mut zone_ix: HashMap<String, u32> = HashMap::new();
+    let mut zone_accs: Vec<(String, Acc)> = Vec::new();
+    let mut in_zone: Vec<(i64, u32)> = Vec::new();
     stats_sql::scan_zone_matches(conn, &filter, Some("grid"), |r| {
         if r.status == "rejected" {
             return;
         }
         let Some(k) = r.key else { return };
-        let a = match zones.get_mut(k) {
-            Some(a) => a,
-            None => zones.entry(k.to_string()).or_default(),
+        let i = match zone_ix.get(k) {
+            Some(&i) => i,
+            None => {
+                zone_accs.push((k.to_string(), Acc::default()));
+                let i = (zone_accs.len() - 1) as u32;
+                zone_ix.insert(k.to_string(), i);
+                i
+            }
         };
+        in_zone.push((r.id, i));
+        let a = &mut zone_accs[i as usize].1;
         a.total += 1;
         a.closed += u64::from(r.status == "closed");
         a.late += u64::from(r.late);
     })?;
 
-    // Repeats.
-    let rows = sql::repeat_rows(conn, &filter)?;
+    // Repeats, oldest first, at the positions the caller knows (the store is asked for the rest).
+    kept.sort_unstable_by_key(|k| (k.2, k.0));
+    let ids: Vec<i64> = kept.iter().map(|k| k.0).collect();
+    let mut at = positions(&ids);
+    at.resize(ids.len(), None);
+    let missing: Vec<i64> = ids
+        .iter()
+        .zip(&at)
+        .filter(|(_, p)| p.is_none())
+        .map(|(id, _)| *id)
+        .collect();
+    let from_store: HashMap<i64, (f64, f64)> = sql::positions(conn, &missing)?;
+    let rows: Vec<RepeatRow> = kept
+        .iter()
+        .zip(&at)
+        .filter_map(|(k, p)| {
+            let (lon, lat) = p.or_else(|| from_store.get(&k.0).copied())?;
+            Some(RepeatRow {
+                id: k.0,
+                lon,
+                lat,
+                category: k.1,
+            })
+        })
+        .collect();
     let rep = repeats(&rows);
     let mut last_repeat_day: Option<i64> = None;
-    for r in rows.iter().filter(|r| rep.contains(&r.id)) {
+    for k in kept.iter().filter(|k| rep.contains(&k.0)) {
         total.repeats += 1;
-        if let Some(s) = &r.sector {
-            sectors.entry(s.clone()).or_default().repeats += 1;
+        if let Some(s) = k.3 {
+            sector_accs[s as usize].repeats += 1;
         }
-        last_repeat_day = Some(
-            last_repeat_day.map_or(day_of(r.created_at), |d: i64| d.max(day_of(r.created_at))),
-        );
+        last_repeat_day = Some(last_repeat_day.map_or(day_of(k.2), |d: i64| d.max(day_of(k.2))));
     }
-    if !rep.is_empty() {
-        for (id, zone) in sql::grid_matches(conn, &filter)? {
-            if rep.contains(&id) {
-                zones.entry(zone).or_default().repeats += 1;
-            }
+    for (id, i) in &in_zone {
+        if rep.contains(id) {
+            zone_accs[*i as usize].1.repeats += 1;
         }
     }
+    let zones: HashMap<String, Acc> = zone_accs.into_iter().collect();
+    let sectors: HashMap<String, Acc> = sector_names.into_iter().zip(sector_accs).collect();
 
     // The chart up to today or the end.
     let shown = (today.min(end) - start + 1).clamp(0, days_total);
@@ -623,20 +712,18 @@ mod tests {
 
     #[test]
     fn repeats_within_50_m_same_category() {
-        let r = |id, lon, category: &str, at| sql::RepeatRow {
+        let r = |id, lon, category| RepeatRow {
             id,
             lon,
             lat: 41.94,
-            category: category.into(),
-            created_at: at,
-            sector: None,
+            category,
         };
         // 1° of longitude at 41.94° N is about 82.9 km: 0.0003° ≈ 25 m, 0.001° ≈ 83 m.
         let rows = vec![
-            r(1, 126.4, "garbage", 1),
-            r(2, 126.4003, "garbage", 2),
-            r(3, 126.4003, "weeds", 3),
-            r(4, 126.402, "garbage", 4),
+            r(1, 126.4, Category::Garbage),
+            r(2, 126.4003, Category::Garbage),
+            r(3, 126.4003, Category::Weeds),
+            r(4, 126.402, Category::Garbage),
         ];
         let got = repeats(&rows);
         assert_eq!(got, HashSet::from([2]));

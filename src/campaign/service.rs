@@ -65,9 +65,14 @@ pub async fn summary(
     let visibility = crate::scope::Visibility::of(user);
     let offset = app.config.city_utc_offset_s;
     let days = super::days_so_far(&c, now, offset);
+    let points = app.tiles.report_points.clone();
     let mut s = app
         .store
-        .read(move |conn| super::summary(conn, c, visibility, now, offset))
+        .read(move |conn| {
+            super::summary(conn, c, visibility, now, offset, &|ids| {
+                points.positions(ids)
+            })
+        })
         .await?;
     let (st, user) = (app.clone(), user.clone());
     let coverage = tokio::task::spawn_blocking(move || {

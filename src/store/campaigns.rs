@@ -139,44 +139,18 @@ pub fn grid_zones(c: &dyn Conn) -> Result<Vec<GridZone>> {
     )?)
 }
 
-/// A report of a campaign window as the repeat detection sees it.
-pub struct RepeatRow {
-    pub id: i64,
-    pub lon: f64,
-    pub lat: f64,
-    pub category: String,
-    pub created_at: i64,
-    pub sector: Option<String>,
-}
-
-/// The reports matching `f` (rejected ones left out), oldest first, for repeat detection.
-pub fn repeat_rows(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Vec<RepeatRow>> {
-    let mut sql = super::db::Sql::new(
-        "SELECT s.report_id, r.lon, r.lat, s.category, s.created_at, s.sector
-         FROM stat_reports s JOIN reports r ON r.id = s.report_id
-         WHERE s.status <> 'rejected'",
-    );
-    f.push_sql("s.", "s.report_id", &mut sql);
-    sql.push(" ORDER BY s.created_at, s.report_id");
-    Ok(c.query_vec(&sql.text, &sql.args, |r| {
-        Ok(RepeatRow {
-            id: r.get(0)?,
-            lon: r.get(1)?,
-            lat: r.get(2)?,
-            category: r.get(3)?,
-            created_at: r.get(4)?,
-            sector: r.get(5)?,
-        })
-    })?)
-}
-
-/// `(report id, grid zone id)` of every stored grid match of the reports matching `f`.
-pub fn grid_matches(c: &dyn Conn, f: &super::stats::ReportFilter) -> Result<Vec<(i64, String)>> {
-    let mut sql = super::db::Sql::new(
-        "SELECT s.report_id, s.zone_id FROM stat_zone_reports s WHERE s.kind = 'grid'",
-    );
-    f.push_sql("s.", "s.report_id", &mut sql);
-    Ok(c.query_vec(&sql.text, &sql.args, |r| Ok((r.get(0)?, r.get(1)?)))?)
+/// `[lon, lat]` of the reports `ids` (unknown ids are left out), read in chunks.
+pub fn positions(c: &dyn Conn, ids: &[i64]) -> Result<std::collections::HashMap<i64, (f64, f64)>> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let mut sql = super::db::Sql::new("SELECT id, lon, lat FROM reports WHERE 1 = 1");
+        sql.push_in("id", chunk.iter().copied());
+        c.for_each(&sql.text, &sql.args, &mut |r| {
+            out.insert(r.get(0)?, (r.get(1)?, r.get(2)?));
+            Ok(())
+        })?;
+    }
+    Ok(out)
 }
 
 /// Where the reports matching `f` are: their mean `[lon, lat]` and the box around them.

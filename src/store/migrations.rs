@@ -19,6 +19,19 @@ const STAT_INDEXES_WITH_LATENESS: &str = r#"
     CREATE INDEX stat_zone_reports_any ON stat_zone_reports(created_at, zone_id, status, category, closed_at, late, overdue);
 "#;
 
+/// The statistics read each fact's report id too (the campaign summary keeps it to find the
+/// repeats' zones without a second pass): PostgreSQL's indexes hold only their own columns, so
+/// the time indexes carry `report_id` last. (SQLite's already held it, as the rowid or the
+/// primary key; the same statement runs there for one schema.)
+const STAT_INDEXES_WITH_REPORT_ID: &str = r#"
+    DROP INDEX stat_reports_time;
+    CREATE INDEX stat_reports_time ON stat_reports(created_at, status, category, owner, sector, closed_at, late, overdue, report_id);
+    DROP INDEX stat_zone_reports_time;
+    CREATE INDEX stat_zone_reports_time ON stat_zone_reports(kind, created_at, zone_id, status, category, closed_at, late, overdue, report_id);
+    DROP INDEX stat_zone_reports_any;
+    CREATE INDEX stat_zone_reports_any ON stat_zone_reports(created_at, zone_id, status, category, closed_at, late, overdue, report_id);
+"#;
+
 const SQLITE: &[&str] = &[
     // 1: zones, their history, users and tokens
     r#"
@@ -284,6 +297,8 @@ const SQLITE: &[&str] = &[
 "#,
     // 8: the statistics read `late` and `overdue` too (see the constant).
     STAT_INDEXES_WITH_LATENESS,
+    // 9: and the report id (see the constant).
+    STAT_INDEXES_WITH_REPORT_ID,
 ];
 
 /// The current schema for PostgreSQL + PostGIS. Geometry columns are generated from the stored
@@ -561,6 +576,8 @@ const POSTGRES: &[&str] = &[
 "#,
     // 5: as SQLite's 8.
     STAT_INDEXES_WITH_LATENESS,
+    // 6: as SQLite's 9.
+    STAT_INDEXES_WITH_REPORT_ID,
 ];
 
 /// Applies every migration the database has not seen yet.

@@ -121,6 +121,7 @@ impl ReportFilter {
 
 /// One report as the statistics see it; `key` is the group it falls in.
 pub struct FactRow<'a> {
+    pub id: i64,
     pub key: Option<&'a str>,
     pub created_at: i64,
     pub category: &'a str,
@@ -156,7 +157,7 @@ pub fn scan_reports(
         FactKey::None => "NULL",
     };
     let mut sql = Sql::new(format!(
-        "SELECT {key_col}, created_at, category, status, closed_at, late, overdue FROM stat_reports s WHERE 1 = 1"
+        "SELECT report_id, {key_col}, created_at, category, status, closed_at, late, overdue FROM stat_reports s WHERE 1 = 1"
     ));
     f.push_sql("s.", "s.report_id", &mut sql);
     stream_facts(conn, sql, each)
@@ -172,7 +173,7 @@ pub fn scan_zone_matches(
 ) -> Result<()> {
     let sqlite = conn.backend() == Backend::Sqlite;
     let mut sql = Sql::new(
-        "SELECT zone_id, created_at, category, status, closed_at, late, overdue FROM stat_zone_reports s",
+        "SELECT report_id, zone_id, created_at, category, status, closed_at, late, overdue FROM stat_zone_reports s",
     );
     match kind {
         Some(k) => {
@@ -194,18 +195,19 @@ pub fn scan_zone_matches(
     stream_facts(conn, sql, each)
 }
 
-/// Runs `sql` (selecting key, created_at, category, status, closed_at, late, overdue) and streams the rows
-/// to `each` without allocating per row.
+/// Runs `sql` (selecting report id, key, created_at, category, status, closed_at, late,
+/// overdue) and streams the rows to `each` without allocating per row.
 fn stream_facts(conn: &dyn Conn, sql: Sql, mut each: impl FnMut(FactRow)) -> Result<()> {
     conn.for_each(&sql.text, &sql.args, &mut |r| {
         each(FactRow {
-            key: r.str(0)?,
-            created_at: r.get(1)?,
-            category: r.str(2)?.unwrap_or(""),
-            status: r.str(3)?.unwrap_or(""),
-            closed_at: r.get(4)?,
-            late: r.get(5)?,
-            overdue: r.get(6)?,
+            id: r.get(0)?,
+            key: r.str(1)?,
+            created_at: r.get(2)?,
+            category: r.str(3)?.unwrap_or(""),
+            status: r.str(4)?.unwrap_or(""),
+            closed_at: r.get(5)?,
+            late: r.get(6)?,
+            overdue: r.get(7)?,
         });
         Ok(())
     })?;
@@ -345,7 +347,7 @@ pub fn scan_owner(
     each: impl FnMut(FactRow),
 ) -> Result<()> {
     let mut sql = Sql::new(
-        "SELECT owner, created_at, category, status, closed_at, late, overdue FROM stat_reports s WHERE s.owner = ",
+        "SELECT report_id, owner, created_at, category, status, closed_at, late, overdue FROM stat_reports s WHERE s.owner = ",
     );
     let o = sql.arg(owner);
     sql.push(&o);

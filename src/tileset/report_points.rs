@@ -413,6 +413,32 @@ impl ReportPoints {
         drop(old);
     }
 
+    /// `[lon, lat]` of each of `ids` (`None` for a report not loaded here), under one read lock.
+    pub fn positions(&self, ids: &[i64]) -> Vec<Option<(f64, f64)>> {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        ids.iter()
+            .map(|id| {
+                let p = &inner.points[*inner.by_id.get(id)? as usize];
+                Some((p.lon, p.lat))
+            })
+            .collect()
+    }
+
+    /// Bytes the points and their lookups hold on the heap (capacities, not lengths; the hash
+    /// maps at their bucket size plus one control byte a bucket).
+    pub fn heap_bytes(&self) -> usize {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let map = |cap: usize, entry: usize| cap * (entry + 1);
+        inner.points.capacity() * std::mem::size_of::<ReportPoint>()
+            + inner.codes.capacity() * 8
+            + map(inner.by_id.capacity(), 12)
+            + inner.tail.size() * 48
+            + inner.tags.keys().map(|k| k.capacity() + 4).sum::<usize>()
+            + map(inner.tags.capacity(), 28)
+            + inner.sets.iter().map(|s| s.len() * 8 + 16).sum::<usize>()
+            + map(inner.set_ids.capacity(), 20)
+    }
+
     /// Waits until no background layout runs (benchmarks and tests want a settled layout).
     pub fn settle(&self) {
         while self.relaying.load(Ordering::SeqCst) {
