@@ -696,3 +696,89 @@ async fn a_dry_run_stores_nothing_and_reports_what_the_create_would() {
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(zone_count(&s).await, zones + 1);
 }
+
+#[tokio::test]
+async fn a_batch_larger_than_one_statement_stores_every_zone_with_its_history_or_none() {
+    let s = TestServer::start().await;
+    let before = zone_count(&s).await;
+    // 250 zones (three multi-row statements); each after the first names the first as parent.
+    let mut features: Vec<Value> = (0..250)
+        .map(|i| {
+            let x = 126.30 + (i % 25) as f64 * 0.002;
+            let y = 41.80 + (i / 25) as f64 * 0.002;
+            let mut f = rect_feature(
+                &format!("batch-{i}"),
+                "responsibility",
+                x,
+                y,
+                x + 0.001,
+                y + 0.001,
+            );
+            if i > 0 {
+                f["properties"]["parent"] = json!("batch-0");
+            }
+            f
+        })
+        .collect();
+    // The same id twice in one batch: refused whole.
+    let mut dup = features.clone();
+    dup[200]["id"] = json!("batch-7");
+    let (st, v) = post_zones(&s, &json!({"type": "FeatureCollection", "features": dup})).await;
+    assert!(st.is_client_error(), "{st} {v}");
+    assert!(v.to_string().contains("batch-7"), "{v}");
+    assert_eq!(zone_count(&s).await, before);
+    // A parent that is neither stored nor in the batch: refused whole, named.
+    let mut orphan = features.clone();
+    orphan[249]["properties"]["parent"] = json!("nowhere-zone");
+    let (st, v) = post_zones(
+        &s,
+        &json!({"type": "FeatureCollection", "features": orphan}),
+    )
+    .await;
+    assert!(st.is_client_error(), "{st} {v}");
+    assert!(v.to_string().contains("nowhere-zone"), "{v}");
+    assert_eq!(zone_count(&s).await, before);
+    // The good batch: every zone, its parent and its history.
+    let (st, v) = post_zones(
+        &s,
+        &json!({"type": "FeatureCollection", "features": features.clone()}),
+    )
+    .await;
+    assert!(st.is_success(), "{st} {v}");
+    assert_eq!(zone_count(&s).await, before + 250);
+    for id in ["batch-0", "batch-99", "batch-100", "batch-249"] {
+        let z: Value = s
+            .get(Role::Office, &format!("/api/zones/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let parent = if id == "batch-0" {
+            json!(null)
+        } else {
+            json!("batch-0")
+        };
+        assert_eq!(z["properties"]["parent"], parent, "{z}");
+        let h: Value = s
+            .get(Role::Office, &format!("/api/zones/{id}/history"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(h["history"][0]["action"], "create", "{h}");
+        assert_eq!(h["history"][0]["feature"]["id"], id, "{h}");
+    }
+    // Sending it again: every id is taken now.
+    features.truncate(3);
+    let (st, v) = post_zones(
+        &s,
+        &json!({"type": "FeatureCollection", "features": features}),
+    )
+    .await;
+    assert!(st.is_client_error(), "{st} {v}");
+    assert_eq!(zone_count(&s).await, before + 250);
+}

@@ -67,6 +67,36 @@ pub fn record(
     Ok(())
 }
 
+/// [`record`] for many objects of one kind: one statement a hundred rows and one notification.
+pub fn record_many(
+    c: &dyn Conn,
+    origin: &str,
+    kind: ChangeKind,
+    object_ids: &[&str],
+    at: i64,
+) -> DbResult<()> {
+    for chunk in object_ids.chunks(100) {
+        let mut sql =
+            super::db::Sql::new("INSERT INTO changes (origin, kind, object_id, at) VALUES ");
+        for (k, id) in chunk.iter().enumerate() {
+            let row = [
+                sql.arg(origin),
+                sql.arg(kind.as_str()),
+                sql.arg(*id),
+                sql.arg(at),
+            ];
+            let sep = if k == 0 { "" } else { ", " };
+            let text = format!("{sep}({})", row.join(", "));
+            sql.push(&text);
+        }
+        c.execute(&sql.text, &sql.args)?;
+    }
+    if !object_ids.is_empty() && c.backend() == Backend::Postgres {
+        c.execute("SELECT pg_notify($1, $2)", args![CHANNEL, kind.as_str()])?;
+    }
+    Ok(())
+}
+
 /// Changes after `seq`, oldest first, at most `limit`.
 pub fn after(c: &dyn Conn, seq: i64, limit: i64) -> DbResult<Vec<ChangeRow>> {
     let rows = c.query_vec(

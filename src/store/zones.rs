@@ -156,23 +156,60 @@ fn history(conn: &dyn Conn, z: &Zone, action: &str, user: &str, at: i64) -> Resu
     Ok(())
 }
 
+/// Rows a multi-row statement writes at once (17 parameters a zone row: well under every
+/// backend's limit on parameters).
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// Which of `ids` name a stored zone (live or retired), asked in chunks.
+fn existing<'a>(
+    conn: &dyn Conn,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> Result<std::collections::HashSet<String>> {
+    let ids: Vec<&str> = ids.into_iter().collect();
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let mut sql = super::db::Sql::new("SELECT id FROM zones WHERE 1 = 1");
+        sql.push_in("id", chunk.iter().copied());
+        conn.for_each(&sql.text, &sql.args, &mut |r| {
+            out.insert(r.get::<String>(0)?);
+            Ok(())
+        })?;
+    }
+    Ok(out)
+}
+
+/// The parents named by `parents` that are neither stored zones (live or retired) nor among
+/// `batch_ids`, in the order first named.
+fn unknown_parents<'a>(
+    conn: &dyn Conn,
+    parents: impl IntoIterator<Item = &'a str>,
+    batch_ids: &[&str],
+) -> Result<Vec<String>> {
+    let in_batch: std::collections::HashSet<&str> = batch_ids.iter().copied().collect();
+    let mut asked: Vec<&str> = parents
+        .into_iter()
+        .filter(|p| !in_batch.contains(p))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    asked.retain(|p| seen.insert(*p));
+    let known = existing(conn, asked.iter().copied())?;
+    Ok(asked
+        .into_iter()
+        .filter(|p| !known.contains(*p))
+        .map(str::to_string)
+        .collect())
+}
+
 /// Checks that `parent` names a stored zone (live or retired) or one of `batch_ids`.
 fn check_parent(conn: &dyn Conn, parent: &Option<String>, batch_ids: &[&str]) -> Result<()> {
-    if let Some(p) = parent {
-        let known = batch_ids.contains(&p.as_str())
-            || conn
-                .query_opt(
-                    "SELECT 1 FROM zones WHERE id = $1",
-                    args![p.as_str()],
-                    |_| Ok(()),
-                )?
-                .is_some();
-        if !known {
-            return Err(StoreError::NotFound {
-                what: "parent zone",
-                id: p.clone(),
-            });
-        }
+    if let Some(p) = unknown_parents(conn, parent.as_deref(), batch_ids)?
+        .into_iter()
+        .next()
+    {
+        return Err(StoreError::NotFound {
+            what: "parent zone",
+            id: p,
+        });
     }
     Ok(())
 }
@@ -185,34 +222,26 @@ pub fn check_new(
     drafts: &[(usize, Option<String>, Option<String>)],
 ) -> Result<Vec<(usize, &'static str, String)>> {
     let ids: Vec<&str> = drafts.iter().filter_map(|d| d.1.as_deref()).collect();
+    let taken = existing(conn, ids.iter().copied())?;
+    let unknown: std::collections::HashSet<String> =
+        unknown_parents(conn, drafts.iter().filter_map(|d| d.2.as_deref()), &ids)?
+            .into_iter()
+            .collect();
     let mut out = Vec::new();
     for (i, id, parent) in drafts {
-        if let Some(id) = id {
-            let taken = conn
-                .query_opt(
-                    "SELECT 1 FROM zones WHERE id = $1",
-                    args![id.as_str()],
-                    |_| Ok(()),
-                )?
-                .is_some();
-            if taken {
-                out.push((
-                    *i,
-                    "zone_id_taken",
-                    format!("a zone with id {id:?} already exists"),
-                ));
-            }
+        if let Some(id) = id.as_ref().filter(|id| taken.contains(*id)) {
+            out.push((
+                *i,
+                "zone_id_taken",
+                format!("a zone with id {id:?} already exists"),
+            ));
         }
-        match check_parent(conn, parent, &ids) {
-            Ok(()) => {}
-            Err(StoreError::NotFound { id, .. }) => {
-                out.push((
-                    *i,
-                    "zone_parent_unknown",
-                    format!("parent zone {id:?} does not exist"),
-                ));
-            }
-            Err(e) => return Err(e),
+        if let Some(p) = parent.as_ref().filter(|p| unknown.contains(*p)) {
+            out.push((
+                *i,
+                "zone_parent_unknown",
+                format!("parent zone {p:?} does not exist"),
+            ));
         }
     }
     Ok(out)
@@ -227,40 +256,89 @@ pub fn insert(
     now: i64,
 ) -> Result<Vec<Zone>> {
     let ids: Vec<&str> = drafts.iter().map(|(id, _)| id.as_str()).collect();
-    let mut out = Vec::with_capacity(drafts.len());
-    let sql = format!(
-        "INSERT INTO zones ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $11, $12, NULL, NULL)"
-    );
-    for (id, d) in drafts {
-        check_parent(conn, &d.parent, &ids)?;
-        let res = conn.execute(
-            &sql,
-            args![
-                id.as_str(),
-                d.kind.as_str(),
-                d.name.as_str(),
-                d.owner.as_ref().map(|o| o.name.as_str()),
-                d.owner.as_ref().map(|o| o.sector.as_str()),
-                d.owner.as_ref().and_then(|o| o.contact.as_deref()),
-                d.parent.as_deref(),
-                serde_json::Value::Object(d.properties.clone()).to_string(),
-                json_text(&geometry_to_geojson(&d.geometry)),
-                width_of(&d.geometry),
-                now,
-                user,
-            ],
-        );
-        match res {
+    if let Some(p) = unknown_parents(
+        conn,
+        drafts.iter().filter_map(|(_, d)| d.parent.as_deref()),
+        &ids,
+    )?
+    .into_iter()
+    .next()
+    {
+        return Err(StoreError::NotFound {
+            what: "parent zone",
+            id: p,
+        });
+    }
+    let taken = existing(conn, ids.iter().copied())?;
+    let mut seen = std::collections::HashSet::new();
+    if let Some(id) = ids
+        .iter()
+        .find(|id| taken.contains(**id) || !seen.insert(**id))
+    {
+        return Err(StoreError::Conflict(format!(
+            "a zone with id {id:?} already exists"
+        )));
+    }
+    let out: Vec<Zone> = drafts
+        .iter()
+        .map(|(id, d)| d.clone().into_zone(id.clone(), user, now))
+        .collect();
+    for (chunk, zones) in drafts
+        .chunks(ROWS_PER_STATEMENT)
+        .zip(out.chunks(ROWS_PER_STATEMENT))
+    {
+        let mut sql = super::db::Sql::new(format!("INSERT INTO zones ({COLUMNS}) VALUES "));
+        for (k, (id, d)) in chunk.iter().enumerate() {
+            let row = [
+                sql.arg(id.as_str()),
+                sql.arg(d.kind.as_str()),
+                sql.arg(d.name.as_str()),
+                sql.arg(d.owner.as_ref().map(|o| o.name.as_str())),
+                sql.arg(d.owner.as_ref().map(|o| o.sector.as_str())),
+                sql.arg(d.owner.as_ref().and_then(|o| o.contact.as_deref())),
+                sql.arg(d.parent.as_deref()),
+                sql.arg(serde_json::Value::Object(d.properties.clone()).to_string()),
+                sql.arg(json_text(&geometry_to_geojson(&d.geometry))),
+                sql.arg(width_of(&d.geometry)),
+                "1".to_string(),
+                sql.arg(now),
+                sql.arg(user),
+                sql.arg(now),
+                sql.arg(user),
+                "NULL".to_string(),
+                "NULL".to_string(),
+            ];
+            let sep = if k == 0 { "" } else { ", " };
+            let text = format!("{sep}({})", row.join(", "));
+            sql.push(&text);
+        }
+        match conn.execute(&sql.text, &sql.args) {
+            // Another writer stored one of these ids since the check above.
             Err(DbError::Unique(_)) => {
                 return Err(StoreError::Conflict(format!(
-                    "a zone with id {id:?} already exists"
+                    "another writer stored a zone with an id of this batch (from {:?}) meanwhile",
+                    chunk[0].0
                 )));
             }
             r => r?,
         };
-        let z = d.clone().into_zone(id.clone(), user, now);
-        history(conn, &z, "create", user, now)?;
-        out.push(z);
+        let mut sql = super::db::Sql::new(
+            "INSERT INTO zone_history (zone_id, version, action, at, username, feature) VALUES ",
+        );
+        for (k, z) in zones.iter().enumerate() {
+            let row = [
+                sql.arg(z.id.as_str()),
+                sql.arg(z.version),
+                sql.arg("create"),
+                sql.arg(now),
+                sql.arg(user),
+                sql.arg(json_text(&zone_to_geojson(z))),
+            ];
+            let sep = if k == 0 { "" } else { ", " };
+            let text = format!("{sep}({})", row.join(", "));
+            sql.push(&text);
+        }
+        conn.execute(&sql.text, &sql.args)?;
     }
     Ok(out)
 }

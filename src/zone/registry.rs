@@ -432,9 +432,7 @@ impl ZoneRegistry {
                     actor: &actor,
                     now,
                 };
-                for z in &zones {
-                    w.record(tx, z, "create", with_overlaps.then(|| zone_summary(z)))?;
-                }
+                w.record_created(tx, &zones, with_overlaps)?;
                 if !with_overlaps {
                     let ids: Vec<&str> = zones.iter().map(|z| z.id.as_str()).collect();
                     audit::record(
@@ -580,6 +578,33 @@ struct ZoneWrite<'a> {
 }
 
 impl ZoneWrite<'_> {
+    /// [`Self::record`] for newly created zones, the change rows written together; an audit
+    /// row for each when `audit_each` (else the caller writes one for the batch).
+    fn record_created(
+        &self,
+        tx: &dyn store::Conn,
+        zones: &[Zone],
+        audit_each: bool,
+    ) -> Result<(), StoreError> {
+        let ids: Vec<&str> = zones.iter().map(|z| z.id.as_str()).collect();
+        store::changes::record_many(tx, self.origin, ChangeKind::Zone, &ids, self.now)?;
+        for z in zones {
+            if let Some(h) = self.hooks {
+                h.enqueue(tx, &crate::webhooks::zone_event(z, "create"))?;
+            }
+            if audit_each {
+                audit::record(
+                    tx,
+                    self.actor,
+                    "zone.create",
+                    Some(&format!("zone:{}", z.id)),
+                    zone_summary(z),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn record(
         &self,
         tx: &dyn store::Conn,
