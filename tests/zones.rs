@@ -697,6 +697,11 @@ async fn a_dry_run_stores_nothing_and_reports_what_the_create_would() {
     assert_eq!(zone_count(&s).await, zones + 1);
 }
 
+async fn office_json(s: &TestServer, path: &str) -> Value {
+    let r = s.get(Role::Office, path).send().await.unwrap();
+    r.json().await.unwrap()
+}
+
 #[tokio::test]
 async fn a_batch_larger_than_one_statement_stores_every_zone_with_its_history_or_none() {
     let s = TestServer::start().await;
@@ -747,28 +752,14 @@ async fn a_batch_larger_than_one_statement_stores_every_zone_with_its_history_or
     assert!(st.is_success(), "{st} {v}");
     assert_eq!(zone_count(&s).await, before + 250);
     for id in ["batch-0", "batch-99", "batch-100", "batch-249"] {
-        let z: Value = s
-            .get(Role::Office, &format!("/api/zones/{id}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let z = office_json(&s, &format!("/api/zones/{id}")).await;
         let parent = if id == "batch-0" {
             json!(null)
         } else {
             json!("batch-0")
         };
         assert_eq!(z["properties"]["parent"], parent, "{z}");
-        let h: Value = s
-            .get(Role::Office, &format!("/api/zones/{id}/history"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let h = office_json(&s, &format!("/api/zones/{id}/history")).await;
         assert_eq!(h["history"][0]["action"], "create", "{h}");
         assert_eq!(h["history"][0]["feature"]["id"], id, "{h}");
     }
