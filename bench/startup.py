@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Start-up of `xuncha serve` to a serving index, and its memory once serving.
 
-    python3 bench/startup.py --data DIR [--data DIR2 ...] [--database URL] [--runs 2]
+    python3 bench/startup.py --data DIR [--data DIR2=postgres://…/db ...] [--runs 2]
                              [--bin target/release/xuncha]
 
-For each data folder (SQLite, or the PostgreSQL database `--database` names, with that folder
-for photos and settings), starts the server on a free loopback port, polls /healthz until it
+For each data folder (SQLite; or, written `DIR=URL`, the PostgreSQL database URL with that
+folder for photos and settings), starts the server on a free loopback port, polls /healthz until it
 answers 200 (the server builds its zone index and loads its report points before it listens,
 so that is the time to a serving index), reads the process's resident memory (VmRSS) and peak
 (VmHWM) from /proc, and stops it with SIGTERM. Prints a markdown table with the load average.
@@ -62,17 +62,17 @@ def one(binary, data, database):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", action="append", required=True)
-    ap.add_argument("--database")
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "xuncha"))
     a = ap.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     print("| data | zones | run | start-up to serving, s | RSS serving, MB | peak RSS, MB |")
     print("|---|---:|---:|---:|---:|---:|")
-    for data in a.data:
+    for spec in a.data:
+        data, _, database = spec.partition("=")
         for run in range(1, a.runs + 1):
-            secs, rss, hwm, zones = one(a.bin, data, a.database)
-            name = os.path.basename(os.path.normpath(data))
+            secs, rss, hwm, zones = one(a.bin, data, database or None)
+            name = os.path.basename(os.path.normpath(data)) + (" (PostgreSQL)" if database else "")
             print(f"| {name} | {zones} | {run} | {secs:.1f} | {rss / 1024:.0f} | {hwm / 1024:.0f} |",
                   flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
