@@ -67,6 +67,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod backup;
 pub mod campaign;
 pub mod cli;

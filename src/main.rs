@@ -97,6 +97,10 @@ enum Command {
         /// Screen pixels within which the planner's cursor snaps to existing zones (0: off).
         #[arg(long, default_value_t = 10.0)]
         snap_px: f64,
+        /// Most reports a vector tile at z14 and above carries as single points; a denser tile
+        /// carries count bins instead (100 to 1 000 000).
+        #[arg(long, default_value_t = xuncha::tileset::DEFAULT_MAX_POINTS)]
+        tile_max_points: usize,
     },
     /// Import zones from a GeoJSON file.
     Import {
@@ -304,6 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             exif_warn_m,
             gap_width_m,
             snap_px,
+            tile_max_points,
         } => {
             config.webhook_retry_base_ms = (webhook_retry * 1000.0).round() as i64;
             if !(exif_warn_m.is_finite() && exif_warn_m > 0.0) {
@@ -318,6 +323,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 anyhow::bail!("--snap-px must be between 0 and 100 pixels");
             }
             config.snap_px = snap_px;
+            if !(100..=1_000_000).contains(&tile_max_points) {
+                anyhow::bail!("--tile-max-points must be between 100 and 1000000 reports");
+            }
+            config.tile_max_points = tile_max_points;
             if demo && !addr.ip().is_loopback() {
                 anyhow::bail!(
                     "--demo has well-known passwords and only binds a loopback address (like 127.0.0.1), not {addr}"

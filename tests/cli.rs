@@ -322,6 +322,23 @@ fn demo_refuses_a_public_address() {
 }
 
 #[test]
+fn serve_refuses_a_tile_point_limit_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for bad in ["5", "2000000"] {
+        let o = xuncha(
+            dir.path(),
+            &["serve", "--addr", "127.0.0.1:0", "--tile-max-points", bad],
+        );
+        assert!(!o.status.success(), "--tile-max-points {bad} was taken");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--tile-max-points must be between 100 and 1000000"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn serve_stops_gracefully_on_sigterm_and_keeps_its_zones() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("zones.geojson");

@@ -318,12 +318,10 @@ impl ReportPoints {
     pub fn apply(self: &Arc<Self>, changes: &[ReportChange]) {
         if self.apply_changes(changes) && !self.relaying.swap(true, Ordering::SeqCst) {
             let me = self.clone();
-            let started = std::thread::Builder::new()
-                .name("report-layout".into())
-                .spawn(move || {
-                    let snapshot = me.snapshot();
-                    me.finish(sort(snapshot));
-                });
+            let started = crate::background::spawn("report-layout", move || {
+                let snapshot = me.snapshot();
+                me.finish(sort(snapshot));
+            });
             if let Err(e) = started {
                 tracing::warn!("could not start the report layout thread: {e}");
                 self.relaying.store(false, Ordering::SeqCst);

@@ -124,9 +124,7 @@ impl LiveIndex {
         if merging.is_none() && next.overlay_len() >= self.merge_at {
             *merging = Some(Vec::new());
             let live = self.clone();
-            let spawned = std::thread::Builder::new()
-                .name("zone-index-merge".into())
-                .spawn(move || live.compact(next));
+            let spawned = crate::background::spawn("zone-index-merge", move || live.compact(next));
             if spawned.is_err() {
                 // No thread: the overlay keeps growing until `with_changes` compacts it inline.
                 *merging = None;
