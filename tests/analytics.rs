@@ -188,9 +188,26 @@ async fn stats_agree_with_a_brute_force_count() {
         }
     }
     assert_eq!(rows.len(), want.len());
+    // Each row is labelled with its zone's stored name and owner.
+    let names: HashMap<String, (String, Option<String>)> = s
+        .state
+        .store
+        .read_sync(|c| {
+            Ok(c.query_vec(
+                "SELECT id, name, owner_name FROM zones WHERE kind = 'responsibility'",
+                &[],
+                |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))),
+            )?)
+        })
+        .unwrap()
+        .into_iter()
+        .collect();
     for (k, b) in &mut want {
         b.check(&rows[k], &format!("zone {k:?}"));
         assert_eq!(rows[k]["kind"], "responsibility");
+        let (name, owner) = &names[k.as_deref().unwrap()];
+        assert_eq!(rows[k]["label"], name.as_str(), "zone {k:?}");
+        assert_eq!(rows[k]["owner"].as_str(), owner.as_deref(), "zone {k:?}");
     }
 
     // Sector and category, with a category filter.

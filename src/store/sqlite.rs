@@ -132,7 +132,7 @@ fn translate(sql: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
-struct SqliteConn<'a>(&'a Connection);
+pub(crate) struct SqliteConn<'a>(pub(crate) &'a Connection);
 
 impl rusqlite::ToSql for Value {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
