@@ -37,7 +37,7 @@ where
 }
 
 /// Lowers the calling thread's priority (Linux: per-thread nice); a no-op elsewhere.
-pub fn lower_priority() {
+fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         use rustix::process::{getpriority_process, setpriority_process};
