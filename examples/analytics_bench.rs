@@ -203,8 +203,11 @@ fn time_all(
     now: i64,
     day: i64,
 ) -> anyhow::Result<()> {
-    println!("\n/api/stats (stats::compute), {iters} runs each, ms");
-    println!("{:<10} {:>14} {:>9} {:>9}", "group", "window", "p50", "p99");
+    println!("\n/api/stats (stats::compute), {iters} runs each, ms: from the daily roll-ups, and from the facts alone (roll-ups marked unbuilt) in the same run");
+    println!(
+        "{:<10} {:>14} {:>9} {:>9} {:>11} {:>11} {:>7}",
+        "group", "window", "p50", "p99", "facts p50", "facts p99", "ratio"
+    );
     let windows = [("all", None), ("last 30 d", Some(now - 30 * day))];
     for group in [
         GroupBy::Zone,
@@ -224,20 +227,40 @@ fn time_all(
                     .then_some(xuncha::zone::ZoneKind::Responsibility),
                 utc_offset_s: 8 * 3600,
             };
-            let mut times = Vec::new();
+            let mut times = [Vec::new(), Vec::new()];
             let mut rows = 0;
+            let mut answers = [None, None];
+            // Alternating, so both see the same machine.
             for _ in 0..iters {
-                let t = Instant::now();
-                let table = state.store.read_sync(|c| stats::compute(c, &q))?;
-                times.push(t.elapsed().as_secs_f64() * 1000.0);
-                rows = table.rows.len();
+                for (i, built) in [1i64, 0].into_iter().enumerate() {
+                    state.store.write_sync(|c| {
+                        Ok(c.execute("UPDATE stat_meta SET built = $1", xuncha::args![built])?)
+                    })?;
+                    let t = Instant::now();
+                    let table = state.store.read_sync(|c| stats::compute(c, &q))?;
+                    times[i].push(t.elapsed().as_secs_f64() * 1000.0);
+                    rows = table.rows.len();
+                    answers[i] = Some(serde_json::to_value(&table)?);
+                }
             }
+            state
+                .store
+                .write_sync(|c| Ok(c.execute("UPDATE stat_meta SET built = 1", &[])?))?;
+            anyhow::ensure!(
+                answers[0] == answers[1],
+                "{group:?} {wname}: the roll-ups and the facts disagree"
+            );
+            let [mut a, mut b] = times;
+            let (a50, b50) = (pct(&mut a, 0.5), pct(&mut b, 0.5));
             println!(
-                "{:<10} {:>14} {:>9.1} {:>9.1}   ({rows} rows)",
+                "{:<10} {:>14} {:>9.1} {:>9.1} {:>11.1} {:>11.1} {:>6.1}x   ({rows} rows)",
                 group.as_str(),
                 wname,
-                pct(&mut times, 0.5),
-                pct(&mut times, 0.99)
+                a50,
+                pct(&mut a, 0.99),
+                b50,
+                pct(&mut b, 0.99),
+                b50 / a50
             );
         }
     }

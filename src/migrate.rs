@@ -134,6 +134,12 @@ pub fn migrate(
             })?;
             out.push((t.to_string(), copied));
         }
+        // The roll-ups are derived from the facts (and cut into shards per backend): built
+        // again on the target, at the source's day offset.
+        let offset = src.read_here(crate::store::rollups::built_offset)?;
+        if let Some(o) = offset {
+            crate::store::rollups::rebuild(tx, o)?;
+        }
         if tx.backend() == Backend::Postgres {
             for (t, col) in IDENTITY {
                 tx.batch(&format!(

@@ -58,6 +58,16 @@ impl App {
             None => crate::store::Location::Sqlite(config.data_dir.clone()),
         };
         let store = Store::open_at(&location, &config.data_dir)?;
+        // The statistics' daily roll-ups, cut at the city's midnight: built once on a new or
+        // upgraded store (or when the offset changed), kept by every write after that.
+        let offset_ms = i64::from(config.city_utc_offset_s) * 1000;
+        let t0 = std::time::Instant::now();
+        if store.write_sync(move |c| crate::store::rollups::ensure_built(c, offset_ms))? {
+            tracing::info!(
+                "built the statistics' daily roll-ups in {:.1} s",
+                t0.elapsed().as_secs_f64()
+            );
+        }
         // Changes committed from here on are replayed from the feed, so nothing that lands
         // while the index loads is missed (replaying one already loaded is harmless).
         let feed_start = store.read_sync(|c| Ok(crate::store::changes::last_seq(c)?))?;

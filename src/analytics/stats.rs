@@ -6,6 +6,7 @@
 //! of the fact tables (see `store::stats`) feeds the accumulators; medians are exact.
 
 use crate::report::{Category, Status};
+use crate::store::rollups::{self, tenth_of, DayRow, Dim, CLOSED_WITHIN_MS, TENTH_MS};
 use crate::store::stats::{self as sql, FactKey, FactRow, ReportFilter};
 use crate::store::Conn;
 use crate::store::Result;
@@ -13,10 +14,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::str::FromStr;
 
-/// A report closed within this many milliseconds of being filed counts as closed on time.
-pub const CLOSED_WITHIN_MS: i64 = 48 * 3_600_000;
-
-const DAY_MS: i64 = 86_400_000;
+const DAY_MS: i64 = rollups::DAY_MS;
 /// Most day rows one answer fills in (ten years).
 const MAX_DAYS: i64 = 3660;
 
@@ -134,7 +132,71 @@ struct Acc {
     /// Not rejected and some stage ran late.
     late: u64,
     overdue: u64,
-    durations_ms: Vec<i64>,
+    closes: Closes,
+}
+
+/// Times from filing to close, by the tenth of an hour they round to (see
+/// [`crate::store::rollups`]): enough for the exact median as printed.
+#[derive(Default, Clone)]
+struct Closes(HashMap<i64, Bucket>);
+
+#[derive(Clone, Copy)]
+struct Bucket {
+    n: u64,
+    min_ms: i64,
+    max_ms: i64,
+}
+
+impl Closes {
+    fn add(&mut self, tenth: i64, n: u64, min_ms: i64, max_ms: i64) {
+        let b = self.0.entry(tenth).or_insert(Bucket {
+            n: 0,
+            min_ms,
+            max_ms,
+        });
+        b.n += n;
+        b.min_ms = b.min_ms.min(min_ms);
+        b.max_ms = b.max_ms.max(max_ms);
+    }
+
+    fn merge(&mut self, o: &Closes) {
+        for (t, b) in &o.0 {
+            self.add(*t, b.n, b.min_ms, b.max_ms);
+        }
+    }
+
+    /// The median in tenths of an hour, rounded half up: the middle duration's bucket, or for an
+    /// even count the mean of the two middle durations.
+    fn median_tenths(&self) -> Option<i64> {
+        let n: u64 = self.0.values().map(|b| b.n).sum();
+        if n == 0 {
+            return None;
+        }
+        let mut tenths: Vec<(i64, Bucket)> = self.0.iter().map(|(t, b)| (*t, *b)).collect();
+        tenths.sort_unstable_by_key(|(t, _)| *t);
+        // The bucket holding the duration at 0-based position `i`.
+        let at = |i: u64| {
+            let mut seen = 0;
+            for (t, b) in &tenths {
+                seen += b.n;
+                if i < seen {
+                    return (*t, *b);
+                }
+            }
+            tenths[tenths.len() - 1]
+        };
+        let (hi_t, hi) = at(n / 2);
+        if n % 2 == 1 {
+            return Some(hi_t);
+        }
+        let (lo_t, lo) = at(n / 2 - 1);
+        if lo_t == hi_t {
+            // Both lie within the bucket's half-tenth either side, and so does their mean.
+            return Some(hi_t);
+        }
+        // The lower middle is the longest of its bucket, the upper the shortest of its own.
+        Some((lo.max_ms + hi.min_ms + TENTH_MS).div_euclid(2 * TENTH_MS))
+    }
 }
 
 fn status_ix(s: &str) -> Option<usize> {
@@ -156,11 +218,28 @@ impl Acc {
         if Status::ALL[ix] == Status::Closed {
             if let Some(c) = r.closed_at {
                 let d = (c - r.created_at).max(0);
-                self.durations_ms.push(d);
+                self.closes.add(tenth_of(d), 1, d, d);
                 if d <= CLOSED_WITHIN_MS {
                     self.within_48h += 1;
                 }
             }
+        }
+    }
+
+    /// A roll-up row: `n` reports of one day, category and status.
+    fn add_day(&mut self, r: &DayRow) {
+        let Some(ix) = status_ix(r.status) else {
+            return;
+        };
+        self.by_status[ix] += r.n as u64;
+        if Status::ALL[ix] != Status::Rejected {
+            self.late += r.late as u64;
+        }
+        if Status::ALL[ix].is_open() {
+            self.overdue += r.overdue as u64;
+        }
+        if Status::ALL[ix] == Status::Closed {
+            self.within_48h += r.within_48h as u64;
         }
     }
 
@@ -171,10 +250,10 @@ impl Acc {
         self.within_48h += o.within_48h;
         self.late += o.late;
         self.overdue += o.overdue;
-        self.durations_ms.extend_from_slice(&o.durations_ms);
+        self.closes.merge(&o.closes);
     }
 
-    fn finish(mut self) -> Counts {
+    fn finish(self) -> Counts {
         let total: u64 = self.by_status.iter().sum();
         let rejected = self.by_status[status_ix("rejected").unwrap_or(5)];
         let open = Status::ALL
@@ -192,8 +271,7 @@ impl Acc {
                 .map(|(i, s)| (s.as_str(), self.by_status[i]))
                 .collect(),
             open,
-            median_close_hours: median(&mut self.durations_ms)
-                .map(|ms| (ms / 3_600_000.0 * 10.0).round() / 10.0),
+            median_close_hours: self.closes.median_tenths().map(|t| t as f64 / 10.0),
             closed_within_48h: self.within_48h,
             closed_within_48h_share: (considered > 0)
                 .then(|| (self.within_48h as f64 / considered as f64 * 1000.0).round() / 1000.0),
@@ -205,19 +283,129 @@ impl Acc {
     }
 }
 
-/// The exact median (mean of the two middle values for an even count), in the input's unit.
-pub fn median(v: &mut [i64]) -> Option<f64> {
-    if v.is_empty() {
+/// What the rows of a pass are keyed by.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum By {
+    /// The stored owner or sector (`""`: none).
+    Key,
+    Category,
+    Day,
+    /// One row: every report.
+    One,
+}
+
+/// The accumulators of one pass, by key or by local day.
+#[derive(Default)]
+struct Groups {
+    keyed: HashMap<String, Acc>,
+    days: HashMap<i64, Acc>,
+}
+
+impl Groups {
+    fn acc(&mut self, by: By, key: &str, category: &str, day: i64) -> &mut Acc {
+        let k = match by {
+            By::Day => return self.days.entry(day).or_default(),
+            By::Key => key,
+            By::Category => category,
+            By::One => "",
+        };
+        // Look up by &str first: a String per row would allocate.
+        if !self.keyed.contains_key(k) {
+            self.keyed.insert(k.to_string(), Acc::default());
+        }
+        self.keyed.get_mut(k).expect("just inserted")
+    }
+}
+
+/// The whole local days inside `f`'s window (at `offset_ms`), and the filters of what is left
+/// at its two ends; `None` when the window holds no whole day.
+fn whole_days(f: &ReportFilter, offset_ms: i64) -> Option<((i64, i64), Vec<ReportFilter>)> {
+    // Days, far beyond any report (and times DAY_MS still far from overflow).
+    const FAR: i64 = 1 << 30;
+    let first = f
+        .since
+        .map(|s| (s + offset_ms + DAY_MS - 1).div_euclid(DAY_MS))
+        .unwrap_or(-FAR);
+    let last = f
+        .until
+        .map(|u| (u + offset_ms).div_euclid(DAY_MS) - 1)
+        .unwrap_or(FAR);
+    if first > last {
         return None;
     }
-    let n = v.len();
-    let (_, &mut hi, _) = v.select_nth_unstable(n / 2);
-    if n % 2 == 1 {
-        return Some(hi as f64);
+    let mut edges = Vec::new();
+    let start = first * DAY_MS - offset_ms;
+    let end = (last + 1) * DAY_MS - offset_ms;
+    if let Some(s) = f.since.filter(|s| *s < start) {
+        edges.push(ReportFilter {
+            since: Some(s),
+            until: Some(start),
+            ..f.clone()
+        });
     }
-    // The lower middle is the largest of the half below `hi`.
-    let lo = *v[..n / 2].iter().max().unwrap_or(&hi);
-    Some((lo as f64 + hi as f64) / 2.0)
+    if let Some(u) = f.until.filter(|u| *u > end) {
+        edges.push(ReportFilter {
+            since: Some(end),
+            until: Some(u),
+            ..f.clone()
+        });
+    }
+    Some(((first, last), edges))
+}
+
+/// One pass over every report `q` selects, into `groups` keyed by `by`: the roll-ups of `dim`
+/// for the whole days of the window and the fact rows for the hours at its ends when the
+/// roll-ups can answer (every report visible, days cut at the query's offset), else the fact
+/// rows alone.
+///
+/// Owners have no roll-ups (`dim` is `None`): thousands of owners over a year's days make about
+/// as many roll-up rows as reports, and reading those was slower than reading the facts.
+fn feed(
+    conn: &dyn Conn,
+    q: &StatsQuery,
+    dim: Option<Dim>,
+    by: By,
+    groups: &mut Groups,
+) -> Result<()> {
+    let offset_ms = q.utc_offset_s as i64 * 1000;
+    let visible_all = matches!(q.filter.visibility, crate::scope::Visibility::All);
+    let split = match dim {
+        Some(dim) if visible_all && rollups::built_offset(conn)? == Some(offset_ms) => {
+            whole_days(&q.filter, offset_ms).map(|s| (dim, s))
+        }
+        _ => None,
+    };
+    let facts = match split {
+        None => vec![q.filter.clone()],
+        Some((dim, (days, edges))) => {
+            let categories: Vec<&str> = q.filter.categories.iter().map(|c| c.as_str()).collect();
+            let statuses: Vec<&str> = q.filter.statuses.iter().map(|s| s.as_str()).collect();
+            rollups::scan_days(conn, dim, days, &categories, &statuses, &mut |r| {
+                groups.acc(by, r.key, r.category, r.day).add_day(&r)
+            })?;
+            if statuses.is_empty() || statuses.contains(&Status::Closed.as_str()) {
+                rollups::scan_closes(conn, dim, days, &categories, &mut |r| {
+                    groups
+                        .acc(by, r.key, r.category, r.day)
+                        .closes
+                        .add(r.tenth, r.n as u64, r.min_ms, r.max_ms)
+                })?;
+            }
+            edges
+        }
+    };
+    let key = match (by, dim) {
+        (By::Key, Some(Dim::Sector)) => FactKey::Sector,
+        (By::Key, _) => FactKey::Owner,
+        _ => FactKey::None,
+    };
+    for f in &facts {
+        sql::scan_reports(conn, f, key, |r| {
+            let day = (r.created_at + offset_ms).div_euclid(DAY_MS);
+            groups.acc(by, r.key.unwrap_or(""), r.category, day).add(&r)
+        })?;
+    }
+    Ok(())
 }
 
 /// Computes a statistic.
@@ -231,14 +419,7 @@ pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
     let mut by_day: HashMap<i64, Acc> = HashMap::new();
     let mut totals = Acc::default();
     let offset_ms = q.utc_offset_s as i64 * 1000;
-    let mut add_keyed = |r: &FactRow| match by_key.get_mut(&r.key.map(str::to_string)) {
-        Some(a) => a.add(r),
-        None => {
-            let mut a = Acc::default();
-            a.add(r);
-            by_key.insert(r.key.map(str::to_string), a);
-        }
-    };
+    let mut groups = Groups::default();
     match q.group {
         GroupBy::Zone => {
             // A string key per row would allocate; look up by &str first.
@@ -255,47 +436,30 @@ pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
                 }
             })?;
             by_key = zones.into_iter().map(|(k, a)| (Some(k), a)).collect();
-            sql::scan_reports(conn, &q.filter, FactKey::None, |r| totals.add(&r))?;
+            feed(conn, q, Some(Dim::All), By::One, &mut groups)?;
+            totals = groups.keyed.remove("").unwrap_or_default();
         }
         GroupBy::Owner | GroupBy::Sector => {
-            let key = if q.group == GroupBy::Owner {
-                FactKey::Owner
-            } else {
-                FactKey::Sector
-            };
-            let mut rows: HashMap<String, Acc> = HashMap::new();
-            let mut none = Acc::default();
-            sql::scan_reports(conn, &q.filter, key, |r| match r.key {
-                None => none.add(&r),
-                Some(k) => match rows.get_mut(k) {
-                    Some(a) => a.add(&r),
-                    None => {
-                        let mut a = Acc::default();
-                        a.add(&r);
-                        rows.insert(k.to_string(), a);
-                    }
-                },
-            })?;
-            by_key = rows.into_iter().map(|(k, a)| (Some(k), a)).collect();
-            if none.by_status.iter().sum::<u64>() > 0 {
-                by_key.insert(None, none);
-            }
+            let dim = (q.group == GroupBy::Sector).then_some(Dim::Sector);
+            feed(conn, q, dim, By::Key, &mut groups)?;
+            // An empty key is a report without a responsible owner.
+            by_key = groups
+                .keyed
+                .into_iter()
+                .map(|(k, a)| ((!k.is_empty()).then_some(k), a))
+                .collect();
         }
         GroupBy::Category => {
-            sql::scan_reports(conn, &q.filter, FactKey::None, |r| {
-                add_keyed(&FactRow {
-                    key: Some(r.category),
-                    ..r
-                })
-            })?;
+            feed(conn, q, Some(Dim::All), By::Category, &mut groups)?;
+            by_key = groups
+                .keyed
+                .into_iter()
+                .map(|(k, a)| (Some(k), a))
+                .collect();
         }
         GroupBy::Day => {
-            sql::scan_reports(conn, &q.filter, FactKey::None, |r| {
-                by_day
-                    .entry((r.created_at + offset_ms).div_euclid(DAY_MS))
-                    .or_default()
-                    .add(&r)
-            })?;
+            feed(conn, q, Some(Dim::All), By::Day, &mut groups)?;
+            by_day = groups.days;
         }
     }
     if q.group != GroupBy::Zone {
@@ -493,12 +657,52 @@ pub fn csv_field(s: &str) -> String {
 mod tests {
     use super::*;
 
+    fn closes(ms: &[i64]) -> Closes {
+        let mut c = Closes::default();
+        for &d in ms {
+            c.add(tenth_of(d), 1, d, d);
+        }
+        c
+    }
+
     #[test]
-    fn median_odd_even_empty() {
-        assert_eq!(median(&mut []), None);
-        assert_eq!(median(&mut [5]), Some(5.0));
-        assert_eq!(median(&mut [9, 1, 5]), Some(5.0));
-        assert_eq!(median(&mut [4, 1, 3, 2]), Some(2.5));
+    fn the_median_of_the_histogram_is_the_exact_median_rounded_to_tenths() {
+        const H: i64 = 3_600_000;
+        assert_eq!(closes(&[]).median_tenths(), None);
+        assert_eq!(closes(&[5 * H]).median_tenths(), Some(50));
+        assert_eq!(closes(&[9 * H, H, 5 * H]).median_tenths(), Some(50));
+        // 2.5 h exactly: half up.
+        assert_eq!(closes(&[4 * H, H, 3 * H, 2 * H]).median_tenths(), Some(25));
+        // Two middles in different buckets: 1.04 h and 1.26 h average 1.15 h, which rounds up.
+        let (a, b) = (H + 144_000, H + 936_000);
+        assert_eq!(closes(&[a, b]).median_tenths(), Some(12));
+        // In one bucket the mean stays in it.
+        assert_eq!(closes(&[H + 1, H + 100_000]).median_tenths(), Some(10));
+        // Merged from parts, as the day rows are.
+        let mut m = closes(&[a, 30 * H]);
+        m.merge(&closes(&[b, 0]));
+        assert_eq!(m.median_tenths(), Some(12));
+        // Against a sort, over many random durations.
+        let mut x: u64 = 7;
+        for n in 1..200 {
+            let v: Vec<i64> = (0..n)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((x >> 33) % (100 * H as u64)) as i64
+                })
+                .collect();
+            let mut s = v.clone();
+            s.sort();
+            let twice = if n % 2 == 1 {
+                2 * s[n / 2]
+            } else {
+                s[n / 2 - 1] + s[n / 2]
+            };
+            let want = (twice + TENTH_MS).div_euclid(2 * TENTH_MS);
+            assert_eq!(closes(&v).median_tenths(), Some(want), "{n} durations");
+        }
     }
 
     #[test]

@@ -95,7 +95,7 @@ pub async fn stats(
         group,
         filter: report_filter(&p, &auth.0)?,
         zone_kind,
-        utc_offset_s: state.config.exif_utc_offset_s,
+        utc_offset_s: state.config.city_utc_offset_s,
     };
     let table = stats::table(&state.store, query).await?;
     if csv {

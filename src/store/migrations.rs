@@ -299,6 +299,8 @@ const SQLITE: &[&str] = &[
     STAT_INDEXES_WITH_LATENESS,
     // 9: and the report id (see the constant).
     STAT_INDEXES_WITH_REPORT_ID,
+    // 10: daily roll-ups of the facts, built on start (see store/rollups.rs).
+    super::rollups::SQLITE_MIGRATION,
 ];
 
 /// The current schema for PostgreSQL + PostGIS. Geometry columns are generated from the stored
@@ -578,6 +580,8 @@ const POSTGRES: &[&str] = &[
     STAT_INDEXES_WITH_LATENESS,
     // 6: as SQLite's 9.
     STAT_INDEXES_WITH_REPORT_ID,
+    // 7: as SQLite's 10.
+    super::rollups::POSTGRES_MIGRATION,
 ];
 
 /// Applies every migration the database has not seen yet.

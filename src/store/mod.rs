@@ -17,6 +17,7 @@ pub mod photos;
 pub mod postgres;
 pub mod public;
 pub mod reports;
+pub mod rollups;
 pub mod settings;
 pub mod sqlite;
 pub mod stats;

@@ -157,7 +157,21 @@ pub fn insert(conn: &dyn Conn, r: &NewReport, rule: DuplicateRule) -> Result<Ins
     conn.execute(
         "INSERT INTO stat_reports (report_id, created_at, category, status, owner, sector, closed_at)
          VALUES ($1, $2, $3, 'reported', $4, $5, NULL)",
-        args![id, r.created_at, r.category.as_str(), owner, sector],
+        args![id, r.created_at, r.category.as_str(), owner.as_deref(), sector],
+    )?;
+    super::rollups::shift(
+        conn,
+        &super::rollups::Fact {
+            report: id,
+            created_at: r.created_at,
+            category: r.category.as_str().to_string(),
+            status: "reported".into(),
+            sector: sector.map(str::to_string),
+            closed_at: None,
+            late: false,
+            overdue: false,
+        },
+        1,
     )?;
     for (zone, inside) in &m.zone_ids {
         conn.execute(
@@ -262,6 +276,7 @@ pub fn apply_change(conn: &dyn Conn, c: &Change) -> Result<i64> {
         )));
     }
     let closed_at = (c.to == Status::Closed).then_some(c.at);
+    let old = super::rollups::Fact::of(conn, c.report)?;
     for table in ["stat_reports", "stat_zone_reports"] {
         conn.execute(
             &format!(
@@ -269,6 +284,15 @@ pub fn apply_change(conn: &dyn Conn, c: &Change) -> Result<i64> {
             ),
             args![c.report, c.to.as_str(), closed_at, false],
         )?;
+    }
+    if let Some(old) = old {
+        let new = super::rollups::Fact {
+            status: c.to.as_str().to_string(),
+            closed_at,
+            overdue: false,
+            ..old.clone()
+        };
+        super::rollups::replace(conn, &old, &new)?;
     }
     let event: i64 = conn.query_scalar(
         "INSERT INTO report_events (report_id, at, username, from_status, to_status, note, reason, data)
@@ -914,11 +938,20 @@ pub fn mark_overdue(conn: &dyn Conn, id: i64, now: i64, escalate_to: Option<&str
         args![id, now, true, escalate_to, i64::from(escalate_to.is_some())],
     )?;
     if n == 1 {
+        let old = super::rollups::Fact::of(conn, id)?;
         for table in ["stat_reports", "stat_zone_reports"] {
             conn.execute(
                 &format!("UPDATE {table} SET overdue = $2, late = $2 WHERE report_id = $1"),
                 args![id, true],
             )?;
+        }
+        if let Some(old) = old {
+            let new = super::rollups::Fact {
+                late: true,
+                overdue: true,
+                ..old.clone()
+            };
+            super::rollups::replace(conn, &old, &new)?;
         }
     }
     Ok(n == 1)
