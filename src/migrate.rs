@@ -134,10 +134,10 @@ pub fn migrate(
             })?;
             out.push((t.to_string(), copied));
         }
-        // The roll-ups are derived from the facts (and cut into shards per backend): built
-        // again on the target, at the source's day offset.
+        // The roll-ups are derived from the facts: built again on a target that keeps them, at
+        // the source's day offset (a target whose source kept none builds them on start).
         let offset = src.read_here(crate::store::rollups::built_offset)?;
-        if let Some(o) = offset {
+        if let Some(o) = offset.filter(|_| crate::store::rollups::kept(tx)) {
             crate::store::rollups::rebuild(tx, o)?;
         }
         if tx.backend() == Backend::Postgres {

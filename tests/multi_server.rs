@@ -486,7 +486,14 @@ async fn killing_one_of_two_servers_mid_upload_loses_nothing_acknowledged() {
                                 .collect(),
                         });
                     }
-                    _ if on_b => {
+                    other if on_b => {
+                        match other {
+                            Ok(r) => {
+                                let st = r.status();
+                                eprintln!("B answered {st}: {}", r.text().await.unwrap_or_default())
+                            }
+                            Err(e) => eprintln!("B failed: {e}"),
+                        }
                         fails.fetch_add(1, Ordering::Relaxed);
                     }
                     // A was killed: this client is done.

@@ -276,7 +276,11 @@ pub fn apply_change(conn: &dyn Conn, c: &Change) -> Result<i64> {
         )));
     }
     let closed_at = (c.to == Status::Closed).then_some(c.at);
-    let old = super::rollups::Fact::of(conn, c.report)?;
+    let old = if super::rollups::kept(conn) {
+        super::rollups::Fact::of(conn, c.report)?
+    } else {
+        None
+    };
     for table in ["stat_reports", "stat_zone_reports"] {
         conn.execute(
             &format!(
@@ -938,7 +942,11 @@ pub fn mark_overdue(conn: &dyn Conn, id: i64, now: i64, escalate_to: Option<&str
         args![id, now, true, escalate_to, i64::from(escalate_to.is_some())],
     )?;
     if n == 1 {
-        let old = super::rollups::Fact::of(conn, id)?;
+        let old = if super::rollups::kept(conn) {
+            super::rollups::Fact::of(conn, id)?
+        } else {
+            None
+        };
         for table in ["stat_reports", "stat_zone_reports"] {
             conn.execute(
                 &format!("UPDATE {table} SET overdue = $2, late = $2 WHERE report_id = $1"),

@@ -14,9 +14,11 @@
 //!   roll-ups have been built from the facts (a new or upgraded store builds them on start).
 //!
 //! The facts' writers ([`super::reports`]) call [`shift`] in the transaction that changes a
-//! fact: once with the old fact and `-1`, once with the new one and `+1`. On PostgreSQL each
-//! row is split in [`PG_SHARDS`] by report id, so concurrent writers of one day and category do
-//! not queue on one row lock; on SQLite (one writer) there is one shard.
+//! fact: once with the old fact and `-1`, once with the new one and `+1`.
+//!
+//! Only SQLite keeps them for now (see [`kept`]). The `shard` column is for PostgreSQL, where
+//! each counter would be split in [`PG_SHARDS`] by report id so concurrent writers of one day
+//! and category do not queue on one row lock; on SQLite (one writer) there is one shard.
 
 use super::db::{Backend, Conn, Sql};
 use super::Result;
@@ -107,8 +109,19 @@ fn shard_of(b: Backend, report: i64) -> i64 {
 const DURATION: &str =
     "(CASE WHEN s.closed_at < s.created_at THEN 0 ELSE s.closed_at - s.created_at END)";
 
+/// Whether this store keeps roll-ups. SQLite does. PostgreSQL does not yet: the report writer
+/// stores a batch of reports in one transaction, so two servers' batches took the same counter
+/// rows in different orders and deadlocked (the several-servers test found it); its statistics
+/// read the facts, as before.
+pub fn kept(conn: &dyn Conn) -> bool {
+    conn.backend() == Backend::Sqlite
+}
+
 /// The day's offset the roll-ups were cut at, when they are built.
 pub fn built_offset(conn: &dyn Conn) -> Result<Option<i64>> {
+    if !kept(conn) {
+        return Ok(None);
+    }
     Ok(conn
         .query_opt(
             "SELECT day_offset_ms, built FROM stat_meta WHERE id = 1",
@@ -121,6 +134,9 @@ pub fn built_offset(conn: &dyn Conn) -> Result<Option<i64>> {
 /// Builds the roll-ups from the facts unless they are built at `offset_ms` already; whether it
 /// built them. Run at start, in a write transaction.
 pub fn ensure_built(conn: &dyn Conn, offset_ms: i64) -> Result<bool> {
+    if !kept(conn) {
+        return Ok(false);
+    }
     // Two servers starting together: the second waits here, then finds them built.
     let lock = match conn.backend() {
         Backend::Postgres => " FOR UPDATE",
@@ -261,6 +277,9 @@ pub fn replace(conn: &dyn Conn, old: &Fact, new: &Fact) -> Result<()> {
 /// fact tables changed: a close-time bucket whose shortest or longest duration it was finds
 /// them again among the facts still in it.
 pub fn shift(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
+    if !kept(conn) {
+        return Ok(());
+    }
     let b = conn.backend();
     let shard = shard_of(b, f.report);
     let sector = f.sector.as_deref().unwrap_or("");
