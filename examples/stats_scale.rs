@@ -72,11 +72,11 @@ fn main() -> anyhow::Result<()> {
     let (days, closes): (i64, i64) = store.read_sync(|c| {
         Ok((
             c.query_scalar("SELECT count(*) FROM stat_days", &[])?,
-            c.query_scalar("SELECT count(*) FROM stat_day_closes", &[])?,
+            c.query_scalar("SELECT count(*) FROM stat_close_nodes", &[])?,
         ))
     })?;
     println!(
-        "built the roll-ups in {:.1} s: {days} day rows, {closes} close-time rows",
+        "built the roll-ups in {:.1} s: {days} day rows, {closes} close-time histograms",
         t.elapsed().as_secs_f64()
     );
 

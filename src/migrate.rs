@@ -189,6 +189,7 @@ fn owned(v: ValueRef<'_>) -> Value {
         ValueRef::Real(f) => Value::Real(f),
         ValueRef::Text(s) => Value::Text(s.to_string()),
         ValueRef::Bool(b) => Value::Bool(b),
+        ValueRef::Bytes(b) => Value::Bytes(b.to_vec()),
     }
 }
 
@@ -232,6 +233,11 @@ fn checksum(
                 ValueRef::Int(v) => h.update(format!("I{v}")),
                 ValueRef::Bool(v) => h.update(format!("I{}", i64::from(v))),
                 ValueRef::Real(v) => h.update(format!("R{v:?}")),
+                ValueRef::Bytes(b) => {
+                    h.update(b"B");
+                    h.update(b.len().to_le_bytes());
+                    h.update(b);
+                }
                 ValueRef::Text(s) => {
                     h.update(b"T");
                     h.update(s.len().to_le_bytes());

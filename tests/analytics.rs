@@ -302,11 +302,11 @@ async fn stats_agree_with_a_brute_force_count() {
     }
 }
 
-/// The roll-up tables summed over their shards: the day rows, and each close-time bucket's
-/// count, shortest and longest duration.
+/// The roll-up tables: the day rows (empty ones left out), and each packed close-time
+/// histogram of the hierarchy, as hex.
 type Rollups = (
     BTreeMap<(String, String, i64, String, String), [i64; 4]>,
-    BTreeMap<(String, String, i64, String, i64), [i64; 3]>,
+    BTreeMap<(String, String, i64, i64, String), String>,
 );
 
 fn rollups(s: &Srv) -> Rollups {
@@ -328,21 +328,17 @@ fn rollups(s: &Srv) -> Rollups {
                 },
             )?;
             days.retain(|_, v| *v != [0; 4]);
-            let mut closes: BTreeMap<_, [i64; 3]> = BTreeMap::new();
-            c.for_each(
-                "SELECT dim, key, day, category, tenth, n, min_ms, max_ms FROM stat_day_closes WHERE n > 0",
+            let closes = c.query_vec(
+                "SELECT dim, key, level, node, category, hex(hist) FROM stat_close_nodes",
                 &[],
-                &mut |r| {
-                    let k = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                    let (n, lo, hi): (i64, i64, i64) = (r.get(5)?, r.get(6)?, r.get(7)?);
-                    let e = closes.entry(k).or_insert([0, lo, hi]);
-                    e[0] += n;
-                    e[1] = e[1].min(lo);
-                    e[2] = e[2].max(hi);
-                    Ok(())
+                |r| {
+                    Ok((
+                        (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?),
+                        r.get(5)?,
+                    ))
                 },
             )?;
-            Ok((days, closes))
+            Ok((days, closes.into_iter().collect()))
         })
         .unwrap()
 }
@@ -391,7 +387,7 @@ async fn daily_rollups_follow_every_change_and_answer_as_the_facts_do() {
         .collect();
     assert!(closed.len() == 6 && open.len() == 6, "the demo has both");
     // Two more closed reports of one local day and category, closed again into one close-time
-    // bucket; taking back the quicker close leaves the bucket with the other as its shortest.
+    // bucket; taking back the quicker close leaves the other in it.
     let mut by_day: HashMap<(i64, String), Vec<&Raw>> = HashMap::new();
     for r in raws
         .iter()
@@ -524,6 +520,151 @@ async fn daily_rollups_follow_every_change_and_answer_as_the_facts_do() {
         }
     }
     assert!(compared > 1000, "the windows held reports ({compared})");
+}
+
+/// The median's exact ends: for every group and close-time bucket, the fact lookup gives the
+/// longest and shortest duration of that group's closed reports in the bucket, as a scan of
+/// every fact row does.
+#[tokio::test]
+async fn close_extremes_are_the_ends_of_their_bucket_within_the_group() {
+    use xuncha::store::stats::{close_extreme, close_extreme_sql, ReportFilter, Within};
+    let s = demo().await;
+    // The demo's closes rarely share a bucket, so add facts (the fact table only) that crowd a
+    // few buckets with reports of several categories, sectors and owners.
+    let start = xuncha::time::now_ms() - 10 * 86_400_000;
+    s.state
+        .store
+        .write_sync(move |c| {
+            for k in 0..90i64 {
+                let created = start + k * 3_600_000;
+                let d = (2 + k % 3) * 3_600_000 + (k * 7919) % 300_000 - 150_000;
+                let sector = ["school", "agency", "enterprise", ""][(k % 4) as usize];
+                c.execute(
+                    "INSERT INTO stat_reports (report_id, created_at, category, status, owner, sector, closed_at, late, overdue)
+                     VALUES ($1, $2, $3, 'closed', $4, $5, $6, FALSE, FALSE)",
+                    xuncha::args![
+                        10_000_000 + k,
+                        created,
+                        ["garbage", "water", "weeds"][(k % 3) as usize],
+                        (k % 5 != 0).then(|| format!("单位{}", k % 4)),
+                        (!sector.is_empty()).then_some(sector),
+                        created + d
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    type Fact = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+    );
+    type Member<'a> = dyn Fn(&Fact) -> bool + 'a;
+    let facts: Vec<Fact> =
+        s.state
+            .store
+            .read_sync(|c| {
+                Ok(c.query_vec(
+                "SELECT created_at, category, status, sector, owner, closed_at FROM stat_reports",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )?)
+            })
+            .unwrap();
+    let since = facts.iter().map(|f| f.0).min().unwrap() + 20 * 86_400_000;
+    let closed: Vec<(i64, i64, &Fact)> = facts
+        .iter()
+        .filter(|f| f.2 == "closed" && f.0 >= since)
+        .filter_map(|f| {
+            let d = (f.5? - f.0).max(0);
+            Some((d, xuncha::store::rollups::tenth_of(d), f))
+        })
+        .collect();
+    assert!(
+        closed.len() > 100,
+        "the demo has closed reports ({})",
+        closed.len()
+    );
+    let filter = ReportFilter {
+        since: Some(since),
+        until: None,
+        categories: vec![],
+        statuses: vec![],
+        visibility: xuncha::scope::Visibility::All,
+    };
+    let (mut checked, mut narrowed) = (0, 0);
+    for &(_, tenth, f) in closed.iter().step_by(7) {
+        let groups: [(Within, &Member<'_>); 4] = [
+            (Within::All, &|_| true),
+            (Within::Category(&f.1), &|g| g.1 == f.1),
+            (Within::Sector(f.3.as_deref().unwrap_or("")), &|g| {
+                g.3 == f.3
+            }),
+            (Within::Owner(f.4.as_deref().unwrap_or("")), &|g| g.4 == f.4),
+        ];
+        for (within, member) in groups {
+            let inside = || {
+                closed
+                    .iter()
+                    .filter(|(_, t, g)| *t == tenth && member(g))
+                    .map(|(d, _, _)| *d)
+            };
+            let got = s
+                .state
+                .store
+                .read_sync(|c| {
+                    Ok((
+                        close_extreme(c, &filter, within, tenth, true)?,
+                        close_extreme(c, &filter, within, tenth, false)?,
+                    ))
+                })
+                .unwrap();
+            assert_eq!(
+                got,
+                (inside().max(), inside().min()),
+                "{within:?} bucket {tenth}"
+            );
+            checked += 1;
+            let everyone = closed
+                .iter()
+                .filter(|(_, t, _)| *t == tenth)
+                .map(|(d, _, _)| *d);
+            if (everyone.clone().max(), everyone.min()) != got {
+                narrowed += 1;
+            }
+        }
+    }
+    assert!(checked > 40, "{checked} lookups");
+    assert!(
+        narrowed > 5,
+        "{narrowed} of {checked} lookups were narrowed by their group"
+    );
+    // And the lookup reads the bucket's index, not the window.
+    let plan: Vec<String> = s
+        .state
+        .store
+        .read_sync(|c| {
+            if c.backend() != xuncha::store::Backend::Sqlite {
+                return Ok(vec![]);
+            }
+            let q = close_extreme_sql(&filter, Within::Category("garbage"), 30, true);
+            Ok(
+                c.query_vec(&format!("EXPLAIN QUERY PLAN {}", q.text), &q.args, |r| {
+                    r.get(3)
+                })?,
+            )
+        })
+        .unwrap();
+    if !plan.is_empty() {
+        assert!(
+            plan.iter().any(|p| p.contains("stat_reports_close")),
+            "{plan:?}"
+        );
+    }
 }
 
 // ---- 2. Hotspot detection --------------------------------------------------------------------

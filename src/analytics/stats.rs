@@ -7,11 +7,12 @@
 
 use crate::report::{Category, Status};
 use crate::store::rollups::{self, tenth_of, DayRow, Dim, CLOSED_WITHIN_MS, TENTH_MS};
-use crate::store::stats::{self as sql, FactKey, FactRow, ReportFilter};
+use crate::store::stats::{self as sql, FactKey, FactRow, ReportFilter, Within};
 use crate::store::Conn;
 use crate::store::Result;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::str::FromStr;
 
 const DAY_MS: i64 = rollups::DAY_MS;
@@ -138,39 +139,79 @@ struct Acc {
 /// Times from filing to close, by the tenth of an hour they round to (see
 /// [`crate::store::rollups`]): enough for the exact median as printed.
 #[derive(Default, Clone)]
-struct Closes(HashMap<i64, Bucket>);
+struct Closes(HashMap<i64, Bucket, BuildHasherDefault<TenthHasher>>);
+
+/// A hasher for bucket numbers: one multiplication (the default hasher is several times slower,
+/// and a statistic over a year adds hundreds of thousands of buckets).
+#[derive(Default)]
+struct TenthHasher(u64);
+
+impl Hasher for TenthHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.0 = (v as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+}
 
 #[derive(Clone, Copy)]
 struct Bucket {
     n: u64,
+    /// The shortest and longest duration in the bucket, when `exact`.
     min_ms: i64,
     max_ms: i64,
+    /// Whether every duration counted in `n` was seen (a roll-up gives counts only).
+    exact: bool,
 }
 
+/// Asks the facts for the longest (`true`) or shortest duration in a bucket of the group.
+type Extreme<'a> = dyn FnMut(i64, bool) -> Result<i64> + 'a;
+
 impl Closes {
-    fn add(&mut self, tenth: i64, n: u64, min_ms: i64, max_ms: i64) {
+    fn add(&mut self, tenth: i64, n: u64, min_ms: i64, max_ms: i64, exact: bool) {
         let b = self.0.entry(tenth).or_insert(Bucket {
             n: 0,
             min_ms,
             max_ms,
+            exact: true,
         });
         b.n += n;
         b.min_ms = b.min_ms.min(min_ms);
         b.max_ms = b.max_ms.max(max_ms);
+        b.exact &= exact;
+    }
+
+    /// One duration, seen.
+    fn add_one(&mut self, d: i64) {
+        self.add(tenth_of(d), 1, d, d, true);
+    }
+
+    /// A packed roll-up histogram: counts without their durations.
+    fn add_packed(&mut self, hist: &[u8]) {
+        for (t, n) in rollups::hist::decode(hist) {
+            self.add(t, n, i64::MAX, i64::MIN, false);
+        }
     }
 
     fn merge(&mut self, o: &Closes) {
         for (t, b) in &o.0 {
-            self.add(*t, b.n, b.min_ms, b.max_ms);
+            self.add(*t, b.n, b.min_ms, b.max_ms, b.exact);
         }
     }
 
     /// The median in tenths of an hour, rounded half up: the middle duration's bucket, or for an
-    /// even count the mean of the two middle durations.
-    fn median_tenths(&self) -> Option<i64> {
+    /// even count the mean of the two middle durations. Where those fall in two buckets whose
+    /// durations were not all seen, `extreme` reads the two from the facts.
+    fn median_tenths(&self, extreme: &mut Extreme) -> Result<Option<i64>> {
         let n: u64 = self.0.values().map(|b| b.n).sum();
         if n == 0 {
-            return None;
+            return Ok(None);
         }
         let mut tenths: Vec<(i64, Bucket)> = self.0.iter().map(|(t, b)| (*t, *b)).collect();
         tenths.sort_unstable_by_key(|(t, _)| *t);
@@ -187,15 +228,45 @@ impl Closes {
         };
         let (hi_t, hi) = at(n / 2);
         if n % 2 == 1 {
-            return Some(hi_t);
+            return Ok(Some(hi_t));
         }
         let (lo_t, lo) = at(n / 2 - 1);
         if lo_t == hi_t {
             // Both lie within the bucket's half-tenth either side, and so does their mean.
-            return Some(hi_t);
+            return Ok(Some(hi_t));
         }
         // The lower middle is the longest of its bucket, the upper the shortest of its own.
-        Some((lo.max_ms + hi.min_ms + TENTH_MS).div_euclid(2 * TENTH_MS))
+        let lo_max = if lo.exact {
+            lo.max_ms
+        } else {
+            extreme(lo_t, true)?
+        };
+        let hi_min = if hi.exact {
+            hi.min_ms
+        } else {
+            extreme(hi_t, false)?
+        };
+        Ok(Some((lo_max + hi_min + TENTH_MS).div_euclid(2 * TENTH_MS)))
+    }
+}
+
+/// An [`Extreme`] for accumulators fed by fact rows only, whose buckets are all exact.
+fn all_seen(_: i64, _: bool) -> Result<i64> {
+    Err(crate::store::StoreError::Corrupt(
+        "a close-time bucket from the facts lacks its durations".into(),
+    ))
+}
+
+/// The [`Extreme`] of the reports matching `f` and `within`.
+fn from_facts<'a>(
+    conn: &'a dyn Conn,
+    f: &'a ReportFilter,
+    within: Within<'a>,
+) -> impl FnMut(i64, bool) -> Result<i64> + 'a {
+    move |tenth, longest| {
+        // The roll-ups counted a report in this bucket, so the facts hold one; if they ever
+        // disagree, the bucket's middle stands in.
+        Ok(sql::close_extreme(conn, f, within, tenth, longest)?.unwrap_or(tenth * TENTH_MS))
     }
 }
 
@@ -218,7 +289,7 @@ impl Acc {
         if Status::ALL[ix] == Status::Closed {
             if let Some(c) = r.closed_at {
                 let d = (c - r.created_at).max(0);
-                self.closes.add(tenth_of(d), 1, d, d);
+                self.closes.add_one(d);
                 if d <= CLOSED_WITHIN_MS {
                     self.within_48h += 1;
                 }
@@ -253,7 +324,7 @@ impl Acc {
         self.closes.merge(&o.closes);
     }
 
-    fn finish(self) -> Counts {
+    fn finish(self, extreme: &mut Extreme) -> Result<Counts> {
         let total: u64 = self.by_status.iter().sum();
         let rejected = self.by_status[status_ix("rejected").unwrap_or(5)];
         let open = Status::ALL
@@ -263,7 +334,7 @@ impl Acc {
             .map(|(i, _)| self.by_status[i])
             .sum();
         let considered = total - rejected;
-        Counts {
+        Ok(Counts {
             total,
             by_status: Status::ALL
                 .iter()
@@ -271,7 +342,7 @@ impl Acc {
                 .map(|(i, s)| (s.as_str(), self.by_status[i]))
                 .collect(),
             open,
-            median_close_hours: self.closes.median_tenths().map(|t| t as f64 / 10.0),
+            median_close_hours: self.closes.median_tenths(extreme)?.map(|t| t as f64 / 10.0),
             closed_within_48h: self.within_48h,
             closed_within_48h_share: (considered > 0)
                 .then(|| (self.within_48h as f64 / considered as f64 * 1000.0).round() / 1000.0),
@@ -279,7 +350,7 @@ impl Acc {
             on_time_share: (considered > 0).then(|| {
                 ((considered - self.late) as f64 / considered as f64 * 1000.0).round() / 1000.0
             }),
-        }
+        })
     }
 }
 
@@ -384,11 +455,12 @@ fn feed(
                 groups.acc(by, r.key, r.category, r.day).add_day(&r)
             })?;
             if statuses.is_empty() || statuses.contains(&Status::Closed.as_str()) {
-                rollups::scan_closes(conn, dim, days, &categories, &mut |r| {
+                let per_day = by == By::Day;
+                rollups::scan_closes(conn, dim, days, &categories, per_day, &mut |r| {
                     groups
                         .acc(by, r.key, r.category, r.day)
                         .closes
-                        .add(r.tenth, r.n as u64, r.min_ms, r.max_ms)
+                        .add_packed(r.hist)
                 })?;
             }
             edges
@@ -485,12 +557,24 @@ pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
             let first = first.max(last - MAX_DAYS + 1);
             for d in first..=last {
                 let date = day_string(d);
+                // The facts of this day within the window.
+                let start = d * DAY_MS - offset_ms;
+                let day = ReportFilter {
+                    since: Some(q.filter.since.map_or(start, |s| s.max(start))),
+                    until: Some(
+                        q.filter
+                            .until
+                            .map_or(start + DAY_MS, |u| u.min(start + DAY_MS)),
+                    ),
+                    ..q.filter.clone()
+                };
+                let acc = by_day.remove(&d).unwrap_or_default();
                 rows.push(StatsRow {
                     key: Some(date.clone()),
                     label: date,
                     kind: None,
                     owner: None,
-                    counts: by_day.remove(&d).unwrap_or_default().finish(),
+                    counts: acc.finish(&mut from_facts(conn, &day, Within::All))?,
                 });
             }
         }
@@ -502,6 +586,20 @@ pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
             HashMap::new()
         };
         for (key, acc) in by_key {
+            let k = key.as_deref().unwrap_or("");
+            let counts = match q.group {
+                // Zone rows come from the facts alone.
+                GroupBy::Zone => acc.finish(&mut all_seen)?,
+                GroupBy::Category => {
+                    acc.finish(&mut from_facts(conn, &q.filter, Within::Category(k)))?
+                }
+                GroupBy::Sector => {
+                    acc.finish(&mut from_facts(conn, &q.filter, Within::Sector(k)))?
+                }
+                GroupBy::Owner | GroupBy::Day => {
+                    acc.finish(&mut from_facts(conn, &q.filter, Within::Owner(k)))?
+                }
+            };
             let (label, kind, owner) = match (q.group, &key) {
                 (_, None) => ("（无责任单位）".to_string(), None, None),
                 (GroupBy::Zone, Some(k)) => match labels.get(k) {
@@ -523,7 +621,7 @@ pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
                 label,
                 kind,
                 owner,
-                counts: acc.finish(),
+                counts,
             });
         }
         rows.sort_by(|a, b| {
@@ -536,7 +634,7 @@ pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
     Ok(StatsTable {
         group: q.group,
         rows,
-        totals: totals.finish(),
+        totals: totals.finish(&mut from_facts(conn, &q.filter, Within::All))?,
     })
 }
 
@@ -544,7 +642,7 @@ pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
 pub fn owner_counts(conn: &dyn Conn, owner: &str, f: &ReportFilter) -> Result<Counts> {
     let mut acc = Acc::default();
     sql::scan_owner(conn, owner, f, |r| acc.add(&r))?;
-    Ok(acc.finish())
+    acc.finish(&mut all_seen)
 }
 
 /// The zh-CN name of a sector (六域).
@@ -660,28 +758,32 @@ mod tests {
     fn closes(ms: &[i64]) -> Closes {
         let mut c = Closes::default();
         for &d in ms {
-            c.add(tenth_of(d), 1, d, d);
+            c.add_one(d);
         }
         c
+    }
+
+    fn median(c: &Closes) -> Option<i64> {
+        c.median_tenths(&mut all_seen).unwrap()
     }
 
     #[test]
     fn the_median_of_the_histogram_is_the_exact_median_rounded_to_tenths() {
         const H: i64 = 3_600_000;
-        assert_eq!(closes(&[]).median_tenths(), None);
-        assert_eq!(closes(&[5 * H]).median_tenths(), Some(50));
-        assert_eq!(closes(&[9 * H, H, 5 * H]).median_tenths(), Some(50));
+        assert_eq!(median(&closes(&[])), None);
+        assert_eq!(median(&closes(&[5 * H])), Some(50));
+        assert_eq!(median(&closes(&[9 * H, H, 5 * H])), Some(50));
         // 2.5 h exactly: half up.
-        assert_eq!(closes(&[4 * H, H, 3 * H, 2 * H]).median_tenths(), Some(25));
+        assert_eq!(median(&closes(&[4 * H, H, 3 * H, 2 * H])), Some(25));
         // Two middles in different buckets: 1.04 h and 1.26 h average 1.15 h, which rounds up.
         let (a, b) = (H + 144_000, H + 936_000);
-        assert_eq!(closes(&[a, b]).median_tenths(), Some(12));
+        assert_eq!(median(&closes(&[a, b])), Some(12));
         // In one bucket the mean stays in it.
-        assert_eq!(closes(&[H + 1, H + 100_000]).median_tenths(), Some(10));
+        assert_eq!(median(&closes(&[H + 1, H + 100_000])), Some(10));
         // Merged from parts, as the day rows are.
         let mut m = closes(&[a, 30 * H]);
         m.merge(&closes(&[b, 0]));
-        assert_eq!(m.median_tenths(), Some(12));
+        assert_eq!(median(&m), Some(12));
         // Against a sort, over many random durations.
         let mut x: u64 = 7;
         for n in 1..200 {
@@ -701,7 +803,24 @@ mod tests {
                 s[n / 2 - 1] + s[n / 2]
             };
             let want = (twice + TENTH_MS).div_euclid(2 * TENTH_MS);
-            assert_eq!(closes(&v).median_tenths(), Some(want), "{n} durations");
+            assert_eq!(median(&closes(&v)), Some(want), "{n} durations");
+            // From counts alone (as the roll-ups give them), half of them packed, the two
+            // middles' durations asked for.
+            let mut counts = std::collections::BTreeMap::new();
+            for d in &v[n / 2..] {
+                *counts.entry(tenth_of(*d)).or_insert(0u64) += 1;
+            }
+            let mut c = closes(&v[..n / 2]);
+            c.add_packed(&rollups::hist::encode(counts));
+            let mut asked = |t: i64, longest: bool| -> Result<i64> {
+                let inside = v.iter().copied().filter(|d| tenth_of(*d) == t);
+                Ok(if longest { inside.max() } else { inside.min() }.unwrap())
+            };
+            assert_eq!(
+                c.median_tenths(&mut asked).unwrap(),
+                Some(want),
+                "{n} packed"
+            );
         }
     }
 

@@ -33,6 +33,8 @@ pub enum Value {
     Real(f64),
     Text(String),
     Bool(bool),
+    /// Bytes (SQLite `BLOB`, PostgreSQL `BYTEA`).
+    Bytes(Vec<u8>),
 }
 
 /// A value read from a row, borrowing its text from the row.
@@ -43,6 +45,7 @@ pub enum ValueRef<'a> {
     Real(f64),
     Text(&'a str),
     Bool(bool),
+    Bytes(&'a [u8]),
 }
 
 /// What went wrong in the database, classified so callers can tell a taken key or a lost
@@ -152,6 +155,18 @@ impl dyn Row + '_ {
     /// Column `i` as `T`.
     pub fn get<T: FromValue>(&self, i: usize) -> DbResult<T> {
         T::from_value(self.value(i)?).map_err(|reason| DbError::Type { column: i, reason })
+    }
+
+    /// Column `i` as bytes borrowed from the row (`None` for NULL).
+    pub fn bytes(&self, i: usize) -> DbResult<Option<&[u8]>> {
+        match self.value(i)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Bytes(b) => Ok(Some(b)),
+            other => Err(DbError::Type {
+                column: i,
+                reason: format!("expected bytes, found {other:?}"),
+            }),
+        }
     }
 
     /// Column `i` as text borrowed from the row (`None` for NULL).
@@ -324,6 +339,11 @@ impl From<&str> for Value {
 impl From<&String> for Value {
     fn from(v: &String) -> Self {
         Value::Text(v.clone())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(v)
     }
 }
 impl<T: Into<Value>> From<Option<T>> for Value {

@@ -301,6 +301,8 @@ const SQLITE: &[&str] = &[
     STAT_INDEXES_WITH_REPORT_ID,
     // 10: daily roll-ups of the facts, built on start (see store/rollups.rs).
     super::rollups::SQLITE_MIGRATION,
+    // 11: close-time histograms in a time hierarchy (see store/rollups.rs).
+    super::rollups::SQLITE_NODES_MIGRATION,
 ];
 
 /// The current schema for PostgreSQL + PostGIS. Geometry columns are generated from the stored
@@ -582,6 +584,8 @@ const POSTGRES: &[&str] = &[
     STAT_INDEXES_WITH_REPORT_ID,
     // 7: as SQLite's 10.
     super::rollups::POSTGRES_MIGRATION,
+    // 8: as SQLite's 11.
+    super::rollups::POSTGRES_NODES_MIGRATION,
 ];
 
 /// Applies every migration the database has not seen yet.

@@ -229,6 +229,7 @@ impl ToSql for Value {
                 }
                 _ => s.as_str().to_sql(ty, out),
             },
+            Value::Bytes(b) => b.as_slice().to_sql(ty, out),
         }
     }
 
@@ -277,6 +278,10 @@ impl Row for PgRow<'_> {
                 .try_get::<_, Option<bool>>(i)
                 .map_err(err)?
                 .map(ValueRef::Bool),
+            Type::BYTEA => r
+                .try_get::<_, Option<&[u8]>>(i)
+                .map_err(err)?
+                .map(ValueRef::Bytes),
             _ => r
                 .try_get::<_, Option<&str>>(i)
                 .map_err(err)?

@@ -1,24 +1,25 @@
-//! Daily roll-ups of the statistics' facts, so `/api/stats` over a wide window reads a row per
-//! day and group instead of a row per report.
+//! Roll-ups of the statistics' facts, so `/api/stats` over a wide window reads a few rows per
+//! group instead of a row per report.
 //!
 //! - `stat_days`: per local day of filing, dimension (`''` every report, or `sector`), key
 //!   (the stored owner's sector; `''` for none), category and status: how many reports,
 //!   how many of them ran late, are overdue, or closed within 48 h.
-//! - `stat_day_closes`: for the closed ones, a histogram of the time from filing to close in
-//!   tenths of an hour (bucket `t` holds the durations that round to `t / 10` h), with the
-//!   exact shortest and longest duration of each bucket. That is enough for the exact median
-//!   as the statistics print it: the middle report's bucket gives its rounded hours, and when
-//!   the two middle reports of an even count fall in different buckets, they are the longest of
-//!   the lower one and the shortest of the upper one.
+//! - `stat_close_nodes`: for the closed ones, histograms of the time from filing to close in
+//!   tenths of an hour (bucket `t` holds the durations that round to `t / 10` h), one packed row
+//!   per node of a time hierarchy, dimension, key and category. A node of level `l` covers the
+//!   `8^l` days `node << 3l ..`; levels 0–3 (a day, 8, 64 and 512 days). A window reads its whole
+//!   nodes (at most 14 per level) rather than every day, and a day's histogram of a few thousand
+//!   closes is one row, not one per bucket. The histogram gives the middle report's bucket, which
+//!   is the median as printed; when the two middle reports of an even count fall in different
+//!   buckets, the statistics ask the facts for the longest of the lower bucket and the shortest
+//!   of the upper one ([`super::stats::close_extreme`], an index on the bucket).
 //! - `stat_meta`: the local day's offset from UTC the days were cut at, and whether the
 //!   roll-ups have been built from the facts (a new or upgraded store builds them on start).
 //!
-//! The facts' writers ([`super::reports`]) call [`shift`] in the transaction that changes a
-//! fact: once with the old fact and `-1`, once with the new one and `+1`.
+//! The facts' writers ([`super::reports`]) call [`shift`] or [`replace`] in the transaction that
+//! changes a fact.
 //!
-//! Only SQLite keeps them for now (see [`kept`]). The `shard` column is for PostgreSQL, where
-//! each counter would be split in [`PG_SHARDS`] by report id so concurrent writers of one day
-//! and category do not queue on one row lock; on SQLite (one writer) there is one shard.
+//! Only SQLite keeps them for now (see [`kept`]).
 
 use super::db::{Backend, Conn, Sql};
 use super::Result;
@@ -29,15 +30,17 @@ pub const DAY_MS: i64 = 86_400_000;
 pub const TENTH_MS: i64 = 360_000;
 /// A report closed within this many milliseconds of being filed counts as closed on time.
 pub const CLOSED_WITHIN_MS: i64 = 48 * 3_600_000;
-/// Rows a group's counter is split into on PostgreSQL.
-pub const PG_SHARDS: i64 = 8;
+/// Levels of the close-time hierarchy; a node of level `l` covers `1 << (FAN_BITS * l)` days.
+pub const LEVELS: u32 = 4;
+/// A node has `1 << FAN_BITS` children.
+pub const FAN_BITS: u32 = 3;
 
 /// The close-time bucket of a duration: the tenths of an hour it rounds to (half up).
 pub fn tenth_of(duration_ms: i64) -> i64 {
     (duration_ms.max(0) + TENTH_MS / 2).div_euclid(TENTH_MS)
 }
 
-/// Both backends' migration; `$without_rowid` is SQLite's clustered-table clause.
+/// Both backends' first migration; `$without_rowid` is SQLite's clustered-table clause.
 macro_rules! schema {
     ($without_rowid:literal) => {
         concat!(
@@ -88,25 +91,54 @@ pub const SQLITE_MIGRATION: &str = schema!(" WITHOUT ROWID");
 /// PostgreSQL's migration: the tables, not yet built.
 pub const POSTGRES_MIGRATION: &str = schema!("");
 
+/// Both backends' second migration: the close-time histograms become packed rows of a time
+/// hierarchy, rebuilt on start.
+macro_rules! nodes_schema {
+    ($without_rowid:literal, $blob:literal, $extra:literal) => {
+        concat!(
+            r#"
+    DROP TABLE stat_day_closes;
+    CREATE TABLE stat_close_nodes (
+        dim      TEXT NOT NULL,
+        key      TEXT NOT NULL,
+        level    BIGINT NOT NULL,
+        node     BIGINT NOT NULL,
+        category TEXT NOT NULL,
+        hist     "#,
+            $blob,
+            r#" NOT NULL,
+        PRIMARY KEY (dim, level, node, key, category)
+    )"#,
+            $without_rowid,
+            r#";
+    UPDATE stat_meta SET built = 0;
+"#,
+            $extra
+        )
+    };
+}
+
+/// SQLite's second migration, with the index the median's exact ends are read from (the
+/// expression must stay the one [`super::stats::close_extreme`] filters on).
+pub const SQLITE_NODES_MIGRATION: &str = nodes_schema!(
+    " WITHOUT ROWID",
+    "BLOB",
+    r#"
+    CREATE INDEX stat_reports_close ON stat_reports(
+        ((CASE WHEN closed_at < created_at THEN 0 ELSE closed_at - created_at END + 180000) / 360000),
+        created_at, category, sector, owner, closed_at)
+    WHERE status = 'closed' AND closed_at IS NOT NULL;
+"#
+);
+
+/// PostgreSQL's second migration (it keeps no roll-ups yet, see [`kept`]).
+pub const POSTGRES_NODES_MIGRATION: &str = nodes_schema!("", "BYTEA", "");
+
 /// The roll-ups' dimensions: `(dim, key expression over a fact row aliased `s`)`.
 const DIMS: [(&str, &str); 2] = [("", "''"), ("sector", "COALESCE(s.sector, '')")];
 
-fn shard_expr(b: Backend, id: &str) -> String {
-    match b {
-        Backend::Sqlite => "0".into(),
-        Backend::Postgres => format!("({id} % {PG_SHARDS})"),
-    }
-}
-
-fn shard_of(b: Backend, report: i64) -> i64 {
-    match b {
-        Backend::Sqlite => 0,
-        Backend::Postgres => report.rem_euclid(PG_SHARDS),
-    }
-}
-
 /// The time from filing to close of a closed fact row aliased `s` (never below 0).
-const DURATION: &str =
+pub(crate) const DURATION: &str =
     "(CASE WHEN s.closed_at < s.created_at THEN 0 ELSE s.closed_at - s.created_at END)";
 
 /// Whether this store keeps roll-ups. SQLite does. PostgreSQL does not yet: the report writer
@@ -137,13 +169,8 @@ pub fn ensure_built(conn: &dyn Conn, offset_ms: i64) -> Result<bool> {
     if !kept(conn) {
         return Ok(false);
     }
-    // Two servers starting together: the second waits here, then finds them built.
-    let lock = match conn.backend() {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
-    };
     let meta = conn.query_opt(
-        &format!("SELECT day_offset_ms, built FROM stat_meta WHERE id = 1{lock}"),
+        "SELECT day_offset_ms, built FROM stat_meta WHERE id = 1",
         &[],
         |r| Ok((r.get::<i64>(0)?, r.get::<i64>(1)?)),
     )?;
@@ -156,16 +183,10 @@ pub fn ensure_built(conn: &dyn Conn, offset_ms: i64) -> Result<bool> {
 
 /// Replaces the roll-ups with ones computed from the facts, days cut at `offset_ms`.
 pub fn rebuild(conn: &dyn Conn, offset_ms: i64) -> Result<()> {
-    let b = conn.backend();
     conn.execute("DELETE FROM stat_days", &[])?;
-    conn.execute("DELETE FROM stat_day_closes", &[])?;
-    let shard = shard_expr(b, "s.report_id");
-    // SQLite would read a constant shard in GROUP BY as a column number.
-    let by_shard = match b {
-        Backend::Sqlite => String::new(),
-        Backend::Postgres => format!(", {shard}"),
-    };
+    conn.execute("DELETE FROM stat_close_nodes", &[])?;
     let day = "(s.created_at + $1) / 86400000";
+    let tenth = format!("({DURATION} + {}) / {TENTH_MS}", TENTH_MS / 2);
     for (dim, key) in DIMS {
         // PostgreSQL refuses a constant in GROUP BY, so every report's dimension leaves it out.
         let by_key = if dim.is_empty() {
@@ -176,33 +197,186 @@ pub fn rebuild(conn: &dyn Conn, offset_ms: i64) -> Result<()> {
         conn.execute(
             &format!(
                 "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
-                 SELECT '{dim}', {key}, {day}, s.category, s.status, {shard}, count(*),
+                 SELECT '{dim}', {key}, {day}, s.category, s.status, 0, count(*),
                         sum(CASE WHEN s.late THEN 1 ELSE 0 END), sum(CASE WHEN s.overdue THEN 1 ELSE 0 END),
                         sum(CASE WHEN s.status = 'closed' AND s.closed_at IS NOT NULL
                                       AND s.closed_at - s.created_at <= {CLOSED_WITHIN_MS} THEN 1 ELSE 0 END)
                  FROM stat_reports s
-                 GROUP BY {by_key}{day}, s.category, s.status{by_shard}"
+                 GROUP BY {by_key}{day}, s.category, s.status"
             ),
             args![offset_ms],
         )?;
-        conn.execute(
+        // Day buckets in (key, category, day, tenth) order, folded up the hierarchy as they come.
+        let mut nodes = NodeBuilder::default();
+        conn.for_each(
             &format!(
-                "INSERT INTO stat_day_closes (dim, key, day, category, tenth, shard, n, min_ms, max_ms)
-                 SELECT '{dim}', {key}, {day}, s.category, ({DURATION} + {half}) / {TENTH_MS}, {shard},
-                        count(*), min({DURATION}), max({DURATION})
+                "SELECT {key}, s.category, {day}, {tenth}, count(*)
                  FROM stat_reports s
                  WHERE s.status = 'closed' AND s.closed_at IS NOT NULL
-                 GROUP BY {by_key}{day}, s.category, ({DURATION} + {half}) / {TENTH_MS}{by_shard}",
-                half = TENTH_MS / 2
+                 GROUP BY {by_key}s.category, {day}, {tenth}
+                 ORDER BY {by_key}s.category, {day}, {tenth}"
             ),
             args![offset_ms],
+            &mut |r| {
+                nodes.push(
+                    r.str(0)?.unwrap_or(""),
+                    r.str(1)?.unwrap_or(""),
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get::<i64>(4)? as u64,
+                );
+                Ok(())
+            },
         )?;
+        for n in nodes.finish() {
+            conn.execute(
+                "INSERT INTO stat_close_nodes (dim, key, level, node, category, hist)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                args![dim, n.key, i64::from(n.level), n.node, n.category, n.hist],
+            )?;
+        }
     }
     conn.execute(
         "UPDATE stat_meta SET day_offset_ms = $1, built = 1 WHERE id = 1",
         args![offset_ms],
     )?;
     Ok(())
+}
+
+/// One packed histogram row.
+struct NodeRow {
+    key: String,
+    category: String,
+    level: u32,
+    node: i64,
+    hist: Vec<u8>,
+}
+
+/// Folds day buckets, arriving in (key, category, day, tenth) order, into the nodes of every
+/// level: each level holds the node being filled and flushes it when a day of another node (or
+/// another key or category) comes.
+#[derive(Default)]
+struct NodeBuilder {
+    key: String,
+    category: String,
+    open: Vec<(i64, std::collections::BTreeMap<i64, u64>)>,
+    out: Vec<NodeRow>,
+}
+
+impl NodeBuilder {
+    fn push(&mut self, key: &str, category: &str, day: i64, tenth: i64, n: u64) {
+        if self.open.is_empty() || key != self.key || category != self.category {
+            self.flush_all();
+            self.key = key.to_string();
+            self.category = category.to_string();
+            self.open = (0..LEVELS)
+                .map(|_| (i64::MIN, Default::default()))
+                .collect();
+        }
+        for level in 0..LEVELS {
+            let node = day >> (FAN_BITS * level);
+            if self.open[level as usize].0 != node {
+                self.flush(level);
+                self.open[level as usize].0 = node;
+            }
+            *self.open[level as usize].1.entry(tenth).or_default() += n;
+        }
+    }
+
+    fn flush(&mut self, level: u32) {
+        let (node, buckets) = &mut self.open[level as usize];
+        if buckets.is_empty() {
+            return;
+        }
+        self.out.push(NodeRow {
+            key: self.key.clone(),
+            category: self.category.clone(),
+            level,
+            node: *node,
+            hist: hist::encode(std::mem::take(buckets)),
+        });
+    }
+
+    fn flush_all(&mut self) {
+        for level in 0..self.open.len() as u32 {
+            self.flush(level);
+        }
+    }
+
+    fn finish(mut self) -> Vec<NodeRow> {
+        self.flush_all();
+        self.out
+    }
+}
+
+/// Close-time histograms packed as bytes: for each bucket in ascending order, the step from the
+/// previous bucket (from 0 for the first) and its count, both as LEB128 varints; no empty
+/// buckets, so one histogram has one encoding.
+pub mod hist {
+    fn put(out: &mut Vec<u8>, mut v: u64) {
+        loop {
+            let b = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(b);
+                return;
+            }
+            out.push(b | 0x80);
+        }
+    }
+
+    fn get(b: &[u8], at: &mut usize) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = *b.get(*at)?;
+            *at += 1;
+            v |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// The packed form of `(tenth, count)` buckets in ascending order of tenth (tenths ≥ 0);
+    /// empty buckets are left out.
+    pub fn encode(buckets: impl IntoIterator<Item = (i64, u64)>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut prev = 0i64;
+        for (t, n) in buckets {
+            if n == 0 {
+                continue;
+            }
+            put(&mut out, (t - prev) as u64);
+            put(&mut out, n);
+            prev = t;
+        }
+        out
+    }
+
+    /// The buckets of a packed histogram, ascending (stops at a truncated end).
+    pub fn decode(b: &[u8]) -> impl Iterator<Item = (i64, u64)> + '_ {
+        let mut at = 0;
+        let mut t = 0i64;
+        std::iter::from_fn(move || {
+            if at >= b.len() {
+                return None;
+            }
+            t += get(b, &mut at)? as i64;
+            Some((t, get(b, &mut at)?))
+        })
+    }
+
+    /// `b` with `delta` added to the count of bucket `tenth` (a count never goes below 0).
+    pub fn add(b: &[u8], tenth: i64, delta: i64) -> Vec<u8> {
+        let mut buckets: Vec<(i64, u64)> = decode(b).collect();
+        match buckets.binary_search_by_key(&tenth, |(t, _)| *t) {
+            Ok(i) => buckets[i].1 = buckets[i].1.saturating_add_signed(delta),
+            Err(i) if delta > 0 => buckets.insert(i, (tenth, delta as u64)),
+            Err(_) => {}
+        }
+        encode(buckets)
+    }
 }
 
 /// One report's fact, as the roll-ups count it.
@@ -248,121 +422,112 @@ impl Fact {
             .map(|c| (c - self.created_at).max(0))
     }
 
-    /// The order in which a change's two shifts take their row locks (one order for every
-    /// writer, so two transactions cannot wait on each other).
-    fn lock_key(&self) -> (i64, &str, &str) {
-        (
-            self.created_at,
-            self.category.as_str(),
-            self.status.as_str(),
-        )
+    /// Where it sits in the close-time histograms, when it is closed.
+    fn close_place(&self) -> Option<(i64, i64, &str, Option<&str>)> {
+        self.close_ms().map(|d| {
+            (
+                tenth_of(d),
+                self.created_at,
+                self.category.as_str(),
+                self.sector.as_deref(),
+            )
+        })
     }
 }
 
 /// A fact changed from `old` to `new` (after the fact tables were updated): moves its counts.
 pub fn replace(conn: &dyn Conn, old: &Fact, new: &Fact) -> Result<()> {
-    if old == new {
+    if old == new || !kept(conn) {
         return Ok(());
     }
-    if old.lock_key() <= new.lock_key() {
-        shift(conn, old, -1)?;
-        shift(conn, new, 1)
-    } else {
-        shift(conn, new, 1)?;
-        shift(conn, old, -1)
+    shift_days(conn, old, -1)?;
+    shift_days(conn, new, 1)?;
+    // A closed report that only became late or overdue stays in its bucket.
+    if old.close_place() != new.close_place() {
+        shift_closes(conn, old, -1)?;
+        shift_closes(conn, new, 1)?;
     }
+    Ok(())
 }
 
-/// Adds (`sign` 1) or takes away (`sign` -1) one fact's counts. Taking one away runs after the
-/// fact tables changed: a close-time bucket whose shortest or longest duration it was finds
-/// them again among the facts still in it.
+/// Adds (`sign` 1) or takes away (`sign` -1) one fact's counts.
 pub fn shift(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
     if !kept(conn) {
         return Ok(());
     }
-    let b = conn.backend();
-    let shard = shard_of(b, f.report);
+    shift_days(conn, f, sign)?;
+    shift_closes(conn, f, sign)
+}
+
+fn shift_days(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
     let sector = f.sector.as_deref().unwrap_or("");
-    let day = "(CAST($1 AS BIGINT) + m.day_offset_ms) / 86400000";
-    let dims = "(SELECT '' AS dim, '' AS key
-                 UNION ALL SELECT 'sector', CAST($2 AS TEXT)) v";
     let within = f.close_ms().is_some_and(|d| d <= CLOSED_WITHIN_MS);
     conn.execute(
-        &format!(
-            "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
-             SELECT v.dim, v.key, {day}, CAST($3 AS TEXT), CAST($4 AS TEXT), CAST($5 AS BIGINT),
-                    CAST($6 AS BIGINT), CAST($7 AS BIGINT), CAST($8 AS BIGINT), CAST($9 AS BIGINT)
-             FROM stat_meta m, {dims} WHERE m.id = 1
-             ON CONFLICT (dim, day, key, category, status, shard) DO UPDATE SET
-                n = stat_days.n + excluded.n, late = stat_days.late + excluded.late,
-                overdue = stat_days.overdue + excluded.overdue,
-                within_48h = stat_days.within_48h + excluded.within_48h"
-        ),
+        "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
+         SELECT v.dim, v.key, (CAST($1 AS BIGINT) + m.day_offset_ms) / 86400000, CAST($3 AS TEXT),
+                CAST($4 AS TEXT), 0, CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS BIGINT),
+                CAST($8 AS BIGINT)
+         FROM stat_meta m, (SELECT '' AS dim, '' AS key
+                            UNION ALL SELECT 'sector', CAST($2 AS TEXT)) v
+         WHERE m.id = 1
+         ON CONFLICT (dim, day, key, category, status, shard) DO UPDATE SET
+            n = stat_days.n + excluded.n, late = stat_days.late + excluded.late,
+            overdue = stat_days.overdue + excluded.overdue,
+            within_48h = stat_days.within_48h + excluded.within_48h",
         args![
             f.created_at,
-                        sector,
+            sector,
             f.category.as_str(),
             f.status.as_str(),
-            shard,
             sign,
             sign * i64::from(f.late),
             sign * i64::from(f.overdue),
             sign * i64::from(within)
         ],
     )?;
+    Ok(())
+}
+
+/// Moves a closed fact's duration into (`sign` 1) or out of its bucket in the node of every
+/// level, for both dimensions.
+fn shift_closes(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
     let Some(d) = f.close_ms() else {
         return Ok(());
     };
+    let offset: i64 = conn.query_scalar("SELECT day_offset_ms FROM stat_meta WHERE id = 1", &[])?;
+    let day = (f.created_at + offset).div_euclid(DAY_MS);
     let tenth = tenth_of(d);
-    if sign > 0 {
-        conn.execute(
-            &format!(
-                "INSERT INTO stat_day_closes (dim, key, day, category, tenth, shard, n, min_ms, max_ms)
-                 SELECT v.dim, v.key, {day}, CAST($3 AS TEXT), CAST($4 AS BIGINT), CAST($5 AS BIGINT),
-                        1, CAST($6 AS BIGINT), CAST($6 AS BIGINT)
-                 FROM stat_meta m, {dims} WHERE m.id = 1
-                 ON CONFLICT (dim, day, key, category, tenth, shard) DO UPDATE SET
-                    n = stat_day_closes.n + 1,
-                    min_ms = CASE WHEN stat_day_closes.n <= 0 OR excluded.min_ms < stat_day_closes.min_ms
-                                  THEN excluded.min_ms ELSE stat_day_closes.min_ms END,
-                    max_ms = CASE WHEN stat_day_closes.n <= 0 OR excluded.max_ms > stat_day_closes.max_ms
-                                  THEN excluded.max_ms ELSE stat_day_closes.max_ms END"
-            ),
-            args![f.created_at, sector, f.category.as_str(), tenth, shard, d],
-        )?;
-        return Ok(());
+    let sector = f.sector.as_deref().unwrap_or("");
+    for (dim, key) in [("", ""), ("sector", sector)] {
+        for level in 0..LEVELS {
+            let node = day >> (FAN_BITS * level);
+            let at = args![dim, key, i64::from(level), node, f.category.as_str()];
+            let old = conn
+                .query_opt(
+                    "SELECT hist FROM stat_close_nodes
+                     WHERE dim = $1 AND key = $2 AND level = $3 AND node = $4 AND category = $5",
+                    at,
+                    |r| Ok(r.bytes(0)?.map(<[u8]>::to_vec)),
+                )?
+                .flatten()
+                .unwrap_or_default();
+            let new = hist::add(&old, tenth, sign);
+            if new.is_empty() {
+                conn.execute(
+                    "DELETE FROM stat_close_nodes
+                     WHERE dim = $1 AND key = $2 AND level = $3 AND node = $4 AND category = $5",
+                    at,
+                )?;
+            } else {
+                conn.execute(
+                    "INSERT INTO stat_close_nodes (dim, key, level, node, category, hist)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (dim, level, node, key, category) DO UPDATE SET hist = excluded.hist",
+                    args![dim, key, i64::from(level), node, f.category.as_str(), new],
+                )?;
+            }
+        }
     }
-    // The two rows of this fact's bucket.
-    let rows = "day = (SELECT (CAST($1 AS BIGINT) + m.day_offset_ms) / 86400000 FROM stat_meta m WHERE m.id = 1)
-                AND category = CAST($3 AS TEXT) AND tenth = CAST($4 AS BIGINT) AND shard = CAST($5 AS BIGINT)
-                AND ((dim = '' AND key = '') OR (dim = 'sector' AND key = CAST($2 AS TEXT)))";
-    conn.execute(
-        &format!("UPDATE stat_day_closes SET n = n - 1 WHERE {rows}"),
-        args![f.created_at, sector, f.category.as_str(), tenth, shard],
-    )?;
-    // Where it was the shortest or longest, the facts left in the bucket say what is now.
-    let shard_of_fact = shard_expr(b, "s.report_id");
-    let left = format!(
-        "FROM stat_reports s, stat_meta m
-         WHERE m.id = 1
-           AND s.created_at >= stat_day_closes.day * 86400000 - m.day_offset_ms
-           AND s.created_at < (stat_day_closes.day + 1) * 86400000 - m.day_offset_ms
-           AND s.status = 'closed' AND s.closed_at IS NOT NULL
-           AND s.category = stat_day_closes.category
-           AND ({DURATION} + {half}) / {TENTH_MS} = stat_day_closes.tenth
-           AND {shard_of_fact} = stat_day_closes.shard
-           AND (stat_day_closes.dim = ''
-                OR (stat_day_closes.dim = 'sector' AND COALESCE(s.sector, '') = stat_day_closes.key))",
-        half = TENTH_MS / 2
-    );
-    conn.execute(
-        &format!(
-            "UPDATE stat_day_closes SET min_ms = (SELECT min({DURATION}) {left}),
-                                        max_ms = (SELECT max({DURATION}) {left})
-             WHERE {rows} AND (min_ms = CAST($6 AS BIGINT) OR max_ms = CAST($6 AS BIGINT))"
-        ),
-        args![f.created_at, sector, f.category.as_str(), tenth, shard, d],
-    )?;
     Ok(())
 }
 
@@ -383,7 +548,7 @@ impl Dim {
     }
 }
 
-/// One roll-up row (summed over its shards' order: rows of one group may come several times).
+/// One roll-up row of `stat_days`.
 pub struct DayRow<'a> {
     /// `''`: no sector (and every row of [`Dim::All`]).
     pub key: &'a str,
@@ -396,15 +561,14 @@ pub struct DayRow<'a> {
     pub within_48h: i64,
 }
 
-/// One close-time bucket of one roll-up group and day.
-pub struct CloseRow<'a> {
+/// One packed close-time histogram of one roll-up group and node.
+pub struct CloseNode<'a> {
     pub key: &'a str,
+    /// The node's first day.
     pub day: i64,
     pub category: &'a str,
-    pub tenth: i64,
-    pub n: i64,
-    pub min_ms: i64,
-    pub max_ms: i64,
+    /// See [`hist`].
+    pub hist: &'a [u8],
 }
 
 /// The day rows of `dim` for days `first..=last`, of the given categories and statuses (empty:
@@ -440,33 +604,83 @@ pub fn scan_days(
     Ok(())
 }
 
-/// The close-time buckets of `dim` for days `first..=last` and the given categories.
+/// The close-time histograms of `dim` covering days `first..=last` exactly once, for the given
+/// categories (empty: all): per day when `per_day`, else the fewest nodes of the hierarchy.
 pub fn scan_closes(
     conn: &dyn Conn,
     dim: Dim,
     (first, last): (i64, i64),
     categories: &[&str],
-    each: &mut dyn FnMut(CloseRow),
+    per_day: bool,
+    each: &mut dyn FnMut(CloseNode),
 ) -> Result<()> {
-    let mut sql = Sql::new(
-        "SELECT key, day, category, tenth, n, min_ms, max_ms FROM stat_day_closes WHERE dim = ",
-    );
-    push_range(&mut sql, dim, first, last);
-    sql.push_in("category", categories.iter().copied());
-    sql.push(" AND n > 0");
-    conn.for_each(&sql.text, &sql.args, &mut |r| {
-        each(CloseRow {
-            key: r.str(0)?.unwrap_or(""),
-            day: r.get(1)?,
-            category: r.str(2)?.unwrap_or(""),
-            tenth: r.get(3)?,
-            n: r.get(4)?,
-            min_ms: r.get::<Option<i64>>(5)?.unwrap_or(0),
-            max_ms: r.get::<Option<i64>>(6)?.unwrap_or(0),
-        });
-        Ok(())
-    })?;
+    // Only the days that hold closes: an open-ended window is cut to them.
+    let span = conn.query_opt(
+        "SELECT min(node), max(node) FROM stat_close_nodes WHERE dim = $1 AND level = 0",
+        args![dim.as_str()],
+        |r| Ok((r.get::<Option<i64>>(0)?, r.get::<Option<i64>>(1)?)),
+    )?;
+    let Some((Some(lo), Some(hi))) = span else {
+        return Ok(());
+    };
+    let (first, last) = (first.max(lo), last.min(hi));
+    if first > last {
+        return Ok(());
+    }
+    let ranges = if per_day {
+        vec![(0, first, last)]
+    } else {
+        cover(first, last)
+    };
+    for (level, a, b) in ranges {
+        let mut sql =
+            Sql::new("SELECT key, node, category, hist FROM stat_close_nodes WHERE dim = ");
+        let d = sql.arg(dim.as_str());
+        sql.push(&d);
+        let l = sql.arg(i64::from(level));
+        let f = sql.arg(a);
+        let t = sql.arg(b);
+        sql.push(&format!(" AND level = {l} AND node >= {f} AND node <= {t}"));
+        sql.push_in("category", categories.iter().copied());
+        conn.for_each(&sql.text, &sql.args, &mut |r| {
+            each(CloseNode {
+                key: r.str(0)?.unwrap_or(""),
+                day: r.get::<i64>(1)? << (FAN_BITS * level),
+                category: r.str(2)?.unwrap_or(""),
+                hist: r.bytes(3)?.unwrap_or(&[]),
+            });
+            Ok(())
+        })?;
+    }
     Ok(())
+}
+
+/// The nodes covering days `first..=last` exactly once, fewest first: `(level, first node, last
+/// node)` ranges, at most two per level.
+pub fn cover(first: i64, last: i64) -> Vec<(u32, i64, i64)> {
+    let fan = 1i64 << FAN_BITS;
+    let mut out = Vec::new();
+    // Half-open, in nodes of the level.
+    let (mut a, mut b) = (first, last + 1);
+    for level in 0..LEVELS {
+        let up = (a + fan - 1).div_euclid(fan) * fan;
+        let down = b.div_euclid(fan) * fan;
+        if level + 1 == LEVELS || up >= down {
+            if a < b {
+                out.push((level, a, b - 1));
+            }
+            break;
+        }
+        if a < up {
+            out.push((level, a, up - 1));
+        }
+        if down < b {
+            out.push((level, down, b - 1));
+        }
+        a = up / fan;
+        b = down / fan;
+    }
+    out
 }
 
 fn push_range(sql: &mut Sql, dim: Dim, first: i64, last: i64) {
@@ -475,4 +689,62 @@ fn push_range(sql: &mut Sql, dim: Dim, first: i64, last: i64) {
     let f = sql.arg(first);
     let l = sql.arg(last);
     sql.push(&format!(" AND day >= {f} AND day <= {l}"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cover_holds_every_day_of_the_window_once_in_few_nodes() {
+        let mut x: u64 = 16;
+        let mut next = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) % m) as i64
+        };
+        for _ in 0..2000 {
+            let first = 20_000 + next(3000);
+            let last = first + next(1500);
+            let mut seen = std::collections::BTreeMap::new();
+            let mut nodes = 0;
+            for (level, a, b) in cover(first, last) {
+                assert!(a <= b && level < LEVELS);
+                for node in a..=b {
+                    nodes += 1;
+                    let w = 1i64 << (FAN_BITS * level);
+                    for day in node * w..(node + 1) * w {
+                        *seen.entry(day).or_insert(0) += 1;
+                    }
+                }
+            }
+            let want: Vec<i64> = (first..=last).collect();
+            assert_eq!(seen.keys().copied().collect::<Vec<_>>(), want);
+            assert!(seen.values().all(|n| *n == 1), "{first}..={last}");
+            // At most 7 + 7 nodes per level below the top, and the top's share of 1 500 days.
+            assert!(nodes <= 14 * 3 + 4, "{nodes} nodes for {first}..={last}");
+        }
+    }
+
+    #[test]
+    fn packed_histograms_add_and_take_away() {
+        let mut h = Vec::new();
+        for (t, d) in [(5, 1), (3, 1), (300, 2), (5, 1), (1_000_000, 1)] {
+            h = hist::add(&h, t, d);
+        }
+        assert_eq!(
+            hist::decode(&h).collect::<Vec<_>>(),
+            vec![(3, 1), (5, 2), (300, 2), (1_000_000, 1)]
+        );
+        for (t, d) in [(5, -2), (3, -1), (300, -2), (1_000_000, -1)] {
+            h = hist::add(&h, t, d);
+        }
+        assert!(h.is_empty(), "a histogram of nothing is no bytes");
+        // Taking from an empty bucket changes nothing; a truncated histogram decodes its whole
+        // buckets only.
+        assert!(hist::add(&[], 7, -1).is_empty());
+        let h = hist::encode([(1, 200), (2, 3)]);
+        assert_eq!(hist::decode(&h[..h.len() - 1]).count(), 1);
+    }
 }

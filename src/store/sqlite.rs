@@ -143,6 +143,7 @@ impl rusqlite::ToSql for Value {
             Value::Real(f) => R::Real(*f),
             Value::Text(s) => R::Text(s.as_bytes()),
             Value::Bool(b) => R::Integer(i64::from(*b)),
+            Value::Bytes(b) => R::Blob(b),
         }))
     }
 }
@@ -165,12 +166,7 @@ impl Row for SqliteRow<'_, '_> {
                     reason: e.to_string(),
                 })?)
             }
-            SqlRef::Blob(_) => {
-                return Err(DbError::Type {
-                    column: i,
-                    reason: "unexpected BLOB".into(),
-                })
-            }
+            SqlRef::Blob(b) => ValueRef::Bytes(b),
         })
     }
 }

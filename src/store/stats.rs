@@ -144,6 +144,57 @@ pub enum FactKey {
     None,
 }
 
+/// The reports a close-time lookup is narrowed to, besides its filter.
+#[derive(Debug, Clone, Copy)]
+pub enum Within<'a> {
+    All,
+    Category(&'a str),
+    /// A stored owner's sector; `""`: reports without one.
+    Sector(&'a str),
+    /// A stored owner; `""`: reports without one.
+    Owner(&'a str),
+}
+
+/// The longest (`longest`) or shortest time from filing to close, in ms, of the closed reports
+/// matching `f` and `within` whose time falls in close-time bucket `tenth` (see
+/// [`super::rollups`]); `None` when there is none. On SQLite it reads the bucket's index
+/// (`stat_reports_close`), so it costs the reports of one bucket, not of the window.
+pub fn close_extreme(
+    conn: &dyn Conn,
+    f: &ReportFilter,
+    within: Within,
+    tenth: i64,
+    longest: bool,
+) -> Result<Option<i64>> {
+    let sql = close_extreme_sql(f, within, tenth, longest);
+    Ok(conn.query_scalar::<Option<i64>>(&sql.text, &sql.args)?)
+}
+
+/// The statement of [`close_extreme`] (public for the test of its plan).
+pub fn close_extreme_sql(f: &ReportFilter, within: Within, tenth: i64, longest: bool) -> Sql {
+    use super::rollups::{DURATION, TENTH_MS};
+    let agg = if longest { "max" } else { "min" };
+    let mut sql = Sql::new(format!(
+        "SELECT {agg}({DURATION}) FROM stat_reports s
+         WHERE s.status = 'closed' AND s.closed_at IS NOT NULL AND ({DURATION} + {half}) / {TENTH_MS} = ",
+        half = TENTH_MS / 2
+    ));
+    let t = sql.arg(tenth);
+    sql.push(&t);
+    f.push_sql("s.", "s.report_id", &mut sql);
+    let (col, key) = match within {
+        Within::All => ("", ""),
+        Within::Category(c) => ("s.category", c),
+        Within::Sector(k) => ("COALESCE(s.sector, '')", k),
+        Within::Owner(k) => ("COALESCE(s.owner, '')", k),
+    };
+    if !col.is_empty() {
+        let k = sql.arg(key);
+        sql.push(&format!(" AND {col} = {k}"));
+    }
+    sql
+}
+
 /// Streams the per-report facts matching `f` to `each`, without allocating per row.
 pub fn scan_reports(
     conn: &dyn Conn,
