@@ -6,7 +6,7 @@
 //! of the fact tables (see `store::stats`) feeds the accumulators; medians are exact.
 
 use crate::report::{Category, Status};
-use crate::store::rollups::{self, tenth_of, DayRow, Dim, CLOSED_WITHIN_MS, TENTH_MS};
+use crate::store::rollups::{self, tenth_of, Cats, DayRow, Dim, CLOSED_WITHIN_MS, TENTH_MS};
 use crate::store::stats::{self as sql, FactKey, FactRow, ReportFilter, Within};
 use crate::store::Conn;
 use crate::store::Result;
@@ -450,13 +450,19 @@ fn feed(
         None => vec![q.filter.clone()],
         Some((dim, (days, edges))) => {
             let categories: Vec<&str> = q.filter.categories.iter().map(|c| c.as_str()).collect();
+            let categories = match (categories.is_empty(), by) {
+                (false, _) => Cats::Only(&categories),
+                (true, By::Category) => Cats::Each,
+                // Not grouped or filtered by category: the sums over them.
+                (true, _) => Cats::Any,
+            };
             let statuses: Vec<&str> = q.filter.statuses.iter().map(|s| s.as_str()).collect();
-            rollups::scan_days(conn, dim, days, &categories, &statuses, &mut |r| {
+            rollups::scan_days(conn, dim, days, categories, &statuses, &mut |r| {
                 groups.acc(by, r.key, r.category, r.day).add_day(&r)
             })?;
             if statuses.is_empty() || statuses.contains(&Status::Closed.as_str()) {
                 let per_day = by == By::Day;
-                rollups::scan_closes(conn, dim, days, &categories, per_day, &mut |r| {
+                rollups::scan_closes(conn, dim, days, categories, per_day, &mut |r| {
                     groups
                         .acc(by, r.key, r.category, r.day)
                         .closes

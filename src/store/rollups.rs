@@ -13,6 +13,8 @@
 //!   is the median as printed; when the two middle reports of an even count fall in different
 //!   buckets, the statistics ask the facts for the longest of the lower bucket and the shortest
 //!   of the upper one ([`super::stats::close_extreme`], an index on the bucket).
+//! - Both tables also hold every row summed over the categories, under the category [`ANY`], so
+//!   a statistic that does not group or filter by category reads a tenth of the rows.
 //! - `stat_meta`: the local day's offset from UTC the days were cut at, and whether the
 //!   roll-ups have been built from the facts (a new or upgraded store builds them on start).
 //!
@@ -34,6 +36,36 @@ pub const CLOSED_WITHIN_MS: i64 = 48 * 3_600_000;
 pub const LEVELS: u32 = 4;
 /// A node has `1 << FAN_BITS` children.
 pub const FAN_BITS: u32 = 3;
+
+/// The category of the rows summed over every category.
+pub const ANY: &str = "*";
+
+/// The category rows a scan reads.
+#[derive(Debug, Clone, Copy)]
+pub enum Cats<'a> {
+    /// The sums over every category ([`ANY`]).
+    Any,
+    /// Each category's own rows.
+    Each,
+    /// These categories' rows.
+    Only(&'a [&'a str]),
+}
+
+impl Cats<'_> {
+    fn push(self, sql: &mut Sql) {
+        match self {
+            Cats::Any => {
+                let a = sql.arg(ANY);
+                sql.push(&format!(" AND category = {a}"));
+            }
+            Cats::Each => {
+                let a = sql.arg(ANY);
+                sql.push(&format!(" AND category <> {a}"));
+            }
+            Cats::Only(c) => sql.push_in("category", c.iter().copied()),
+        }
+    }
+}
 
 /// The close-time bucket of a duration: the tenths of an hour it rounds to (half up).
 pub fn tenth_of(duration_ms: i64) -> i64 {
@@ -194,40 +226,45 @@ pub fn rebuild(conn: &dyn Conn, offset_ms: i64) -> Result<()> {
         } else {
             format!("{key}, ")
         };
-        conn.execute(
-            &format!(
-                "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
-                 SELECT '{dim}', {key}, {day}, s.category, s.status, 0, count(*),
-                        sum(CASE WHEN s.late THEN 1 ELSE 0 END), sum(CASE WHEN s.overdue THEN 1 ELSE 0 END),
-                        sum(CASE WHEN s.status = 'closed' AND s.closed_at IS NOT NULL
-                                      AND s.closed_at - s.created_at <= {CLOSED_WITHIN_MS} THEN 1 ELSE 0 END)
-                 FROM stat_reports s
-                 GROUP BY {by_key}{day}, s.category, s.status"
-            ),
-            args![offset_ms],
-        )?;
-        // Day buckets in (key, category, day, tenth) order, folded up the hierarchy as they come.
+        for (category, by_category) in [("s.category", "s.category, "), ("'*'", "")] {
+            conn.execute(
+                &format!(
+                    "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
+                     SELECT '{dim}', {key}, {day}, {category}, s.status, 0, count(*),
+                            sum(CASE WHEN s.late THEN 1 ELSE 0 END), sum(CASE WHEN s.overdue THEN 1 ELSE 0 END),
+                            sum(CASE WHEN s.status = 'closed' AND s.closed_at IS NOT NULL
+                                          AND s.closed_at - s.created_at <= {CLOSED_WITHIN_MS} THEN 1 ELSE 0 END)
+                     FROM stat_reports s
+                     GROUP BY {by_key}{day}, {by_category}s.status"
+                ),
+                args![offset_ms],
+            )?;
+        }
+        // Day buckets in (key, category, day, tenth) order, folded up the hierarchy as they come;
+        // then the same summed over the categories.
         let mut nodes = NodeBuilder::default();
-        conn.for_each(
-            &format!(
-                "SELECT {key}, s.category, {day}, {tenth}, count(*)
-                 FROM stat_reports s
-                 WHERE s.status = 'closed' AND s.closed_at IS NOT NULL
-                 GROUP BY {by_key}s.category, {day}, {tenth}
-                 ORDER BY {by_key}s.category, {day}, {tenth}"
-            ),
-            args![offset_ms],
-            &mut |r| {
-                nodes.push(
-                    r.str(0)?.unwrap_or(""),
-                    r.str(1)?.unwrap_or(""),
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get::<i64>(4)? as u64,
-                );
-                Ok(())
-            },
-        )?;
+        for (category, by_category) in [("s.category", "s.category, "), ("'*'", "")] {
+            conn.for_each(
+                &format!(
+                    "SELECT {key}, {category}, {day}, {tenth}, count(*)
+                     FROM stat_reports s
+                     WHERE s.status = 'closed' AND s.closed_at IS NOT NULL
+                     GROUP BY {by_key}{by_category}{day}, {tenth}
+                     ORDER BY {by_key}{by_category}{day}, {tenth}"
+                ),
+                args![offset_ms],
+                &mut |r| {
+                    nodes.push(
+                        r.str(0)?.unwrap_or(""),
+                        r.str(1)?.unwrap_or(""),
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get::<i64>(4)? as u64,
+                    );
+                    Ok(())
+                },
+            )?;
+        }
         for n in nodes.finish() {
             conn.execute(
                 "INSERT INTO stat_close_nodes (dim, key, level, node, category, hist)
@@ -464,11 +501,13 @@ fn shift_days(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
     let within = f.close_ms().is_some_and(|d| d <= CLOSED_WITHIN_MS);
     conn.execute(
         "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
-         SELECT v.dim, v.key, (CAST($1 AS BIGINT) + m.day_offset_ms) / 86400000, CAST($3 AS TEXT),
+         SELECT v.dim, v.key, (CAST($1 AS BIGINT) + m.day_offset_ms) / 86400000, v.category,
                 CAST($4 AS TEXT), 0, CAST($5 AS BIGINT), CAST($6 AS BIGINT), CAST($7 AS BIGINT),
                 CAST($8 AS BIGINT)
-         FROM stat_meta m, (SELECT '' AS dim, '' AS key
-                            UNION ALL SELECT 'sector', CAST($2 AS TEXT)) v
+         FROM stat_meta m, (SELECT '' AS dim, '' AS key, CAST($3 AS TEXT) AS category
+                            UNION ALL SELECT 'sector', CAST($2 AS TEXT), CAST($3 AS TEXT)
+                            UNION ALL SELECT '', '', '*'
+                            UNION ALL SELECT 'sector', CAST($2 AS TEXT), '*') v
          WHERE m.id = 1
          ON CONFLICT (dim, day, key, category, status, shard) DO UPDATE SET
             n = stat_days.n + excluded.n, late = stat_days.late + excluded.late,
@@ -489,7 +528,7 @@ fn shift_days(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
 }
 
 /// Moves a closed fact's duration into (`sign` 1) or out of its bucket in the node of every
-/// level, for both dimensions.
+/// level, for both dimensions, in its category and in the sums over all.
 fn shift_closes(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
     let Some(d) = f.close_ms() else {
         return Ok(());
@@ -498,10 +537,13 @@ fn shift_closes(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
     let day = (f.created_at + offset).div_euclid(DAY_MS);
     let tenth = tenth_of(d);
     let sector = f.sector.as_deref().unwrap_or("");
-    for (dim, key) in [("", ""), ("sector", sector)] {
+    let places = [("", ""), ("sector", sector)]
+        .into_iter()
+        .flat_map(|(dim, key)| [(dim, key, f.category.as_str()), (dim, key, ANY)]);
+    for (dim, key, category) in places {
         for level in 0..LEVELS {
             let node = day >> (FAN_BITS * level);
-            let at = args![dim, key, i64::from(level), node, f.category.as_str()];
+            let at = args![dim, key, i64::from(level), node, category];
             let old = conn
                 .query_opt(
                     "SELECT hist FROM stat_close_nodes
@@ -523,7 +565,7 @@ fn shift_closes(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
                     "INSERT INTO stat_close_nodes (dim, key, level, node, category, hist)
                      VALUES ($1, $2, $3, $4, $5, $6)
                      ON CONFLICT (dim, level, node, key, category) DO UPDATE SET hist = excluded.hist",
-                    args![dim, key, i64::from(level), node, f.category.as_str(), new],
+                    args![dim, key, i64::from(level), node, category, new],
                 )?;
             }
         }
@@ -572,12 +614,12 @@ pub struct CloseNode<'a> {
 }
 
 /// The day rows of `dim` for days `first..=last`, of the given categories and statuses (empty:
-/// all).
+/// all statuses).
 pub fn scan_days(
     conn: &dyn Conn,
     dim: Dim,
     (first, last): (i64, i64),
-    categories: &[&str],
+    categories: Cats,
     statuses: &[&str],
     each: &mut dyn FnMut(DayRow),
 ) -> Result<()> {
@@ -585,7 +627,7 @@ pub fn scan_days(
         "SELECT key, day, category, status, n, late, overdue, within_48h FROM stat_days WHERE dim = ",
     );
     push_range(&mut sql, dim, first, last);
-    sql.push_in("category", categories.iter().copied());
+    categories.push(&mut sql);
     sql.push_in("status", statuses.iter().copied());
     sql.push(" AND n <> 0");
     conn.for_each(&sql.text, &sql.args, &mut |r| {
@@ -605,12 +647,12 @@ pub fn scan_days(
 }
 
 /// The close-time histograms of `dim` covering days `first..=last` exactly once, for the given
-/// categories (empty: all): per day when `per_day`, else the fewest nodes of the hierarchy.
+/// categories: per day when `per_day`, else the fewest nodes of the hierarchy.
 pub fn scan_closes(
     conn: &dyn Conn,
     dim: Dim,
     (first, last): (i64, i64),
-    categories: &[&str],
+    categories: Cats,
     per_day: bool,
     each: &mut dyn FnMut(CloseNode),
 ) -> Result<()> {
@@ -641,7 +683,7 @@ pub fn scan_closes(
         let f = sql.arg(a);
         let t = sql.arg(b);
         sql.push(&format!(" AND level = {l} AND node >= {f} AND node <= {t}"));
-        sql.push_in("category", categories.iter().copied());
+        categories.push(&mut sql);
         conn.for_each(&sql.text, &sql.args, &mut |r| {
             each(CloseNode {
                 key: r.str(0)?.unwrap_or(""),
