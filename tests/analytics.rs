@@ -527,7 +527,7 @@ async fn daily_rollups_follow_every_change_and_answer_as_the_facts_do() {
 /// every fact row does.
 #[tokio::test]
 async fn close_extremes_are_the_ends_of_their_bucket_within_the_group() {
-    use xuncha::store::stats::{close_extreme, close_extreme_sql, ReportFilter, Within};
+    use xuncha::store::stats::{close_ends, close_ends_sql, ReportFilter, Within};
     let s = demo().await;
     // The demo's closes rarely share a bucket, so add facts (the fact table only) that crowd a
     // few buckets with reports of several categories, sectors and owners.
@@ -597,7 +597,13 @@ async fn close_extremes_are_the_ends_of_their_bucket_within_the_group() {
         visibility: xuncha::scope::Visibility::All,
     };
     let (mut checked, mut narrowed) = (0, 0);
-    for &(_, tenth, f) in closed.iter().step_by(7) {
+    for (i, &(_, tenth, f)) in closed.iter().enumerate().step_by(7) {
+        // The upper bucket: this one, or the bucket of a neighbour.
+        let upper = if i % 2 == 0 {
+            tenth
+        } else {
+            closed[(i + 1) % closed.len()].1
+        };
         let groups: [(Within, &Member<'_>); 4] = [
             (Within::All, &|_| true),
             (Within::Category(&f.1), &|g| g.1 == f.1),
@@ -607,33 +613,30 @@ async fn close_extremes_are_the_ends_of_their_bucket_within_the_group() {
             (Within::Owner(f.4.as_deref().unwrap_or("")), &|g| g.4 == f.4),
         ];
         for (within, member) in groups {
-            let inside = || {
+            let inside = |b: i64| {
                 closed
                     .iter()
-                    .filter(|(_, t, g)| *t == tenth && member(g))
+                    .filter(move |(_, t, g)| *t == b && member(g))
                     .map(|(d, _, _)| *d)
             };
             let got = s
                 .state
                 .store
-                .read_sync(|c| {
-                    Ok((
-                        close_extreme(c, &filter, within, tenth, true)?,
-                        close_extreme(c, &filter, within, tenth, false)?,
-                    ))
-                })
+                .read_sync(|c| close_ends(c, &filter, within, tenth, upper))
                 .unwrap();
             assert_eq!(
                 got,
-                (inside().max(), inside().min()),
-                "{within:?} bucket {tenth}"
+                (inside(tenth).max(), inside(upper).min()),
+                "{within:?} buckets {tenth}, {upper}"
             );
             checked += 1;
-            let everyone = closed
-                .iter()
-                .filter(|(_, t, _)| *t == tenth)
-                .map(|(d, _, _)| *d);
-            if (everyone.clone().max(), everyone.min()) != got {
+            let everyone = |b: i64| {
+                closed
+                    .iter()
+                    .filter(move |(_, t, _)| *t == b)
+                    .map(|(d, _, _)| *d)
+            };
+            if (everyone(tenth).max(), everyone(upper).min()) != got {
                 narrowed += 1;
             }
         }
@@ -651,7 +654,7 @@ async fn close_extremes_are_the_ends_of_their_bucket_within_the_group() {
             if c.backend() != xuncha::store::Backend::Sqlite {
                 return Ok(vec![]);
             }
-            let q = close_extreme_sql(&filter, Within::Category("garbage"), 30, true);
+            let q = close_ends_sql(&filter, Within::Category("garbage"), 30, 31);
             Ok(
                 c.query_vec(&format!("EXPLAIN QUERY PLAN {}", q.text), &q.args, |r| {
                     r.get(3)

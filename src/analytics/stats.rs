@@ -170,8 +170,9 @@ struct Bucket {
     exact: bool,
 }
 
-/// Asks the facts for the longest (`true`) or shortest duration in a bucket of the group.
-type Extreme<'a> = dyn FnMut(i64, bool) -> Result<i64> + 'a;
+/// Asks the facts for the longest duration in one bucket of the group and the shortest in
+/// another.
+type Extreme<'a> = dyn FnMut(i64, i64) -> Result<(i64, i64)> + 'a;
 
 impl Closes {
     fn add(&mut self, tenth: i64, n: u64, min_ms: i64, max_ms: i64, exact: bool) {
@@ -236,22 +237,17 @@ impl Closes {
             return Ok(Some(hi_t));
         }
         // The lower middle is the longest of its bucket, the upper the shortest of its own.
-        let lo_max = if lo.exact {
-            lo.max_ms
+        let (lo_max, hi_min) = if lo.exact && hi.exact {
+            (lo.max_ms, hi.min_ms)
         } else {
-            extreme(lo_t, true)?
-        };
-        let hi_min = if hi.exact {
-            hi.min_ms
-        } else {
-            extreme(hi_t, false)?
+            extreme(lo_t, hi_t)?
         };
         Ok(Some((lo_max + hi_min + TENTH_MS).div_euclid(2 * TENTH_MS)))
     }
 }
 
 /// An [`Extreme`] for accumulators fed by fact rows only, whose buckets are all exact.
-fn all_seen(_: i64, _: bool) -> Result<i64> {
+fn all_seen(_: i64, _: i64) -> Result<(i64, i64)> {
     Err(crate::store::StoreError::Corrupt(
         "a close-time bucket from the facts lacks its durations".into(),
     ))
@@ -262,11 +258,12 @@ fn from_facts<'a>(
     conn: &'a dyn Conn,
     f: &'a ReportFilter,
     within: Within<'a>,
-) -> impl FnMut(i64, bool) -> Result<i64> + 'a {
-    move |tenth, longest| {
-        // The roll-ups counted a report in this bucket, so the facts hold one; if they ever
-        // disagree, the bucket's middle stands in.
-        Ok(sql::close_extreme(conn, f, within, tenth, longest)?.unwrap_or(tenth * TENTH_MS))
+) -> impl FnMut(i64, i64) -> Result<(i64, i64)> + 'a {
+    move |lo, hi| {
+        // The roll-ups counted reports in these buckets, so the facts hold them; if they ever
+        // disagree, a bucket's middle stands in.
+        let (l, h) = sql::close_ends(conn, f, within, lo, hi)?;
+        Ok((l.unwrap_or(lo * TENTH_MS), h.unwrap_or(hi * TENTH_MS)))
     }
 }
 
@@ -818,9 +815,9 @@ mod tests {
             }
             let mut c = closes(&v[..n / 2]);
             c.add_packed(&rollups::hist::encode(counts));
-            let mut asked = |t: i64, longest: bool| -> Result<i64> {
-                let inside = v.iter().copied().filter(|d| tenth_of(*d) == t);
-                Ok(if longest { inside.max() } else { inside.min() }.unwrap())
+            let mut asked = |lo: i64, hi: i64| -> Result<(i64, i64)> {
+                let inside = |t| v.iter().copied().filter(move |d| tenth_of(*d) == t);
+                Ok((inside(lo).max().unwrap(), inside(hi).min().unwrap()))
             };
             assert_eq!(
                 c.median_tenths(&mut asked).unwrap(),

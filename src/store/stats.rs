@@ -155,32 +155,35 @@ pub enum Within<'a> {
     Owner(&'a str),
 }
 
-/// The longest (`longest`) or shortest time from filing to close, in ms, of the closed reports
-/// matching `f` and `within` whose time falls in close-time bucket `tenth` (see
-/// [`super::rollups`]); `None` when there is none. On SQLite it reads the bucket's index
-/// (`stat_reports_close`), so it costs the reports of one bucket, not of the window.
-pub fn close_extreme(
+/// The longest time from filing to close in close-time bucket `lo` and the shortest in bucket
+/// `hi` (see [`super::rollups`]), in ms, of the closed reports matching `f` and `within`; `None`
+/// for a bucket without any. On SQLite it reads the buckets' index (`stat_reports_close`), so it
+/// costs the reports of two buckets, not of the window.
+pub fn close_ends(
     conn: &dyn Conn,
     f: &ReportFilter,
     within: Within,
-    tenth: i64,
-    longest: bool,
-) -> Result<Option<i64>> {
-    let sql = close_extreme_sql(f, within, tenth, longest);
-    Ok(conn.query_scalar::<Option<i64>>(&sql.text, &sql.args)?)
+    lo: i64,
+    hi: i64,
+) -> Result<(Option<i64>, Option<i64>)> {
+    let sql = close_ends_sql(f, within, lo, hi);
+    Ok(conn
+        .query_opt(&sql.text, &sql.args, |r| Ok((r.get(0)?, r.get(1)?)))?
+        .unwrap_or((None, None)))
 }
 
-/// The statement of [`close_extreme`] (public for the test of its plan).
-pub fn close_extreme_sql(f: &ReportFilter, within: Within, tenth: i64, longest: bool) -> Sql {
+/// The statement of [`close_ends`] (public for the test of its plan).
+pub fn close_ends_sql(f: &ReportFilter, within: Within, lo: i64, hi: i64) -> Sql {
     use super::rollups::{DURATION, TENTH_MS};
-    let agg = if longest { "max" } else { "min" };
-    let mut sql = Sql::new(format!(
-        "SELECT {agg}({DURATION}) FROM stat_reports s
-         WHERE s.status = 'closed' AND s.closed_at IS NOT NULL AND ({DURATION} + {half}) / {TENTH_MS} = ",
-        half = TENTH_MS / 2
+    let bucket = format!("({DURATION} + {}) / {TENTH_MS}", TENTH_MS / 2);
+    let mut sql = Sql::new("");
+    let (l, h) = (sql.arg(lo), sql.arg(hi));
+    sql.push(&format!(
+        "SELECT max(CASE WHEN {bucket} = {l} THEN {DURATION} END),
+                min(CASE WHEN {bucket} = {h} THEN {DURATION} END)
+         FROM stat_reports s
+         WHERE s.status = 'closed' AND s.closed_at IS NOT NULL AND {bucket} IN ({l}, {h})"
     ));
-    let t = sql.arg(tenth);
-    sql.push(&t);
     f.push_sql("s.", "s.report_id", &mut sql);
     let (col, key) = match within {
         Within::All => ("", ""),
