@@ -214,62 +214,91 @@ pub fn ensure_built(conn: &dyn Conn, offset_ms: i64) -> Result<bool> {
 }
 
 /// Replaces the roll-ups with ones computed from the facts, days cut at `offset_ms`.
+///
+/// The facts are read twice, by sector (for the day counts, then for the close times); every
+/// other row is summed from those: every report's rows over the sectors, and the [`ANY`] rows
+/// over the categories.
 pub fn rebuild(conn: &dyn Conn, offset_ms: i64) -> Result<()> {
     conn.execute("DELETE FROM stat_days", &[])?;
     conn.execute("DELETE FROM stat_close_nodes", &[])?;
     let day = "(s.created_at + $1) / 86400000";
     let tenth = format!("({DURATION} + {}) / {TENTH_MS}", TENTH_MS / 2);
-    for (dim, key) in DIMS {
-        // PostgreSQL refuses a constant in GROUP BY, so every report's dimension leaves it out.
-        let by_key = if dim.is_empty() {
-            String::new()
-        } else {
-            format!("{key}, ")
-        };
-        for (category, by_category) in [("s.category", "s.category, "), ("'*'", "")] {
-            conn.execute(
-                &format!(
-                    "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
-                     SELECT '{dim}', {key}, {day}, {category}, s.status, 0, count(*),
-                            sum(CASE WHEN s.late THEN 1 ELSE 0 END), sum(CASE WHEN s.overdue THEN 1 ELSE 0 END),
-                            sum(CASE WHEN s.status = 'closed' AND s.closed_at IS NOT NULL
-                                          AND s.closed_at - s.created_at <= {CLOSED_WITHIN_MS} THEN 1 ELSE 0 END)
-                     FROM stat_reports s
-                     GROUP BY {by_key}{day}, {by_category}s.status"
-                ),
-                args![offset_ms],
-            )?;
-        }
-        // Day buckets in (key, category, day, tenth) order, folded up the hierarchy as they come;
-        // then the same summed over the categories.
-        let mut nodes = NodeBuilder::default();
-        for (category, by_category) in [("s.category", "s.category, "), ("'*'", "")] {
-            conn.for_each(
-                &format!(
-                    "SELECT {key}, {category}, {day}, {tenth}, count(*)
-                     FROM stat_reports s
-                     WHERE s.status = 'closed' AND s.closed_at IS NOT NULL
-                     GROUP BY {by_key}{by_category}{day}, {tenth}
-                     ORDER BY {by_key}{by_category}{day}, {tenth}"
-                ),
-                args![offset_ms],
-                &mut |r| {
-                    nodes.push(
-                        r.str(0)?.unwrap_or(""),
-                        r.str(1)?.unwrap_or(""),
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get::<i64>(4)? as u64,
-                    );
-                    Ok(())
-                },
-            )?;
-        }
-        for n in nodes.finish() {
+    let (sector, sector_key) = DIMS[1];
+    conn.execute(
+        &format!(
+            "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
+             SELECT '{sector}', {sector_key}, {day}, s.category, s.status, 0, count(*),
+                    sum(CASE WHEN s.late THEN 1 ELSE 0 END), sum(CASE WHEN s.overdue THEN 1 ELSE 0 END),
+                    sum(CASE WHEN s.status = 'closed' AND s.closed_at IS NOT NULL
+                                  AND s.closed_at - s.created_at <= {CLOSED_WITHIN_MS} THEN 1 ELSE 0 END)
+             FROM stat_reports s
+             GROUP BY {sector_key}, {day}, s.category, s.status"
+        ),
+        args![offset_ms],
+    )?;
+    let sums = "sum(n), sum(late), sum(overdue), sum(within_48h)";
+    conn.execute(
+        &format!(
+            "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
+             SELECT '', '', day, category, status, 0, {sums}
+             FROM stat_days WHERE dim = '{sector}' GROUP BY day, category, status"
+        ),
+        &[],
+    )?;
+    conn.execute(
+        &format!(
+            "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
+             SELECT dim, key, day, '{ANY}', status, 0, {sums}
+             FROM stat_days GROUP BY dim, key, day, status"
+        ),
+        &[],
+    )?;
+    // Day buckets in (sector, category, day, tenth) order, folded up the hierarchy as they come.
+    let mut nodes = NodeBuilder::default();
+    conn.for_each(
+        &format!(
+            "SELECT {sector_key}, s.category, {day}, {tenth}, count(*)
+             FROM stat_reports s
+             WHERE s.status = 'closed' AND s.closed_at IS NOT NULL
+             GROUP BY {sector_key}, s.category, {day}, {tenth}
+             ORDER BY {sector_key}, s.category, {day}, {tenth}"
+        ),
+        args![offset_ms],
+        &mut |r| {
+            let bucket = [(r.get::<i64>(3)?, r.get::<i64>(4)? as u64)];
+            nodes.push(
+                r.str(0)?.unwrap_or(""),
+                r.str(1)?.unwrap_or(""),
+                r.get(2)?,
+                &bucket,
+            );
+            Ok(())
+        },
+    )?;
+    let by_sector = nodes.finish();
+    let days: Vec<&NodeRow> = by_sector.iter().filter(|n| n.level == 0).collect();
+    let every_report = fold(&days, |n| ("", n.category.as_str()));
+    let any_category = fold(&days, |n| (n.key.as_str(), ANY));
+    let every_report_any = fold(&days, |_| ("", ANY));
+    let dims = [
+        (sector, &by_sector),
+        (sector, &any_category),
+        ("", &every_report),
+        ("", &every_report_any),
+    ];
+    for (dim, rows) in dims {
+        for n in rows {
             conn.execute(
                 "INSERT INTO stat_close_nodes (dim, key, level, node, category, hist)
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                args![dim, n.key, i64::from(n.level), n.node, n.category, n.hist],
+                args![
+                    dim,
+                    n.key.as_str(),
+                    i64::from(n.level),
+                    n.node,
+                    n.category.as_str(),
+                    n.hist.clone()
+                ],
             )?;
         }
     }
@@ -278,6 +307,32 @@ pub fn rebuild(conn: &dyn Conn, offset_ms: i64) -> Result<()> {
         args![offset_ms],
     )?;
     Ok(())
+}
+
+/// The day histograms `days` summed by `(key, category)` as `group` gives them, and folded up
+/// the hierarchy.
+fn fold<'a>(
+    days: &[&'a NodeRow],
+    group: impl Fn(&'a NodeRow) -> (&'a str, &'a str),
+) -> Vec<NodeRow> {
+    let mut order: Vec<((&str, &str), i64, &[u8])> = days
+        .iter()
+        .map(|n| (group(n), n.node, n.hist.as_slice()))
+        .collect();
+    order.sort_unstable_by_key(|(g, day, _)| (*g, *day));
+    let mut nodes = NodeBuilder::default();
+    for run in order.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let mut sum = std::collections::BTreeMap::<i64, u64>::new();
+        for (_, _, h) in run {
+            for (t, n) in hist::decode(h) {
+                *sum.entry(t).or_default() += n;
+            }
+        }
+        let ((key, category), day, _) = run[0];
+        let buckets: Vec<(i64, u64)> = sum.into_iter().collect();
+        nodes.push(key, category, day, &buckets);
+    }
+    nodes.finish()
 }
 
 /// One packed histogram row.
@@ -289,7 +344,7 @@ struct NodeRow {
     hist: Vec<u8>,
 }
 
-/// Folds day buckets, arriving in (key, category, day, tenth) order, into the nodes of every
+/// Folds day buckets, arriving in (key, category, day) order, into the nodes of every
 /// level: each level holds the node being filled and flushes it when a day of another node (or
 /// another key or category) comes.
 #[derive(Default)]
@@ -301,7 +356,8 @@ struct NodeBuilder {
 }
 
 impl NodeBuilder {
-    fn push(&mut self, key: &str, category: &str, day: i64, tenth: i64, n: u64) {
+    /// Buckets of one day, after every earlier day of this key and category.
+    fn push(&mut self, key: &str, category: &str, day: i64, buckets: &[(i64, u64)]) {
         if self.open.is_empty() || key != self.key || category != self.category {
             self.flush_all();
             self.key = key.to_string();
@@ -316,7 +372,10 @@ impl NodeBuilder {
                 self.flush(level);
                 self.open[level as usize].0 = node;
             }
-            *self.open[level as usize].1.entry(tenth).or_default() += n;
+            let open = &mut self.open[level as usize].1;
+            for (t, n) in buckets {
+                *open.entry(*t).or_default() += n;
+            }
         }
     }
 
