@@ -12,7 +12,7 @@
 //!   closes is one row, not one per bucket. The histogram gives the middle report's bucket, which
 //!   is the median as printed; when the two middle reports of an even count fall in different
 //!   buckets, the statistics ask the facts for the longest of the lower bucket and the shortest
-//!   of the upper one ([`super::stats::close_extreme`], an index on the bucket).
+//!   of the upper one ([`super::stats::close_ends`], an index on the bucket).
 //! - Both tables also hold every row summed over the categories, under the category [`ANY`], so
 //!   a statistic that does not group or filter by category reads a tenth of the rows.
 //! - `stat_meta`: the local day's offset from UTC the days were cut at, and whether the
@@ -151,7 +151,7 @@ macro_rules! nodes_schema {
 }
 
 /// SQLite's second migration, with the index the median's exact ends are read from (the
-/// expression must stay the one [`super::stats::close_extreme`] filters on).
+/// expression must stay the one [`super::stats::close_ends`] filters on).
 pub const SQLITE_NODES_MIGRATION: &str = nodes_schema!(
     " WITHOUT ROWID",
     "BLOB",
