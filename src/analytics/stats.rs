@@ -261,8 +261,17 @@ fn from_facts<'a>(
 ) -> impl FnMut(i64, i64) -> Result<(i64, i64)> + 'a {
     move |lo, hi| {
         // The roll-ups counted reports in these buckets, so the facts hold them; if they ever
-        // disagree, a bucket's middle stands in.
+        // disagree, a bucket's middle stands in, and the log says so.
         let (l, h) = sql::close_ends(conn, f, within, lo, hi)?;
+        if l.is_none() || h.is_none() {
+            tracing::warn!(
+                lo,
+                hi,
+                ?within,
+                "statistics: a close-time bucket of the roll-ups has no report in the facts; \
+                 its middle stands in (rebuild the roll-ups by marking them unbuilt)"
+            );
+        }
         Ok((l.unwrap_or(lo * TENTH_MS), h.unwrap_or(hi * TENTH_MS)))
     }
 }

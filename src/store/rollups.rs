@@ -166,12 +166,19 @@ pub const SQLITE_NODES_MIGRATION: &str = nodes_schema!(
 /// PostgreSQL's second migration (it keeps no roll-ups yet, see [`kept`]).
 pub const POSTGRES_NODES_MIGRATION: &str = nodes_schema!("", "BYTEA", "");
 
-/// The roll-ups' dimensions: `(dim, key expression over a fact row aliased `s`)`.
-const DIMS: [(&str, &str); 2] = [("", "''"), ("sector", "COALESCE(s.sector, '')")];
+/// The sector dimension: `(dim, key expression over a fact row aliased `s`)`. The other, every
+/// report (`''`, key `''`), is summed from it.
+const SECTOR: (&str, &str) = ("sector", "COALESCE(s.sector, '')");
 
 /// The time from filing to close of a closed fact row aliased `s` (never below 0).
 pub(crate) const DURATION: &str =
     "(CASE WHEN s.closed_at < s.created_at THEN 0 ELSE s.closed_at - s.created_at END)";
+
+/// [`tenth_of`] of a closed fact row aliased `s`, in SQL: the expression `stat_reports_close`
+/// indexes (see [`SQLITE_NODES_MIGRATION`]).
+pub(crate) fn bucket_sql() -> String {
+    format!("({DURATION} + {}) / {TENTH_MS}", TENTH_MS / 2)
+}
 
 /// Whether this store keeps roll-ups. SQLite does. PostgreSQL does not yet: the report writer
 /// stores a batch of reports in one transaction, so two servers' batches took the same counter
@@ -222,8 +229,8 @@ pub fn rebuild(conn: &dyn Conn, offset_ms: i64) -> Result<()> {
     conn.execute("DELETE FROM stat_days", &[])?;
     conn.execute("DELETE FROM stat_close_nodes", &[])?;
     let day = "(s.created_at + $1) / 86400000";
-    let tenth = format!("({DURATION} + {}) / {TENTH_MS}", TENTH_MS / 2);
-    let (sector, sector_key) = DIMS[1];
+    let tenth = bucket_sql();
+    let (sector, sector_key) = SECTOR;
     conn.execute(
         &format!(
             "INSERT INTO stat_days (dim, key, day, category, status, shard, n, late, overdue, within_48h)
@@ -281,10 +288,10 @@ pub fn rebuild(conn: &dyn Conn, offset_ms: i64) -> Result<()> {
     let any_category = fold(&days, |n| (n.key.as_str(), ANY));
     let every_report_any = fold(&days, |_| ("", ANY));
     let dims = [
-        (sector, &by_sector),
-        (sector, &any_category),
-        ("", &every_report),
-        ("", &every_report_any),
+        (sector, by_sector),
+        (sector, any_category),
+        ("", every_report),
+        ("", every_report_any),
     ];
     for (dim, rows) in dims {
         for n in rows {
@@ -297,7 +304,7 @@ pub fn rebuild(conn: &dyn Conn, offset_ms: i64) -> Result<()> {
                     i64::from(n.level),
                     n.node,
                     n.category.as_str(),
-                    n.hist.clone()
+                    n.hist
                 ],
             )?;
         }
@@ -565,8 +572,8 @@ fn shift_days(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
                 CAST($8 AS BIGINT)
          FROM stat_meta m, (SELECT '' AS dim, '' AS key, CAST($3 AS TEXT) AS category
                             UNION ALL SELECT 'sector', CAST($2 AS TEXT), CAST($3 AS TEXT)
-                            UNION ALL SELECT '', '', '*'
-                            UNION ALL SELECT 'sector', CAST($2 AS TEXT), '*') v
+                            UNION ALL SELECT '', '', CAST($9 AS TEXT)
+                            UNION ALL SELECT 'sector', CAST($2 AS TEXT), CAST($9 AS TEXT)) v
          WHERE m.id = 1
          ON CONFLICT (dim, day, key, category, status, shard) DO UPDATE SET
             n = stat_days.n + excluded.n, late = stat_days.late + excluded.late,
@@ -580,7 +587,8 @@ fn shift_days(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
             sign,
             sign * i64::from(f.late),
             sign * i64::from(f.overdue),
-            sign * i64::from(within)
+            sign * i64::from(within),
+            ANY
         ],
     )?;
     Ok(())

@@ -174,8 +174,8 @@ pub fn close_ends(
 
 /// The statement of [`close_ends`] (public for the test of its plan).
 pub fn close_ends_sql(f: &ReportFilter, within: Within, lo: i64, hi: i64) -> Sql {
-    use super::rollups::{DURATION, TENTH_MS};
-    let bucket = format!("({DURATION} + {}) / {TENTH_MS}", TENTH_MS / 2);
+    use super::rollups::{bucket_sql, DURATION};
+    let bucket = bucket_sql();
     let mut sql = Sql::new("");
     let (l, h) = (sql.arg(lo), sql.arg(hi));
     sql.push(&format!(
