@@ -79,16 +79,20 @@ fn draw(category: Option<Category>, variant: usize, seed: u64) -> Vec<u8> {
     let (w, h) = (960u32, 720u32);
     let mut rng = Mix(seed ^ (variant as u64) << 8);
     let wall = [170 + rng.below(40) as u8, 160 + rng.below(30) as u8, 150];
-    let mut img = RgbImage::from_fn(w, h, |_, y| {
-        if y < h / 4 {
-            Rgb([150, 190, 230])
+    // Sky, wall and pavement, a row at a time (a pixel at a time is slow in test builds).
+    let mut raw = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        let px = if y < h / 4 {
+            [150, 190, 230]
         } else if y < h / 2 {
-            Rgb(wall)
+            wall
         } else {
             let g = 120 + (y * 40 / h) as u8;
-            Rgb([g, g, g - 10])
-        }
-    });
+            [g, g, g - 10]
+        };
+        raw.extend_from_slice(&px.repeat(w as usize));
+    }
+    let mut img = RgbImage::from_raw(w, h, raw).expect("w * h pixels");
     for _ in 0..4000 {
         let (x, y) = (rng.below(w), h / 2 + rng.below(h / 2));
         let v = 90 + rng.below(80) as u8;
@@ -144,8 +148,14 @@ fn draw(category: Option<Category>, variant: usize, seed: u64) -> Vec<u8> {
             }
         }
     }
+    // The same encoder as the photo pipeline's (optimised even in test builds, see Cargo.toml).
     let mut out = Vec::new();
-    let _ = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img);
+    let _ = jpeg_encoder::Encoder::new(&mut out, 85).encode(
+        img.as_raw(),
+        w as u16,
+        h as u16,
+        jpeg_encoder::ColorType::Rgb,
+    );
     out
 }
 

@@ -2,7 +2,7 @@
 // folder, and Debian's chromium driven by playwright-core.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, writeFileSync, cpSync, renameSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { createServer } from 'node:net';
@@ -41,12 +41,9 @@ function freePort() {
   });
 }
 
-/** Starts the server (with `extraArgs` after `serve`); returns `{base, stop, data, log}`. */
-export async function startServer({ extraArgs = [] } = {}) {
-  if (!existsSync(BIN)) throw new Error(`server binary ${BIN} not found: build it (cargo build) or set XUNCHA_BIN`);
-  if (!existsSync(join(WEB, 'dist', 'index.html'))) throw new Error('web/dist is missing: run npm run build');
+/** Spawns `xuncha --data DATA serve --demo ...` and waits until it answers `/healthz`. */
+async function spawnServer(data, extraArgs) {
   const port = await freePort();
-  const data = mkdtempSync(join(tmpdir(), 'xuncha-web-'));
   const args = ['--data', data, 'serve', '--demo', '--addr', `127.0.0.1:${port}`, '--geodata', join(ROOT, 'geodata', 'baishan'), '--web', join(WEB, 'dist'), ...extraArgs];
   const proc = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
@@ -71,13 +68,64 @@ export async function startServer({ extraArgs = [] } = {}) {
   }
   return {
     base,
-    data,
     get log() {
       return log;
     },
     async stop() {
       proc.kill('SIGTERM');
       await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+    },
+  };
+}
+
+/**
+ * The demo city loaded once per test run (every test file of one `node --test` shares the parent
+ * process) and copied for each server: loading it takes about 20 s in a debug build, copying it a
+ * few milliseconds. The copy is the city as `--demo` leaves it on a fresh data folder; a server
+ * started on it with `--demo` serves it as it is.
+ */
+async function demoTemplate() {
+  const dir = join(tmpdir(), `xuncha-web-demo-${process.ppid}`);
+  if (existsSync(join(dir, '.ready'))) return dir;
+  // Templates of earlier runs (older than a day) are removed.
+  for (const name of readdirSync(tmpdir())) {
+    if (!name.startsWith('xuncha-web-demo-')) continue;
+    const path = join(tmpdir(), name);
+    try {
+      if (Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+    } catch {
+      /* another run's clean-up got there first */
+    }
+  }
+  const building = mkdtempSync(join(tmpdir(), 'xuncha-web-build-'));
+  const srv = await spawnServer(building, []);
+  await srv.stop(); // a clean shutdown: the database is whole in its file
+  writeFileSync(join(building, '.ready'), new Date().toISOString());
+  try {
+    renameSync(building, dir);
+  } catch (e) {
+    // Another test file built it at the same time: use theirs.
+    rmSync(building, { recursive: true, force: true });
+    if (!existsSync(join(dir, '.ready'))) throw e;
+  }
+  return dir;
+}
+
+/** Starts the server (with `extraArgs` after `serve`) on a copy of the demo city; returns `{base, stop, data, log}`. */
+export async function startServer({ extraArgs = [] } = {}) {
+  if (!existsSync(BIN)) throw new Error(`server binary ${BIN} not found: build it (cargo build) or set XUNCHA_BIN`);
+  if (!existsSync(join(WEB, 'dist', 'index.html'))) throw new Error('web/dist is missing: run npm run build');
+  const data = mkdtempSync(join(tmpdir(), 'xuncha-web-'));
+  cpSync(await demoTemplate(), data, { recursive: true, filter: (src) => !src.endsWith('.ready') });
+  const srv = await spawnServer(data, extraArgs);
+  return {
+    base: srv.base,
+    data,
+    get log() {
+      return srv.log;
+    },
+    async stop() {
+      await srv.stop();
       rmSync(data, { recursive: true, force: true });
     },
   };
