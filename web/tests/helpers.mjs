@@ -82,31 +82,37 @@ async function spawnServer(data, extraArgs) {
  * The demo city loaded once per test run (every test file of one `node --test` shares the parent
  * process) and copied for each server: loading it takes about 20 s in a debug build, copying it a
  * few milliseconds. The copy is the city as `--demo` leaves it on a fresh data folder; a server
- * started on it with `--demo` serves it as it is.
+ * started on it with `--demo` serves it as it is. The folder is built aside and renamed into
+ * place, so it exists only when whole. One older than the server binary or than an hour (the
+ * demo's report ages count from when it was loaded) is built again.
  */
 async function demoTemplate() {
-  const dir = join(tmpdir(), `xuncha-web-demo-${process.ppid}`);
-  if (existsSync(join(dir, '.ready'))) return dir;
-  // Templates of earlier runs (older than a day) are removed.
+  const prefix = 'xuncha-web-demo-';
+  const dir = join(tmpdir(), `${prefix}${process.ppid}`);
+  const fresh = (path) => {
+    const made = statSync(path).mtimeMs;
+    return made > statSync(BIN).mtimeMs && Date.now() - made < 3_600_000;
+  };
+  if (existsSync(dir) && fresh(dir)) return dir;
+  // Templates (and half-built ones) of this and earlier runs that are no longer fresh.
   for (const name of readdirSync(tmpdir())) {
-    if (!name.startsWith('xuncha-web-demo-')) continue;
+    if (!name.startsWith(prefix)) continue;
     const path = join(tmpdir(), name);
     try {
-      if (Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+      if (!fresh(path)) rmSync(path, { recursive: true, force: true });
     } catch {
       /* another run's clean-up got there first */
     }
   }
-  const building = mkdtempSync(join(tmpdir(), 'xuncha-web-build-'));
-  const srv = await spawnServer(building, []);
-  await srv.stop(); // a clean shutdown: the database is whole in its file
-  writeFileSync(join(building, '.ready'), new Date().toISOString());
+  const building = mkdtempSync(join(tmpdir(), `${prefix}build-`));
   try {
+    const srv = await spawnServer(building, []);
+    await srv.stop(); // a clean shutdown: the database is whole in its file
     renameSync(building, dir);
   } catch (e) {
-    // Another test file built it at the same time: use theirs.
     rmSync(building, { recursive: true, force: true });
-    if (!existsSync(join(dir, '.ready'))) throw e;
+    // Another test file built it at the same time: use theirs.
+    if (!existsSync(dir)) throw e;
   }
   return dir;
 }
@@ -116,7 +122,7 @@ export async function startServer({ extraArgs = [] } = {}) {
   if (!existsSync(BIN)) throw new Error(`server binary ${BIN} not found: build it (cargo build) or set XUNCHA_BIN`);
   if (!existsSync(join(WEB, 'dist', 'index.html'))) throw new Error('web/dist is missing: run npm run build');
   const data = mkdtempSync(join(tmpdir(), 'xuncha-web-'));
-  cpSync(await demoTemplate(), data, { recursive: true, filter: (src) => !src.endsWith('.ready') });
+  cpSync(await demoTemplate(), data, { recursive: true });
   const srv = await spawnServer(data, extraArgs);
   return {
     base: srv.base,
