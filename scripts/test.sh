@@ -38,7 +38,7 @@ sh tiles/fetch_fixtures.sh
 step "Rust: build, clippy, tests (SQLite)"
 # One build serves both passes (the same flags, so nothing is compiled twice), without
 # incremental caches and without debug info: the whole build must fit on a small disk (a test
-# binary is 147 MB with line tables, 47 MB stripped). A panic's message still names its file and
+# binary is 147 MB with line tables, 68 MB without). A panic's message still names its file and
 # line.
 export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=false
 cargo build --workspace --all-targets
