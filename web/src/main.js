@@ -7,7 +7,7 @@ import { html, el, $, toast, paintAdded } from './dom.js';
 import { createMap, layerSwitcher, showStatus } from './map.js';
 import { handleMapClick, closePopup } from './popups.js';
 import { session, loadMeta, forget } from './session.js';
-import { registerServiceWorker, clearPrivateCaches } from './pwa.js';
+import { registerServiceWorker, clearPrivateCaches, warmAfterStart } from './pwa.js';
 
 const app = document.getElementById('app');
 const SIGNED_IN = 'xuncha.signedIn';
@@ -192,6 +192,7 @@ async function start() {
   if (!document.activeElement || document.activeElement === document.body || !document.activeElement.isConnected) panel.focus({ preventScroll: true });
   window.xuncha.ready = true;
   document.body.dataset.ready = '1';
+  warmAfterStart();
 }
 
 async function boot() {
@@ -207,8 +208,12 @@ async function boot() {
     await start();
   } catch (e) {
     remember(false);
-    if (e.status === 401) showLogin(/expired/i.test(e.message) ? t('session_expired') : '');
-    else showLogin(errorText(e, t));
+    // The session ended while the app was closed: what the worker stored for it goes too, so
+    // the next user to sign in on this phone does not start from it.
+    if (e.status === 401) {
+      clearPrivateCaches();
+      showLogin(/expired/i.test(e.message) ? t('session_expired') : '');
+    } else showLogin(errorText(e, t));
   }
 }
 

@@ -9,6 +9,7 @@ export function registerServiceWorker() {
   // A page that had a worker before reloads once when a new one takes control, so it never runs
   // an old app against a new server (the new worker deleted the old build's files).
   const hadController = !!navigator.serviceWorker.controller;
+  controlledAtLoad = hadController;
   let reloaded = false;
   navigator.serviceWorker.addEventListener('controllerchange', () => {
     if (!hadController) return warm();
@@ -22,13 +23,34 @@ export function registerServiceWorker() {
 }
 
 /**
- * The answers the map page starts from, fetched once through a worker that just took control
- * (the first page load ran before it did), so the very next start works with no network.
+ * The answers the map page starts from. A page that was not controlled by the worker when it
+ * loaded (the very first visit) made some of its requests past the worker, so they were not
+ * stored: `warm` fetches those again through the worker, so the very next start works with no
+ * network, whichever came first, the worker taking control or the sign-in.
  */
 const START_URLS = ['/api/me', '/api/meta', '/style.json', '/tiles.json', '/api/zones?kind=grid', '/api/zones?kind=patrol_route'];
-function warm() {
-  if (localStorage.getItem('xuncha.signedIn') !== '1') return;
-  for (const u of START_URLS) fetch(u, { credentials: 'same-origin' }).catch(() => {});
+const DATA_CACHE = 'xuncha-data';
+let controlledAtLoad = false;
+
+/** Fetches, through the worker, each start answer it has not stored; only when signed in. */
+async function warm() {
+  if (!controlled() || !('caches' in self) || localStorage.getItem('xuncha.signedIn') !== '1') return;
+  const cache = await caches.open(DATA_CACHE);
+  await Promise.all(
+    START_URLS.map(async (u) => {
+      if (await cache.match(u, { ignoreVary: true })) return;
+      await fetch(u, { credentials: 'same-origin' }).catch(() => {});
+    }),
+  ).catch(() => {});
+}
+
+/**
+ * Called when the signed-in map page has started. A page the worker controlled from its load
+ * sent every request through it, so there is nothing to do; otherwise the worker may have taken
+ * control halfway through the sign-in, after some start answers had gone past it.
+ */
+export function warmAfterStart() {
+  if (!controlledAtLoad) warm();
 }
 
 /** Deletes the stored API answers and tiles (sign-out: the next user must not see them). */

@@ -158,10 +158,11 @@ export async function launch() {
 }
 
 /**
- * A fresh context and page that records every request URL, console error and page error.
- * `allowConsole` lists console errors a test provokes on purpose (a refused edit, going offline).
+ * A fresh context (its own storage and worker) and page that records every request URL, console
+ * error and page error. `allowConsole` lists console errors a test provokes on purpose (a refused
+ * edit, going offline); `setup(context)` runs before the page is opened, e.g. to route requests.
  */
-export async function openPage(browser, base, { viewport = DESKTOP, geolocation = SPOT, allowConsole = [] } = {}) {
+export async function openPage(browser, base, { viewport = DESKTOP, geolocation = SPOT, allowConsole = [], setup } = {}) {
   const context = await browser.newContext({
     viewport,
     locale: 'zh-CN',
@@ -178,6 +179,7 @@ export async function openPage(browser, base, { viewport = DESKTOP, geolocation 
       console.error(`CSP violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile || '?'}:${e.lineNumber}`);
     });
   });
+  await setup?.(context);
   const page = await context.newPage();
   const requests = [];
   const errors = [];

@@ -47,6 +47,25 @@ async function workerControls(page) {
   await page.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 30_000 });
 }
 
+/** Waits for the signed-in map page; when it does not come, says what the page shows instead. */
+async function started(page, timeout = 60_000) {
+  try {
+    await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout });
+  } catch (e) {
+    const shown = await page.evaluate(() => document.body.innerText.replace(/\s+/g, ' ').slice(0, 300)).catch(() => '?');
+    throw new Error(`the app did not start (${e.message}); the page shows: ${shown}`);
+  }
+}
+
+/** Whether the worker has stored an answer for each of `paths` (the offline start needs them). */
+async function storedAnswers(page, paths) {
+  return page.evaluate(async (ps) => {
+    const cache = await caches.open('xuncha-data');
+    const found = await Promise.all(ps.map(async (p) => !!(await cache.match(p, { ignoreVary: true }))));
+    return Object.fromEntries(ps.map((p, i) => [p, found[i]]));
+  }, paths);
+}
+
 test('the app installs (manifest, icons, worker), opens with no network and draws the offline map pack', async () => {
   const { context, page, errors } = await openPage(browser, srv.base, { viewport: PHONE, allowConsole: OFFLINE_NOISE });
   try {
@@ -92,7 +111,7 @@ test('the app installs (manifest, icons, worker), opens with no network and draw
     const net = await goOffline(context);
     const t0 = Date.now();
     await page.reload();
-    await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+    await started(page);
     await page.evaluate(() => window.xuncha.ctrl.map.jumpTo({ center: [126.405, 41.9412], zoom: 15 }));
     await mapIdle(page);
     const offlineStartMs = Date.now() - t0;
@@ -103,6 +122,60 @@ test('the app installs (manifest, icons, worker), opens with no network and draw
     writeFileSync(join(ARTIFACTS, 'pwa-offline-start.json'), JSON.stringify({ offline_start_ms: offlineStartMs, pack_tiles: packed, pack_bytes_planned: plan.bytes }, null, 2));
     console.log(`# offline start (reload with no network → drawn map): ${offlineStartMs} ms; pack ${packed} tiles`);
     await shot(page, 'pwa-offline-map');
+    await net.online();
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+// The worker can take control at any moment of the first visit. Here it does so at the worst one:
+// after the page asked who signed in (past the worker, so not stored) and before the answer.
+test('a worker that takes control halfway through the first sign-in still leaves an offline start', async () => {
+  let releaseWorker;
+  const workerHeld = new Promise((resolve) => (releaseWorker = resolve));
+  let page;
+  let staged = null;
+  const opened = await openPage(browser, srv.base, {
+    viewport: PHONE,
+    allowConsole: OFFLINE_NOISE,
+    async setup(context) {
+      // The worker's script is held until the page asks who signed in...
+      await context.route('**/sw.js', async (route) => {
+        await workerHeld;
+        await route.continue();
+      });
+      // ...and the page's question waits until the worker controls the page.
+      await context.route('**/api/me', async (route) => {
+        if (!route.request().serviceWorker() && staged === null) {
+          const before = await page.evaluate(() => !!navigator.serviceWorker.controller);
+          releaseWorker();
+          await workerControls(page);
+          staged = { controlledWhenAsked: before };
+        }
+        await route.continue();
+      });
+    },
+  });
+  page = opened.page;
+  const { context, errors } = opened;
+  try {
+    await signIn(page, 'patrol');
+    assert.deepEqual(staged, { controlledWhenAsked: false }, 'the sign-in asked /api/me past the worker, and the worker took control before the answer');
+    const needed = ['/api/me', '/api/meta', '/style.json', '/api/zones?kind=patrol_route'];
+    let stored = {};
+    for (let i = 0; i < 100; i++) {
+      stored = await storedAnswers(page, needed);
+      if (Object.values(stored).every(Boolean)) break;
+      await page.waitForTimeout(100);
+    }
+    assert.deepEqual(stored, Object.fromEntries(needed.map((p) => [p, true])), 'the worker stored every answer the next start needs');
+
+    const net = await goOffline(context);
+    await page.reload();
+    await started(page);
+    assert.equal(await page.evaluate(() => window.xuncha.session.user?.username), 'patrol');
+    assert.ok(await page.locator('.patrol .submit').isVisible(), 'the report form is there');
     await net.online();
     assert.deepEqual(errors, []);
   } finally {
