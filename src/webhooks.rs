@@ -262,6 +262,27 @@ impl Hooks {
         Ok(done)
     }
 
+    /// Like [`Hooks::enqueue`], but builds the event only when some webhook listens to events
+    /// named `name`. Most changes have no listener, and an event renders its whole subject (a
+    /// zone's feature is a fifth of an import's work).
+    pub fn enqueue_lazy(
+        &self,
+        c: &dyn Conn,
+        name: &str,
+        event: impl FnOnce() -> Event,
+    ) -> DbResult<usize> {
+        if !self
+            .all()
+            .iter()
+            .any(|h| h.events.iter().any(|x| x == name))
+        {
+            return Ok(0);
+        }
+        let event = event();
+        debug_assert_eq!(event.name, name);
+        self.enqueue(c, &event)
+    }
+
     /// Writes one outbox row per webhook that wants `event`; call inside the transaction of the
     /// change. Returns how many.
     pub fn enqueue(&self, c: &dyn Conn, event: &Event) -> DbResult<usize> {

@@ -819,6 +819,29 @@ async fn webhooks_are_signed_retried_and_delivered_exactly_once_after_success() 
     let z: Value = serde_json::from_slice(&z.body).unwrap();
     assert_eq!(z["subject"]["action"], "retire", "{z}");
     assert_eq!(z["subject"]["zone"]["id"], "a", "{z}");
+    // A zone created: zone.changed too (the event is built only because this webhook listens).
+    let r = s
+        .post(Role::Planner, "/api/zones")
+        .json(&json!({"type": "FeatureCollection", "features": [
+            zone("n", "responsibility", [126.450, 41.930, 126.452, 41.932], R_SHOP, "enterprise", None),
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let zone_created = || {
+        rx.got()
+            .into_iter()
+            .filter(|r| r.event == "zone.changed")
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+            .find(|v| v["subject"]["action"] == "create")
+    };
+    wait_for("zone.changed on create", Duration::from_secs(20), || {
+        zone_created().is_some()
+    })
+    .await;
+    let created_zone = zone_created().unwrap();
+    assert_eq!(created_zone["subject"]["zone"]["id"], "n", "{created_zone}");
     // Time for any wrong extra attempt to arrive.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let got = rx.got();

@@ -597,7 +597,7 @@ impl ReportService {
                     serde_json::json!({"from": wf.status, "to": c.status, "assigned_to": view.assigned_to, "reason": c.reason, "due_at": view.due_at}),
                 )?;
                 if let Some(name) = workflow::event_of(c.status) {
-                    hooks.enqueue(tx, &workflow::report_event(name, &view))?;
+                    hooks.enqueue_lazy(tx, name, || workflow::report_event(name, &view))?;
                 }
                 Ok(Ok(()))
             })

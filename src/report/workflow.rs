@@ -195,7 +195,9 @@ pub fn created(
         Some(&format!("report:{id}")),
         json!({"category": view.category, "location": [view.location.lon, view.location.lat], "responsible": view.owners().first()}),
     )?;
-    hooks.enqueue(c, &report_event("report.created", &view))?;
+    hooks.enqueue_lazy(c, "report.created", || {
+        report_event("report.created", &view)
+    })?;
     Ok(())
 }
 
@@ -252,9 +254,13 @@ pub fn mark_overdue(
         what: "report",
         id: id.to_string(),
     })?;
-    hooks.enqueue(c, &report_event("report.overdue", &view))?;
+    hooks.enqueue_lazy(c, "report.overdue", || {
+        report_event("report.overdue", &view)
+    })?;
     if next.is_some() {
-        hooks.enqueue(c, &report_event("report.escalated", &view))?;
+        hooks.enqueue_lazy(c, "report.escalated", || {
+            report_event("report.escalated", &view)
+        })?;
     }
     Ok(true)
 }

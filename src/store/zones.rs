@@ -1,6 +1,6 @@
 //! Zone rows and their history.
 
-use super::db::{Conn, DbError, Row};
+use super::db::{Conn, DbError, Row, Sql};
 use super::{Result, StoreError};
 use crate::args;
 use crate::zone::{
@@ -54,13 +54,13 @@ fn from_row(r: &dyn Row) -> Result<Zone> {
     }
 }
 
-/// A zone by id, live or retired.
-/// GeoJSON text straight from the `geojson` types (no `serde_json::Value` tree on the write
-/// path). Serialising them cannot fail: non-finite numbers are written as `null`.
+/// JSON text straight from the `geojson` types or a property map (no `serde_json::Value` tree on
+/// the write path). Serialising them cannot fail: non-finite numbers are written as `null`.
 fn json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
+/// A zone by id, live or retired.
 pub fn get(conn: &dyn Conn, id: &str) -> Result<Option<Zone>> {
     let mut out = None;
     conn.for_each(
@@ -283,64 +283,97 @@ pub fn insert(
         .iter()
         .map(|(id, d)| d.clone().into_zone(id.clone(), user, now))
         .collect();
-    for (chunk, zones) in drafts
+    let chunks = drafts
         .chunks(ROWS_PER_STATEMENT)
-        .zip(out.chunks(ROWS_PER_STATEMENT))
-    {
-        let mut sql = super::db::Sql::new(format!("INSERT INTO zones ({COLUMNS}) VALUES "));
-        for (k, (id, d)) in chunk.iter().enumerate() {
-            let row = [
-                sql.arg(id.as_str()),
-                sql.arg(d.kind.as_str()),
-                sql.arg(d.name.as_str()),
-                sql.arg(d.owner.as_ref().map(|o| o.name.as_str())),
-                sql.arg(d.owner.as_ref().map(|o| o.sector.as_str())),
-                sql.arg(d.owner.as_ref().and_then(|o| o.contact.as_deref())),
-                sql.arg(d.parent.as_deref()),
-                sql.arg(serde_json::Value::Object(d.properties.clone()).to_string()),
-                sql.arg(json_text(&geometry_to_geojson(&d.geometry))),
-                sql.arg(width_of(&d.geometry)),
-                "1".to_string(),
-                sql.arg(now),
-                sql.arg(user),
-                sql.arg(now),
-                sql.arg(user),
-                "NULL".to_string(),
-                "NULL".to_string(),
-            ];
-            let sep = if k == 0 { "" } else { ", " };
-            let text = format!("{sep}({})", row.join(", "));
-            sql.push(&text);
-        }
-        match conn.execute(&sql.text, &sql.args) {
+        .zip(out.chunks(ROWS_PER_STATEMENT));
+    let store = |(zones, history): (Sql, Sql), first: &str| -> Result<()> {
+        match conn.execute(&zones.text, &zones.args) {
             // Another writer stored one of these ids since the check above.
             Err(DbError::Unique(_)) => {
                 return Err(StoreError::Conflict(format!(
-                    "another writer stored a zone with an id of this batch (from {:?}) meanwhile",
-                    chunk[0].0
+                    "another writer stored a zone with an id of this batch (from {first:?}) meanwhile"
                 )));
             }
             r => r?,
         };
-        let mut sql = super::db::Sql::new(
-            "INSERT INTO zone_history (zone_id, version, action, at, username, feature) VALUES ",
-        );
-        for (k, z) in zones.iter().enumerate() {
-            let row = [
-                sql.arg(z.id.as_str()),
-                sql.arg(z.version),
-                sql.arg("create"),
-                sql.arg(now),
-                sql.arg(user),
-                sql.arg(json_text(&zone_to_geojson(z))),
-            ];
-            let sep = if k == 0 { "" } else { ", " };
-            let text = format!("{sep}({})", row.join(", "));
-            sql.push(&text);
+        conn.execute(&history.text, &history.args)?;
+        Ok(())
+    };
+    if drafts.len() <= ROWS_PER_STATEMENT {
+        for (chunk, zones) in chunks {
+            store(insert_statements(chunk, zones, user, now), &chunk[0].0)?;
         }
-        conn.execute(&sql.text, &sql.args)?;
+        return Ok(out);
     }
+    // A large batch (an import): the statements of the next rows are written on a second
+    // thread while the database runs the current ones, so the two overlap instead of taking
+    // turns. Leaving early drops the receiver, which stops the writer.
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        s.spawn(move || {
+            for (chunk, zones) in chunks {
+                let statements = insert_statements(chunk, zones, user, now);
+                if tx.send((statements, chunk[0].0.as_str())).is_err() {
+                    break;
+                }
+            }
+        });
+        for (statements, first) in rx {
+            store(statements, first)?;
+        }
+        Ok::<(), StoreError>(())
+    })?;
     Ok(out)
+}
+
+/// The two multi-row statements that store `chunk` (a zone row each) and `zones` (the same
+/// zones, built) with their `create` history rows.
+fn insert_statements(
+    chunk: &[(String, ZoneDraft)],
+    zones: &[Zone],
+    user: &str,
+    now: i64,
+) -> (Sql, Sql) {
+    let mut sql = Sql::new(format!("INSERT INTO zones ({COLUMNS}) VALUES "));
+    for (k, (id, d)) in chunk.iter().enumerate() {
+        let row = [
+            sql.arg(id.as_str()),
+            sql.arg(d.kind.as_str()),
+            sql.arg(d.name.as_str()),
+            sql.arg(d.owner.as_ref().map(|o| o.name.as_str())),
+            sql.arg(d.owner.as_ref().map(|o| o.sector.as_str())),
+            sql.arg(d.owner.as_ref().and_then(|o| o.contact.as_deref())),
+            sql.arg(d.parent.as_deref()),
+            sql.arg(json_text(&d.properties)),
+            sql.arg(json_text(&geometry_to_geojson(&d.geometry))),
+            sql.arg(width_of(&d.geometry)),
+            "1".to_string(),
+            sql.arg(now),
+            sql.arg(user),
+            sql.arg(now),
+            sql.arg(user),
+            "NULL".to_string(),
+            "NULL".to_string(),
+        ];
+        let sep = if k == 0 { "" } else { ", " };
+        sql.push(&format!("{sep}({})", row.join(", ")));
+    }
+    let mut history = Sql::new(
+        "INSERT INTO zone_history (zone_id, version, action, at, username, feature) VALUES ",
+    );
+    for (k, z) in zones.iter().enumerate() {
+        let row = [
+            history.arg(z.id.as_str()),
+            history.arg(z.version),
+            history.arg("create"),
+            history.arg(now),
+            history.arg(user),
+            history.arg(json_text(&zone_to_geojson(z))),
+        ];
+        let sep = if k == 0 { "" } else { ", " };
+        history.push(&format!("{sep}({})", row.join(", ")));
+    }
+    (sql, history)
 }
 
 fn current_live(conn: &dyn Conn, id: &str, expected: i64) -> Result<Zone> {
@@ -405,7 +438,7 @@ pub fn update(
             z.owner.as_ref().map(|o| o.sector.as_str()),
             z.owner.as_ref().and_then(|o| o.contact.as_deref()),
             z.parent.as_deref(),
-            serde_json::Value::Object(z.properties.clone()).to_string(),
+            json_text(&z.properties),
             json_text(&geometry_to_geojson(&z.geometry)),
             width_of(&z.geometry),
             z.version,

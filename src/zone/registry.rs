@@ -588,7 +588,9 @@ impl ZoneWrite<'_> {
         store::changes::record_many(tx, self.origin, ChangeKind::Zone, &ids, self.now)?;
         for z in zones {
             if let Some(h) = self.hooks {
-                h.enqueue(tx, &crate::webhooks::zone_event(z, "create"))?;
+                h.enqueue_lazy(tx, "zone.changed", || {
+                    crate::webhooks::zone_event(z, "create")
+                })?;
             }
             if audit_each {
                 audit::record(
@@ -612,7 +614,9 @@ impl ZoneWrite<'_> {
     ) -> Result<(), StoreError> {
         store::changes::record(tx, self.origin, ChangeKind::Zone, &z.id, self.now)?;
         if let Some(h) = self.hooks {
-            h.enqueue(tx, &crate::webhooks::zone_event(z, action))?;
+            h.enqueue_lazy(tx, "zone.changed", || {
+                crate::webhooks::zone_event(z, action)
+            })?;
         }
         if let Some(data) = audit {
             audit::record(
