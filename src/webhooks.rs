@@ -271,11 +271,7 @@ impl Hooks {
         name: &str,
         event: impl FnOnce() -> Event,
     ) -> DbResult<usize> {
-        if !self
-            .all()
-            .iter()
-            .any(|h| h.events.iter().any(|x| x == name))
-        {
+        if !self.all().iter().any(|h| listens(h, name)) {
             return Ok(0);
         }
         let event = event();
@@ -323,8 +319,13 @@ pub fn zone_event(z: &crate::zone::Zone, action: &str) -> Event {
     }
 }
 
+/// Whether `h` subscribed to events named `name`, whatever they concern.
+fn listens(h: &Webhook, name: &str) -> bool {
+    h.events.iter().any(|x| x == name)
+}
+
 fn wants(h: &Webhook, e: &Event) -> bool {
-    h.events.iter().any(|x| x == e.name)
+    listens(h, e.name)
         && h.owner.as_ref().is_none_or(|o| e.owners.contains(o))
         && h.scope.as_ref().is_none_or(|s| e.zone_ids.contains(s))
 }

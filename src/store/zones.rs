@@ -286,7 +286,7 @@ pub fn insert(
     let chunks = drafts
         .chunks(ROWS_PER_STATEMENT)
         .zip(out.chunks(ROWS_PER_STATEMENT));
-    let store = |(zones, history): (Sql, Sql), first: &str| -> Result<()> {
+    let execute = |(zones, history): (Sql, Sql), first: &str| -> Result<()> {
         match conn.execute(&zones.text, &zones.args) {
             // Another writer stored one of these ids since the check above.
             Err(DbError::Unique(_)) => {
@@ -301,7 +301,7 @@ pub fn insert(
     };
     if drafts.len() <= ROWS_PER_STATEMENT {
         for (chunk, zones) in chunks {
-            store(insert_statements(chunk, zones, user, now), &chunk[0].0)?;
+            execute(insert_statements(chunk, zones, user, now), &chunk[0].0)?;
         }
         return Ok(out);
     }
@@ -319,7 +319,7 @@ pub fn insert(
             }
         });
         for (statements, first) in rx {
-            store(statements, first)?;
+            execute(statements, first)?;
         }
         Ok::<(), StoreError>(())
     })?;

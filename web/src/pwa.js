@@ -1,18 +1,20 @@
 // The installable app: registers the service worker (src/sw.js), reloads once when a new release
 // takes over, and clears what the worker stored about the signed-in user on sign-out.
 
-/** Caches of data (not code) that belong to the signed-in user. */
-const PRIVATE_CACHES = ['xuncha-data', 'xuncha-tiles'];
+/** Caches of data (not code) that belong to the signed-in user (named as in src/sw.js). */
+const DATA_CACHE = 'xuncha-data';
+const PRIVATE_CACHES = [DATA_CACHE, 'xuncha-tiles'];
+/** Whether the worker controlled this page when it loaded (not on the very first visit). */
+let controlledAtLoad = false;
 
 export function registerServiceWorker() {
   if (!('serviceWorker' in navigator)) return;
   // A page that had a worker before reloads once when a new one takes control, so it never runs
   // an old app against a new server (the new worker deleted the old build's files).
-  const hadController = !!navigator.serviceWorker.controller;
-  controlledAtLoad = hadController;
+  controlledAtLoad = !!navigator.serviceWorker.controller;
   let reloaded = false;
   navigator.serviceWorker.addEventListener('controllerchange', () => {
-    if (!hadController) return warm();
+    if (!controlledAtLoad) return warm();
     if (reloaded) return;
     reloaded = true;
     location.reload();
@@ -29,8 +31,6 @@ export function registerServiceWorker() {
  * network, whichever came first, the worker taking control or the sign-in.
  */
 const START_URLS = ['/api/me', '/api/meta', '/style.json', '/tiles.json', '/api/zones?kind=grid', '/api/zones?kind=patrol_route'];
-const DATA_CACHE = 'xuncha-data';
-let controlledAtLoad = false;
 
 /** Fetches, through the worker, each start answer it has not stored; only when signed in. */
 async function warm() {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { startServer, launch, openPage, signIn, mapIdle, shot, browserJpeg, DESKTOP, PHONE, ARTIFACTS } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, shot, browserJpeg, DESKTOP, PHONE, ARTIFACTS, appStarted } from './helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -169,7 +169,7 @@ for (const lang of ['zh', 'en']) {
   test(`axe: public map (${lang})`, async () => {
     const o = await openAs(null, lang, PHONE, '/public');
     try {
-      await o.page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+      await appStarted(o.page);
       await checkAxe(`public-${lang}`, o);
       assert.deepEqual(await foreignLabels(o.page, lang), [], `public: labels not in ${lang}`);
       assert.deepEqual(await smallText(o.page), [], 'public: text under 14 px on the phone');

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, apiToken, DESKTOP, PHONE, ARTIFACTS, SPOT, browserJpeg } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, offOrigin, shot, apiToken, DESKTOP, PHONE, ARTIFACTS, SPOT, browserJpeg, appStarted } from './helpers.mjs';
 
 let srv;
 let browser;
@@ -255,7 +255,7 @@ test('admin creates a user, the user changes its password, admin disables it; th
       await u.page.fill('input[name=username]', name);
       await u.page.fill('input[name=password]', pw1);
       await u.page.click('button[type=submit]');
-      await u.page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+      await appStarted(u.page);
       await u.page.click('.topbar .who');
       await u.page.waitForSelector('dialog.account-dialog[open]');
       await u.page.fill('.pw-form input[name=current]', 'not my password 1');

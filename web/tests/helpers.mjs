@@ -203,7 +203,17 @@ export async function signIn(page, user) {
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', USERS[user]);
   await page.click('button[type=submit]');
-  await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+  await appStarted(page);
+}
+
+/** Waits for the app to report itself started; when it does not, says what the page shows. */
+export async function appStarted(page, timeout = 60_000) {
+  try {
+    await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout });
+  } catch (e) {
+    const shown = await page.evaluate(() => document.body.innerText.replace(/\s+/g, ' ').slice(0, 300)).catch(() => '?');
+    throw new Error(`the app did not start (${e.message}); the page shows: ${shown}`);
+  }
 }
 
 /** Waits until the map has no pending tiles or sources. */

@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, apiToken, mapIdle, project, shot, PHONE } from './helpers.mjs';
+import { startServer, launch, openPage, apiToken, mapIdle, project, shot, PHONE, appStarted } from './helpers.mjs';
 
 let srv;
 let browser;
@@ -35,7 +35,7 @@ test('anyone sees an open report and its responsible unit, without names', async
   const report = await openReportWithPhoto();
   const { context, page, requests, errors } = await openPage(browser, `${srv.base}/public`, { viewport: PHONE });
   try {
-    await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+    await appStarted(page);
     assert.equal(await page.textContent('.topbar .brand'), '随手拍 · 公众地图');
     const { lon, lat } = report;
     await page.evaluate(([lon, lat]) => window.xuncha.ctrl.map.jumpTo({ center: [lon, lat], zoom: 17.5 }), [lon, lat]);

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, launch, openPage, signIn, mapIdle, renderedZones, shot, apiToken, PHONE, ARTIFACTS } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, appStarted, mapIdle, renderedZones, shot, apiToken, PHONE, ARTIFACTS } from './helpers.mjs';
 
 let srv;
 let browser;
@@ -45,16 +45,6 @@ async function goOffline(context) {
 
 async function workerControls(page) {
   await page.waitForFunction(() => !!navigator.serviceWorker?.controller, null, { timeout: 30_000 });
-}
-
-/** Waits for the signed-in map page; when it does not come, says what the page shows instead. */
-async function started(page, timeout = 60_000) {
-  try {
-    await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout });
-  } catch (e) {
-    const shown = await page.evaluate(() => document.body.innerText.replace(/\s+/g, ' ').slice(0, 300)).catch(() => '?');
-    throw new Error(`the app did not start (${e.message}); the page shows: ${shown}`);
-  }
 }
 
 /** Whether the worker has stored an answer for each of `paths` (the offline start needs them). */
@@ -111,7 +101,7 @@ test('the app installs (manifest, icons, worker), opens with no network and draw
     const net = await goOffline(context);
     const t0 = Date.now();
     await page.reload();
-    await started(page);
+    await appStarted(page);
     await page.evaluate(() => window.xuncha.ctrl.map.jumpTo({ center: [126.405, 41.9412], zoom: 15 }));
     await mapIdle(page);
     const offlineStartMs = Date.now() - t0;
@@ -173,7 +163,7 @@ test('a worker that takes control halfway through the first sign-in still leaves
 
     const net = await goOffline(context);
     await page.reload();
-    await started(page);
+    await appStarted(page);
     assert.equal(await page.evaluate(() => window.xuncha.session.user?.username), 'patrol');
     assert.ok(await page.locator('.patrol .submit').isVisible(), 'the report form is there');
     await net.online();
@@ -253,7 +243,7 @@ test('a patrol walked half offline, with a reload, arrives once and covers what 
       if (i === Math.floor(steps.length / 2) + 5) {
         // Reloaded by the river with no signal: the page opens and the patrol goes on.
         await page.reload();
-        await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+        await appStarted(page);
         await page.waitForSelector('.patrol-bar .track-live:not([hidden])');
         // The count shown is the stored one again before the walk goes on.
         await page.waitForFunction(() => document.body.dataset.patrolPoints !== undefined);

@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, openPage, signIn, mapIdle, renderedZones, offOrigin, shot, DESKTOP, PHONE } from './helpers.mjs';
+import { startServer, launch, openPage, signIn, mapIdle, renderedZones, offOrigin, shot, DESKTOP, PHONE, appStarted } from './helpers.mjs';
 
 let srv;
 let browser;
@@ -54,7 +54,7 @@ test('session survives reload, zone popup shows the owner, sign-out returns to t
   try {
     await signIn(page, 'office');
     await page.reload();
-    await page.waitForFunction(() => window.xuncha && window.xuncha.ready === true, null, { timeout: 60_000 });
+    await appStarted(page);
     await mapIdle(page);
     assert.match(await page.textContent('.who'), /office/);
     // Click the centre of a rendered frontage zone and read its popup.
