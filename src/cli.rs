@@ -3,12 +3,14 @@
 use crate::index::ZoneIndex;
 use crate::state::AppState;
 use crate::store;
-use crate::zone::registry::Indexing;
 use crate::zone::registry::RegistryError;
+use crate::zone::registry::{EarlierBatch, Indexing};
 use crate::zone::{zone_to_feature, FeatureError, ParseOptions, ZoneKind};
 use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 /// Errors of command-line work.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,9 @@ pub struct ImportReport {
 
 /// Zones stored per transaction by [`import`].
 pub const IMPORT_BATCH: usize = 500;
+
+/// Batches [`import`] writes at once on PostgreSQL (one connection each).
+const IMPORT_WRITERS: usize = 2;
 
 /// Imports a GeoJSON file, read one feature at a time (memory holds one batch of
 /// [`IMPORT_BATCH`] zones, not the file). Valid features are stored in batches as they come,
@@ -119,16 +124,47 @@ pub async fn import(
     });
     let mut report = ImportReport::default();
     let mut failed = None;
-    while let Some(chunk) = rx.recv().await {
-        if failed.is_some() {
-            continue; // drain: the parser is told to stop when the channel closes
-        }
-        match state.zones.import(chunk, &actor, indexing).await {
-            Ok(zones) => report.imported += zones.len(),
-            Err(e) => {
-                failed = Some(e);
-                rx.close();
-            }
+    // PostgreSQL runs each batch's transaction in a backend process of its own, so two batches
+    // in flight keep both the database and this process busy instead of taking turns; SQLite
+    // has one writer, so one batch at a time.
+    let writers = match state.store.backend() {
+        store::Backend::Postgres if indexing == Indexing::StoreOnly => IMPORT_WRITERS,
+        _ => 1,
+    };
+    let mut writing = futures_util::stream::FuturesUnordered::new();
+    let mut open = true;
+    // The batch before the next: its ids, and word of its commit. Batches commit in order.
+    let mut last: Option<EarlierBatch> = None;
+    loop {
+        tokio::select! {
+            chunk = rx.recv(), if open && writing.len() < writers => match chunk {
+                Some(chunk) if failed.is_none() => {
+                    let ids: HashSet<String> = chunk.iter().filter_map(|d| d.id.clone()).collect();
+                    let (done, committed) = tokio::sync::oneshot::channel();
+                    let earlier = last.replace(EarlierBatch {
+                        ids: Arc::new(ids),
+                        committed,
+                    });
+                    let actor = &actor;
+                    writing.push(async move {
+                        let stored = state.zones.import(chunk, actor, indexing, earlier).await;
+                        if stored.is_ok() {
+                            let _ = done.send(());
+                        }
+                        stored
+                    });
+                }
+                Some(_) => {} // drain: the parser is told to stop when the channel closes
+                None => open = false,
+            },
+            Some(done) = futures_util::StreamExt::next(&mut writing) => match done {
+                Ok(zones) => report.imported += zones.len(),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    rx.close();
+                }
+            },
+            else => break,
         }
     }
     let (result, rejected) = parse.await.map_err(|e| CliError::GeoJson {

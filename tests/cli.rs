@@ -188,6 +188,11 @@ fn import_strict_export_and_match() {
 
 /// `n` small square 三包 zones in a row (`id` z0, z1, …), the one at `bad` a bow tie.
 fn many_zones(n: usize, bad: Option<usize>) -> String {
+    many_zones_with(n, bad, |_| String::new())
+}
+
+/// [`many_zones`] with more properties for zone `i` (`"key":value,` each).
+fn many_zones_with(n: usize, bad: Option<usize>, extra: impl Fn(usize) -> String) -> String {
     let mut out = String::from(r#"{"type":"FeatureCollection","name":"many","features":["#);
     for i in 0..n {
         let x = 126.3 + i as f64 * 2e-4;
@@ -208,7 +213,8 @@ fn many_zones(n: usize, bad: Option<usize>) -> String {
             out.push(',');
         }
         out.push_str(&format!(
-            r#"{{"type":"Feature","id":"z{i}","geometry":{{"type":"Polygon","coordinates":[{ring}]}},"properties":{{"kind":"responsibility","name":"门前 {i}","owner":{{"name":"单位 {i}","sector":"enterprise"}}}}}}"#
+            r#"{{"type":"Feature","id":"z{i}","geometry":{{"type":"Polygon","coordinates":[{ring}]}},"properties":{{{}"kind":"responsibility","name":"门前 {i}","owner":{{"name":"单位 {i}","sector":"enterprise"}}}}}}"#,
+            extra(i)
         ));
     }
     out.push_str("]}");
@@ -275,6 +281,83 @@ fn a_large_file_is_imported_in_batches_as_it_is_read() {
     assert!(
         err.contains("were imported; --strict imports all or nothing"),
         "{err}"
+    );
+}
+
+/// Batches of one import may be written side by side (on PostgreSQL), but they commit in order:
+/// a zone may name a zone of the batch before as its parent, and when a batch fails, none after
+/// it is stored, whatever was written of them meanwhile.
+#[test]
+fn import_batches_commit_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = xuncha::cli::IMPORT_BATCH;
+    let n = 3 * batch + 10;
+    // Every zone but the first is the child of the one before, across every batch boundary.
+    let chained = |prefix: &'static str| {
+        move |i: usize| {
+            if i == 0 {
+                String::new()
+            } else {
+                format!(r#""parent":"{prefix}{}","#, i - 1)
+            }
+        }
+    };
+    let file = dir.path().join("chain.geojson");
+    std::fs::write(&file, many_zones_with(n, None, chained("z"))).unwrap();
+    let data = dir.path().join("data");
+    let o = xuncha(&data, &["import", file.to_str().unwrap()]);
+    assert!(
+        o.status.success(),
+        "{}{}",
+        text(&o),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text(&o).contains(&format!("imported {n}, rejected 0")),
+        "{}",
+        text(&o)
+    );
+    let o = xuncha(&data, &["export"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let features = v["features"].as_array().unwrap();
+    assert_eq!(features.len(), n);
+    for f in features {
+        let id = f["id"].as_str().unwrap();
+        let i: usize = id[1..].parse().unwrap();
+        let want = (i > 0).then(|| format!("z{}", i - 1));
+        assert_eq!(f["properties"]["parent"].as_str(), want.as_deref(), "{id}");
+    }
+    // The second batch holds an id already stored: it fails, the first stays, and the third
+    // and fourth (whose zones descend from the second's) store nothing.
+    let clash = dir.path().join("clash.geojson");
+    let body = many_zones_with(n, None, chained("w"))
+        .replace("\"id\":\"z", "\"id\":\"w")
+        .replace(&format!("\"id\":\"w{}\"", batch + 3), "\"id\":\"z5\"")
+        .replace(
+            &format!("\"parent\":\"w{}\"", batch + 3),
+            "\"parent\":\"z5\"",
+        );
+    std::fs::write(&clash, body).unwrap();
+    let o = xuncha(&data, &["import", clash.to_str().unwrap()]);
+    assert!(!o.status.success(), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("\"z5\" already exists"),
+        "the cause is named: {err}"
+    );
+    let o = xuncha(&data, &["export"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut stored: Vec<usize> = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str().unwrap().strip_prefix('w')?.parse().ok())
+        .collect();
+    stored.sort_unstable();
+    assert_eq!(
+        stored,
+        (0..batch).collect::<Vec<_>>(),
+        "only the first batch"
     );
 }
 

@@ -773,3 +773,122 @@ async fn a_batch_larger_than_one_statement_stores_every_zone_with_its_history_or
     assert!(st.is_client_error(), "{st} {v}");
     assert_eq!(zone_count(&s).await, before + 250);
 }
+
+/// Drafts for zones `ids` (small rectangles side by side), each with the given parent.
+fn drafts(ids: &[(&str, Option<&str>)]) -> Vec<xuncha::zone::ZoneDraft> {
+    let features: Vec<Value> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, (id, parent))| {
+            let x = 126.30 + i as f64 * 2e-4;
+            let mut f = rect_feature(id, "responsibility", x, 41.90, x + 1e-4, 41.9001);
+            f["properties"]["parent"] = json!(parent);
+            f
+        })
+        .collect();
+    let text = json!({"type": "FeatureCollection", "features": features}).to_string();
+    let mut out = Vec::new();
+    xuncha::zone::for_each_feature(text.as_bytes(), Default::default(), |d| {
+        out.push(d.expect("a valid feature"));
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+/// An import's batch written beside the one before it (on PostgreSQL, each on a connection of
+/// its own) commits only after that one has: its zones may name that batch's zones as parents,
+/// and it stores nothing when that batch failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_batch_commits_after_the_batch_before() {
+    use xuncha::zone::registry::{EarlierBatch, Indexing};
+    let dir = tempfile::tempdir().unwrap();
+    let config = xuncha::config::Config {
+        data_dir: dir.path().to_path_buf(),
+        database: common::fresh_database(),
+        ..Default::default()
+    };
+    let state = xuncha::state::App::open(config).unwrap();
+    let actor = xuncha::audit::Actor::system("test");
+    let stored = |id: &str| {
+        let id = id.to_string();
+        state
+            .store
+            .read_sync(move |c| xuncha::store::zones::get(c, &id))
+            .unwrap()
+    };
+    let ids = |v: &[&str]| std::sync::Arc::new(v.iter().map(|s| s.to_string()).collect());
+
+    // The second batch names a zone of the first as its parent, and is written first.
+    let (done, committed) = tokio::sync::oneshot::channel();
+    let second = tokio::spawn({
+        let (state, actor) = (state.clone(), actor.clone());
+        let earlier = EarlierBatch {
+            ids: ids(&["a0", "a1"]),
+            committed,
+        };
+        async move {
+            let batch = drafts(&[("b0", Some("a1")), ("b1", Some("b0"))]);
+            state
+                .zones
+                .import(batch, &actor, Indexing::StoreOnly, Some(earlier))
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!second.is_finished(), "it waits for the batch before");
+    assert!(stored("b0").is_none(), "nothing of it is visible yet");
+    let first = drafts(&[("a0", None), ("a1", Some("a0"))]);
+    state
+        .zones
+        .import(first, &actor, Indexing::StoreOnly, None)
+        .await
+        .unwrap();
+    done.send(()).unwrap();
+    let zones = second
+        .await
+        .unwrap()
+        .expect("stored once the first committed");
+    assert_eq!(zones.len(), 2);
+    assert_eq!(stored("b0").unwrap().parent.as_deref(), Some("a1"));
+
+    // When the batch before fails, this one is not stored.
+    let (done, committed) = tokio::sync::oneshot::channel::<()>();
+    let third = tokio::spawn({
+        let (state, actor) = (state.clone(), actor.clone());
+        let earlier = EarlierBatch {
+            ids: ids(&["c0"]),
+            committed,
+        };
+        async move {
+            let batch = drafts(&[("d0", Some("c0")), ("d1", Some("b1"))]);
+            state
+                .zones
+                .import(batch, &actor, Indexing::StoreOnly, Some(earlier))
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(done);
+    let err = third.await.unwrap().expect_err("the batch before failed");
+    assert!(err.to_string().contains("earlier batch"), "{err}");
+    assert!(stored("d0").is_none() && stored("d1").is_none());
+    // Its zones may not store an id of the batch before either (it would be a second copy).
+    let (done, committed) = tokio::sync::oneshot::channel();
+    done.send(()).unwrap();
+    let earlier = EarlierBatch {
+        ids: ids(&["e0"]),
+        committed,
+    };
+    let err = state
+        .zones
+        .import(
+            drafts(&[("e0", None)]),
+            &actor,
+            Indexing::StoreOnly,
+            Some(earlier),
+        )
+        .await
+        .expect_err("a second copy");
+    assert!(err.to_string().contains("\"e0\" already exists"), "{err}");
+}

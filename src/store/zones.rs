@@ -7,6 +7,7 @@ use crate::zone::{
     geometry_to_geojson, stored_geometry, zone_to_geojson, Owner, Zone, ZoneDraft, ZoneGeometry,
     ZoneKind,
 };
+use std::collections::HashSet;
 
 const COLUMNS: &str =
     "id, kind, name, owner_name, owner_sector, owner_contact, parent, properties, \
@@ -164,9 +165,9 @@ const ROWS_PER_STATEMENT: usize = 100;
 fn existing<'a>(
     conn: &dyn Conn,
     ids: impl IntoIterator<Item = &'a str>,
-) -> Result<std::collections::HashSet<String>> {
+) -> Result<HashSet<String>> {
     let ids: Vec<&str> = ids.into_iter().collect();
-    let mut out = std::collections::HashSet::new();
+    let mut out = HashSet::new();
     for chunk in ids.chunks(500) {
         let mut sql = super::db::Sql::new("SELECT id FROM zones WHERE 1 = 1");
         sql.push_in("id", chunk.iter().copied());
@@ -185,12 +186,12 @@ fn unknown_parents<'a>(
     parents: impl IntoIterator<Item = &'a str>,
     batch_ids: &[&str],
 ) -> Result<Vec<String>> {
-    let in_batch: std::collections::HashSet<&str> = batch_ids.iter().copied().collect();
+    let in_batch: HashSet<&str> = batch_ids.iter().copied().collect();
     let mut asked: Vec<&str> = parents
         .into_iter()
         .filter(|p| !in_batch.contains(p))
         .collect();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     asked.retain(|p| seen.insert(*p));
     let known = existing(conn, asked.iter().copied())?;
     Ok(asked
@@ -223,7 +224,7 @@ pub fn check_new(
 ) -> Result<Vec<(usize, &'static str, String)>> {
     let ids: Vec<&str> = drafts.iter().filter_map(|d| d.1.as_deref()).collect();
     let taken = existing(conn, ids.iter().copied())?;
-    let unknown: std::collections::HashSet<String> =
+    let unknown: HashSet<String> =
         unknown_parents(conn, drafts.iter().filter_map(|d| d.2.as_deref()), &ids)?
             .into_iter()
             .collect();
@@ -248,17 +249,23 @@ pub fn check_new(
 }
 
 /// Inserts new zones (ids already assigned) and records their history.
-/// Fails as a whole on a duplicate id or an unknown parent.
+/// Fails as a whole on a duplicate id or an unknown parent. `earlier` holds the ids of zones
+/// that a transaction committing before this one stores (an import's batch before): they may be
+/// named as parents, and may not be stored again.
 pub fn insert(
     conn: &dyn Conn,
     drafts: &[(String, ZoneDraft)],
+    earlier: &HashSet<String>,
     user: &str,
     now: i64,
 ) -> Result<Vec<Zone>> {
     let ids: Vec<&str> = drafts.iter().map(|(id, _)| id.as_str()).collect();
     if let Some(p) = unknown_parents(
         conn,
-        drafts.iter().filter_map(|(_, d)| d.parent.as_deref()),
+        drafts
+            .iter()
+            .filter_map(|(_, d)| d.parent.as_deref())
+            .filter(|p| !earlier.contains(*p)),
         &ids,
     )?
     .into_iter()
@@ -270,10 +277,10 @@ pub fn insert(
         });
     }
     let taken = existing(conn, ids.iter().copied())?;
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     if let Some(id) = ids
         .iter()
-        .find(|id| taken.contains(**id) || !seen.insert(**id))
+        .find(|id| taken.contains(**id) || earlier.contains(**id) || !seen.insert(**id))
     {
         return Err(StoreError::Conflict(format!(
             "a zone with id {id:?} already exists"

@@ -19,6 +19,7 @@ use crate::zone::{FeatureError, Zone, ZoneDraft, ZoneGeometry, ZoneKind};
 use arc_swap::ArcSwap;
 use geo::{BooleanOps, GeodesicArea, Intersects};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::sync::Arc;
 
 /// Errors of zone operations.
@@ -72,6 +73,19 @@ pub enum Indexing {
     /// builds its index when it starts, or follows the change feed on a shared database). A
     /// million zones then cost the store's writes, not a growing index and its compactions.
     StoreOnly,
+}
+
+/// The batch before this one of the same import, written on another connection at the same
+/// time (see [`ZoneRegistry::import`]).
+pub struct EarlierBatch {
+    /// The ids it stores: this batch may name them as parents, and may not store them again.
+    pub ids: Arc<HashSet<String>>,
+    /// Sent to once it has committed; dropped unsent when it failed.
+    pub committed: tokio::sync::oneshot::Receiver<()>,
+}
+
+fn earlier_failed() -> StoreError {
+    StoreError::Conflict("an earlier batch of this import was not stored".into())
 }
 
 /// Overlay size at which the registry starts compacting the index in the background.
@@ -347,7 +361,8 @@ impl ZoneRegistry {
         drafts: Vec<ZoneDraft>,
         actor: &Actor,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
-        self.create_inner(drafts, actor, true, Indexing::Live).await
+        self.create_inner(drafts, actor, true, Indexing::Live, None)
+            .await
     }
 
     /// What [`ZoneRegistry::create`] would answer for `drafts` (each with its position in the
@@ -388,13 +403,21 @@ impl ZoneRegistry {
 
     /// [`ZoneRegistry::create`] for bulk imports: no overlap report, and one audit row per call
     /// (`zone.import`, with the count and the ids) instead of one per zone.
+    ///
+    /// With `earlier`, this batch commits only after that one has, and fails if it failed. On
+    /// PostgreSQL with [`Indexing::StoreOnly`] the two are written at the same time, each on its
+    /// own connection; otherwise this one starts when that one has committed.
     pub async fn import(
         &self,
         drafts: Vec<ZoneDraft>,
         actor: &Actor,
         indexing: Indexing,
+        earlier: Option<EarlierBatch>,
     ) -> Result<Vec<Zone>, RegistryError> {
-        Ok(self.create_inner(drafts, actor, false, indexing).await?.0)
+        Ok(self
+            .create_inner(drafts, actor, false, indexing, earlier)
+            .await?
+            .0)
     }
 
     async fn create_inner(
@@ -403,8 +426,27 @@ impl ZoneRegistry {
         actor: &Actor,
         with_overlaps: bool,
         indexing: Indexing,
+        earlier: Option<EarlierBatch>,
     ) -> Result<(Vec<Zone>, Vec<Overlap>), RegistryError> {
-        let _guard = self.edit.lock().await;
+        // The lock orders the store's commits with the index's updates; a write that leaves the
+        // index alone needs neither, so batches of one import can be written side by side.
+        let _guard = match indexing {
+            Indexing::Live => Some(self.edit.lock().await),
+            Indexing::StoreOnly => None,
+        };
+        let (earlier_ids, mut committed) = match earlier {
+            Some(e) => (e.ids, Some(e.committed)),
+            None => (Arc::default(), None),
+        };
+        // Side by side only where each transaction has a connection of its own, and only when
+        // nothing else orders the commits; otherwise the batch before is waited for first.
+        let side_by_side =
+            indexing == Indexing::StoreOnly && self.store.backend() == store::Backend::Postgres;
+        if !side_by_side {
+            if let Some(rx) = committed.take() {
+                rx.await.map_err(|_| earlier_failed())?;
+            }
+        }
         let mut overlaps = Vec::new();
         if with_overlaps {
             for (i, d) in drafts.iter().enumerate() {
@@ -423,7 +465,8 @@ impl ZoneRegistry {
         let zones = self
             .store
             .write(move |tx| {
-                let zones = store::zones::insert(tx, &with_ids, actor.username(), now)?;
+                let zones =
+                    store::zones::insert(tx, &with_ids, &earlier_ids, actor.username(), now)?;
                 let w = ZoneWrite {
                     origin: &origin,
                     hooks: hooks.as_ref(),
@@ -440,6 +483,11 @@ impl ZoneRegistry {
                         None,
                         serde_json::json!({"count": zones.len(), "ids": ids}),
                     )?;
+                }
+                // Commit after the batch before, so that its zones exist (as parents, say) by
+                // the time these do, and none of these stays when it failed.
+                if let Some(rx) = committed {
+                    rx.blocking_recv().map_err(|_| earlier_failed())?;
                 }
                 Ok(zones)
             })
