@@ -127,9 +127,10 @@ pub async fn import(
     // PostgreSQL runs each batch's transaction in a backend process of its own, so two batches
     // in flight keep both the database and this process busy instead of taking turns; SQLite
     // has one writer, so one batch at a time.
-    let writers = match state.store.backend() {
-        store::Backend::Postgres if indexing == Indexing::StoreOnly => IMPORT_WRITERS,
-        _ => 1,
+    let writers = if state.zones.side_by_side(indexing) {
+        IMPORT_WRITERS
+    } else {
+        1
     };
     let mut writing = futures_util::stream::FuturesUnordered::new();
     let mut open = true;

@@ -818,23 +818,28 @@ async fn an_import_batch_commits_after_the_batch_before() {
             .unwrap()
     };
     let ids = |v: &[&str]| std::sync::Arc::new(v.iter().map(|s| s.to_string()).collect());
-
-    // The second batch names a zone of the first as its parent, and is written first.
-    let (done, committed) = tokio::sync::oneshot::channel();
-    let second = tokio::spawn({
+    // Imports `batch` on a task of its own, after the batch of `earlier` ids.
+    let spawn_after = |earlier: &[&str], committed, batch| {
         let (state, actor) = (state.clone(), actor.clone());
         let earlier = EarlierBatch {
-            ids: ids(&["a0", "a1"]),
+            ids: ids(earlier),
             committed,
         };
-        async move {
-            let batch = drafts(&[("b0", Some("a1")), ("b1", Some("b0"))]);
+        tokio::spawn(async move {
             state
                 .zones
                 .import(batch, &actor, Indexing::StoreOnly, Some(earlier))
                 .await
-        }
-    });
+        })
+    };
+
+    // The second batch names a zone of the first as its parent, and is written first.
+    let (done, committed) = tokio::sync::oneshot::channel();
+    let second = spawn_after(
+        &["a0", "a1"],
+        committed,
+        drafts(&[("b0", Some("a1")), ("b1", Some("b0"))]),
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(!second.is_finished(), "it waits for the batch before");
     assert!(stored("b0").is_none(), "nothing of it is visible yet");
@@ -854,20 +859,11 @@ async fn an_import_batch_commits_after_the_batch_before() {
 
     // When the batch before fails, this one is not stored.
     let (done, committed) = tokio::sync::oneshot::channel::<()>();
-    let third = tokio::spawn({
-        let (state, actor) = (state.clone(), actor.clone());
-        let earlier = EarlierBatch {
-            ids: ids(&["c0"]),
-            committed,
-        };
-        async move {
-            let batch = drafts(&[("d0", Some("c0")), ("d1", Some("b1"))]);
-            state
-                .zones
-                .import(batch, &actor, Indexing::StoreOnly, Some(earlier))
-                .await
-        }
-    });
+    let third = spawn_after(
+        &["c0"],
+        committed,
+        drafts(&[("d0", Some("c0")), ("d1", Some("b1"))]),
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     drop(done);
     let err = third.await.unwrap().expect_err("the batch before failed");

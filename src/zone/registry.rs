@@ -420,6 +420,13 @@ impl ZoneRegistry {
             .0)
     }
 
+    /// Whether [`ZoneRegistry::import`] writes a batch at the same time as the one before:
+    /// only where each transaction has a connection of its own, and only when nothing else
+    /// orders the commits. Otherwise the batch before is waited for first.
+    pub fn side_by_side(&self, indexing: Indexing) -> bool {
+        indexing == Indexing::StoreOnly && self.store.backend() == store::Backend::Postgres
+    }
+
     async fn create_inner(
         &self,
         drafts: Vec<ZoneDraft>,
@@ -438,11 +445,7 @@ impl ZoneRegistry {
             Some(e) => (e.ids, Some(e.committed)),
             None => (Arc::default(), None),
         };
-        // Side by side only where each transaction has a connection of its own, and only when
-        // nothing else orders the commits; otherwise the batch before is waited for first.
-        let side_by_side =
-            indexing == Indexing::StoreOnly && self.store.backend() == store::Backend::Postgres;
-        if !side_by_side {
+        if !self.side_by_side(indexing) {
             if let Some(rx) = committed.take() {
                 rx.await.map_err(|_| earlier_failed())?;
             }
