@@ -97,7 +97,10 @@ impl App {
             settings.clone(),
             hooks.clone(),
         )?;
-        let report_points = Arc::new(crate::tileset::ReportPoints::load(&store)?);
+        let report_points = Arc::new(crate::tileset::ReportPoints::load(
+            &store,
+            i64::from(config.city_utc_offset_s) * 1000,
+        )?);
         let (p, c) = (report_points.clone(), cache.clone());
         reports.on_change(Box::new(move |changes| {
             p.apply(changes);

@@ -7,6 +7,7 @@
 
 mod basemap;
 mod cache;
+mod count_grid;
 pub mod export;
 pub mod pack;
 mod report_points;
@@ -119,6 +120,13 @@ impl ReportFilter {
 pub trait ReportSource: Send + Sync {
     /// Calls `f` for every report inside `bbox` that `filter` accepts.
     fn for_each_in(&self, bbox: Bbox, filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint));
+
+    /// The reports of `filter` in each of the 16 × 16 count bins of `coord` (row by row from the
+    /// north-west), from counts kept as reports come, or `None` when the source keeps none for
+    /// this zoom and filter (then the tile counts the reports of [`Self::for_each_in`]).
+    fn count_bins(&self, _coord: TileCoord, _filter: &ReportFilter) -> Option<Vec<u64>> {
+        None
+    }
 }
 
 /// Which layers a tile carries.
@@ -427,6 +435,16 @@ impl TileSet {
         filter: &ReportFilter,
     ) {
         let points = coord.z >= self.aggregate_below;
+        // Kept counts answer a bins tile without reading its reports; a point tile too when it
+        // holds more than `max_points` (its buffer only adds to that).
+        if let Some(counts) = src.count_bins(coord, filter) {
+            if !points || counts.iter().sum::<u64>() > self.max_points as u64 {
+                if let Ok(bins) = xuncha_tiles::bins_of_counts(coord, &counts, BIN_PX) {
+                    tile.layer("reports").add_point_bins(&bins, &[]);
+                }
+                return;
+            }
+        }
         let b = coord.bounds_lonlat();
         let exact = Bbox::new(b.min().x, b.min().y, b.max().x, b.max().y);
         let mut world = Vec::new();

@@ -10,6 +10,7 @@
 //! the points under the read lock, sorts the copy with no lock held, and takes the write lock
 //! only to swap it in and replay what changed meanwhile, so tiles are never held up by a sort.
 
+use super::count_grid::CountGrid;
 use super::{ReportFilter, ReportPoint, ReportSource};
 use crate::crs::Bbox;
 use crate::report::service::ReportChange;
@@ -20,6 +21,7 @@ use rstar::{RTree, AABB};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
+use xuncha_tiles::TileCoord;
 
 /// Fewest appended points that trigger a new layout.
 const RELAYOUT_MIN: usize = 50_000;
@@ -45,12 +47,15 @@ struct Inner {
     generation: u64,
     /// While a background layout runs: the points (indices) changed since it copied them.
     touched: Vec<u32>,
+    /// Counts per bin and day, for tiles of count bins (kept with every point added).
+    grid: CountGrid,
 }
 
 /// A background layout's copy of the points, taken under the read lock.
 struct Snapshot {
     generation: u64,
     points: Vec<ReportPoint>,
+    day_offset_ms: i64,
 }
 
 /// A background layout, sorted with no lock held, waiting to be swapped in.
@@ -61,6 +66,7 @@ struct Layout {
     by_id: HashMap<i64, u32>,
     /// Where each point of the snapshot went.
     new_index: Vec<u32>,
+    grid: CountGrid,
 }
 
 impl Inner {
@@ -99,6 +105,7 @@ impl Inner {
             .collect();
         keyed.sort_unstable_by_key(|(code, _)| *code);
         (self.codes, self.points) = keyed.into_iter().unzip();
+        self.grid = build_grid(self.grid.offset_ms(), &self.codes, &self.points);
         self.by_id = self
             .points
             .iter()
@@ -148,13 +155,25 @@ fn sort(snapshot: Snapshot) -> Layout {
         by_id.insert(p.id, k as u32);
         points.push(p);
     }
+    let codes: Vec<u64> = keyed.into_iter().map(|(c, _)| c).collect();
     Layout {
         generation: snapshot.generation,
+        grid: build_grid(snapshot.day_offset_ms, &codes, &points),
         points,
-        codes: keyed.into_iter().map(|(c, _)| c).collect(),
+        codes,
         by_id,
         new_index,
     }
+}
+
+/// The count grid of laid-out points and their codes.
+fn build_grid(day_offset_ms: i64, codes: &[u64], points: &[ReportPoint]) -> CountGrid {
+    let reports: Vec<(u64, i64)> = codes
+        .iter()
+        .zip(points)
+        .map(|(&c, p)| (c, p.created_at))
+        .collect();
+    CountGrid::build(day_offset_ms, &reports)
 }
 
 /// The Z-order code ranges (`[start, end)`) that together hold every point of `bbox`: the cells
@@ -186,7 +205,7 @@ fn z_ranges(bbox: &Bbox) -> Vec<(u64, u64)> {
 }
 
 /// Bits of `x` and `y` interleaved (x in the even bits).
-fn interleave(x: u32, y: u32) -> u64 {
+pub(super) fn interleave(x: u32, y: u32) -> u64 {
     let spread = |v: u32| {
         let mut v = u64::from(v);
         v = (v | (v << 16)) & 0x0000_ffff_0000_ffff;
@@ -232,9 +251,17 @@ pub struct ReportPoints {
 }
 
 impl ReportPoints {
-    /// Loads every report from the store.
-    pub fn load(store: &Store) -> Result<Self, StoreError> {
+    /// No points yet; the count grid's days start at midnight `day_offset_ms` ahead of UTC (the
+    /// city's offset, as the report filters' day boundaries are).
+    pub fn new(day_offset_ms: i64) -> Self {
         let me = ReportPoints::default();
+        me.inner.write().unwrap_or_else(|e| e.into_inner()).grid = CountGrid::new(day_offset_ms);
+        me
+    }
+
+    /// Loads every report from the store.
+    pub fn load(store: &Store, day_offset_ms: i64) -> Result<Self, StoreError> {
+        let me = ReportPoints::new(day_offset_ms);
         me.reload(store)?;
         Ok(me)
     }
@@ -292,6 +319,7 @@ impl ReportPoints {
             Ok((out, tags))
         })?;
         let mut points = points;
+        inner.grid = CountGrid::new(self.day_offset_ms());
         for p in &mut points {
             p.tags = inner.intern(tags.remove(&p.id).unwrap_or_default());
         }
@@ -363,6 +391,9 @@ impl ReportPoints {
                     });
                     inner.by_id.insert(c.id, i);
                     inner.tail.insert(GeomWithData::new([c.lon, c.lat], i));
+                    inner
+                        .grid
+                        .add(z_order(world_of(c.lon, c.lat)), c.created_at);
                 }
             }
         }
@@ -375,6 +406,7 @@ impl ReportPoints {
         Snapshot {
             generation: inner.generation,
             points: inner.points.clone(),
+            day_offset_ms: inner.grid.offset_ms(),
         }
     }
 
@@ -398,14 +430,20 @@ impl ReportPoints {
             layout.points.extend_from_slice(added);
             let mut tail = Vec::with_capacity(added.len());
             for (k, p) in added.iter().enumerate() {
+                layout.grid.add(z_order(p.world), p.created_at);
                 layout.by_id.insert(p.id, (n + k) as u32);
                 tail.push(GeomWithData::new([p.lon, p.lat], (n + k) as u32));
             }
             inner.tail = RTree::bulk_load(tail);
             inner.codes = layout.codes;
             inner.touched.clear();
+            let grid = std::mem::replace(&mut inner.grid, layout.grid);
             let by_id = std::mem::replace(&mut inner.by_id, layout.by_id);
-            (std::mem::replace(&mut inner.points, layout.points), by_id)
+            (
+                std::mem::replace(&mut inner.points, layout.points),
+                by_id,
+                grid,
+            )
         };
         // The old arrays are freed after the lock is let go.
         drop(old);
@@ -435,6 +473,24 @@ impl ReportPoints {
             + map(inner.tags.capacity(), 28)
             + inner.sets.iter().map(|s| s.len() * 8 + 16).sum::<usize>()
             + map(inner.set_ids.capacity(), 20)
+            + inner.grid.heap_bytes()
+    }
+
+    /// The count grid's entries (every level and time span), for the memory figures.
+    pub fn grid_len(&self) -> usize {
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .grid
+            .len()
+    }
+
+    fn day_offset_ms(&self) -> i64 {
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .grid
+            .offset_ms()
     }
 
     /// Waits until no background layout runs (benchmarks and tests want a settled layout).
@@ -458,6 +514,11 @@ impl ReportPoints {
 }
 
 impl ReportSource for ReportPoints {
+    fn count_bins(&self, coord: TileCoord, filter: &ReportFilter) -> Option<Vec<u64>> {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        inner.grid.tile_bins(coord.z, coord.x, coord.y, filter)
+    }
+
     fn for_each_in(&self, bbox: Bbox, filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint)) {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let scope = match &filter.scope {
@@ -481,6 +542,8 @@ impl ReportSource for ReportPoints {
 
 #[cfg(test)]
 mod tests {
+    use super::super::count_grid::MAX_LEVEL as MAX_BIN_LEVEL;
+    use super::super::TileSet;
     use super::*;
     use crate::report::service::ChangeWhat;
 
@@ -564,6 +627,150 @@ mod tests {
         let mut ids = Vec::new();
         points.for_each_in(Bbox::WORLD, &closed, &mut |p| ids.push(p.id));
         assert_eq!(ids, vec![5]);
+    }
+
+    /// A source with the same points and no kept counts: tiles count the reports themselves.
+    struct Counting(Arc<ReportPoints>);
+
+    impl ReportSource for Counting {
+        fn for_each_in(&self, bbox: Bbox, f: &ReportFilter, out: &mut dyn FnMut(&ReportPoint)) {
+            self.0.for_each_in(bbox, f, out)
+        }
+    }
+
+    #[test]
+    fn kept_counts_equal_counting_the_reports_of_every_tile_and_window() {
+        const DAY: i64 = 86_400_000;
+        let offset = 8 * 3_600_000;
+        // City midnights, 2026-12-01 and around it.
+        let today = (1_796_054_400_000 + offset) / DAY * DAY - offset;
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut made = 0i64;
+        let mut batch = |n: usize, next: &mut dyn FnMut() -> f64| -> Vec<ReportChange> {
+            (0..n)
+                .map(|k| {
+                    made += 1;
+                    let (lon, lat) = match k % 4 {
+                        // Dense downtown, the wider district, and exactly on bin corners of z14.
+                        0 | 1 => (126.41 + 0.03 * next(), 41.93 + 0.02 * next()),
+                        2 => (126.2 + 0.5 * next(), 41.8 + 0.3 * next()),
+                        _ => {
+                            let cells = f64::from(1u32 << MAX_BIN_LEVEL);
+                            let (x, y) = xuncha_tiles::lonlat_to_world(126.42, 41.94);
+                            let (cx, cy) = ((x * cells).floor(), (y * cells).floor());
+                            xuncha_tiles::world_to_lonlat(
+                                (cx + (next() * 8.0).floor()) / cells,
+                                (cy + (next() * 8.0).floor()) / cells,
+                            )
+                        }
+                    };
+                    let mut c = change(made, lon, lat);
+                    // Two years back, some exactly at midnight, a few later today.
+                    c.created_at = today - (next() * 730.0 * DAY as f64) as i64 + DAY / 2;
+                    if k % 9 == 0 {
+                        c.created_at = c.created_at / DAY * DAY - offset;
+                    }
+                    c
+                })
+                .collect()
+        };
+        let points = Arc::new(ReportPoints::new(offset));
+        let plain = Counting(points.clone());
+        let mut set = TileSet::new(super::super::Basemap::default());
+        set.reports = Some(points.clone());
+        let mut counting = TileSet::new(super::super::Basemap::default());
+        counting.reports = Some(Arc::new(plain));
+        let (index, layers) = (
+            crate::index::ZoneIndex::default(),
+            super::super::Layers {
+                zones: false,
+                routes: false,
+                reports: true,
+                basemap: false,
+                hotspots: false,
+            },
+        );
+        let windows = [
+            (None, None),
+            (Some(today - 90 * DAY), None),
+            (Some(today - 365 * DAY), Some(today - 30 * DAY)),
+            (Some(today - 3 * DAY), Some(today - 2 * DAY)),
+            (None, Some(today - 600 * DAY)),
+            (Some(today + 10 * DAY), None),
+        ];
+        let check = |what: &str| {
+            let mut answered = 0;
+            for z in 6u8..=15 {
+                let centre = TileCoord::containing(126.42, 41.94, z).expect("tile");
+                let around = [(0i64, 0i64), (1, 0), (0, 1), (-1, -1), (3, 2)];
+                for (dx, dy) in around {
+                    let t = TileCoord::new(
+                        z,
+                        (i64::from(centre.x) + dx) as u32,
+                        (i64::from(centre.y) + dy) as u32,
+                    )
+                    .expect("tile");
+                    for &(since, until) in &windows {
+                        let f = ReportFilter {
+                            since,
+                            until,
+                            ..Default::default()
+                        };
+                        let kept = points.count_bins(t, &f);
+                        assert_eq!(kept.is_some(), z <= 14, "{what} {t:?}");
+                        if let Some(kept) = kept {
+                            let mut world = Vec::new();
+                            let b = t.bounds_lonlat();
+                            let exact = Bbox::new(b.min().x, b.min().y, b.max().x, b.max().y);
+                            points.for_each_in(exact, &f, &mut |p| {
+                                world.push(geo::Point::new(p.world[0], p.world[1]))
+                            });
+                            let want = xuncha_tiles::aggregate_world_points(t, world, 16).unwrap();
+                            let got = xuncha_tiles::bins_of_counts(t, &kept, 16).unwrap();
+                            assert_eq!(got, want, "{what} {t:?} {f:?}");
+                            answered += usize::from(!want.is_empty());
+                        }
+                        assert_eq!(
+                            set.render(&index, t, &f, layers),
+                            counting.render(&index, t, &f, layers),
+                            "{what} {t:?} {f:?}"
+                        );
+                    }
+                }
+            }
+            assert!(answered > 100, "{what}: {answered} non-empty answers");
+        };
+        points.apply(&batch(3_000, &mut next));
+        check("appended");
+        points.compact();
+        check("laid out");
+        // Enough for a background layout, and more while it runs.
+        points.apply(&batch(RELAYOUT_MIN, &mut next));
+        points.apply(&batch(2_000, &mut next));
+        points.settle();
+        check("after a background layout");
+
+        // A window that is not whole city days, or any other filter: the tile counts.
+        let t = TileCoord::containing(126.42, 41.94, 10).expect("tile");
+        let off_midnight = ReportFilter {
+            since: Some(today - 90 * DAY + 1),
+            ..Default::default()
+        };
+        assert!(points.count_bins(t, &off_midnight).is_none());
+        let scoped = ReportFilter {
+            scope: Some("z:a".into()),
+            ..Default::default()
+        };
+        assert!(points.count_bins(t, &scoped).is_none());
+        let closed = ReportFilter {
+            statuses: vec![Status::Closed],
+            ..Default::default()
+        };
+        assert!(points.count_bins(t, &closed).is_none());
     }
 
     fn with_status(ids: &[i64], status: Status, points: &ReportPoints) -> Vec<i64> {

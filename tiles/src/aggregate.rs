@@ -63,6 +63,29 @@ pub fn aggregate_world_points(
         }
         counts[((by - y0) * per_tile + (bx - x0)) as usize] += 1;
     }
+    bins_of_counts(coord, &counts, cell_px)
+}
+
+/// The non-empty bins of `counts` (the tile's bins of `cell_px` pixels, row by row from the
+/// north-west, as [`aggregate_world_points`] counts them) as `(bin centre in lon/lat, count)`.
+/// For counts kept elsewhere, such as a grid maintained as reports come.
+pub fn bins_of_counts(
+    coord: TileCoord,
+    counts: &[u64],
+    cell_px: u32,
+) -> Result<Vec<(Point<f64>, u64)>, TileError> {
+    if !cell_px.is_power_of_two() || cell_px > 256 {
+        return Err(TileError::InvalidCellSize { cell_px });
+    }
+    let per_tile = u64::from(256 / cell_px);
+    if counts.len() as u64 != per_tile * per_tile {
+        return Err(TileError::BinCounts {
+            expected: (per_tile * per_tile) as usize,
+            got: counts.len(),
+        });
+    }
+    let scale = (u64::from(coord.tiles_per_axis()) * per_tile) as f64;
+    let (x0, y0) = (u64::from(coord.x) * per_tile, u64::from(coord.y) * per_tile);
     let mut out = Vec::new();
     for (i, &n) in counts.iter().enumerate() {
         if n == 0 {

@@ -32,6 +32,14 @@ pub enum TileError {
         /// The cell size that was asked for.
         cell_px: u32,
     },
+    /// A tile's bin counts of the wrong length for their cell size.
+    #[error("{got} bin counts given where the cell size makes {expected}")]
+    BinCounts {
+        /// Bins a tile has at that cell size.
+        expected: usize,
+        /// Counts given.
+        got: usize,
+    },
     /// Extent or buffer that the integer pipeline cannot represent.
     #[error("extent {extent} with buffer {buffer} is invalid: extent must be in 256..=65536 and buffer <= extent")]
     InvalidExtent {

@@ -59,7 +59,7 @@ pub mod tile;
 mod value;
 mod world;
 
-pub use aggregate::{aggregate_points, aggregate_world_points};
+pub use aggregate::{aggregate_points, aggregate_world_points, bins_of_counts};
 pub use builder::{AddedFeature, Layer, TileBuilder, TileConfig};
 pub use error::TileError;
 pub use mvt::{command, zigzag, GeomType, CMD_CLOSE_PATH, CMD_LINE_TO, CMD_MOVE_TO};

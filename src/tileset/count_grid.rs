@@ -1,0 +1,294 @@
+//! Report counts per bin of the `reports` layer, kept as reports come, so a tile of count bins
+//! costs the same whatever the number of reports under it.
+//!
+//! A bin of a zoom-`z` tile is a cell of the Z-order grid at level `z + 4` (16 bins a side, see
+//! [`super::BIN_PX`]), and the cells of one tile are one contiguous run of that level's codes.
+//! Each level from [`MIN_LEVEL`] to [`MAX_LEVEL`] keeps a count per cell and per node of a time
+//! hierarchy: spans of 1, 8, 64 and 512 city days, aligned to multiples of their length. A window
+//! of whole days is covered by the fewest nodes (at most seven a level at each end), so a tile
+//! reads at most a few dozen runs of at most 256 counts: no report is read.
+//!
+//! It answers a filter that has no category, status or scope, and whose ends are city midnights
+//! (or open): the office's map of the last *n* days. Anything else returns `None`, and the tile
+//! counts the reports themselves.
+
+use super::ReportFilter;
+use std::collections::BTreeMap;
+
+/// The finest level kept: the bins of a zoom-14 tile (~150 m at the equator, ~110 m in Jilin).
+pub const MAX_LEVEL: u32 = 18;
+/// The coarsest level kept: the bins of a zoom-6 tile. Tiles further out count their reports.
+pub const MIN_LEVEL: u32 = 10;
+/// Levels of the time hierarchy: nodes of 8^t days.
+const TIME_LEVELS: u32 = 4;
+const DAY_MS: i64 = 86_400_000;
+const CELL_BITS: u32 = 2 * MAX_LEVEL;
+const NODE_BITS: u32 = 62 - CELL_BITS;
+const LAST_DAY: i64 = (1 << NODE_BITS) - 1;
+// A tile's bins are the cells four levels down: 16 a side.
+const _: () = assert!(super::BIN_PX == 16);
+
+/// The key of a count: time level, node, cell (in that order, so the cells of one tile and one
+/// node are one run of keys).
+fn key(t: u32, node: u64, cell: u64) -> u64 {
+    (u64::from(t) << 62) | (node << CELL_BITS) | cell
+}
+
+/// The counts of every level, and the days they span.
+#[derive(Debug)]
+pub struct CountGrid {
+    /// Added to a Unix ms time to give the city's wall clock (its days start at midnight).
+    offset_ms: i64,
+    /// One map per level from [`MIN_LEVEL`].
+    levels: Vec<BTreeMap<u64, u32>>,
+    /// The first and last city day of any report counted.
+    days: Option<(i64, i64)>,
+    /// A report fell outside the days the keys can hold: the grid answers nothing.
+    overflow: bool,
+}
+
+impl Default for CountGrid {
+    fn default() -> Self {
+        CountGrid::new(0)
+    }
+}
+
+impl CountGrid {
+    /// An empty grid whose days start at midnight `offset_ms` ahead of UTC.
+    pub fn new(offset_ms: i64) -> Self {
+        CountGrid {
+            offset_ms,
+            levels: vec![BTreeMap::new(); (MAX_LEVEL - MIN_LEVEL + 1) as usize],
+            days: None,
+            overflow: false,
+        }
+    }
+
+    fn day(&self, created_at: i64) -> i64 {
+        (created_at + self.offset_ms).div_euclid(DAY_MS)
+    }
+
+    /// Notes the day of a report; whether the keys can hold it.
+    fn note_day(&mut self, day: i64) -> bool {
+        if !(0..=LAST_DAY).contains(&day) {
+            self.overflow = true;
+            return false;
+        }
+        self.days = Some(match self.days {
+            None => (day, day),
+            Some((a, b)) => (a.min(day), b.max(day)),
+        });
+        true
+    }
+
+    /// The grid of `reports` (`(Z-order code at level 24, created_at)`), built in bulk: one sort
+    /// per time level, the coarser cells summed from the finer ones in order.
+    pub fn build(offset_ms: i64, reports: &[(u64, i64)]) -> Self {
+        let mut grid = CountGrid::new(offset_ms);
+        let days: Vec<i64> = reports.iter().map(|&(_, at)| grid.day(at)).collect();
+        let kept: Vec<(u64, u64)> = reports
+            .iter()
+            .zip(&days)
+            .filter(|&(_, &day)| grid.note_day(day))
+            .map(|(&(code, _), &day)| (code >> (2 * (24 - MAX_LEVEL)), day as u64))
+            .collect();
+        let mut entries: Vec<Vec<(u64, u32)>> = vec![Vec::new(); grid.levels.len()];
+        for t in 0..TIME_LEVELS {
+            let mut keys: Vec<u64> = kept
+                .iter()
+                .map(|&(cell, day)| key(t, day >> (3 * t), cell))
+                .collect();
+            keys.sort_unstable();
+            let mut run = run_lengths(keys.into_iter().map(|k| (k, 1)));
+            for level in (MIN_LEVEL..=MAX_LEVEL).rev() {
+                if level < MAX_LEVEL {
+                    // Same node, cell one level up: the keys stay in order.
+                    let up = |k: u64| {
+                        let cell = k & ((1 << CELL_BITS) - 1);
+                        (k & !((1 << CELL_BITS) - 1)) | (cell >> 2)
+                    };
+                    run = run_lengths(run.into_iter().map(|(k, n)| (up(k), n)));
+                }
+                entries[(level - MIN_LEVEL) as usize].extend_from_slice(&run);
+            }
+        }
+        for (map, e) in grid.levels.iter_mut().zip(entries) {
+            // Time levels were appended in order and the time level leads the key: sorted.
+            *map = e.into_iter().collect();
+        }
+        grid
+    }
+
+    /// Counts one more report.
+    pub fn add(&mut self, code: u64, created_at: i64) {
+        let day = self.day(created_at);
+        if !self.note_day(day) {
+            return;
+        }
+        for level in MIN_LEVEL..=MAX_LEVEL {
+            let cell = code >> (2 * (24 - level));
+            let map = &mut self.levels[(level - MIN_LEVEL) as usize];
+            for t in 0..TIME_LEVELS {
+                *map.entry(key(t, (day as u64) >> (3 * t), cell))
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+
+    /// The days `[first, end)` of `filter`'s window, when the grid can answer it.
+    fn window(&self, filter: &ReportFilter) -> Option<(i64, i64)> {
+        if self.overflow
+            || filter.scope.is_some()
+            || !filter.categories.is_empty()
+            || !filter.statuses.is_empty()
+        {
+            return None;
+        }
+        let (first, last) = self.days.unwrap_or((0, -1));
+        let midnight = |ms: i64| {
+            let local = ms.checked_add(self.offset_ms)?;
+            (local.rem_euclid(DAY_MS) == 0).then(|| local.div_euclid(DAY_MS))
+        };
+        let from = match filter.since {
+            None => first,
+            Some(s) => midnight(s)?.max(first),
+        };
+        let to = match filter.until {
+            None => last + 1,
+            Some(u) => midnight(u)?.min(last + 1),
+        };
+        Some((from, to.max(from)))
+    }
+
+    /// The counts of the 16 × 16 bins of tile `z/x/y` (row by row from the north-west) over
+    /// `filter`'s window, or `None` when the grid cannot answer (see the module's comment).
+    pub fn tile_bins(&self, z: u8, x: u32, y: u32, filter: &ReportFilter) -> Option<Vec<u64>> {
+        let level = u32::from(z) + 4;
+        if !(MIN_LEVEL..=MAX_LEVEL).contains(&level) {
+            return None;
+        }
+        let (from, to) = self.window(filter)?;
+        let map = &self.levels[(level - MIN_LEVEL) as usize];
+        let first = super::report_points::interleave(x, y) << 8;
+        let mut counts = vec![0u64; 256];
+        for (t, node) in cover(from, to) {
+            let lo = key(t, node, first);
+            for (k, &n) in map.range(lo..lo + 256) {
+                let (bx, by) = deinterleave_byte((k - lo) as u8);
+                counts[usize::from(by) * 16 + usize::from(bx)] += u64::from(n);
+            }
+        }
+        Some(counts)
+    }
+
+    /// Bytes the counts hold at least: a B-tree leaf keeps up to 11 keys and counts in 144
+    /// bytes, full when built in bulk, fuller or emptier as reports come.
+    pub fn heap_bytes(&self) -> usize {
+        self.len() * 144 / 11
+    }
+
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms
+    }
+
+    /// Counts held (keys over every level), for the memory figures.
+    pub fn len(&self) -> usize {
+        self.levels.iter().map(BTreeMap::len).sum()
+    }
+}
+
+/// Adjacent equal keys merged, their counts summed.
+fn run_lengths(sorted: impl Iterator<Item = (u64, u32)>) -> Vec<(u64, u32)> {
+    let mut out: Vec<(u64, u32)> = Vec::new();
+    for (k, n) in sorted {
+        match out.last_mut() {
+            Some(last) if last.0 == k => last.1 += n,
+            _ => out.push((k, n)),
+        }
+    }
+    out
+}
+
+/// The nodes `(time level, node)` that together are exactly the days `[from, to)`: at each day,
+/// the longest aligned span that starts there and fits.
+fn cover(from: i64, to: i64) -> Vec<(u32, u64)> {
+    let mut out = Vec::new();
+    let mut d = from;
+    while d < to {
+        let t = (0..TIME_LEVELS)
+            .rev()
+            .find(|&t| {
+                let span = 1i64 << (3 * t);
+                d % span == 0 && d + span <= to
+            })
+            .unwrap_or(0);
+        out.push((t, (d as u64) >> (3 * t)));
+        d += 1 << (3 * t);
+    }
+    out
+}
+
+/// The column and row (x in the even bits) of a cell of a 16 × 16 Z-order block.
+fn deinterleave_byte(v: u8) -> (u8, u8) {
+    let pick = |v: u8| (v & 1) | ((v >> 1) & 2) | ((v >> 2) & 4) | ((v >> 3) & 8);
+    (pick(v), pick(v >> 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cover_is_exactly_its_days_in_few_nodes() {
+        for (from, to) in [
+            (0, 1),
+            (0, 7),
+            (8, 71),
+            (3, 700),
+            (20_400, 20_490),
+            (5, 5),
+            (511, 1_537),
+        ] {
+            let nodes = cover(from, to);
+            let mut days = Vec::new();
+            for &(t, node) in &nodes {
+                let span = 1i64 << (3 * t);
+                days.extend((node as i64 * span)..(node as i64 + 1) * span);
+            }
+            assert_eq!(days, (from..to).collect::<Vec<_>>(), "{from}..{to}");
+            assert!(nodes.len() <= 2 * 7 * TIME_LEVELS as usize + (to - from) as usize / 512);
+        }
+        assert_eq!(cover(512, 1_024), vec![(3, 1)]);
+    }
+
+    #[test]
+    fn a_byte_of_z_order_splits_into_column_and_row() {
+        for x in 0..16u32 {
+            for y in 0..16u32 {
+                let code = super::super::report_points::interleave(x, y) as u8;
+                assert_eq!(deinterleave_byte(code), (x as u8, y as u8));
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_must_be_whole_city_days_and_unfiltered() {
+        let off = 8 * 3_600_000;
+        let mut g = CountGrid::new(off);
+        g.add(0, 1_700_000_000_000);
+        let midnight = (1_700_000_000_000 + off).div_euclid(DAY_MS) * DAY_MS - off;
+        let f = |since: Option<i64>| ReportFilter {
+            since,
+            ..ReportFilter::default()
+        };
+        assert!(g.window(&f(Some(midnight))).is_some());
+        assert!(g.window(&f(None)).is_some());
+        assert!(g.window(&f(Some(midnight + 1))).is_none());
+        let mut scoped = f(None);
+        scoped.scope = Some("z:a".into());
+        assert!(g.window(&scoped).is_none());
+        let mut cat = f(None);
+        cat.categories = vec![crate::report::Category::ALL[0]];
+        assert!(g.window(&cat).is_none());
+    }
+}
