@@ -55,7 +55,6 @@ struct Inner {
 struct Snapshot {
     generation: u64,
     points: Vec<ReportPoint>,
-    day_offset_ms: i64,
 }
 
 /// A background layout, sorted with no lock held, waiting to be swapped in.
@@ -66,7 +65,6 @@ struct Layout {
     by_id: HashMap<i64, u32>,
     /// Where each point of the snapshot went.
     new_index: Vec<u32>,
-    grid: CountGrid,
 }
 
 impl Inner {
@@ -105,7 +103,12 @@ impl Inner {
             .collect();
         keyed.sort_unstable_by_key(|(code, _)| *code);
         (self.codes, self.points) = keyed.into_iter().unzip();
-        self.grid = build_grid(self.grid.offset_ms(), &self.codes, &self.points);
+        // Built in bulk here (a load or an explicit compaction); a background layout leaves the
+        // grid alone, since it is kept as points come and does not depend on their order.
+        let reports: Vec<(u64, i64)> = (self.codes.iter().zip(&self.points))
+            .map(|(&c, p)| (c, p.created_at))
+            .collect();
+        self.grid = CountGrid::build(self.grid.offset_ms(), &reports);
         self.by_id = self
             .points
             .iter()
@@ -155,25 +158,13 @@ fn sort(snapshot: Snapshot) -> Layout {
         by_id.insert(p.id, k as u32);
         points.push(p);
     }
-    let codes: Vec<u64> = keyed.into_iter().map(|(c, _)| c).collect();
     Layout {
         generation: snapshot.generation,
-        grid: build_grid(snapshot.day_offset_ms, &codes, &points),
         points,
-        codes,
+        codes: keyed.into_iter().map(|(c, _)| c).collect(),
         by_id,
         new_index,
     }
-}
-
-/// The count grid of laid-out points and their codes.
-fn build_grid(day_offset_ms: i64, codes: &[u64], points: &[ReportPoint]) -> CountGrid {
-    let reports: Vec<(u64, i64)> = codes
-        .iter()
-        .zip(points)
-        .map(|(&c, p)| (c, p.created_at))
-        .collect();
-    CountGrid::build(day_offset_ms, &reports)
 }
 
 /// The Z-order code ranges (`[start, end)`) that together hold every point of `bbox`: the cells
@@ -406,7 +397,6 @@ impl ReportPoints {
         Snapshot {
             generation: inner.generation,
             points: inner.points.clone(),
-            day_offset_ms: inner.grid.offset_ms(),
         }
     }
 
@@ -430,20 +420,14 @@ impl ReportPoints {
             layout.points.extend_from_slice(added);
             let mut tail = Vec::with_capacity(added.len());
             for (k, p) in added.iter().enumerate() {
-                layout.grid.add(z_order(p.world), p.created_at);
                 layout.by_id.insert(p.id, (n + k) as u32);
                 tail.push(GeomWithData::new([p.lon, p.lat], (n + k) as u32));
             }
             inner.tail = RTree::bulk_load(tail);
             inner.codes = layout.codes;
             inner.touched.clear();
-            let grid = std::mem::replace(&mut inner.grid, layout.grid);
             let by_id = std::mem::replace(&mut inner.by_id, layout.by_id);
-            (
-                std::mem::replace(&mut inner.points, layout.points),
-                by_id,
-                grid,
-            )
+            (std::mem::replace(&mut inner.points, layout.points), by_id)
         };
         // The old arrays are freed after the lock is let go.
         drop(old);
