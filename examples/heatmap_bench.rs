@@ -197,60 +197,6 @@ fn main() -> anyhow::Result<()> {
         (start.elapsed().as_secs_f64() * 1000.0, bytes)
     };
 
-    println!(
-        "\nheatmap PNG tile, uncached, {iters} tiles each, ms (old = per-report kernel, same run)"
-    );
-    println!("zoom  reports/tile   new p50   new p99   old p50   old p99   old/new p50  PNG bytes");
-    for z in [10u8, 13, 16] {
-        let (mut new, mut old, mut found, mut bytes) = (Vec::new(), Vec::new(), 0usize, 0usize);
-        for t in tiles(z) {
-            // Alternate which goes first, so neither always meets a warm cache.
-            let mut a = || {
-                heatmap::encode_png(&heatmap::render(
-                    points.as_ref(),
-                    t,
-                    &ReportFilter::default(),
-                    &style,
-                ))
-                .len()
-            };
-            let mut b = || per_report_kernel(points.as_ref(), t, &style).len();
-            let (tn, bn) = time(&mut a);
-            let (to, _) = time(&mut b);
-            new.push(tn);
-            old.push(to);
-            bytes += bn;
-            points.for_each_in(
-                heatmap::fetch_bbox(t, &style),
-                &ReportFilter::default(),
-                &mut |_| found += 1,
-            );
-        }
-        let (n50, n99, o50, o99) = (
-            pct(&mut new, 0.5),
-            pct(&mut new, 0.99),
-            pct(&mut old, 0.5),
-            pct(&mut old, 0.99),
-        );
-        println!(
-            "z{z:<4} {:>12} {n50:>9.1} {n99:>9.1} {o50:>9.1} {o99:>9.1} {:>12.1}× {:>9}",
-            found / iters,
-            o50 / n50,
-            bytes / iters
-        );
-    }
-
-    println!("\n`reports` vector-tile layer alone, uncached, {iters} tiles each, ms");
-    let mut set = TileSet::new(Basemap::default());
-    set.reports = Some(points.clone());
-    let index = xuncha::index::ZoneIndex::default();
-    let layers = Layers {
-        zones: false,
-        routes: false,
-        reports: true,
-        basemap: false,
-        hotspots: false,
-    };
     // The office's default map: the last 90 days from a city midnight (kept counts answer it),
     // all time (kept counts too), and one category (the tile counts its reports: the peer).
     let midnight = (now + 8 * 3_600_000).div_euclid(day) * day - 8 * 3_600_000;
@@ -276,6 +222,75 @@ fn main() -> anyhow::Result<()> {
         points.grid_len(),
         points.heap_bytes() / 1_000_000
     );
+
+    println!(
+        "\nheatmap PNG tile, uncached, {iters} tiles each, ms (old = per-report kernel, all time, same run)"
+    );
+    for z in [8u8, 10, 13, 16] {
+        let mut found = 0usize;
+        for t in tiles(z) {
+            points.for_each_in(
+                heatmap::fetch_bbox(t, &style),
+                &ReportFilter::default(),
+                &mut |_| found += 1,
+            );
+        }
+        println!("z{z}: {} reports in reach of a tile", found / iters);
+        for (name, filter) in &cases {
+            let (mut new, mut old, mut bytes) = (Vec::new(), Vec::new(), 0usize);
+            for t in tiles(z) {
+                let mut a = || {
+                    heatmap::encode_png(&heatmap::render(points.as_ref(), t, filter, &style)).len()
+                };
+                let (tn, bn) = time(&mut a);
+                new.push(tn);
+                bytes += bn;
+                if filter.since.is_none() && filter.categories.is_empty() {
+                    let mut b = || per_report_kernel(points.as_ref(), t, &style).len();
+                    old.push(time(&mut b).0);
+                }
+            }
+            // HEATMAP_BENCH_PNG=dir: the first tile of each case (and the old kernel's), to look at.
+            if let Some(dir) = std::env::var_os("HEATMAP_BENCH_PNG") {
+                let dir = std::path::Path::new(&dir);
+                std::fs::create_dir_all(dir)?;
+                let t = tiles(z)[0];
+                let slug = name.split(',').next().unwrap_or(name).replace(' ', "-");
+                let png = heatmap::encode_png(&heatmap::render(points.as_ref(), t, filter, &style));
+                std::fs::write(dir.join(format!("z{z}-{slug}.png")), png)?;
+                if !old.is_empty() {
+                    let png = per_report_kernel(points.as_ref(), t, &style);
+                    std::fs::write(dir.join(format!("z{z}-old-kernel.png")), png)?;
+                }
+            }
+            let (n50, n99) = (pct(&mut new, 0.5), pct(&mut new, 0.99));
+            let old = if old.is_empty() {
+                String::new()
+            } else {
+                let (o50, o99) = (pct(&mut old, 0.5), pct(&mut old, 0.99));
+                format!(
+                    "   old p50 {o50:>8.1}  p99 {o99:>8.1}  old/new p50 {:.1}×",
+                    o50 / n50
+                )
+            };
+            println!(
+                "z{z:<3} {name:<22} p50 {n50:>8.2}  p99 {n99:>8.2}   (mean PNG {} bytes){old}",
+                bytes / iters
+            );
+        }
+    }
+
+    println!("\n`reports` vector-tile layer alone, uncached, {iters} tiles each, ms");
+    let mut set = TileSet::new(Basemap::default());
+    set.reports = Some(points.clone());
+    let index = xuncha::index::ZoneIndex::default();
+    let layers = Layers {
+        zones: false,
+        routes: false,
+        reports: true,
+        basemap: false,
+        hotspots: false,
+    };
     for z in [8u8, 10, 13, 14, 16] {
         for (name, filter) in &cases {
             let mut times = Vec::new();

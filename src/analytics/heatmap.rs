@@ -1,11 +1,17 @@
 //! Raster heatmap tiles: kernel density of reports, with the kernel radius in metres on the
 //! ground, drawn into a 256 × 256 RGBA PNG with a colour ramp and transparency.
 //!
-//! Reports are first counted into a grid of cells (bilinear splat), then the grid is blurred by
-//! a separable Gaussian (σ = a third of the radius, cut at the radius) and sampled at the pixel
-//! centres. A tile costs O(reports in it + cells × taps): the kernel no longer touches
-//! r² pixels per report, and a wide kernel runs on coarser cells (a power of two pixels, at
-//! most [`MAX_HALF_CELLS`] cells per half-width), so the blur costs the same at any radius.
+//! Reports are first counted into a grid of cells, then the grid is blurred by a separable
+//! Gaussian (σ = a third of the radius, cut at the radius) and sampled at the pixel centres. A
+//! tile costs O(reports in it + cells × taps): the kernel never touches r² pixels per report,
+//! and a wide kernel runs on coarser cells (a power of two pixels, at most [`MAX_HALF_CELLS`]
+//! cells per half-width), so the blur costs the same at any radius.
+//!
+//! Where the cells are no finer than the report counts the tiles keep (a cell of the Z-order
+//! grid up to [`KEPT_MAX_LEVEL`]: one world pixel at zoom 10, coarser ones for wide kernels
+//! further in), a report counts whole in the cell it lies in, and the counts come from the kept
+//! ones when the source has them for the filter: such a tile reads no report, whatever the number
+//! under it. Finer cells take each report split over the four cells around it (bilinear splat).
 //!
 //! A pixel's value depends only on the reports near it and on its place in the world, never on
 //! which tile it is drawn in: the cells are aligned to the world pixel grid, and every tile reads
@@ -14,6 +20,7 @@
 
 use crate::crs::Bbox;
 use crate::store::stats::ReportFilter;
+use crate::tileset::{world_cell, CellBox, KEPT_MAX_LEVEL};
 use image::{Rgba, RgbaImage};
 use xuncha_tiles::{lonlat_to_world, world_to_lonlat, TileCoord};
 
@@ -50,6 +57,9 @@ struct Grid {
     tile: TileCoord,
     /// World pixels per cell side (a power of two).
     cell: u32,
+    /// The Z-order level of the cells (2^level a side over the world), when a report counts
+    /// whole in its cell; `None` when it is split over four (cells finer than the kept counts).
+    binned: Option<u32>,
     /// Kernel half-width in cells.
     half: usize,
     sigma_cells: f64,
@@ -75,6 +85,18 @@ impl Grid {
             cell *= 2;
         }
         let c = f64::from(cell);
+        let binned = (u32::from(tile.z) + 8)
+            .checked_sub(cell.trailing_zeros())
+            .filter(|level| *level <= KEPT_MAX_LEVEL);
+        // A bilinear splat blurs by a tent of one cell (variance 1/6 cell²), and so does the
+        // bilinear sampling where cells are wider than a pixel: the Gaussian makes up the rest of
+        // σ². A report counted whole sits at its cell's centre (off by at most half a cell, not
+        // blurred), so there the Gaussian is all of σ at pixel-sized cells.
+        let spread = match binned {
+            None => 1.0 / 3.0,
+            Some(_) if cell == 1 => 0.0,
+            Some(_) => 1.0 / 6.0,
+        };
         let half = (r_px / c).ceil().max(1.0) as usize;
         // Pixel centres X + 0.5 sample cells floor(u) and floor(u) + 1 with u = (X + 0.5)/c − 0.5.
         let first = |p0: f64| ((p0 + 0.5) / c - 0.5).floor() as i64;
@@ -89,10 +111,9 @@ impl Grid {
         Grid {
             tile,
             cell,
+            binned,
             half,
-            // The bilinear splat and the bilinear sampling each blur by a tent of one cell
-            // (variance 1/6 cell²): the Gaussian makes up the rest of σ².
-            sigma_cells: ((r_px * SIGMA_PER_RADIUS / c).powi(2) - 1.0 / 3.0)
+            sigma_cells: ((r_px * SIGMA_PER_RADIUS / c).powi(2) - spread)
                 .max(0.0)
                 .sqrt(),
             gx0,
@@ -158,7 +179,37 @@ impl Density {
         self.grid.fetch_bbox()
     }
 
-    /// Adds one report at `[lon, lat]`, split over the four cells around it.
+    /// The Z-order level of the grid's cells when a report counts whole in its cell (so kept
+    /// counts of that level can fill it, see [`Density::add_cell`]); `None` for finer cells.
+    pub fn binned_level(&self) -> Option<u32> {
+        self.grid.binned
+    }
+
+    /// The grid's cells at [`Density::binned_level`] (within the world).
+    pub fn cells(&self) -> CellBox {
+        let g = &self.grid;
+        let side = 1i64 << g.binned.unwrap_or(0);
+        let clip = |v: i64| v.clamp(0, side) as u32;
+        CellBox {
+            x0: clip(g.gx0),
+            y0: clip(g.gy0),
+            x1: clip(g.gx0 + g.w as i64),
+            y1: clip(g.gy0 + g.h as i64),
+        }
+    }
+
+    /// Adds `n` reports in the cell at `column`, `row` of [`Density::binned_level`] (nothing
+    /// outside the grid).
+    pub fn add_cell(&mut self, column: u32, row: u32, n: f32) {
+        let g = &self.grid;
+        let (x, y) = (i64::from(column) - g.gx0, i64::from(row) - g.gy0);
+        if x >= 0 && y >= 0 && (x as usize) < g.w && (y as usize) < g.h {
+            self.counts[y as usize * g.w + x as usize] += n;
+        }
+    }
+
+    /// Adds one report at `[lon, lat]`: whole in its cell, or split over the four cells around
+    /// it where the cells are finer than the kept counts.
     pub fn add(&mut self, lon: f64, lat: f64) {
         let (wx, wy) = lonlat_to_world(lon, lat);
         self.add_world(wx, wy)
@@ -166,6 +217,10 @@ impl Density {
 
     /// [`Density::add`] with the report's place in world coordinates (the unit square).
     pub fn add_world(&mut self, wx: f64, wy: f64) {
+        if let Some(level) = self.grid.binned {
+            let (x, y) = world_cell([wx, wy], level);
+            return self.add_cell(x, y, 1.0);
+        }
         let g = &self.grid;
         let scale = f64::from(TILE_PX) * f64::from(1u32 << g.tile.z) / f64::from(g.cell);
         let u = wx * scale - 0.5 - g.gx0 as f64;
@@ -292,7 +347,8 @@ pub fn ramp(t: f64) -> Rgba<u8> {
 }
 
 /// Renders `tile` from the in-memory report points (the same index as the `reports` vector
-/// tile layer: no database round trip, the reports of the tile plus the kernel's reach).
+/// tile layer: no database round trip): from their kept counts where the source has them for
+/// the cells and the filter, else from the reports of the tile plus the kernel's reach.
 pub fn render_points(
     points: &dyn crate::tileset::ReportSource,
     tile: TileCoord,
@@ -315,9 +371,17 @@ pub fn render(
     style: &HeatStyle,
 ) -> RgbaImage {
     let mut d = Density::new(tile, style.radius_m);
-    points.for_each_in(d.fetch_bbox(), filter, &mut |p| {
-        d.add_world(p.world[0], p.world[1])
+    let kept = d.binned_level().is_some_and(|level| {
+        let cells = d.cells();
+        points.count_cells(level, cells, filter, &mut |x, y, n| {
+            d.add_cell(x, y, n as f32)
+        })
     });
+    if !kept {
+        points.for_each_in(d.fetch_bbox(), filter, &mut |p| {
+            d.add_world(p.world[0], p.world[1])
+        });
+    }
     d.to_image(style.scale_per_ha)
 }
 
@@ -419,6 +483,55 @@ mod tests {
                 worst < peak * 0.02,
                 "r {r}: off by {worst} of a {peak} peak"
             );
+        }
+    }
+
+    #[test]
+    fn counted_whole_in_their_cells_the_reports_blur_to_the_kernel_sum_at_the_cell_centres() {
+        // Cells no finer than the kept counts' (z10 at 1 km: 9 px a radius on cells of 1 px;
+        // z13 at 1 km: cells of 8 px; both level 18, ~114 m here): each report counts at its
+        // cell's centre, so a blob is off by at most half a cell, and the Gaussian takes that
+        // spread out of σ². Every pixel is within 2 % of the peak of the Gaussian sum over the
+        // cell centres, and the density still adds up to the reports.
+        for (z, r, spread) in [(10u8, 1000.0, 0.02), (10, 1000.0, 0.0), (13, 1000.0, 0.008)] {
+            let t = TileCoord::containing(126.42, 41.93, z).unwrap();
+            let (lon, lat) = centre(t);
+            let reports: Vec<(f64, f64)> = (0..60)
+                .map(|i| {
+                    let a = f64::from(i) * 2.4;
+                    let d = spread * f64::from(i % 9) / 9.0;
+                    (lon + d * a.cos() * 1.6, lat + d * a.sin())
+                })
+                .collect();
+            let mut d = Density::new(t, r);
+            assert_eq!(d.binned_level(), Some(18), "z{z} r {r}");
+            let cells = f64::from(1u32 << 18);
+            let centres: Vec<(f64, f64)> = reports
+                .iter()
+                .map(|&(lon, lat)| {
+                    d.add(lon, lat);
+                    let (wx, wy) = lonlat_to_world(lon, lat);
+                    let (x, y) = world_cell([wx, wy], 18);
+                    world_to_lonlat((f64::from(x) + 0.5) / cells, (f64::from(y) + 0.5) / cells)
+                })
+                .collect();
+            let v = d.values();
+            let peak = v.iter().cloned().fold(0.0, f32::max) as f64;
+            assert!(peak > 0.0);
+            let mut worst = 0.0f64;
+            for y in (0..TILE_PX).step_by(7) {
+                for x in (0..TILE_PX).step_by(5) {
+                    let want = brute(t, r, &centres, x, y);
+                    worst = worst.max((f64::from(v[(y * TILE_PX + x) as usize]) - want).abs());
+                }
+            }
+            assert!(
+                worst < peak * 0.02,
+                "z{z} r {r}: off by {worst} of a {peak} peak"
+            );
+            let mpp = metres_per_px(lat, z);
+            let sum: f64 = v.iter().map(|v| f64::from(*v)).sum::<f64>() * mpp * mpp / 10_000.0;
+            assert!((sum / 60.0 - 1.0).abs() < 0.02, "z{z} r {r}: {sum} reports");
         }
     }
 

@@ -8,11 +8,15 @@
 //! of whole days is covered by the fewest nodes (at most seven a level at each end), so a tile
 //! reads at most a few dozen runs of at most 256 counts: no report is read.
 //!
+//! The same counts, read over any box of cells of a kept level, are the grid the heatmap blurs
+//! (a heatmap tile of zoom `z` on cells of one world pixel is level `z + 8`).
+//!
 //! It answers a filter that has no category, status or scope, and whose ends are city midnights
 //! (or open): the office's map of the last *n* days. Anything else returns `None`, and the tile
 //! counts the reports themselves.
 
-use super::ReportFilter;
+use super::report_points::{deinterleave, interleave};
+use super::{CellBox, ReportFilter};
 use std::collections::BTreeMap;
 
 /// The finest level kept: the bins of a zoom-14 tile (~150 m at the equator, ~110 m in Jilin).
@@ -169,16 +173,49 @@ impl CountGrid {
         }
         let (from, to) = self.window(filter)?;
         let map = &self.levels[(level - MIN_LEVEL) as usize];
-        let first = super::report_points::interleave(x, y) << 8;
+        let first = interleave(x, y) << 8;
         let mut counts = vec![0u64; 256];
         for (t, node) in cover(from, to) {
             let lo = key(t, node, first);
             for (k, &n) in map.range(lo..lo + 256) {
-                let (bx, by) = deinterleave_byte((k - lo) as u8);
-                counts[usize::from(by) * 16 + usize::from(bx)] += u64::from(n);
+                let (bx, by) = deinterleave(k - lo);
+                counts[by as usize * 16 + bx as usize] += u64::from(n);
             }
         }
         Some(counts)
+    }
+
+    /// Calls `f(column, row, reports)` for every cell of `level` inside `cells` that holds
+    /// reports of `filter`'s window; `false`, having called nothing, when the grid cannot answer
+    /// (a level not kept, or see the module's comment). The box is read as the aligned Z-order
+    /// blocks that cover it, each one run of keys per node of the window.
+    pub fn for_each_cell(
+        &self,
+        level: u32,
+        cells: CellBox,
+        filter: &ReportFilter,
+        f: &mut dyn FnMut(u32, u32, u64),
+    ) -> bool {
+        if !(MIN_LEVEL..=MAX_LEVEL).contains(&level) {
+            return false;
+        }
+        let Some((from, to)) = self.window(filter) else {
+            return false;
+        };
+        let map = &self.levels[(level - MIN_LEVEL) as usize];
+        let runs = block_runs(level, cells);
+        for (t, node) in cover(from, to) {
+            let base = key(t, node, 0);
+            for &(lo, hi) in &runs {
+                for (k, &n) in map.range(base + lo..base + hi) {
+                    let (x, y) = deinterleave(k - base);
+                    if cells.contains(x, y) {
+                        f(x, y, u64::from(n));
+                    }
+                }
+            }
+        }
+        true
     }
 
     /// Bytes the counts hold at least: a B-tree leaf keeps up to 11 keys and counts in 144
@@ -228,10 +265,45 @@ fn cover(from: i64, to: i64) -> Vec<(u32, u64)> {
     out
 }
 
-/// The column and row (x in the even bits) of a cell of a 16 × 16 Z-order block.
-fn deinterleave_byte(v: u8) -> (u8, u8) {
-    let pick = |v: u8| (v & 1) | ((v >> 1) & 2) | ((v >> 2) & 4) | ((v >> 3) & 8);
-    (pick(v), pick(v >> 1))
+/// Smallest block side worth splitting: a block of 16 × 16 cells that the box only partly
+/// covers is read whole (256 codes at most) rather than split into more runs.
+const MIN_BLOCK_LOG: u32 = 4;
+
+/// The runs of Z-order codes at `level` (half-open, in order) of the aligned blocks that cover
+/// `cells`: a block inside the box is one run, a block across its edge is split in four down to
+/// 16 × 16.
+fn block_runs(level: u32, cells: CellBox) -> Vec<(u64, u64)> {
+    fn visit(bx: u32, by: u32, side_log: u32, cells: &CellBox, out: &mut Vec<(u64, u64)>) {
+        let side = 1u64 << side_log;
+        let (x, y) = (u64::from(bx), u64::from(by));
+        if x >= u64::from(cells.x1)
+            || y >= u64::from(cells.y1)
+            || x + side <= u64::from(cells.x0)
+            || y + side <= u64::from(cells.y0)
+        {
+            return;
+        }
+        let inside = x >= u64::from(cells.x0)
+            && y >= u64::from(cells.y0)
+            && x + side <= u64::from(cells.x1)
+            && y + side <= u64::from(cells.y1);
+        if inside || side_log <= MIN_BLOCK_LOG {
+            let first = interleave(bx, by);
+            match out.last_mut() {
+                Some(last) if last.1 == first => last.1 = first + side * side,
+                _ => out.push((first, first + side * side)),
+            }
+            return;
+        }
+        let half = 1u32 << (side_log - 1);
+        // In Z-order (x first), so the runs come sorted.
+        for (dx, dy) in [(0, 0), (half, 0), (0, half), (half, half)] {
+            visit(bx + dx, by + dy, side_log - 1, cells, out);
+        }
+    }
+    let mut out = Vec::new();
+    visit(0, 0, level, &cells, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -262,12 +334,68 @@ mod tests {
     }
 
     #[test]
-    fn a_byte_of_z_order_splits_into_column_and_row() {
-        for x in 0..16u32 {
-            for y in 0..16u32 {
-                let code = super::super::report_points::interleave(x, y) as u8;
-                assert_eq!(deinterleave_byte(code), (x as u8, y as u8));
+    fn a_z_order_code_splits_into_column_and_row() {
+        for (x, y) in [
+            (0, 0),
+            (15, 3),
+            (3, 15),
+            (1 << 17, 5),
+            ((1 << 18) - 1, (1 << 18) - 2),
+        ] {
+            assert_eq!(deinterleave(interleave(x, y)), (x, y));
+        }
+    }
+
+    #[test]
+    fn block_runs_cover_exactly_the_box_and_its_partial_blocks() {
+        let level = 12;
+        for cells in [
+            CellBox {
+                x0: 0,
+                y0: 0,
+                x1: 1,
+                y1: 1,
+            },
+            CellBox {
+                x0: 1_000,
+                y0: 2_000,
+                x1: 1_260,
+                y1: 2_261,
+            },
+            CellBox {
+                x0: 4_090,
+                y0: 7,
+                x1: 4_096,
+                y1: 300,
+            },
+            CellBox {
+                x0: 5,
+                y0: 5,
+                x1: 5,
+                y1: 9,
+            },
+        ] {
+            let runs = block_runs(level, cells);
+            assert!(
+                runs.windows(2).all(|w| w[0].1 < w[1].0),
+                "{cells:?}: sorted, merged"
+            );
+            let held = |x: u32, y: u32| {
+                let c = interleave(x, y);
+                runs.iter().any(|&(lo, hi)| (lo..hi).contains(&c))
+            };
+            // Every cell of the box is in a run; a cell in a run is at most one 16-block out.
+            for y in cells.y0.saturating_sub(40)..(cells.y1 + 40).min(1 << level) {
+                for x in cells.x0.saturating_sub(40)..(cells.x1 + 40).min(1 << level) {
+                    if cells.contains(x, y) {
+                        assert!(held(x, y), "{cells:?} misses {x},{y}");
+                    } else if held(x, y) {
+                        let near = |v: u32, a: u32, b: u32| v + 16 > a && v < b + 16;
+                        assert!(near(x, cells.x0, cells.x1) && near(y, cells.y0, cells.y1));
+                    }
+                }
             }
+            assert!(runs.len() < 200, "{cells:?}: {} runs", runs.len());
         }
     }
 

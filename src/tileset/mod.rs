@@ -15,7 +15,8 @@ pub mod style;
 
 pub use basemap::Basemap;
 pub use cache::{CachedTile, TileCache, TileKey};
-pub use report_points::ReportPoints;
+pub use count_grid::MAX_LEVEL as KEPT_MAX_LEVEL;
+pub use report_points::{world_cell, ReportPoints};
 
 use crate::analytics::heatmap::{self, HeatStyle};
 use crate::crs::Bbox;
@@ -126,6 +127,36 @@ pub trait ReportSource: Send + Sync {
     /// this zoom and filter (then the tile counts the reports of [`Self::for_each_in`]).
     fn count_bins(&self, _coord: TileCoord, _filter: &ReportFilter) -> Option<Vec<u64>> {
         None
+    }
+
+    /// Calls `f(column, row, reports)` for every cell of the Z-order grid at `level` (2^level
+    /// cells a side over the Web Mercator square) inside `cells` that holds reports of
+    /// `filter`, from counts kept as reports come; `false`, having called nothing, when the
+    /// source keeps none for this level and filter (then the caller counts the reports of
+    /// [`Self::for_each_in`], each in the cell of [`world_cell`]).
+    fn count_cells(
+        &self,
+        _level: u32,
+        _cells: CellBox,
+        _filter: &ReportFilter,
+        _f: &mut dyn FnMut(u32, u32, u64),
+    ) -> bool {
+        false
+    }
+}
+
+/// A box of cells of one Z-order level: columns `x0..x1`, rows `y0..y1` (rows grow southward).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellBox {
+    pub x0: u32,
+    pub y0: u32,
+    pub x1: u32,
+    pub y1: u32,
+}
+
+impl CellBox {
+    pub fn contains(&self, x: u32, y: u32) -> bool {
+        (self.x0..self.x1).contains(&x) && (self.y0..self.y1).contains(&y)
     }
 }
 

@@ -11,7 +11,7 @@
 //! only to swap it in and replay what changed meanwhile, so tiles are never held up by a sort.
 
 use super::count_grid::CountGrid;
-use super::{ReportFilter, ReportPoint, ReportSource};
+use super::{CellBox, ReportFilter, ReportPoint, ReportSource};
 use crate::crs::Bbox;
 use crate::report::service::ReportChange;
 use crate::report::{Category, Status};
@@ -213,12 +213,33 @@ fn world_of(lon: f64, lat: f64) -> [f64; 2] {
     [x, y]
 }
 
+/// The column and row of a Z-order code (x in the even bits): [`interleave`] undone.
+pub(super) fn deinterleave(code: u64) -> (u32, u32) {
+    let compact = |v: u64| {
+        let mut v = v & 0x5555_5555_5555_5555;
+        v = (v | (v >> 1)) & 0x3333_3333_3333_3333;
+        v = (v | (v >> 2)) & 0x0f0f_0f0f_0f0f_0f0f;
+        v = (v | (v >> 4)) & 0x00ff_00ff_00ff_00ff;
+        v = (v | (v >> 8)) & 0x0000_ffff_0000_ffff;
+        ((v | (v >> 16)) & 0xffff_ffff) as u32
+    };
+    (compact(code), compact(code >> 1))
+}
+
+/// The column and row of the cell holding world point `[x, y]` (the unit square, y down) in
+/// the grid of 2^`level` cells a side, `level` ≤ [`Z_LEVEL`]: the cell its Z-order code is in,
+/// so whatever counts by cell agrees with the kept counts to the report.
+pub fn world_cell([x, y]: [f64; 2], level: u32) -> (u32, u32) {
+    let cells = f64::from(1u32 << Z_LEVEL);
+    let cell = |v: f64| (v * cells).clamp(0.0, cells - 1.0) as u32 >> (Z_LEVEL - level);
+    (cell(x), cell(y))
+}
+
 /// The position of a world point on the Z-order curve, 2^[`Z_LEVEL`] cells a side (~2.4 m at
 /// the equator): a tile of any zoom up to that is one contiguous run of it.
-fn z_order([x, y]: [f64; 2]) -> u64 {
-    let cells = f64::from(1u32 << Z_LEVEL);
-    let cell = |v: f64| (v * cells).clamp(0.0, cells - 1.0) as u32;
-    interleave(cell(x), cell(y))
+fn z_order(world: [f64; 2]) -> u64 {
+    let (x, y) = world_cell(world, Z_LEVEL);
+    interleave(x, y)
 }
 
 /// The scope tags of a report: its matched zones and the organisations it concerns.
@@ -503,6 +524,17 @@ impl ReportSource for ReportPoints {
         inner.grid.tile_bins(coord.z, coord.x, coord.y, filter)
     }
 
+    fn count_cells(
+        &self,
+        level: u32,
+        cells: CellBox,
+        filter: &ReportFilter,
+        f: &mut dyn FnMut(u32, u32, u64),
+    ) -> bool {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        inner.grid.for_each_cell(level, cells, filter, f)
+    }
+
     fn for_each_in(&self, bbox: Bbox, filter: &ReportFilter, f: &mut dyn FnMut(&ReportPoint)) {
         let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let scope = match &filter.scope {
@@ -727,6 +759,55 @@ mod tests {
                 }
             }
             assert!(answered > 100, "{what}: {answered} non-empty answers");
+            // Heatmap tiles: from kept counts wherever their cells are a kept level, the same
+            // pixels as counting each report in its cell.
+            let counting = Counting(points.clone());
+            let (mut kept_heat, mut coloured) = (0, 0);
+            for (z, radius_m) in [
+                (3u8, 60.0),
+                (6, 60.0),
+                (9, 60.0),
+                (10, 60.0),
+                (11, 60.0),
+                (10, 1000.0),
+                (13, 1000.0),
+            ] {
+                let style = crate::analytics::heatmap::HeatStyle {
+                    radius_m,
+                    scale_per_ha: 2.0,
+                };
+                let centre = TileCoord::containing(126.42, 41.94, z).expect("tile");
+                let t = TileCoord::new(z, centre.x + 1, centre.y).expect("tile");
+                for tile in [centre, t] {
+                    for &(since, until) in &windows {
+                        let f = ReportFilter {
+                            since,
+                            until,
+                            ..Default::default()
+                        };
+                        let d = crate::analytics::heatmap::Density::new(tile, radius_m);
+                        let answers = d.binned_level().is_some_and(|level| {
+                            points.count_cells(level, d.cells(), &f, &mut |_, _, _| ())
+                        });
+                        assert_eq!(
+                            answers,
+                            z <= 10 || radius_m > 100.0,
+                            "{what} {tile:?} r {radius_m}"
+                        );
+                        kept_heat += usize::from(answers);
+                        let heat = |src: &dyn ReportSource| {
+                            crate::analytics::heatmap::render(src, tile, &f, &style).into_raw()
+                        };
+                        let got = heat(points.as_ref());
+                        coloured += usize::from(got.iter().any(|v| *v != 0));
+                        assert!(got == heat(&counting), "{what} {tile:?} r {radius_m} {f:?}");
+                    }
+                }
+            }
+            assert!(
+                kept_heat >= 40 && coloured >= 40,
+                "{what}: {kept_heat}, {coloured}"
+            );
         };
         points.apply(&batch(3_000, &mut next));
         check("appended");
