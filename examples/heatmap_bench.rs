@@ -210,6 +210,22 @@ fn main() -> anyhow::Result<()> {
         ),
         ("all time", ReportFilter::default()),
         (
+            "office: 90 days, open",
+            ReportFilter {
+                since: Some(midnight - 90 * day),
+                // The web client's default status filter: every status with a time-limit stage.
+                statuses: {
+                    let mut s: Vec<Status> = Status::ALL
+                        .into_iter()
+                        .filter(|s| xuncha::deadlines::Stage::of(*s).is_some())
+                        .collect();
+                    s.sort_by_key(|s| s.as_str());
+                    s
+                },
+                ..Default::default()
+            },
+        ),
+        (
             "one category, counted",
             ReportFilter {
                 categories: vec![Category::ALL[0]],

@@ -11,12 +11,18 @@
 //! The same counts, read over any box of cells of a kept level, are the grid the heatmap blurs
 //! (a heatmap tile of zoom `z` on cells of one world pixel is level `z + 8`).
 //!
-//! It answers a filter that has no category, status or scope, and whose ends are city midnights
-//! (or open): the office's map of the last *n* days. Anything else returns `None`, and the tile
-//! counts the reports themselves.
+//! Two families of counts are kept: every report, and the unfinished ones (a status with a
+//! time-limit stage: to dispatch, handle or verify), the office's default map. A report moves in
+//! or out of the second as its status changes.
+//!
+//! It answers a filter with no category or scope, with every status or exactly the unfinished
+//! ones, whose ends are city midnights (or open): the office's map of the last *n* days. Anything
+//! else returns `None`, and the tile counts the reports themselves.
 
 use super::report_points::{deinterleave, interleave};
 use super::{CellBox, ReportFilter};
+use crate::deadlines::Stage;
+use crate::report::Status;
 use std::collections::BTreeMap;
 
 /// The finest level kept: the bins of a zoom-14 tile (~150 m at the equator, ~110 m in Jilin).
@@ -27,15 +33,24 @@ pub const MIN_LEVEL: u32 = 10;
 const TIME_LEVELS: u32 = 4;
 const DAY_MS: i64 = 86_400_000;
 const CELL_BITS: u32 = 2 * MAX_LEVEL;
-const NODE_BITS: u32 = 62 - CELL_BITS;
+const NODE_BITS: u32 = 61 - CELL_BITS;
 const LAST_DAY: i64 = (1 << NODE_BITS) - 1;
+/// The family of every report's counts, and of the unfinished ones'.
+const ALL: u64 = 0;
+const UNFINISHED: u64 = 1;
 // A tile's bins are the cells four levels down: 16 a side.
 const _: () = assert!(super::BIN_PX == 16);
 
-/// The key of a count: time level, node, cell (in that order, so the cells of one tile and one
-/// node are one run of keys).
-fn key(t: u32, node: u64, cell: u64) -> u64 {
-    (u64::from(t) << 62) | (node << CELL_BITS) | cell
+/// The key of a count: time level, family, node, cell (in that order, so the cells of one tile
+/// and one node are one run of keys).
+fn key(t: u32, family: u64, node: u64, cell: u64) -> u64 {
+    (u64::from(t) << 62) | (family << 61) | (node << CELL_BITS) | cell
+}
+
+/// Whether a report in `status` is still to be dispatched, handled or verified (the office's
+/// default filter, "open" in the web client).
+pub fn unfinished(status: Status) -> bool {
+    Stage::of(status).is_some()
 }
 
 /// The counts of every level, and the days they span.
@@ -85,23 +100,26 @@ impl CountGrid {
         true
     }
 
-    /// The grid of `reports` (`(Z-order code at level 24, created_at)`), built in bulk: one sort
-    /// per time level, the coarser cells summed from the finer ones in order.
-    pub fn build(offset_ms: i64, reports: &[(u64, i64)]) -> Self {
+    /// The grid of `reports` (`(Z-order code at level 24, created_at, unfinished)`), built in
+    /// bulk: one sort per time level, the coarser cells summed from the finer ones in order.
+    pub fn build(offset_ms: i64, reports: &[(u64, i64, bool)]) -> Self {
         let mut grid = CountGrid::new(offset_ms);
-        let days: Vec<i64> = reports.iter().map(|&(_, at)| grid.day(at)).collect();
-        let kept: Vec<(u64, u64)> = reports
+        let days: Vec<i64> = reports.iter().map(|&(_, at, _)| grid.day(at)).collect();
+        let kept: Vec<(u64, u64, bool)> = reports
             .iter()
             .zip(&days)
             .filter(|&(_, &day)| grid.note_day(day))
-            .map(|(&(code, _), &day)| (code >> (2 * (24 - MAX_LEVEL)), day as u64))
+            .map(|(&(code, _, open), &day)| (code >> (2 * (24 - MAX_LEVEL)), day as u64, open))
             .collect();
         let mut entries: Vec<Vec<(u64, u32)>> = vec![Vec::new(); grid.levels.len()];
         for t in 0..TIME_LEVELS {
-            let mut keys: Vec<u64> = kept
-                .iter()
-                .map(|&(cell, day)| key(t, day >> (3 * t), cell))
-                .collect();
+            let mut keys: Vec<u64> = Vec::with_capacity(kept.len() * 2);
+            for &(cell, day, open) in &kept {
+                keys.push(key(t, ALL, day >> (3 * t), cell));
+                if open {
+                    keys.push(key(t, UNFINISHED, day >> (3 * t), cell));
+                }
+            }
             keys.sort_unstable();
             let mut run = run_lengths(keys.into_iter().map(|k| (k, 1)));
             for level in (MIN_LEVEL..=MAX_LEVEL).rev() {
@@ -123,31 +141,65 @@ impl CountGrid {
         grid
     }
 
-    /// Counts one more report.
-    pub fn add(&mut self, code: u64, created_at: i64) {
+    /// Counts one more report (at Z-order `code`, level 24), in the unfinished ones too when
+    /// `unfinished`.
+    pub fn add(&mut self, code: u64, created_at: i64, unfinished: bool) {
         let day = self.day(created_at);
         if !self.note_day(day) {
             return;
         }
+        self.bump(ALL, code, day, true);
+        if unfinished {
+            self.bump(UNFINISHED, code, day, true);
+        }
+    }
+
+    /// A counted report's status changed from unfinished or not (`was`) to `now`.
+    pub fn restage(&mut self, code: u64, created_at: i64, was: bool, now: bool) {
+        let day = self.day(created_at);
+        // A report the grid could not count (`overflow`) is not in it either way.
+        if was != now && (0..=LAST_DAY).contains(&day) {
+            self.bump(UNFINISHED, code, day, now);
+        }
+    }
+
+    /// One more (`up`) or one fewer report in `family` at `code` on `day`, at every level and
+    /// time span; a count that falls to zero goes.
+    fn bump(&mut self, family: u64, code: u64, day: i64, up: bool) {
         for level in MIN_LEVEL..=MAX_LEVEL {
             let cell = code >> (2 * (24 - level));
             let map = &mut self.levels[(level - MIN_LEVEL) as usize];
             for t in 0..TIME_LEVELS {
-                *map.entry(key(t, (day as u64) >> (3 * t), cell))
-                    .or_insert(0) += 1;
+                let k = key(t, family, (day as u64) >> (3 * t), cell);
+                if up {
+                    *map.entry(k).or_insert(0) += 1;
+                } else if let std::collections::btree_map::Entry::Occupied(mut e) = map.entry(k) {
+                    *e.get_mut() -= 1;
+                    if *e.get() == 0 {
+                        e.remove();
+                    }
+                }
             }
         }
     }
 
-    /// The days `[first, end)` of `filter`'s window, when the grid can answer it.
-    fn window(&self, filter: &ReportFilter) -> Option<(i64, i64)> {
-        if self.overflow
-            || filter.scope.is_some()
-            || !filter.categories.is_empty()
-            || !filter.statuses.is_empty()
-        {
+    /// The family of counts and the days `[first, end)` of `filter`'s window, when the grid can
+    /// answer it.
+    fn window(&self, filter: &ReportFilter) -> Option<(u64, i64, i64)> {
+        if self.overflow || filter.scope.is_some() || !filter.categories.is_empty() {
             return None;
         }
+        // The filter's statuses are without repeats: as many unfinished ones as there are is
+        // all of them.
+        let family = match filter.statuses.as_slice() {
+            s if s.is_empty() || s.len() == Status::ALL.len() => ALL,
+            s if s.iter().all(|s| unfinished(*s))
+                && s.len() == Status::ALL.iter().filter(|s| unfinished(**s)).count() =>
+            {
+                UNFINISHED
+            }
+            _ => return None,
+        };
         let (first, last) = self.days.unwrap_or((0, -1));
         let midnight = |ms: i64| {
             let local = ms.checked_add(self.offset_ms)?;
@@ -161,7 +213,7 @@ impl CountGrid {
             None => last + 1,
             Some(u) => midnight(u)?.min(last + 1),
         };
-        Some((from, to.max(from)))
+        Some((family, from, to.max(from)))
     }
 
     /// The counts of the 16 × 16 bins of tile `z/x/y` (row by row from the north-west) over
@@ -171,12 +223,12 @@ impl CountGrid {
         if !(MIN_LEVEL..=MAX_LEVEL).contains(&level) {
             return None;
         }
-        let (from, to) = self.window(filter)?;
+        let (family, from, to) = self.window(filter)?;
         let map = &self.levels[(level - MIN_LEVEL) as usize];
         let first = interleave(x, y) << 8;
         let mut counts = vec![0u64; 256];
         for (t, node) in cover(from, to) {
-            let lo = key(t, node, first);
+            let lo = key(t, family, node, first);
             for (k, &n) in map.range(lo..lo + 256) {
                 let (bx, by) = deinterleave(k - lo);
                 counts[by as usize * 16 + bx as usize] += u64::from(n);
@@ -199,13 +251,13 @@ impl CountGrid {
         if !(MIN_LEVEL..=MAX_LEVEL).contains(&level) {
             return false;
         }
-        let Some((from, to)) = self.window(filter) else {
+        let Some((family, from, to)) = self.window(filter) else {
             return false;
         };
         let map = &self.levels[(level - MIN_LEVEL) as usize];
         let runs = block_runs(level, cells);
         for (t, node) in cover(from, to) {
-            let base = key(t, node, 0);
+            let base = key(t, family, node, 0);
             for &(lo, hi) in &runs {
                 for (k, &n) in map.range(base + lo..base + hi) {
                     let (x, y) = deinterleave(k - base);
@@ -403,7 +455,7 @@ mod tests {
     fn a_window_must_be_whole_city_days_and_unfiltered() {
         let off = 8 * 3_600_000;
         let mut g = CountGrid::new(off);
-        g.add(0, 1_700_000_000_000);
+        g.add(0, 1_700_000_000_000, true);
         let midnight = (1_700_000_000_000 + off).div_euclid(DAY_MS) * DAY_MS - off;
         let f = |since: Option<i64>| ReportFilter {
             since,
@@ -418,5 +470,18 @@ mod tests {
         let mut cat = f(None);
         cat.categories = vec![crate::report::Category::ALL[0]];
         assert!(g.window(&cat).is_none());
+        // Every status, or exactly the unfinished ones (the office's default), or nothing.
+        let statuses = |s: &[Status]| {
+            let mut f = f(None);
+            f.statuses = s.to_vec();
+            g.window(&f).map(|w| w.0)
+        };
+        let open: Vec<Status> = Status::ALL.into_iter().filter(|s| unfinished(*s)).collect();
+        assert_eq!(open.len(), 5);
+        assert_eq!(statuses(&open), Some(UNFINISHED));
+        assert_eq!(statuses(&[]), Some(ALL));
+        assert_eq!(statuses(&open[1..]), None);
+        assert_eq!(statuses(&[Status::Closed]), None);
+        assert_eq!(statuses(&Status::ALL), Some(ALL));
     }
 }

@@ -10,7 +10,7 @@
 //! the points under the read lock, sorts the copy with no lock held, and takes the write lock
 //! only to swap it in and replay what changed meanwhile, so tiles are never held up by a sort.
 
-use super::count_grid::CountGrid;
+use super::count_grid::{unfinished, CountGrid};
 use super::{CellBox, ReportFilter, ReportPoint, ReportSource};
 use crate::crs::Bbox;
 use crate::report::service::ReportChange;
@@ -105,8 +105,8 @@ impl Inner {
         (self.codes, self.points) = keyed.into_iter().unzip();
         // Built in bulk here (a load or an explicit compaction); a background layout leaves the
         // grid alone, since it is kept as points come and does not depend on their order.
-        let reports: Vec<(u64, i64)> = (self.codes.iter().zip(&self.points))
-            .map(|(&c, p)| (c, p.created_at))
+        let reports: Vec<(u64, i64, bool)> = (self.codes.iter().zip(&self.points))
+            .map(|(&c, p)| (c, p.created_at, unfinished(p.status)))
             .collect();
         self.grid = CountGrid::build(self.grid.offset_ms(), &reports);
         self.by_id = self
@@ -382,9 +382,12 @@ impl ReportPoints {
             match inner.by_id.get(&c.id).copied() {
                 Some(i) => {
                     let p = &mut inner.points[i as usize];
+                    let was = unfinished(p.status);
                     p.status = c.status;
                     p.category = c.category;
                     p.tags = tags;
+                    let (code, at) = (z_order(p.world), p.created_at);
+                    inner.grid.restage(code, at, was, unfinished(c.status));
                     if relaying {
                         inner.touched.push(i);
                     }
@@ -403,9 +406,11 @@ impl ReportPoints {
                     });
                     inner.by_id.insert(c.id, i);
                     inner.tail.insert(GeomWithData::new([c.lon, c.lat], i));
-                    inner
-                        .grid
-                        .add(z_order(world_of(c.lon, c.lat)), c.created_at);
+                    inner.grid.add(
+                        z_order(world_of(c.lon, c.lat)),
+                        c.created_at,
+                        unfinished(c.status),
+                    );
                 }
             }
         }
@@ -685,6 +690,7 @@ mod tests {
                         }
                     };
                     let mut c = change(made, lon, lat);
+                    c.status = Status::ALL[k % Status::ALL.len()];
                     // Two years back, some exactly at midnight, a few later today.
                     c.created_at = today - (next() * 730.0 * DAY as f64) as i64 + DAY / 2;
                     if k % 9 == 0 {
@@ -718,6 +724,22 @@ mod tests {
             (None, Some(today - 600 * DAY)),
             (Some(today + 10 * DAY), None),
         ];
+        // Each window with every status, and with the unfinished ones (the office's default).
+        let open: Vec<Status> = Status::ALL
+            .into_iter()
+            .filter(|s| super::super::count_grid::unfinished(*s))
+            .collect();
+        let filters: Vec<ReportFilter> = windows
+            .iter()
+            .flat_map(|&(since, until)| {
+                [Vec::new(), open.clone()].map(|statuses| ReportFilter {
+                    since,
+                    until,
+                    statuses,
+                    ..Default::default()
+                })
+            })
+            .collect();
         let check = |what: &str| {
             let mut answered = 0;
             for z in 6u8..=15 {
@@ -730,12 +752,8 @@ mod tests {
                         (i64::from(centre.y) + dy) as u32,
                     )
                     .expect("tile");
-                    for &(since, until) in &windows {
-                        let f = ReportFilter {
-                            since,
-                            until,
-                            ..Default::default()
-                        };
+                    for f in &filters {
+                        let f = f.clone();
                         let kept = points.count_bins(t, &f);
                         assert_eq!(kept.is_some(), z <= 14, "{what} {t:?}");
                         if let Some(kept) = kept {
@@ -779,15 +797,10 @@ mod tests {
                 let centre = TileCoord::containing(126.42, 41.94, z).expect("tile");
                 let t = TileCoord::new(z, centre.x + 1, centre.y).expect("tile");
                 for tile in [centre, t] {
-                    for &(since, until) in &windows {
-                        let f = ReportFilter {
-                            since,
-                            until,
-                            ..Default::default()
-                        };
+                    for f in &filters {
                         let d = crate::analytics::heatmap::Density::new(tile, radius_m);
                         let answers = d.binned_level().is_some_and(|level| {
-                            points.count_cells(level, d.cells(), &f, &mut |_, _, _| ())
+                            points.count_cells(level, d.cells(), f, &mut |_, _, _| ())
                         });
                         assert_eq!(
                             answers,
@@ -796,7 +809,7 @@ mod tests {
                         );
                         kept_heat += usize::from(answers);
                         let heat = |src: &dyn ReportSource| {
-                            crate::analytics::heatmap::render(src, tile, &f, &style).into_raw()
+                            crate::analytics::heatmap::render(src, tile, f, &style).into_raw()
                         };
                         let got = heat(points.as_ref());
                         coloured += usize::from(got.iter().any(|v| *v != 0));
@@ -818,6 +831,21 @@ mod tests {
         points.apply(&batch(2_000, &mut next));
         points.settle();
         check("after a background layout");
+        // Reports closed, and finished ones reopened: they leave and rejoin the unfinished.
+        let restaged: Vec<ReportChange> = (1..made)
+            .step_by(3)
+            .map(|id| {
+                let mut c = change(id, 0.0, 0.0);
+                c.status = if id % 2 == 0 {
+                    Status::Closed
+                } else {
+                    Status::Reopened
+                };
+                c
+            })
+            .collect();
+        points.apply(&restaged);
+        check("after status changes");
 
         // A window that is not whole city days, or any other filter: the tile counts.
         let t = TileCoord::containing(126.42, 41.94, 10).expect("tile");
