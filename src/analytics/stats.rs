@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::str::FromStr;
 
-const DAY_MS: i64 = rollups::DAY_MS;
+use crate::time::{city_day, city_midnight, DAY_MS};
 /// Most day rows one answer fills in (ten years).
 const MAX_DAYS: i64 = 3660;
 
@@ -403,16 +403,13 @@ fn whole_days(f: &ReportFilter, offset_ms: i64) -> Option<((i64, i64), Vec<Repor
         .since
         .map(|s| (s + offset_ms + DAY_MS - 1).div_euclid(DAY_MS))
         .unwrap_or(-FAR);
-    let last = f
-        .until
-        .map(|u| (u + offset_ms).div_euclid(DAY_MS) - 1)
-        .unwrap_or(FAR);
+    let last = f.until.map(|u| city_day(u, offset_ms) - 1).unwrap_or(FAR);
     if first > last {
         return None;
     }
     let mut edges = Vec::new();
-    let start = first * DAY_MS - offset_ms;
-    let end = (last + 1) * DAY_MS - offset_ms;
+    let start = city_midnight(first, offset_ms);
+    let end = city_midnight(last + 1, offset_ms);
     if let Some(s) = f.since.filter(|s| *s < start) {
         edges.push(ReportFilter {
             since: Some(s),
@@ -485,7 +482,7 @@ fn feed(
     };
     for f in &facts {
         sql::scan_reports(conn, f, key, |r| {
-            let day = (r.created_at + offset_ms).div_euclid(DAY_MS);
+            let day = city_day(r.created_at, offset_ms);
             groups.acc(by, r.key.unwrap_or(""), r.category, day).add(&r)
         })?;
     }
@@ -556,21 +553,21 @@ pub fn compute(conn: &dyn Conn, q: &StatsQuery) -> Result<StatsTable> {
         let first = q
             .filter
             .since
-            .map(|s| (s + offset_ms).div_euclid(DAY_MS))
+            .map(|s| city_day(s, offset_ms))
             .or_else(|| by_day.keys().min().copied());
         // Without `until` the days run to today, so a chart shows the quiet days up to now.
-        let today = (crate::time::now_ms() + offset_ms).div_euclid(DAY_MS);
+        let today = city_day(crate::time::now_ms(), offset_ms);
         let last = q
             .filter
             .until
-            .map(|u| (u - 1 + offset_ms).div_euclid(DAY_MS))
+            .map(|u| city_day(u - 1, offset_ms))
             .or_else(|| by_day.keys().max().map(|d| (*d).max(today)));
         if let (Some(first), Some(last)) = (first, last) {
             let first = first.max(last - MAX_DAYS + 1);
             for d in first..=last {
                 let date = day_string(d);
                 // The facts of this day within the window.
-                let start = d * DAY_MS - offset_ms;
+                let start = city_midnight(d, offset_ms);
                 let day = ReportFilter {
                     since: Some(q.filter.since.map_or(start, |s| s.max(start))),
                     until: Some(

@@ -29,7 +29,7 @@ use std::collections::{HashMap, HashSet};
 
 /// Metres within which a later report of the same category is a repeat.
 pub const REPEAT_RADIUS_M: f64 = 50.0;
-const DAY_MS: i64 = 86_400_000;
+use crate::time::{city_day, city_midnight};
 /// Longest campaign window, days.
 pub const MAX_DAYS: i64 = 366;
 
@@ -89,7 +89,7 @@ pub fn parse_date(s: &str) -> Option<i64> {
 /// The campaign's days so far, as day numbers `(start, min(today, end))`; `None` before it
 /// begins or when its dates are unreadable.
 pub fn days_so_far(c: &Campaign, now_ms: i64, utc_offset_s: i32) -> Option<(i64, i64)> {
-    let today = (now_ms + utc_offset_s as i64 * 1000).div_euclid(DAY_MS);
+    let today = city_day(now_ms, i64::from(utc_offset_s) * 1000);
     let (start, end) = (parse_date(&c.start)?, parse_date(&c.end)?);
     (today >= start).then_some((start, today.min(end)))
 }
@@ -462,17 +462,17 @@ pub fn summary(
             )))
         }
     };
-    let today = (now_ms + off).div_euclid(DAY_MS);
+    let today = city_day(now_ms, off);
     let days_total = end - start + 1;
     let days_left = (end - today + 1).clamp(0, days_total);
     let filter = ReportFilter {
-        since: Some(start * DAY_MS - off),
-        until: Some((end + 1) * DAY_MS - off),
+        since: Some(city_midnight(start, off)),
+        until: Some(city_midnight(end + 1, off)),
         categories: vec![],
         statuses: vec![],
         visibility,
     };
-    let day_of = |ms: i64| (ms + off).div_euclid(DAY_MS);
+    let day_of = |ms: i64| city_day(ms, off);
 
     // Per day and per sector, from one pass over the facts; what the repeat search needs
     // besides positions is kept on the way, sectors as numbers.

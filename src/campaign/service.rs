@@ -120,8 +120,8 @@ pub async fn bulletin(
     })?;
     let off = app.config.city_utc_offset_s as i64 * 1000;
     let now = crate::time::now_ms();
-    let since_ms = week * 86_400_000 - off;
-    let until_ms = (week + 7) * 86_400_000 - off;
+    let since_ms = crate::time::city_midnight(week, off);
+    let until_ms = crate::time::city_midnight(week + 7, off);
     let filter = crate::store::stats::ReportFilter {
         since: Some(since_ms),
         until: Some(until_ms),

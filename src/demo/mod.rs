@@ -155,7 +155,7 @@ pub async fn load(state: &AppState, geodata: &Path) -> Result<bool, DemoError> {
 /// (the last 90 days) and the next 9.
 fn seed_campaign(state: &AppState) -> Result<(), StoreError> {
     let off = state.config.city_utc_offset_s as i64 * 1000;
-    let today = (crate::time::now_ms() + off).div_euclid(86_400_000);
+    let today = crate::time::city_day(crate::time::now_ms(), off);
     let targets = store::campaigns::Targets {
         closed_share_min: 0.95,
         on_time_share_min: 0.90,

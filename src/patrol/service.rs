@@ -11,7 +11,7 @@ use crate::zone::{Zone, ZoneGeometry, ZoneKind};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-const DAY_MS: i64 = 86_400_000;
+use crate::time::{city_day, city_midnight, DAY_MS};
 const SETTINGS_KEY: &str = "patrols";
 
 #[derive(Debug, thiserror::Error)]
@@ -736,8 +736,8 @@ pub fn campaign_coverage(
 ) -> Result<CampaignCoverage> {
     let (first, last) = range.unwrap_or((1, 0));
     let off = app.config.city_utc_offset_s as i64 * 1000;
-    let day_of = |t: i64| (t + off).div_euclid(DAY_MS);
-    let (from, to) = (first * DAY_MS - off, (last + 1) * DAY_MS - off);
+    let day_of = |t: i64| city_day(t, off);
+    let (from, to) = (city_midnight(first, off), city_midnight(last + 1, off));
     let days = (last - first + 1).max(0) as usize;
     let idx = app.zones.index();
     let mut routes: Vec<Arc<Zone>> = idx
@@ -834,7 +834,7 @@ pub fn campaign_coverage(
 /// Idempotent. Returns how many windows it flagged now.
 pub fn flag_missed(app: &App, now: i64) -> Result<usize> {
     let off = app.config.city_utc_offset_s as i64 * 1000;
-    let today = (now + off).div_euclid(DAY_MS);
+    let today = city_day(now, off);
     let idx = app.zones.index();
     let routes: Vec<Arc<Zone>> = idx
         .iter()
@@ -843,7 +843,7 @@ pub fn flag_missed(app: &App, now: i64) -> Result<usize> {
         .collect();
     let mut n = 0;
     for day in [today - 1, today] {
-        let from = day * DAY_MS - off;
+        let from = city_midnight(day, off);
         let date = time::OffsetDateTime::from_unix_timestamp(day * 86_400)
             .map(|t| format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()))
             .unwrap_or_default();

@@ -27,7 +27,6 @@ use super::db::{Backend, Conn, Sql};
 use super::Result;
 use crate::args;
 
-pub const DAY_MS: i64 = 86_400_000;
 /// A tenth of an hour, the width of a close-time bucket.
 pub const TENTH_MS: i64 = 360_000;
 /// A report closed within this many milliseconds of being filed counts as closed on time.
@@ -601,7 +600,7 @@ fn shift_closes(conn: &dyn Conn, f: &Fact, sign: i64) -> Result<()> {
         return Ok(());
     };
     let offset: i64 = conn.query_scalar("SELECT day_offset_ms FROM stat_meta WHERE id = 1", &[])?;
-    let day = (f.created_at + offset).div_euclid(DAY_MS);
+    let day = crate::time::city_day(f.created_at, offset);
     let tenth = tenth_of(d);
     let sector = f.sector.as_deref().unwrap_or("");
     let places = [("", ""), ("sector", sector)]

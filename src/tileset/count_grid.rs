@@ -23,6 +23,7 @@ use super::report_points::{deinterleave, interleave};
 use super::{CellBox, ReportFilter};
 use crate::deadlines::Stage;
 use crate::report::Status;
+use crate::time::{city_day, DAY_MS};
 use std::collections::BTreeMap;
 
 /// The finest level kept: the bins of a zoom-14 tile (~150 m at the equator, ~110 m in Jilin).
@@ -31,7 +32,6 @@ pub const MAX_LEVEL: u32 = 18;
 pub const MIN_LEVEL: u32 = 10;
 /// Levels of the time hierarchy: nodes of 8^t days.
 const TIME_LEVELS: u32 = 4;
-const DAY_MS: i64 = 86_400_000;
 const CELL_BITS: u32 = 2 * MAX_LEVEL;
 const NODE_BITS: u32 = 61 - CELL_BITS;
 const LAST_DAY: i64 = (1 << NODE_BITS) - 1;
@@ -84,7 +84,7 @@ impl CountGrid {
     }
 
     fn day(&self, created_at: i64) -> i64 {
-        (created_at + self.offset_ms).div_euclid(DAY_MS)
+        city_day(created_at, self.offset_ms)
     }
 
     /// Notes the day of a report; whether the keys can hold it.

@@ -8,6 +8,7 @@
 
 use crate::crs::Bbox;
 use crate::features::{Field, FieldType, FieldValue, Record};
+use crate::time::DAY_MS;
 use geo::BoundingRect;
 use std::borrow::Cow;
 
@@ -460,8 +461,6 @@ fn literal_text(e: &cql2::Expr) -> Result<String, String> {
         )),
     }
 }
-
-const DAY_MS: i64 = 86_400_000;
 
 fn parse_instant(s: &str) -> Result<i64, String> {
     crate::time::parse_rfc3339(s)

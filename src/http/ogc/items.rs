@@ -10,6 +10,7 @@ use crate::features::{Collection, FeatureOut, FieldType, Record, ReportRow};
 use crate::http::error::ApiError;
 use crate::state::AppState;
 use crate::store::reports::Query;
+use crate::time::DAY_MS;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::header::{CONTENT_TYPE, ETAG};
 use axum::http::{HeaderMap, HeaderValue};
@@ -145,8 +146,6 @@ fn parse_bbox(s: &str) -> Result<Vec<Bbox>, ApiError> {
         vec![Bbox::new(a, b, c, d)]
     })
 }
-
-const DAY_MS: i64 = 86_400_000;
 
 /// An RFC 3339 instant (or a date, which is its whole day in UTC) as `[start, end]` Unix ms.
 fn instant(s: &str) -> Result<(i64, i64), String> {
