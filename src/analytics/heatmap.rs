@@ -434,6 +434,22 @@ mod tests {
         per_px2 / (metres_per_px(lat, t.z).powi(2) / 10_000.0)
     }
 
+    /// The largest difference between `values` and [`brute`] over a sample of pixels, and the
+    /// peak of `values` (not zero).
+    fn worst_and_peak(t: TileCoord, r: f64, reports: &[(f64, f64)], values: &[f32]) -> (f64, f64) {
+        let peak = values.iter().cloned().fold(0.0, f32::max) as f64;
+        assert!(peak > 0.0);
+        let mut worst = 0.0f64;
+        for y in (0..TILE_PX).step_by(7) {
+            for x in (0..TILE_PX).step_by(5) {
+                let want = brute(t, r, reports, x, y);
+                let got = f64::from(values[(y * TILE_PX + x) as usize]);
+                worst = worst.max((got - want).abs());
+            }
+        }
+        (worst, peak)
+    }
+
     #[test]
     fn one_report_adds_up_to_one_report_at_any_radius() {
         // z16 at 42°N: ~1.8 m per pixel. 60 m: 33 px (cells of 8 px); 5 m: widened to 1.5 px
@@ -469,16 +485,7 @@ mod tests {
                 d.add(lon, lat);
             }
             let v = d.values();
-            let peak = v.iter().cloned().fold(0.0, f32::max) as f64;
-            assert!(peak > 0.0);
-            let mut worst = 0.0f64;
-            for y in (0..TILE_PX).step_by(7) {
-                for x in (0..TILE_PX).step_by(5) {
-                    let want = brute(t, r, &reports, x, y);
-                    let got = f64::from(v[(y * TILE_PX + x) as usize]);
-                    worst = worst.max((got - want).abs());
-                }
-            }
+            let (worst, peak) = worst_and_peak(t, r, &reports, &v);
             assert!(
                 worst < peak * 0.02,
                 "r {r}: off by {worst} of a {peak} peak"
@@ -516,15 +523,7 @@ mod tests {
                 })
                 .collect();
             let v = d.values();
-            let peak = v.iter().cloned().fold(0.0, f32::max) as f64;
-            assert!(peak > 0.0);
-            let mut worst = 0.0f64;
-            for y in (0..TILE_PX).step_by(7) {
-                for x in (0..TILE_PX).step_by(5) {
-                    let want = brute(t, r, &centres, x, y);
-                    worst = worst.max((f64::from(v[(y * TILE_PX + x) as usize]) - want).abs());
-                }
-            }
+            let (worst, peak) = worst_and_peak(t, r, &centres, &v);
             assert!(
                 worst < peak * 0.02,
                 "z{z} r {r}: off by {worst} of a {peak} peak"
