@@ -260,15 +260,23 @@ pub struct ReportPoints {
     inner: RwLock<Inner>,
     /// Whether a background layout runs (at most one does).
     relaying: AtomicBool,
+    /// Where the count grid's days start: midnight this far ahead of UTC.
+    day_offset_ms: i64,
 }
 
 impl ReportPoints {
     /// No points yet; the count grid's days start at midnight `day_offset_ms` ahead of UTC (the
     /// city's offset, as the report filters' day boundaries are).
     pub fn new(day_offset_ms: i64) -> Self {
-        let me = ReportPoints::default();
-        me.inner.write().unwrap_or_else(|e| e.into_inner()).grid = CountGrid::new(day_offset_ms);
-        me
+        let inner = Inner {
+            grid: CountGrid::new(day_offset_ms),
+            ..Inner::default()
+        };
+        ReportPoints {
+            inner: RwLock::new(inner),
+            relaying: AtomicBool::new(false),
+            day_offset_ms,
+        }
     }
 
     /// Loads every report from the store.
@@ -331,7 +339,7 @@ impl ReportPoints {
             Ok((out, tags))
         })?;
         let mut points = points;
-        inner.grid = CountGrid::new(self.day_offset_ms());
+        inner.grid = CountGrid::new(self.day_offset_ms);
         for p in &mut points {
             p.tags = inner.intern(tags.remove(&p.id).unwrap_or_default());
         }
@@ -394,11 +402,12 @@ impl ReportPoints {
                 }
                 None => {
                     let i = inner.points.len() as u32;
+                    let world = world_of(c.lon, c.lat);
                     inner.points.push(ReportPoint {
                         id: c.id,
                         lon: c.lon,
                         lat: c.lat,
-                        world: world_of(c.lon, c.lat),
+                        world,
                         category: c.category,
                         status: c.status,
                         created_at: c.created_at,
@@ -406,11 +415,9 @@ impl ReportPoints {
                     });
                     inner.by_id.insert(c.id, i);
                     inner.tail.insert(GeomWithData::new([c.lon, c.lat], i));
-                    inner.grid.add(
-                        z_order(world_of(c.lon, c.lat)),
-                        c.created_at,
-                        unfinished(c.status),
-                    );
+                    inner
+                        .grid
+                        .add(z_order(world), c.created_at, unfinished(c.status));
                 }
             }
         }
@@ -493,14 +500,6 @@ impl ReportPoints {
             .unwrap_or_else(|e| e.into_inner())
             .grid
             .len()
-    }
-
-    fn day_offset_ms(&self) -> i64 {
-        self.inner
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .grid
-            .offset_ms()
     }
 
     /// Waits until no background layout runs (benchmarks and tests want a settled layout).
