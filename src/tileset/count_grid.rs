@@ -213,6 +213,20 @@ impl CountGrid {
             None => last + 1,
             Some(u) => midnight(u)?.min(last + 1),
         };
+        // No count lies before the first report's day or after the last one's, so an end that
+        // reaches either is moved out to a boundary of the longest nodes: an open end (all
+        // time, the last 90 days) is then covered by long nodes, not by a string of short ones.
+        let span = 1i64 << (3 * (TIME_LEVELS - 1));
+        let from = if from == first {
+            first.div_euclid(span) * span
+        } else {
+            from
+        };
+        let to = if to == last + 1 {
+            (last + span).div_euclid(span) * span
+        } else {
+            to
+        };
         Some((family, from, to.max(from)))
     }
 
