@@ -154,11 +154,11 @@ impl CountGrid {
         }
     }
 
-    /// A counted report's status changed from unfinished or not (`was`) to `now`.
-    pub fn restage(&mut self, code: u64, created_at: i64, was: bool, now: bool) {
+    /// A counted report's status moved into the unfinished ones (`now`) or out of them.
+    pub fn restage(&mut self, code: u64, created_at: i64, now: bool) {
         let day = self.day(created_at);
         // A report the grid could not count (`overflow`) is not in it either way.
-        if was != now && (0..=LAST_DAY).contains(&day) {
+        if (0..=LAST_DAY).contains(&day) {
             self.bump(UNFINISHED, code, day, now);
         }
     }
@@ -233,22 +233,18 @@ impl CountGrid {
     /// The counts of the 16 × 16 bins of tile `z/x/y` (row by row from the north-west) over
     /// `filter`'s window, or `None` when the grid cannot answer (see the module's comment).
     pub fn tile_bins(&self, z: u8, x: u32, y: u32, filter: &ReportFilter) -> Option<Vec<u64>> {
-        let level = u32::from(z) + 4;
-        if !(MIN_LEVEL..=MAX_LEVEL).contains(&level) {
-            return None;
-        }
-        let (family, from, to) = self.window(filter)?;
-        let map = &self.levels[(level - MIN_LEVEL) as usize];
-        let first = interleave(x, y) << 8;
+        // The bins are the tile's cells four levels down: one aligned block of 16 × 16.
+        let cells = CellBox {
+            x0: x * 16,
+            y0: y * 16,
+            x1: x * 16 + 16,
+            y1: y * 16 + 16,
+        };
         let mut counts = vec![0u64; 256];
-        for (t, node) in cover(from, to) {
-            let lo = key(t, family, node, first);
-            for (k, &n) in map.range(lo..lo + 256) {
-                let (bx, by) = deinterleave(k - lo);
-                counts[by as usize * 16 + bx as usize] += u64::from(n);
-            }
-        }
-        Some(counts)
+        let answered = self.for_each_cell(u32::from(z) + 4, cells, filter, &mut |bx, by, n| {
+            counts[(by - cells.y0) as usize * 16 + (bx - cells.x0) as usize] += n;
+        });
+        answered.then_some(counts)
     }
 
     /// Calls `f(column, row, reports)` for every cell of `level` inside `cells` that holds
@@ -470,7 +466,7 @@ mod tests {
         let off = 8 * 3_600_000;
         let mut g = CountGrid::new(off);
         g.add(0, 1_700_000_000_000, true);
-        let midnight = (1_700_000_000_000 + off).div_euclid(DAY_MS) * DAY_MS - off;
+        let midnight = crate::time::city_midnight(city_day(1_700_000_000_000, off), off);
         let f = |since: Option<i64>| ReportFilter {
             since,
             ..ReportFilter::default()

@@ -394,8 +394,11 @@ impl ReportPoints {
                     p.status = c.status;
                     p.category = c.category;
                     p.tags = tags;
-                    let (code, at) = (z_order(p.world), p.created_at);
-                    inner.grid.restage(code, at, was, unfinished(c.status));
+                    let now = unfinished(c.status);
+                    if was != now {
+                        let (code, at) = (z_order(p.world), p.created_at);
+                        inner.grid.restage(code, at, now);
+                    }
                     if relaying {
                         inner.touched.push(i);
                     }
@@ -660,7 +663,7 @@ mod tests {
 
     #[test]
     fn kept_counts_equal_counting_the_reports_of_every_tile_and_window() {
-        const DAY: i64 = 86_400_000;
+        const DAY: i64 = crate::time::DAY_MS;
         let offset = 8 * 3_600_000;
         // City midnights, 2026-12-01 and around it.
         let today = (1_796_054_400_000 + offset) / DAY * DAY - offset;
